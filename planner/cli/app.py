@@ -1,0 +1,134 @@
+"""The `planner` command line.
+
+Conventions for every command: exit 0 on success, 1 when a target has no plan (or outputs are
+stale under `--check`), 2 on bad input or usage, 3 on an internal error; data on stdout,
+diagnostics on stderr; `NO_COLOR` disables colour; `-q` keeps only errors, `-v` adds detail.
+Heavy modules are imported inside commands so that `planner --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from planner import __version__
+from planner.cli.console import Output
+from planner.errors import ExitCode, PlannerError
+
+app = typer.Typer(
+    name="planner",
+    help="Compile a pyproject into proven, per-target build plans (lock, requirements, Dockerfile).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"planner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print errors only.")] = False,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail (repeat for more).")] = 0,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
+                                                 help="Print the version and exit.")] = None,
+) -> None:
+    ctx.obj = Output(quiet=quiet, verbose=verbose)
+
+
+def reports_errors(command: F) -> F:
+    """Turn planner's errors into a message and an exit code; never show a user a traceback.
+
+    The wrapped command must take `ctx: typer.Context` (it carries the `Output`).
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = kwargs.get("ctx")
+        output: Output = (ctx.obj if ctx is not None else None) or Output()
+        try:
+            return command(*args, **kwargs)
+        except PlannerError as exc:
+            output.error(exc.render())
+            raise typer.Exit(int(exc.exit_code)) from None
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            output.error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: say so plainly, keep the details for -v
+            output.error(f"internal error: {type(exc).__name__}: {exc}\n"
+                         "  this is a bug in planner; rerun with -v to see where it happened")
+            if output.verbose:
+                output.diagnostic("".join(traceback.format_exception(exc)))
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+ProjectArgument = Annotated[
+    Path,
+    typer.Argument(help="The project directory or its pyproject.toml.", show_default=True),
+]
+IndexOption = Annotated[
+    list[str] | None,
+    typer.Option("--index", metavar="NAME=URL", help="Use URL for the index NAME (repeatable; 'pypi' for PyPI)."),
+]
+DefaultIndexOption = Annotated[
+    str | None,
+    typer.Option("--default-index", metavar="URL", envvar="PLANNER_DEFAULT_INDEX",
+                 help="Replace the default index (PyPI, or the index marked default = true)."),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+
+@app.command()
+@reports_errors
+def targets(
+    ctx: typer.Context,
+    project: ProjectArgument = Path("."),
+    output_format: FormatOption = OutputFormat.TEXT,
+    index: IndexOption = None,
+    default_index: DefaultIndexOption = None,
+) -> None:
+    """List the project's targets and the index each source-routed package comes from."""
+    from planner.cli.targets_view import targets_json, targets_text
+    from planner.cli.workspace import load_targets
+
+    output: Output = ctx.obj
+    loaded = load_targets(project, index or [], default_index)
+    for warning in loaded.warnings:
+        output.warning(str(warning))
+    if output_format is OutputFormat.JSON:
+        output.json(targets_json(loaded))
+    else:
+        targets_text(loaded, output)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        sys.exit(code)

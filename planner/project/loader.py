@@ -1,0 +1,572 @@
+"""Load and validate a pyproject into a `Project`.
+
+Reads the standard tables (`[project]`, `[dependency-groups]`), uv's `[tool.uv]` with uv's
+semantics, and planner's `[tool.planner]`. Any problem raises `InputError` naming the file, the
+key path, the line and the fix; settings that are understood but not honoured become warnings.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from planner.errors import Diagnostic, InputError, KeyPath, Location, format_key
+from planner.project.model import (
+    PYPI_NAME,
+    ConflictItem,
+    ConflictKind,
+    ConflictSet,
+    Dependency,
+    DockerSettings,
+    Index,
+    IndexSource,
+    IndexStrategy,
+    PlannerSettings,
+    PrereleaseMode,
+    Project,
+    TargetSpec,
+    UvSettings,
+    frozen_mapping,
+)
+from planner.project.reader import DocumentReader, did_you_mean
+from planner.project.toml_positions import TomlPositions
+from planner.urls import normalize_index_url
+
+# PEP 508 names (packages, extras, groups) before normalisation.
+_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+# uv: index names are ASCII letters, digits, '-', '_' and '.'.
+_INDEX_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_TARGET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_TOML_LINE_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+# [tool.uv] keys planner reads.
+_UV_SUPPORTED = (
+    "index", "sources", "conflicts", "index-strategy", "environments", "required-environments",
+    "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
+    "index-url", "extra-index-url", "default-groups",
+)
+# [tool.uv] keys that do not change which artifacts a plan contains (they steer uv's installer,
+# cache, Python downloads or publishing). Accepted silently.
+_UV_NO_EFFECT = (
+    "managed", "package", "cache-dir", "cache-keys", "python-preference", "python-downloads",
+    "python-install-mirror", "pypy-install-mirror", "python-downloads-json-url", "required-version",
+    "native-tls", "offline", "concurrent-downloads", "concurrent-builds", "concurrent-installs",
+    "link-mode", "compile-bytecode", "preview", "publish-url", "trusted-publishing", "check-url",
+    "keyring-provider", "allow-insecure-host", "pip", "build-backend", "reinstall",
+    "reinstall-package", "upgrade", "upgrade-package", "no-cache", "fork-strategy",
+    "add-bounds", "conflicts-groups",
+)
+# [tool.uv] keys uv documents that would change the plan and planner does not honour yet.
+_UV_UNSUPPORTED = {
+    "resolution": "planner always prefers the newest versions (after alignment)",
+    "exclude-newer": "the plan may pick versions uploaded after the cut-off",
+    "exclude-newer-package": "the plan may pick versions uploaded after the cut-off",
+    "no-build": "planner never builds; sdists are used for metadata only",
+    "no-build-package": "planner never builds; sdists are used for metadata only",
+    "no-binary": "planner prefers wheels regardless",
+    "no-binary-package": "planner prefers wheels regardless",
+    "no-build-isolation": "planner never builds",
+    "no-build-isolation-package": "planner never builds",
+    "config-settings": "planner never builds",
+    "config-settings-package": "planner never builds",
+    "build-constraint-dependencies": "planner never builds",
+    "extra-build-dependencies": "planner never builds",
+    "extra-build-variables": "planner never builds",
+    "dependency-metadata": "metadata is always read from the artifacts",
+    "find-links": "flat find-links pages are not read",
+    "no-index": "indexes are still consulted",
+    "no-sources": "sources are still applied",
+    "workspace": "workspace members are not resolved",
+    "torch-backend": "use [tool.uv.sources] and targets instead",
+}
+# Project-wide settings whose location later stages cite in messages.
+_LOCATED_SETTINGS: tuple[KeyPath, ...] = (
+    ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
+    ("tool", "uv", "index-strategy"), ("tool", "uv", "prerelease"),
+)
+_SOURCE_KEYS = ("index", "marker", "extra", "group")
+_OTHER_SOURCE_KINDS = ("git", "path", "url", "workspace", "editable")
+_INDEX_KEYS = ("name", "url", "explicit", "default", "format", "authenticate",
+               "ignore-error-codes", "cache-control", "publish-url")
+_TARGET_KEYS = ("platform", "python", "accelerator", "extras", "groups", "manylinux", "macos", "docker")
+_DOCKER_KEYS = ("base-image", "debian-suite")
+
+
+def find_pyproject(path: Path | str) -> Path:
+    """The pyproject.toml meant by a command-line argument (a directory or the file itself)."""
+    candidate = Path(path)
+    if candidate.is_dir():
+        candidate = candidate / "pyproject.toml"
+    if not candidate.is_file():
+        raise InputError(
+            f"no pyproject.toml at {candidate}",
+            fix="pass the project's directory or the path of its pyproject.toml",
+        )
+    return candidate
+
+
+def load_project(path: Path | str) -> Project:
+    """Read, parse and validate the pyproject at `path` (a file or its directory)."""
+    pyproject = find_pyproject(path)
+    try:
+        text = pyproject.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not valid UTF-8 (byte {exc.start})",
+            location=Location(pyproject),
+            fix="save the file as UTF-8 (TOML requires it)",
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", location=Location(pyproject)) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_LINE_RE.search(message)
+        line = int(match.group(1)) if match else None
+        problem = _TOML_LINE_RE.sub("", message).strip()
+        raise InputError(
+            f"invalid TOML: {problem}" + (f" (column {match.group(2)})" if match else ""),
+            location=Location(pyproject, (), line),
+            fix="correct the TOML syntax at that line",
+        ) from None
+    return _ProjectLoader(DocumentReader(pyproject.resolve(), document, TomlPositions(text))).load()
+
+
+class _ProjectLoader:
+    def __init__(self, reader: DocumentReader):
+        self.r = reader
+        self.warnings: list[Diagnostic] = []
+
+    def warn(self, path: KeyPath, message: str) -> None:
+        self.warnings.append(Diagnostic(message, self.r.location(path)))
+
+    # -- names and requirements ------------------------------------------------------------
+    def name(self, path: KeyPath, raw: str, what: str) -> NormalizedName:
+        if not _NAME_RE.match(raw):
+            self.r.fail(
+                path,
+                f"'{raw}' is not a valid {what} name",
+                "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+            )
+        return canonicalize_name(raw)
+
+    def requirement(self, path: KeyPath, raw: Any) -> Dependency:
+        text = self.r.expect(path, raw, str, '"torch>=2.4"')
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as exc:
+            detail = str(exc).splitlines()[0]
+            self.r.fail(path, f"invalid requirement '{text}': {detail}",
+                        "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\"")
+        if requirement.url:
+            self.r.fail(path, f"direct URL requirement '{text}' is not supported yet",
+                        f"require {requirement.name} by version and route it with [tool.uv.sources] to an index")
+        return Dependency(requirement, self.r.location(path))
+
+    def requirements(self, path: KeyPath) -> tuple[Dependency, ...]:
+        return tuple(self.requirement((*path, n), raw) for n, raw in enumerate(self.r.array(path)))
+
+    def marker(self, path: KeyPath, raw: Any) -> Marker:
+        text = self.r.expect(path, raw, str, "\"sys_platform == 'linux'\"")
+        try:
+            return Marker(text)
+        except InvalidMarker as exc:
+            detail = str(exc).splitlines()[0]
+            self.r.fail(path, f"invalid marker '{text}': {detail}",
+                        "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\"")
+
+    # -- sections ----------------------------------------------------------------------------
+    def load(self) -> Project:
+        project_table = self.r.table(("project",))
+        if not project_table:
+            self.r.fail(("project",), "missing [project] table",
+                        'add [project] with at least name = "..." and dependencies = [...]')
+        name_raw = self.r.string(("project", "name"), required=True, example='"my-app"')
+        name = self.name(("project", "name"), name_raw, "project")
+        version = self.r.string(("project", "version"))
+        if version is not None:
+            try:
+                Version(version)
+            except InvalidVersion:
+                self.r.fail(("project", "version"), f"'{version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
+        dynamic = self.r.string_array(("project", "dynamic"))
+        for field in ("dependencies", "optional-dependencies"):
+            if field in dynamic:
+                self.r.fail(("project", "dynamic"), f"'{field}' is dynamic; planner needs it written in the pyproject",
+                            f"list project.{field} statically and remove it from project.dynamic")
+        requires_python = self.requires_python()
+        dependencies = self.requirements(("project", "dependencies"))
+        optional = self.optional_dependencies()
+        groups = self.dependency_groups()
+        uv = self.uv_settings(optional, groups, name)
+        planner = self.planner_settings(optional, groups)
+        return Project(
+            pyproject=self.r.file,
+            name=name,
+            version=version,
+            requires_python=requires_python,
+            dependencies=dependencies,
+            optional_dependencies=frozen_mapping(optional),
+            dependency_groups=frozen_mapping(groups),
+            uv=uv,
+            planner=planner,
+            warnings=tuple(self.warnings),
+            locations=frozen_mapping({path: self.r.location(path) for path in _LOCATED_SETTINGS if self.r.has(path)}),
+        )
+
+    def requires_python(self) -> SpecifierSet | None:
+        path = ("project", "requires-python")
+        text = self.r.string(path, example='">=3.11"')
+        if text is None:
+            self.warn(("project",), "project.requires-python is not set; derived targets use Python 3.12")
+            return None
+        try:
+            specifiers = SpecifierSet(text)
+        except InvalidSpecifier:
+            self.r.fail(path, f"invalid version specifier '{text}'", 'e.g. requires-python = ">=3.11"')
+        return specifiers
+
+    def optional_dependencies(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
+        base = ("project", "optional-dependencies")
+        out: dict[NormalizedName, tuple[Dependency, ...]] = {}
+        for raw_name in self.r.table(base):
+            path = (*base, raw_name)
+            extra = self.name(path, raw_name, "extra")
+            if extra in out:
+                self.r.fail(path, f"extra '{raw_name}' is declared twice (names are compared normalised, as '{extra}')",
+                            "merge the two lists under one name")
+            out[extra] = self.requirements(path)
+        return out
+
+    def dependency_groups(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
+        """PEP 735 groups with `{include-group = ...}` expanded, plus uv's legacy dev-dependencies."""
+        base = ("dependency-groups",)
+        raw_groups = self.r.table(base)
+        names: dict[NormalizedName, str] = {}
+        for raw_name in raw_groups:
+            group = self.name((*base, raw_name), raw_name, "dependency group")
+            if group in names:
+                self.r.fail((*base, raw_name), f"dependency group '{raw_name}' is declared twice "
+                            f"(names are compared normalised, as '{group}')", "merge the two groups")
+            names[group] = raw_name
+            self.r.array((*base, raw_name))  # type check early, with the group's location
+
+        resolved: dict[NormalizedName, tuple[Dependency, ...]] = {}
+
+        def expand(group: NormalizedName, stack: tuple[NormalizedName, ...]) -> tuple[Dependency, ...]:
+            if group in resolved:
+                return resolved[group]
+            raw_name = names[group]
+            items: list[Dependency] = []
+            for n, item in enumerate(raw_groups[raw_name]):
+                path = (*base, raw_name, n)
+                if isinstance(item, dict):
+                    if set(item) != {"include-group"}:
+                        self.r.fail(path, "a dependency-group entry must be a requirement string or {include-group = \"name\"}",
+                                    f"found keys {', '.join(sorted(item))}")
+                    target_raw = self.r.expect((*path, "include-group"), item["include-group"], str)
+                    target = canonicalize_name(target_raw)
+                    if target not in names:
+                        hint = did_you_mean(target_raw, names.values())
+                        self.r.fail((*path, "include-group"), f"included group '{target_raw}' does not exist",
+                                    hint or f"declare [dependency-groups] {target_raw} = [...]")
+                    if target in stack or target == group:
+                        cycle = " -> ".join([*stack, group, target])
+                        self.r.fail((*path, "include-group"), f"dependency groups include each other in a cycle: {cycle}",
+                                    "remove one of the include-group entries")
+                    items.extend(expand(target, (*stack, group)))
+                else:
+                    items.append(self.requirement(path, item))
+            resolved[group] = tuple(items)
+            return resolved[group]
+
+        for group in names:
+            expand(group, ())
+        out = {group: resolved[group] for group in names}
+
+        legacy = ("tool", "uv", "dev-dependencies")
+        if self.r.has(legacy):
+            dev = canonicalize_name("dev")
+            out[dev] = out.get(dev, ()) + self.requirements(legacy)
+            self.warn(legacy, "tool.uv.dev-dependencies is deprecated in uv; read as dependency group 'dev' "
+                      "(move it to [dependency-groups] dev = [...])")
+        return out
+
+    # -- [tool.uv] -----------------------------------------------------------------------------
+    def uv_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any], project_name: str) -> UvSettings:
+        base = ("tool", "uv")
+        table = self.r.table(base)
+        for key in table:
+            if key in _UV_SUPPORTED or key in _UV_NO_EFFECT:
+                continue
+            if key in _UV_UNSUPPORTED:
+                self.warn((*base, key), f"tool.uv.{key} is not supported by planner and is ignored: {_UV_UNSUPPORTED[key]}")
+            else:
+                hint = did_you_mean(key, (*_UV_SUPPORTED, *_UV_NO_EFFECT, *_UV_UNSUPPORTED))
+                self.warn((*base, key), f"unknown key tool.uv.{key} is ignored" + (f" ({hint})" if hint else ""))
+        indexes = self.indexes()
+        sources = self.sources(indexes, extras, groups)
+        return UvSettings(
+            indexes=indexes,
+            sources=frozen_mapping(sources),
+            index_strategy=self.choice((*base, "index-strategy"), IndexStrategy, IndexStrategy.FIRST_INDEX),
+            prerelease=self.choice((*base, "prerelease"), PrereleaseMode, PrereleaseMode.IF_NECESSARY_OR_EXPLICIT),
+            environments=self.markers((*base, "environments")),
+            required_environments=self.markers((*base, "required-environments")),
+            constraints=self.requirements((*base, "constraint-dependencies")),
+            overrides=self.requirements((*base, "override-dependencies")),
+            conflicts=self.conflicts(extras, groups, project_name),
+        )
+
+    def choice(self, path: KeyPath, enum: Any, default: Any) -> Any:
+        text = self.r.string(path)
+        if text is None:
+            return default
+        try:
+            return enum(text)
+        except ValueError:
+            values = [member.value for member in enum]
+            hint = did_you_mean(text, values)
+            self.r.fail(path, f"'{text}' is not a valid {format_key(path)}",
+                        (hint + " " if hint else "") + f"use one of: {', '.join(values)}")
+
+    def markers(self, path: KeyPath) -> tuple[Marker, ...]:
+        value = self.r.get(path)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (self.marker(path, value),)
+        items = self.r.expect(path, value, list)
+        return tuple(self.marker((*path, n), item) for n, item in enumerate(items))
+
+    def indexes(self) -> tuple[Index, ...]:
+        base = ("tool", "uv", "index")
+        out: list[Index] = []
+        seen: dict[str, KeyPath] = {}
+        for n, entry in enumerate(self.r.array(base)):
+            path = (*base, n)
+            self.r.expect(path, entry, dict)
+            for key in entry:
+                if key not in _INDEX_KEYS:
+                    hint = did_you_mean(key, _INDEX_KEYS)
+                    self.warn((*path, key), f"unknown key '{key}' in [[tool.uv.index]] is ignored" + (f" ({hint})" if hint else ""))
+            name = self.r.string((*path, "name"))
+            if name is None:
+                name = f"index-{n + 1}"
+            elif not _INDEX_NAME_RE.match(name):
+                self.r.fail((*path, "name"), f"'{name}' is not a valid index name",
+                            "use ASCII letters, digits, '-', '_' and '.'")
+            if name in seen:
+                self.r.fail((*path, "name"), f"index name '{name}' is used twice "
+                            f"(first at line {self.r.location(seen[name]).line})", "give each [[tool.uv.index]] a unique name")
+            seen[name] = path
+            raw_url = self.r.string((*path, "url"), required=True, example='"https://download.pytorch.org/whl/cpu"')
+            try:
+                url = normalize_index_url(raw_url, self.r.file.parent)
+            except ValueError as exc:
+                self.r.fail((*path, "url"), f"invalid index URL: {exc}", "use an https:// URL of a simple index, or a local path")
+            index_format = self.r.string((*path, "format")) or "simple"
+            if index_format == "flat":
+                self.r.fail((*path, "format"), f"index '{name}' is a flat (find-links) index, which planner does not read yet",
+                            "serve the files as a simple index (see `planner mirror`) or remove the index")
+            if index_format != "simple":
+                self.r.fail((*path, "format"), f"unknown index format '{index_format}'", 'use format = "simple" (the default)')
+            out.append(Index(
+                name=name,
+                url=url,
+                explicit=self.r.boolean((*path, "explicit")),
+                default=self.r.boolean((*path, "default")),
+                origin=self.r.location(path),
+            ))
+        defaults = [index for index in out if index.default]
+        if len(defaults) > 1:
+            second = defaults[1]
+            raise InputError(f"more than one index is marked default = true ('{defaults[0].name}' and '{second.name}')",
+                             location=second.origin, fix="keep default = true on one index only")
+        out.extend(self.legacy_index_urls(bool(defaults), {index.name for index in out}))
+        return tuple(out)
+
+    def legacy_index_urls(self, has_default: bool, taken: set[str]) -> list[Index]:
+        """uv's older `index-url` / `extra-index-url` settings, as unnamed indexes."""
+        out: list[Index] = []
+        for n, raw in enumerate(self.r.string_array(("tool", "uv", "extra-index-url"))):
+            path: KeyPath = ("tool", "uv", "extra-index-url", n)
+            out.append(Index(name=f"extra-index-url-{n + 1}", url=self.legacy_url(path, raw), origin=self.r.location(path)))
+        raw = self.r.string(("tool", "uv", "index-url"))
+        if raw is not None:
+            path = ("tool", "uv", "index-url")
+            if has_default:
+                self.r.fail(path, "tool.uv.index-url and an index with default = true both replace PyPI",
+                            "keep only one of them")
+            out.append(Index(name="index-url", url=self.legacy_url(path, raw), default=True, origin=self.r.location(path)))
+        for index in out:
+            if index.name in taken:
+                raise InputError(f"index name '{index.name}' is reserved for tool.uv.{index.name.rstrip('-0123456789')}",
+                                 location=index.origin, fix="rename the [[tool.uv.index]] entry")
+        return out
+
+    def legacy_url(self, path: KeyPath, raw: str) -> str:
+        try:
+            return normalize_index_url(raw, self.r.file.parent)
+        except ValueError as exc:
+            self.r.fail(path, f"invalid index URL: {exc}", "use an https:// URL of a simple index")
+
+    def sources(self, indexes: tuple[Index, ...], extras: Mapping[str, Any],
+                groups: Mapping[str, Any]) -> dict[NormalizedName, tuple[IndexSource, ...]]:
+        base = ("tool", "uv", "sources")
+        index_names = [index.name for index in indexes] + [PYPI_NAME]
+        out: dict[NormalizedName, tuple[IndexSource, ...]] = {}
+        for raw_name, value in self.r.table(base).items():
+            package = self.name((*base, raw_name), raw_name, "package")
+            if package in out:
+                self.r.fail((*base, raw_name), f"sources for '{package}' are declared twice", "merge them into one list")
+            if isinstance(value, dict):
+                entries = [((*base, raw_name), value)]
+            elif isinstance(value, list):
+                entries = [((*base, raw_name, n), item) for n, item in enumerate(value)]
+                if not entries:
+                    self.r.fail((*base, raw_name), f"empty source list for '{raw_name}'", "remove the entry or add a source")
+            else:
+                self.r.fail((*base, raw_name), f"expected a table or an array of tables, found {type(value).__name__}",
+                            f'e.g. {raw_name} = {{ index = "pytorch-cpu" }}')
+            out[package] = tuple(self.source(path, entry, package, index_names, extras, groups) for path, entry in entries)
+        return out
+
+    def source(self, path: KeyPath, entry: Any, package: NormalizedName, index_names: list[str],
+               extras: Mapping[str, Any], groups: Mapping[str, Any]) -> IndexSource:
+        self.r.expect(path, entry, dict)
+        for kind in _OTHER_SOURCE_KINDS:
+            if kind in entry:
+                self.r.fail((*path, kind), f"'{kind}' sources are not supported yet (only index sources are)",
+                            f"publish {package} to an index and use {{ index = \"...\" }}, or remove the source")
+        for key in entry:
+            if key not in _SOURCE_KEYS:
+                hint = did_you_mean(key, _SOURCE_KEYS)
+                self.r.fail((*path, key), f"unknown key '{key}' in a source for '{package}'",
+                            (hint + " " if hint else "") + f"index sources take: {', '.join(_SOURCE_KEYS)}")
+        index = self.r.string((*path, "index"), required=True, example='"pytorch-cpu"')
+        if index not in index_names:
+            hint = did_you_mean(index, index_names)
+            self.r.fail((*path, "index"), f"source for '{package}' names index '{index}', which is not defined",
+                        (hint + " " if hint else "") + f'add [[tool.uv.index]] with name = "{index}" and its url'
+                        + (f" (defined: {', '.join(index_names[:-1])})" if len(index_names) > 1 else ""))
+        marker = self.marker((*path, "marker"), entry["marker"]) if "marker" in entry else None
+        extra = group = None
+        if "extra" in entry and "group" in entry:
+            self.r.fail(path, f"a source for '{package}' sets both extra and group", "use two entries, one per condition")
+        if "extra" in entry:
+            raw = self.r.expect((*path, "extra"), entry["extra"], str)
+            extra = canonicalize_name(raw)
+            if extra not in extras:
+                hint = did_you_mean(raw, extras)
+                self.r.fail((*path, "extra"), f"source for '{package}' applies to extra '{raw}', which the project does not declare",
+                            hint or f"declare it under [project.optional-dependencies] or fix the name (extras: {', '.join(extras) or 'none'})")
+        if "group" in entry:
+            raw = self.r.expect((*path, "group"), entry["group"], str)
+            group = canonicalize_name(raw)
+            if group not in groups:
+                hint = did_you_mean(raw, groups)
+                self.r.fail((*path, "group"), f"source for '{package}' applies to group '{raw}', which the project does not declare",
+                            hint or f"declare it under [dependency-groups] (groups: {', '.join(groups) or 'none'})")
+        return IndexSource(package=package, index=index, marker=marker, extra=extra, group=group,
+                           origin=self.r.location(path))
+
+    def conflicts(self, extras: Mapping[str, Any], groups: Mapping[str, Any], project_name: str) -> tuple[ConflictSet, ...]:
+        base = ("tool", "uv", "conflicts")
+        out: list[ConflictSet] = []
+        for n, raw_set in enumerate(self.r.array(base)):
+            set_path = (*base, n)
+            members = self.r.expect(set_path, raw_set, list, '[{ extra = "cpu" }, { extra = "gpu" }]')
+            items: list[ConflictItem] = []
+            for m, member in enumerate(members):
+                path = (*set_path, m)
+                self.r.expect(path, member, dict, '{ extra = "cpu" }')
+                unknown = set(member) - {"extra", "group", "package"}
+                if unknown:
+                    self.r.fail((*path, sorted(unknown)[0]), f"unknown key '{sorted(unknown)[0]}' in a conflict item",
+                                "a conflict item is { extra = \"...\" } or { group = \"...\" }")
+                if "package" in member and canonicalize_name(str(member["package"])) != project_name:
+                    self.r.fail((*path, "package"), "conflicts between workspace members are not supported",
+                                f"name only extras or groups of '{project_name}'")
+                kinds = [kind for kind in ("extra", "group") if kind in member]
+                if len(kinds) != 1:
+                    self.r.fail(path, "a conflict item needs exactly one of 'extra' or 'group'", 'e.g. { extra = "cpu" }')
+                kind = ConflictKind(kinds[0])
+                raw = self.r.expect((*path, kind.value), member[kind.value], str)
+                name = canonicalize_name(raw)
+                declared = extras if kind is ConflictKind.EXTRA else groups
+                if name not in declared:
+                    hint = did_you_mean(raw, declared)
+                    table = "[project.optional-dependencies]" if kind is ConflictKind.EXTRA else "[dependency-groups]"
+                    self.r.fail((*path, kind.value), f"conflict names {kind.value} '{raw}', which the project does not declare",
+                                hint or f"declare it under {table} or fix the name (declared: {', '.join(declared) or 'none'})")
+                items.append(ConflictItem(kind, name))
+            if len(set(items)) < 2:
+                self.r.fail(set_path, "a conflict set needs at least two different extras or groups",
+                            '[{ extra = "cpu" }, { extra = "gpu" }]')
+            out.append(ConflictSet(tuple(items), self.r.location(set_path)))
+        return tuple(out)
+
+    # -- [tool.planner] ---------------------------------------------------------------------
+    def planner_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any]) -> PlannerSettings:
+        base = ("tool", "planner")
+        table = self.r.table(base)
+        self.r.reject_unknown_keys(base, table, ("targets",), "[tool.planner]")
+        targets: list[TargetSpec] = []
+        for name, raw in self.r.table((*base, "targets")).items():
+            path = (*base, "targets", name)
+            if not _TARGET_NAME_RE.match(name):
+                self.r.fail(path, f"'{name}' is not a valid target name",
+                            "use letters, digits, '-', '_' and '.' (it becomes a folder name)")
+            self.r.expect(path, raw, dict)
+            targets.append(self.target(path, name, raw, extras, groups))
+        return PlannerSettings(targets=tuple(targets))
+
+    def target(self, path: KeyPath, name: str, raw: dict[str, Any], extras: Mapping[str, Any],
+               groups: Mapping[str, Any]) -> TargetSpec:
+        self.r.reject_unknown_keys(path, raw, _TARGET_KEYS, f"target '{name}'")
+        platform = self.r.string((*path, "platform"), required=True, example='"linux-x86_64"')
+        activated: dict[str, tuple[NormalizedName, ...]] = {}
+        for key, declared, table in (("extras", extras, "[project.optional-dependencies]"),
+                                     ("groups", groups, "[dependency-groups]")):
+            names: list[NormalizedName] = []
+            for n, raw_item in enumerate(self.r.string_array((*path, key), '["cpu"]')):
+                item = canonicalize_name(raw_item)
+                if item not in declared:
+                    hint = did_you_mean(raw_item, declared)
+                    self.r.fail((*path, key, n), f"target '{name}' activates {key[:-1]} '{raw_item}', which the project does not declare",
+                                hint or f"declare it under {table} (declared: {', '.join(declared) or 'none'})")
+                if item not in names:
+                    names.append(item)
+            activated[key] = tuple(names)
+        docker_path = (*path, "docker")
+        docker_table = self.r.table(docker_path)
+        self.r.reject_unknown_keys(docker_path, docker_table, _DOCKER_KEYS, f"target '{name}' docker settings")
+        docker = DockerSettings(
+            base_image=self.r.string((*docker_path, "base-image")),
+            debian_suite=self.r.string((*docker_path, "debian-suite")),
+            origin=self.r.location(docker_path) if docker_table else None,
+        )
+        return TargetSpec(
+            name=name,
+            platform=platform,
+            python=self.r.string((*path, "python"), example='"3.11"'),
+            accelerator=self.r.string((*path, "accelerator"), example='"cuda12.4"'),
+            extras=activated["extras"],
+            groups=activated["groups"],
+            manylinux=self.r.string((*path, "manylinux"), example='"2.28"'),
+            macos=self.r.string((*path, "macos"), example='"13.0"'),
+            docker=docker,
+            origin=self.r.location(path),
+            key_locations=frozen_mapping({key: self.r.location((*path, key)) for key in raw}),
+        )

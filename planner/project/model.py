@@ -1,0 +1,241 @@
+"""The project model: what a pyproject declares, validated and normalised, as immutable values.
+
+Names of packages, extras and groups are normalised (PEP 503 / PEP 685 / PEP 735) once, here;
+every later stage compares normalised names only. Every user-written fact keeps its `Location`
+so that explanations can point at the pyproject line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+
+from planner.errors import Diagnostic, KeyPath, Location
+
+PYPI_NAME = "pypi"
+PYPI_URL = "https://pypi.org/simple"
+
+
+def frozen_mapping(data: Mapping[Any, Any] | None = None) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(data or {}))
+
+
+class IndexStrategy(StrEnum):
+    """uv's `index-strategy`: how candidates are gathered across the (non-explicit) indexes."""
+
+    FIRST_INDEX = "first-index"  # only the first index that has the package at all
+    UNSAFE_FIRST_MATCH = "unsafe-first-match"  # per version, the first index that has it
+    UNSAFE_BEST_MATCH = "unsafe-best-match"  # every index, best version wins (pip-like)
+
+
+class PrereleaseMode(StrEnum):
+    """uv's `prerelease` setting."""
+
+    DISALLOW = "disallow"
+    ALLOW = "allow"
+    IF_NECESSARY = "if-necessary"
+    EXPLICIT = "explicit"
+    IF_NECESSARY_OR_EXPLICIT = "if-necessary-or-explicit"  # uv's default
+
+
+class ConflictKind(StrEnum):
+    EXTRA = "extra"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, order=True)
+class ConflictItem:
+    """One member of a conflict set: an extra or a dependency group of the project."""
+
+    kind: ConflictKind
+    name: NormalizedName
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} '{self.name}'"
+
+
+@dataclass(frozen=True)
+class ConflictSet:
+    """`tool.uv.conflicts` entry: no two members may be active on the same target."""
+
+    items: tuple[ConflictItem, ...]
+    origin: Location
+
+    def __str__(self) -> str:
+        return "{" + ", ".join(str(item) for item in self.items) + "}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A requirement as the user wrote it, with where it was written."""
+
+    requirement: Requirement
+    origin: Location
+
+    @property
+    def name(self) -> NormalizedName:
+        from packaging.utils import canonicalize_name
+
+        return canonicalize_name(self.requirement.name)
+
+    def __str__(self) -> str:
+        return str(self.requirement)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A package index (`[[tool.uv.index]]`, or the implicit PyPI default)."""
+
+    name: str
+    url: str
+    explicit: bool = False
+    default: bool = False
+    origin: Location | None = None  # None: not written in the pyproject (implicit PyPI)
+
+    @property
+    def display_url(self) -> str:
+        from planner.urls import redact_url
+
+        return redact_url(self.url)
+
+
+@dataclass(frozen=True)
+class IndexSource:
+    """One `[tool.uv.sources]` entry routing a package to a named index under conditions."""
+
+    package: NormalizedName
+    index: str
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    origin: Location | None = None
+
+    def describe(self) -> str:
+        conditions = []
+        if self.marker is not None:
+            conditions.append(f"marker {self.marker}")
+        if self.extra is not None:
+            conditions.append(f"extra '{self.extra}'")
+        if self.group is not None:
+            conditions.append(f"group '{self.group}'")
+        when = f" when {' and '.join(conditions)}" if conditions else ""
+        return f"{self.package} from index '{self.index}'{when}"
+
+
+@dataclass(frozen=True)
+class UvSettings:
+    """The `[tool.uv]` settings planner honours (uv's semantics, see docs/uv-compat.md)."""
+
+    indexes: tuple[Index, ...] = ()  # as written, in order; PyPI is added by `Project.indexes`
+    sources: Mapping[NormalizedName, tuple[IndexSource, ...]] = field(default_factory=frozen_mapping)
+    index_strategy: IndexStrategy = IndexStrategy.FIRST_INDEX
+    prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
+    environments: tuple[Marker, ...] = ()
+    required_environments: tuple[Marker, ...] = ()
+    constraints: tuple[Dependency, ...] = ()
+    overrides: tuple[Dependency, ...] = ()
+    conflicts: tuple[ConflictSet, ...] = ()
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """`[tool.planner.targets.<name>.docker]`: settings for the target's Dockerfile."""
+
+    base_image: str | None = None
+    debian_suite: str | None = None
+    origin: Location | None = None
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A target as declared in `[tool.planner.targets.<name>]`, before it is made concrete."""
+
+    name: str
+    platform: str
+    python: str | None
+    accelerator: str | None
+    extras: tuple[NormalizedName, ...]
+    groups: tuple[NormalizedName, ...]
+    manylinux: str | None
+    macos: str | None
+    docker: DockerSettings
+    origin: Location
+    key_locations: Mapping[str, Location] = field(default_factory=frozen_mapping)
+
+    def locate(self, key: str) -> Location:
+        """Where `key` of this target was written (the table itself when the key is absent)."""
+        return self.key_locations.get(key, self.origin)
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    """`[tool.planner]`."""
+
+    targets: tuple[TargetSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded, validated pyproject."""
+
+    pyproject: Path
+    name: NormalizedName
+    version: str | None
+    requires_python: SpecifierSet | None
+    dependencies: tuple[Dependency, ...]
+    optional_dependencies: Mapping[NormalizedName, tuple[Dependency, ...]]
+    dependency_groups: Mapping[NormalizedName, tuple[Dependency, ...]]
+    uv: UvSettings
+    planner: PlannerSettings
+    warnings: tuple[Diagnostic, ...] = ()
+    pypi_url: str = PYPI_URL  # the implicit default index; `--default-index` replaces it
+    # Where project-wide settings were written, for messages about them (see `locate`).
+    locations: Mapping[KeyPath, Location] = field(default_factory=frozen_mapping)
+
+    def locate(self, key: KeyPath) -> Location:
+        return self.locations.get(tuple(key), Location(self.pyproject, tuple(key)))
+
+    @property
+    def root(self) -> Path:
+        return self.pyproject.parent
+
+    @property
+    def extras(self) -> tuple[NormalizedName, ...]:
+        return tuple(self.optional_dependencies)
+
+    @property
+    def groups(self) -> tuple[NormalizedName, ...]:
+        return tuple(self.dependency_groups)
+
+    @cached_property
+    def indexes(self) -> tuple[Index, ...]:
+        """Every index in priority order as uv uses it: declared ones first, the default last.
+
+        uv puts indexes marked `default = true` after all others, and PyPI is the default unless
+        one is marked. Explicit indexes are in the list too; routing decides who may use them.
+        """
+        declared = [i for i in self.uv.indexes if not i.default]
+        defaults = [i for i in self.uv.indexes if i.default]
+        if defaults:
+            return (*declared, defaults[0])
+        return (*declared, Index(name=PYPI_NAME, url=self.pypi_url, default=True))
+
+    def index(self, name: str) -> Index:
+        for candidate in self.indexes:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def default_index(self) -> Index:
+        return self.indexes[-1]

@@ -1,0 +1,52 @@
+"""URL helpers: validation of index URLs and redaction of credentials for display."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+SUPPORTED_SCHEMES = ("https", "http", "file")
+
+
+def redact_url(url: str) -> str:
+    """Hide user info (`user:secret@`) so that no credential reaches a message or a file."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def normalize_index_url(raw: str, base_dir: Path) -> str:
+    """Return the index URL to use, or raise ValueError with the reason.
+
+    Accepts http(s) and file URLs, and plain paths (relative to the pyproject's folder), which
+    become file URLs, as uv accepts a local directory laid out as a simple index.
+    """
+    text = raw.strip()
+    if not text:
+        raise ValueError("the URL is empty")
+    if "://" not in text:
+        if text.startswith(("/", ".", "~")) or Path(text).drive:
+            path = Path(text).expanduser()
+            if not path.is_absolute():
+                path = (base_dir / path).resolve()
+            return path.as_uri()
+        raise ValueError(f"'{redact_url(text)}' is neither a URL (https://...) nor a path")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"'{redact_url(text)}' is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SUPPORTED_SCHEMES:
+        raise ValueError(
+            f"scheme '{scheme}' of '{redact_url(text)}' is not supported "
+            f"(use one of {', '.join(SUPPORTED_SCHEMES)})"
+        )
+    if scheme != "file" and not parts.hostname:
+        raise ValueError(f"'{redact_url(text)}' has no host")
+    return text.rstrip("/") if scheme != "file" else text
