@@ -1,0 +1,102 @@
+"""Loading valid projects: normalisation, groups, uv settings, warnings."""
+
+from __future__ import annotations
+
+from packaging.specifiers import SpecifierSet
+
+from planner.project.loader import load_project
+from planner.project.model import ConflictKind, IndexStrategy, PrereleaseMode
+
+
+def test_seed_project_model(seed_dir) -> None:
+    project = load_project(seed_dir)
+    assert project.name == "test" and project.requires_python == SpecifierSet(">=3.11")
+    assert list(project.optional_dependencies) == ["cpu", "gpu"]
+    torch = project.optional_dependencies["cpu"][0]
+    assert str(torch.requirement) == "torch==2.5.1"
+    assert torch.origin.line == 11 and torch.origin.key == ("project", "optional-dependencies", "cpu", 0)
+    [conflict] = project.uv.conflicts
+    assert [(i.kind, i.name) for i in conflict.items] == [(ConflictKind.EXTRA, "cpu"), (ConflictKind.EXTRA, "gpu")]
+    [source] = project.uv.sources["torch"]
+    assert source.index == "pytorch-cpu" and source.extra == "cpu" and str(source.marker) == 'platform_system != "Darwin"'
+    [index] = project.uv.indexes
+    assert index.explicit and not index.default and index.origin.line == 39
+    assert project.uv.index_strategy is IndexStrategy.FIRST_INDEX
+    assert project.uv.prerelease is PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
+    assert project.warnings == ()
+
+
+def test_dependency_groups_include_and_normalise(write_project) -> None:
+    project = load_project(write_project("""
+        [project]
+        name = "Demo_App"
+        requires-python = ">=3.11"
+        [project.optional-dependencies]
+        Plot_Extra = ["matplotlib>=3.8"]
+        [dependency-groups]
+        Test = ["pytest>=8"]
+        lint = ["ruff"]
+        dev = [{ include-group = "test" }, { include-group = "LINT" }, "ipython"]
+        [tool.uv]
+        dev-dependencies = ["pre-commit"]
+    """))
+    assert project.name == "demo-app"
+    assert list(project.optional_dependencies) == ["plot-extra"]
+    assert [str(d) for d in project.dependency_groups["dev"]] == ["pytest>=8", "ruff", "ipython", "pre-commit"]
+    assert [str(d) for d in project.dependency_groups["test"]] == ["pytest>=8"]
+    assert any("dev-dependencies is deprecated" in str(w) for w in project.warnings)
+
+
+def test_uv_settings_are_read(write_project) -> None:
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        dependencies = ["numpy"]
+        [tool.uv]
+        index-strategy = "unsafe-best-match"
+        prerelease = "allow"
+        environments = ["sys_platform == 'linux'", "sys_platform == 'darwin'"]
+        required-environments = "sys_platform == 'linux' and platform_machine == 'aarch64'"
+        constraint-dependencies = ["numpy<2.3"]
+        override-dependencies = ["setuptools>=70"]
+        extra-index-url = ["https://extra.example.com/simple"]
+        index-url = "https://mirror.example.com/simple"
+        managed = true
+        link-mode = "copy"
+    """))
+    uv = project.uv
+    assert uv.index_strategy is IndexStrategy.UNSAFE_BEST_MATCH and uv.prerelease is PrereleaseMode.ALLOW
+    assert [str(m) for m in uv.environments] == ['sys_platform == "linux"', 'sys_platform == "darwin"']
+    assert len(uv.required_environments) == 1
+    assert [str(c) for c in uv.constraints] == ["numpy<2.3"] and [str(o) for o in uv.overrides] == ["setuptools>=70"]
+    assert [(i.name, i.default) for i in project.indexes] == [("extra-index-url-1", False), ("index-url", True)]
+    assert project.warnings == ()  # managed and link-mode do not change a plan
+
+
+def test_relative_index_path_becomes_file_url(write_project) -> None:
+    folder = write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        [[tool.uv.index]]
+        name = "local"
+        url = "./wheels/simple"
+    """)
+    project = load_project(folder)
+    assert project.index("local").url == (folder / "wheels" / "simple").resolve().as_uri()
+
+
+def test_unknown_index_keys_warn(write_project) -> None:
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        [[tool.uv.index]]
+        name = "x"
+        url = "https://x.example.com/simple"
+        explict = true
+    """))
+    [warning] = project.warnings
+    assert "explict" in str(warning) and "did you mean 'explicit'" in str(warning)
+    assert warning.location.line == 7
