@@ -100,3 +100,17 @@ def test_unknown_index_keys_warn(write_project) -> None:
     [warning] = project.warnings
     assert "explict" in str(warning) and "did you mean 'explicit'" in str(warning)
     assert warning.location.line == 7
+
+
+def test_default_groups(write_project) -> None:
+    base = """
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        [dependency-groups]
+        dev = ["pytest"]
+        docs = ["sphinx"]
+    """
+    assert load_project(write_project(base)).uv.default_groups == ("dev",)
+    assert load_project(write_project(base + '[tool.uv]\ndefault-groups = "all"\n')).uv.default_groups == ("dev", "docs")
+    assert load_project(write_project(base + '[tool.uv]\ndefault-groups = ["Docs"]\n')).uv.default_groups == ("docs",)

@@ -27,22 +27,22 @@ class Output:
     err: Console = field(default_factory=lambda: _console(stderr=True))
 
     def error(self, message: str) -> None:
-        self.err.print(f"[bold red]error[/]: {_escape(message)}")
+        self.err.print(f"[bold red]error[/]: {_escape(message)}", soft_wrap=True)
 
     def warning(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(f"[yellow]warning[/]: {_escape(message)}")
+            self.err.print(f"[yellow]warning[/]: {_escape(message)}", soft_wrap=True)
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(_escape(message))
+            self.err.print(_escape(message), soft_wrap=True)
 
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            self.err.print(_escape(message))
+            self.err.print(_escape(message), soft_wrap=True)
 
     def diagnostic(self, message: str) -> None:
-        self.err.print(_escape(message))
+        self.err.print(_escape(message), soft_wrap=True)
 
     def text(self, message: str) -> None:
         """A line of data on stdout (printed as is, no markup)."""

@@ -37,7 +37,7 @@ from planner.project.model import (
     UvSettings,
     frozen_mapping,
 )
-from planner.project.reader import DocumentReader, did_you_mean
+from planner.project.reader import DocumentReader, did_you_mean, toml_type_name
 from planner.project.toml_positions import TomlPositions
 from planner.urls import normalize_index_url
 
@@ -118,28 +118,134 @@ def load_project(path: Path | str) -> Project:
     """Read, parse and validate the pyproject at `path` (a file or its directory)."""
     pyproject = find_pyproject(path)
     try:
-        text = pyproject.read_bytes().decode("utf-8")
+        data = pyproject.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", location=Location(pyproject),
+                         fix="check that the file exists and is readable") from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
         raise InputError(
-            f"not valid UTF-8 (byte {exc.start})",
-            location=Location(pyproject),
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            location=Location(pyproject, (), line),
             fix="save the file as UTF-8 (TOML requires it)",
         ) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", location=Location(pyproject)) from None
+    # Editors on Windows often start UTF-8 files with a byte order mark; uv (like Cargo) reads
+    # such a pyproject, tomllib does not. It sits before line 1, so line numbers are unchanged.
+    text = text.removeprefix("\ufeff")
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE_RE.search(message)
         line = int(match.group(1)) if match else None
+        column = int(match.group(2)) if match else None
         problem = _TOML_LINE_RE.sub("", message).strip()
         raise InputError(
-            f"invalid TOML: {problem}" + (f" (column {match.group(2)})" if match else ""),
+            f"invalid TOML: {problem}" + (f" (column {column})" if match else ""),
             location=Location(pyproject, (), line),
-            fix="correct the TOML syntax at that line",
+            fix=_toml_fix(problem, text, line, column),
         ) from None
     return _ProjectLoader(DocumentReader(pyproject.resolve(), document, TomlPositions(text))).load()
+
+
+_MARKER_VARIABLES = (
+    "python_version", "python_full_version", "os_name", "sys_platform", "platform_release",
+    "platform_system", "platform_version", "platform_machine", "platform_python_implementation",
+    "implementation_name", "implementation_version", "extra", "extras", "dependency_groups",
+)
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_.*+-]+")
+
+
+def _syntax_error(exc: Exception, text: str) -> tuple[str, int | None]:
+    """`packaging`'s parse error as (first line, 0-based column in `text` it points at).
+
+    `packaging` renders the error as the message, the input indented, and a `^` under the spot.
+    """
+    lines = str(exc).splitlines()
+    detail = lines[0] if lines else "cannot parse it"
+    column = None
+    if len(lines) >= 3 and lines[1].endswith(text) and "^" in lines[2]:
+        column = lines[2].index("^") - (len(lines[1]) - len(text))
+    if column is None or not 0 <= column <= len(text):
+        return detail, None
+    rest = text[column:].strip()
+    if column > 0:  # at column 0 the rest is the whole text, already quoted in the message
+        detail += f", at '{rest}'" if rest else ", at the end"
+    return detail, column
+
+
+def _with_hint(hint: str | None, fix: str) -> str:
+    if not hint:
+        return fix
+    return f"{hint} {fix}" if hint.endswith("?") else f"{hint}; {fix}"
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def _marker_hint(text: str, detail: str, column: int | None) -> str | None:
+    """A likely fix for a marker `packaging` rejected: a misspelt variable, an unquoted value, `=`."""
+    if column is None:
+        return None
+    if detail.startswith("Expected marker operator") and re.match(r"=(?!=)", text[column:]):
+        return "use '==' to compare"
+    if not detail.startswith("Expected a marker variable or quoted string"):
+        return None
+    token = _TOKEN_RE.match(text, column)
+    if not token or not any(c.isalnum() for c in token.group(0)):
+        return None
+    word = token.group(0)
+    hint = did_you_mean(word, _MARKER_VARIABLES)
+    if hint:
+        return hint
+    return f"quote the value: '{word}' (marker values are strings)"
+
+
+def _requirement_hint(text: str, detail: str, column: int | None) -> str | None:
+    """A likely fix for a requirement `packaging` rejected."""
+    marker_hint = _marker_hint(text, detail, column)
+    if marker_hint:
+        return marker_hint
+    spec = text.split(";", 1)[0]
+    if "=>" in spec:
+        return "write '>=' instead of '=>'"
+    if "=<" in spec:
+        return "write '<=' instead of '=<'"
+    if re.search(r"(?<![=<>!~])=(?!=)", spec):
+        return "use '==' for an exact version"
+    if detail.startswith("Expected comma") and re.search(r"[0-9*]\s+[<>=!~]", spec):
+        return "separate version specifiers with commas, e.g. 'numpy>=1.26,<2'"
+    return None
+
+
+def _toml_fix(problem: str, text: str, line: int | None, column: int | None) -> str:
+    """What to do about a `tomllib` error, for the mistakes people make in pyproject files."""
+    char = ""
+    if line is not None and column is not None:
+        lines = text.split("\n")
+        if 0 < line <= len(lines):
+            char = (lines[line - 1] + "\n")[column - 1 : column]
+    if problem.startswith("Illegal character '\\n'") or problem.startswith("Unterminated string"):
+        return "close the string on the line where it starts (use triple quotes for text spanning lines)"
+    if problem.startswith("Cannot overwrite a value"):
+        return "a key may appear once per table: remove or rename the repeated key"
+    if problem.startswith("Cannot declare") and problem.endswith("twice"):
+        return "a table header may appear once: merge the two tables into one"
+    if problem.startswith("Invalid initial character for a key part") and char in ("\n", "}"):
+        return ("an inline table { ... } must be on one line, without a trailing comma (TOML 1.0); "
+                "shorten it or write it as a [table] / [[array of tables]]")
+    if problem.startswith("Invalid value"):
+        return 'give the key a value: a quoted string, a number, true/false, an array [...] or a table { ... }'
+    if problem.startswith("Expected newline or end of document after a statement"):
+        return 'write one key = value per line and quote text values, e.g. version = "0.1.0"'
+    return "correct the TOML syntax at that line"
 
 
 class _ProjectLoader:
@@ -165,32 +271,35 @@ class _ProjectLoader:
         try:
             requirement = Requirement(text)
         except InvalidRequirement as exc:
-            detail = str(exc).splitlines()[0]
+            detail, column = _syntax_error(exc, text)
+            hint = _requirement_hint(text, detail, column)
             self.r.fail(path, f"invalid requirement '{text}': {detail}",
-                        "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\"")
+                        _with_hint(hint, "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\""))
         if requirement.url:
             self.r.fail(path, f"direct URL requirement '{text}' is not supported yet",
                         f"require {requirement.name} by version and route it with [tool.uv.sources] to an index")
         return Dependency(requirement, self.r.location(path))
 
     def requirements(self, path: KeyPath) -> tuple[Dependency, ...]:
-        return tuple(self.requirement((*path, n), raw) for n, raw in enumerate(self.r.array(path)))
+        items = self.r.array(path, example='["torch==2.5.1", "numpy>=1.26"]')
+        return tuple(self.requirement((*path, n), raw) for n, raw in enumerate(items))
 
     def marker(self, path: KeyPath, raw: Any) -> Marker:
         text = self.r.expect(path, raw, str, "\"sys_platform == 'linux'\"")
         try:
             return Marker(text)
         except InvalidMarker as exc:
-            detail = str(exc).splitlines()[0]
+            detail, column = _syntax_error(exc, text)
+            hint = _marker_hint(text, detail, column)
             self.r.fail(path, f"invalid marker '{text}': {detail}",
-                        "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\"")
+                        _with_hint(hint, "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\""))
 
     # -- sections ----------------------------------------------------------------------------
     def load(self) -> Project:
-        project_table = self.r.table(("project",))
-        if not project_table:
+        if not self.r.has(("project",)):
             self.r.fail(("project",), "missing [project] table",
                         'add [project] with at least name = "..." and dependencies = [...]')
+        self.r.table(("project",))
         name_raw = self.r.string(("project", "name"), required=True, example='"my-app"')
         name = self.name(("project", "name"), name_raw, "project")
         version = self.r.string(("project", "version"))
@@ -233,13 +342,16 @@ class _ProjectLoader:
         try:
             specifiers = SpecifierSet(text)
         except InvalidSpecifier:
-            self.r.fail(path, f"invalid version specifier '{text}'", 'e.g. requires-python = ">=3.11"')
+            fix = 'write specifiers separated by commas, e.g. requires-python = ">=3.11,<3.14"'
+            if _is_version(text.strip()):
+                fix = f'add a comparison operator, e.g. requires-python = ">={text.strip()}"'
+            self.r.fail(path, f"invalid version specifier '{text}'", fix)
         return specifiers
 
     def optional_dependencies(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
         base = ("project", "optional-dependencies")
         out: dict[NormalizedName, tuple[Dependency, ...]] = {}
-        for raw_name in self.r.table(base):
+        for raw_name in self.r.table(base, example='{ cpu = ["torch==2.5.1"] }'):
             path = (*base, raw_name)
             extra = self.name(path, raw_name, "extra")
             if extra in out:
@@ -272,8 +384,12 @@ class _ProjectLoader:
                 path = (*base, raw_name, n)
                 if isinstance(item, dict):
                     if set(item) != {"include-group"}:
-                        self.r.fail(path, "a dependency-group entry must be a requirement string or {include-group = \"name\"}",
-                                    f"found keys {', '.join(sorted(item))}")
+                        keys = sorted(item)
+                        hint = did_you_mean(keys[0], ["include-group"]) if len(keys) == 1 else ""
+                        self.r.fail(path, "a dependency-group entry must be a requirement string or {include-group = \"name\"}, "
+                                    f"found a table with {'key' if len(keys) == 1 else 'keys'} {', '.join(keys) or 'none'}",
+                                    (hint + " " if hint else "")
+                                    + 'write { include-group = "other-group" } to include a group, or a requirement string')
                     target_raw = self.r.expect((*path, "include-group"), item["include-group"], str)
                     target = canonicalize_name(target_raw)
                     if target not in names:
@@ -326,7 +442,25 @@ class _ProjectLoader:
             constraints=self.requirements((*base, "constraint-dependencies")),
             overrides=self.requirements((*base, "override-dependencies")),
             conflicts=self.conflicts(extras, groups, project_name),
+            default_groups=self.default_groups(groups),
         )
+
+    def default_groups(self, groups: Mapping[str, Any]) -> tuple[NormalizedName, ...]:
+        path: KeyPath = ("tool", "uv", "default-groups")
+        value = self.r.get(path)
+        if value is None:
+            return (canonicalize_name("dev"),) if "dev" in groups else ()
+        if value == "all":
+            return tuple(groups)
+        out: list[NormalizedName] = []
+        for n, raw in enumerate(self.r.expect(path, value, list, '["dev"] or "all"')):
+            name = canonicalize_name(self.r.expect((*path, n), raw, str))
+            if name not in groups:
+                hint = did_you_mean(raw, groups)
+                self.r.fail((*path, n), f"default group '{raw}' is not a dependency group of the project",
+                            hint or f"declare it under [dependency-groups] (groups: {', '.join(groups) or 'none'})")
+            out.append(name)
+        return tuple(out)
 
     def choice(self, path: KeyPath, enum: Any, default: Any) -> Any:
         text = self.r.string(path)
@@ -378,7 +512,7 @@ class _ProjectLoader:
             index_format = self.r.string((*path, "format")) or "simple"
             if index_format == "flat":
                 self.r.fail((*path, "format"), f"index '{name}' is a flat (find-links) index, which planner does not read yet",
-                            "serve the files as a simple index (see `planner mirror`) or remove the index")
+                            "serve the files as a simple (PEP 503) index and drop format = \"flat\", or remove the index")
             if index_format != "simple":
                 self.r.fail((*path, "format"), f"unknown index format '{index_format}'", 'use format = "simple" (the default)')
             out.append(Index(
@@ -388,11 +522,12 @@ class _ProjectLoader:
                 default=self.r.boolean((*path, "default")),
                 origin=self.r.location(path),
             ))
-        defaults = [index for index in out if index.default]
+        defaults = [(n, index) for n, index in enumerate(out) if index.default]
         if len(defaults) > 1:
-            second = defaults[1]
-            raise InputError(f"more than one index is marked default = true ('{defaults[0].name}' and '{second.name}')",
-                             location=second.origin, fix="keep default = true on one index only")
+            (_, first), (n, second) = defaults[:2]
+            self.r.fail((*base, n, "default"),
+                        f"more than one index is marked default = true ('{first.name}' and '{second.name}')",
+                        "keep default = true on one index only")
         out.extend(self.legacy_index_urls(bool(defaults), {index.name for index in out}))
         return tuple(out)
 
@@ -437,7 +572,7 @@ class _ProjectLoader:
                 if not entries:
                     self.r.fail((*base, raw_name), f"empty source list for '{raw_name}'", "remove the entry or add a source")
             else:
-                self.r.fail((*base, raw_name), f"expected a table or an array of tables, found {type(value).__name__}",
+                self.r.fail((*base, raw_name), f"expected a table or an array of tables, found {toml_type_name(value)}",
                             f'e.g. {raw_name} = {{ index = "pytorch-cpu" }}')
             out[package] = tuple(self.source(path, entry, package, index_names, extras, groups) for path, entry in entries)
         return out
@@ -486,6 +621,10 @@ class _ProjectLoader:
         out: list[ConflictSet] = []
         for n, raw_set in enumerate(self.r.array(base)):
             set_path = (*base, n)
+            if isinstance(raw_set, dict):
+                self.r.fail(set_path, "expected a conflict set (an array of items), found a table",
+                            "tool.uv.conflicts is a list of sets: wrap the items in a second pair of brackets, "
+                            'e.g. conflicts = [[{ extra = "cpu" }, { extra = "gpu" }]]')
             members = self.r.expect(set_path, raw_set, list, '[{ extra = "cpu" }, { extra = "gpu" }]')
             items: list[ConflictItem] = []
             for m, member in enumerate(members):
@@ -513,7 +652,8 @@ class _ProjectLoader:
                 items.append(ConflictItem(kind, name))
             if len(set(items)) < 2:
                 self.r.fail(set_path, "a conflict set needs at least two different extras or groups",
-                            '[{ extra = "cpu" }, { extra = "gpu" }]')
+                            'list every extra or group that cannot be installed together, '
+                            'e.g. [{ extra = "cpu" }, { extra = "gpu" }], or remove the set')
             out.append(ConflictSet(tuple(items), self.r.location(set_path)))
         return tuple(out)
 

@@ -145,6 +145,8 @@ class UvSettings:
     constraints: tuple[Dependency, ...] = ()
     overrides: tuple[Dependency, ...] = ()
     conflicts: tuple[ConflictSet, ...] = ()
+    # Groups a plain `uv sync` installs; uv's default is "dev" when the project has it.
+    default_groups: tuple[NormalizedName, ...] = ()
 
 
 @dataclass(frozen=True)

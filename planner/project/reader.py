@@ -76,13 +76,13 @@ class DocumentReader:
             fix = f'quote it: {path[-1]} = "{value}"'
         self.fail(path, f"expected {wanted}, found {toml_type_name(value)}", fix)
 
-    def table(self, path: KeyPath, *, required: bool = False) -> dict[str, Any]:
+    def table(self, path: KeyPath, *, required: bool = False, example: str | None = None) -> dict[str, Any]:
         value = self.get(path)
         if value is None:
             if required:
                 self.fail(path, f"missing table [{format_key(path)}]")
             return {}
-        return self.expect(path, value, dict)
+        return self.expect(path, value, dict, example)
 
     def string(self, path: KeyPath, *, required: bool = False, example: str | None = None) -> str | None:
         value = self.get(path)
@@ -98,11 +98,11 @@ class DocumentReader:
             return default
         return self.expect(path, value, bool, "true")
 
-    def array(self, path: KeyPath) -> list[Any]:
+    def array(self, path: KeyPath, example: str | None = None) -> list[Any]:
         value = self.get(path)
         if value is None:
             return []
-        return self.expect(path, value, list)
+        return self.expect(path, value, list, example)
 
     def string_array(self, path: KeyPath, example: str | None = None) -> list[str]:
         """An array of strings; a single string is accepted where uv accepts one too."""

@@ -94,6 +94,7 @@ class _Scanner:
         path: KeyPath = ()
         for n, key in enumerate(keys):
             path += (key,)
+            self.record(path)  # `[a.b.c]` also defines `a` and `a.b` here, unless written earlier
             if array and n == len(keys) - 1:
                 index = self.array_counts.get(path, 0)
                 self.array_counts[path] = index + 1

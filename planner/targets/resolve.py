@@ -11,7 +11,7 @@ Derivation rule when `[tool.planner.targets]` is absent:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -26,7 +26,7 @@ from planner.targets.platforms import DEFAULT_PLATFORMS, PLATFORMS, OperatingSys
 from planner.targets.tags import wheel_tags
 
 # CPython minors considered when deriving a target's Python (lowest admitted wins).
-KNOWN_PYTHON_MINORS = tuple((3, minor) for minor in range(8, 16))
+KNOWN_PYTHON_MINORS = tuple((3, minor) for minor in range(8, 21))
 FALLBACK_PYTHON = PythonVersion(3, 12)
 _CUDA_NAME_RE = re.compile(r"cu(?:da)?-?(\d{2,3})")
 _GPU_WORDS = ("gpu", "cuda")
@@ -98,7 +98,7 @@ def _declared_target(project: Project, spec: TargetSpec, warnings: list[Diagnost
     python = _declared_python(project, spec)
     accelerator = _declared_accelerator(spec, platform)
     os_floor = _declared_os_floor(spec, platform)
-    _check_conflicts(project, spec.name, spec.extras, spec.groups, spec.origin)
+    _check_conflicts(project, spec.name, spec.extras, spec.groups, spec.locate)
     if spec.docker.origin is not None and platform.os is not OperatingSystem.LINUX:
         warnings.append(Diagnostic(
             f"target '{spec.name}' runs on {platform.name}; no container runs there, so its docker "
@@ -119,7 +119,7 @@ def _declared_python(project: Project, spec: TargetSpec) -> PythonVersion:
                          fix='write python = "3.11"') from None
     if python.major != 3 or (python.major, python.minor) < (3, 8):
         raise InputError(f"target '{spec.name}': Python {python} is not supported", location=spec.locate("python"),
-                         fix="planner plans for CPython 3.8 and newer")
+                         fix='use CPython 3.8 or newer, e.g. python = "3.11"')
     if spec.python.count(".") == 2:
         admitted = project.requires_python is None or project.requires_python.contains(
             Version(python.full), prereleases=True)
@@ -185,16 +185,19 @@ def _declared_os_floor(spec: TargetSpec, platform: Platform) -> tuple[int, int] 
 
 
 def _check_conflicts(project: Project, name: str, extras: Iterable[str], groups: Iterable[str],
-                     location: Location | None) -> None:
+                     locate: Callable[[str], Location]) -> None:
+    """No target may activate two members of one conflict set; the error points at the target's
+    `extras` (or `groups`) key and names where the conflict was declared."""
     active = {ConflictItem(ConflictKind.EXTRA, e) for e in extras} | {ConflictItem(ConflictKind.GROUP, g) for g in groups}
     for conflict in project.uv.conflicts:
         clashing = [item for item in conflict.items if item in active]
         if len(clashing) > 1:
             where = f" (declared at {conflict.origin})" if conflict.origin else ""
+            key = "extras" if clashing[-1].kind is ConflictKind.EXTRA else "groups"
             raise InputError(
                 f"target '{name}' activates {' and '.join(str(i) for i in clashing)}, which tool.uv.conflicts "
                 f"declares conflicting{where}",
-                location=location,
+                location=locate(key),
                 fix="activate at most one of them per target, and declare one target for each",
             )
 
