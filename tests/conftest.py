@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fixtures.plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "examples" / "seed-9310"
 SHARED_SEED = REPO.parent / "shared" / "reference" / "seed-9310"

@@ -1,0 +1,143 @@
+"""The on-disk cache: index pages (revalidated with HTTP semantics) and core metadata (forever).
+
+Layout under the cache root (default: the user cache dir, e.g. `~/.cache/planner`):
+
+    v1/pages/<2 hex>/<sha256 of page URL + media type>      index pages with their validators
+    v1/metadata/<2 hex>/<sha256 of the artifact>             core metadata, immutable by hash
+    v1/metadata-url/<2 hex>/<sha256 of the artifact URL>     metadata of artifacts without a hash
+
+Each entry is one file: a JSON header line (validators, times, the body's sha256) then the body.
+Writes go to a temporary file in the same folder and are renamed into place, so a reader sees a
+whole old entry or a whole new one, and two planner processes can share the cache. A body whose
+sha256 does not match its header (a truncated or corrupted file) is treated as missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.index.models import Artifact
+
+_VERSION = "v1"
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("planner", appauthor=False))
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    body: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    fetched_at: float  # UNIX time of the last fetch or successful revalidation
+    max_age: int | None  # seconds the server said the page stays fresh
+
+    def is_fresh(self, now: float | None = None) -> bool:
+        if not self.max_age:
+            return False
+        return (now if now is not None else time.time()) - self.fetched_at < self.max_age
+
+
+class Cache:
+    """A cache rooted at `root`; with `root=None` it keeps nothing (`--no-cache`)."""
+
+    def __init__(self, root: Path | None):
+        self.root = root / _VERSION if root is not None else None
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
+
+    # -- pages --------------------------------------------------------------------------------
+    def get_page(self, url: str, media: str) -> CachedPage | None:
+        entry = self._read(self._path("pages", f"{media} {url}"))
+        if entry is None:
+            return None
+        header, body = entry
+        return CachedPage(
+            body=body,
+            content_type=header.get("content_type", ""),
+            etag=header.get("etag"),
+            last_modified=header.get("last_modified"),
+            fetched_at=float(header.get("fetched_at", 0)),
+            max_age=header.get("max_age"),
+        )
+
+    def put_page(self, url: str, media: str, page: CachedPage) -> None:
+        header = {
+            "url": url,
+            "content_type": page.content_type,
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+            "fetched_at": page.fetched_at,
+            "max_age": page.max_age,
+        }
+        self._write(self._path("pages", f"{media} {url}"), header, page.body)
+
+    # -- metadata -----------------------------------------------------------------------------
+    def _metadata_path(self, artifact: Artifact) -> Path | None:
+        if artifact.sha256:
+            return self._path("metadata", artifact.sha256, hashed=False)
+        return self._path("metadata-url", artifact.url)
+
+    def get_metadata(self, artifact: Artifact) -> bytes | None:
+        entry = self._read(self._metadata_path(artifact))
+        return entry[1] if entry else None
+
+    def put_metadata(self, artifact: Artifact, data: bytes, source: str) -> None:
+        header = {"filename": artifact.filename, "url": artifact.url, "source": source}
+        self._write(self._metadata_path(artifact), header, data)
+
+    # -- storage ------------------------------------------------------------------------------
+    def _path(self, kind: str, key: str, hashed: bool = True) -> Path | None:
+        if self.root is None:
+            return None
+        digest = hashlib.sha256(key.encode()).hexdigest() if hashed else key.lower()
+        if not all(c in "0123456789abcdef" for c in digest):  # never let a key shape a path
+            digest = hashlib.sha256(key.encode()).hexdigest()
+        return self.root / kind / digest[:2] / digest
+
+    @staticmethod
+    def _read(path: Path | None) -> tuple[dict, bytes] | None:
+        if path is None:
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        head, sep, body = raw.partition(b"\n")
+        try:
+            header = json.loads(head) if sep else None
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or header.get("sha256") != hashlib.sha256(body).hexdigest():
+            return None  # truncated or corrupted: refetch rather than trust it
+        return header, body
+
+    @staticmethod
+    def _write(path: Path | None, header: dict, body: bytes) -> None:
+        if path is None:
+            return
+        header = {**header, "sha256": hashlib.sha256(body).hexdigest()}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(json.dumps(header, sort_keys=True).encode() + b"\n" + body)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass  # a cache that cannot be written only costs speed, never correctness

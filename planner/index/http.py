@@ -1,0 +1,292 @@
+"""HTTP (and file://) access to indexes: one pooled `httpx` client, retries, size caps, auth.
+
+Every failure becomes a `FetchError` that names the index and the (redacted) URL and says what
+to do; transient faults (timeouts, dropped connections, 5xx, 429) are retried with exponential
+backoff first. Credentials are attached per request for the matching host only, and httpx drops
+the Authorization header when a redirect leaves that origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import httpx
+
+from planner.errors import ExitCode, PlannerError
+from planner.index.auth import CredentialStore, split_userinfo
+from planner.urls import redact_url
+
+MiB = 1024 * 1024
+USER_AGENT = "planner/0.1 (+https://pypi.org/project/planner)"
+
+
+class FetchError(PlannerError):
+    """An index could not be read; names the index and URL (credentials redacted)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, index: str, url: str, problem: str, fix: str | None = None):
+        super().__init__(f"index '{index}': {problem} ({redact_url(url)})")
+        self.index = index
+        self.url = redact_url(url)
+        self.problem = problem
+        self.fix = fix
+
+    def render(self) -> str:
+        head = str(self)
+        return f"{head}\n  fix: {self.fix}" if self.fix else head
+
+
+@dataclass
+class FetchStats:
+    """Counters for reports and benchmarks (thread-safe increments)."""
+
+    requests: int = 0
+    bytes: int = 0
+    not_modified: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, *, requests: int = 0, nbytes: int = 0, not_modified: int = 0, retries: int = 0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.bytes += nbytes
+            self.not_modified += not_modified
+            self.retries += retries
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+
+def ssl_context() -> ssl.SSLContext:
+    """The system trust store, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (corporate proxies)."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    if cafile and not Path(cafile).is_file():
+        raise PlannerError(f"SSL_CERT_FILE points to a missing file: {cafile}")
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return min(float(value), 30.0) if value else None
+    except ValueError:
+        return None
+
+
+class Fetcher:
+    """Fetches URLs for the index client. Thread-safe; one connection pool per run."""
+
+    def __init__(self, credentials: CredentialStore, *, timeout: float = 30.0, retries: int = 3,
+                 backoff: float = 0.5, max_page_bytes: int = 64 * MiB, stats: FetchStats | None = None,
+                 max_connections: int = 16):
+        self.credentials = credentials
+        self.retries = retries
+        self.backoff = backoff
+        self.max_page_bytes = max_page_bytes
+        self.stats = stats or FetchStats()
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=True,
+            max_redirects=5,
+            verify=ssl_context(),
+            headers={"User-Agent": USER_AGENT},
+            trust_env=True,  # HTTP(S)_PROXY / NO_PROXY
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public -------------------------------------------------------------------------------
+    def get(self, url: str, index: str, headers: Mapping[str, str] | None = None,
+            max_bytes: int | None = None, ok_statuses: tuple[int, ...] = (200,)) -> Response:
+        """GET `url`; statuses in `ok_statuses` (and 304) are returned, others raise FetchError."""
+        if url.startswith("file:"):
+            return self._get_file(url, index, headers or {})
+        limit = max_bytes or self.max_page_bytes
+        return self._with_retries(url, index, lambda: self._get_once(url, index, headers or {}, limit, ok_statuses))
+
+    def get_range(self, url: str, index: str, start: int, end: int) -> bytes | None:
+        """Bytes `start..end` (inclusive) of `url`, or None when the server ignores ranges."""
+        if url.startswith("file:"):
+            with open(_file_path(url), "rb") as handle:
+                handle.seek(start)
+                data = handle.read(end - start + 1)
+            return data
+
+        def once() -> bytes | None:
+            clean, creds = self._auth(url)
+            with self._client.stream("GET", clean, headers={"Range": f"bytes={start}-{end}"}, auth=creds) as response:
+                self.stats.add(requests=1)
+                if response.status_code == 200:
+                    return None  # the server sends the whole file: let the caller choose to download
+                if response.status_code != 206:
+                    self._raise_for_status(response, index, url)
+                return self._read_body(response, index, url, end - start + 1 + 1024)
+
+        return self._with_retries(url, index, once)
+
+    def download(self, url: str, index: str, sha256: str | None, max_bytes: int) -> Path:
+        """Stream `url` to a temporary file, verifying its sha256; the caller deletes the file."""
+        if url.startswith("file:"):
+            path = _file_path(url)
+            data = path.read_bytes()
+            self._check_digest(index, url, sha256, hashlib.sha256(data).hexdigest())
+            fd, tmp = tempfile.mkstemp(prefix="planner-dl-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            return Path(tmp)
+
+        def once() -> Path:
+            clean, creds = self._auth(url)
+            digest = hashlib.sha256()
+            fd, tmp = tempfile.mkstemp(prefix="planner-dl-")
+            try:
+                with os.fdopen(fd, "wb") as handle, self._client.stream("GET", clean, auth=creds) as response:
+                    self.stats.add(requests=1)
+                    if response.status_code != 200:
+                        self._raise_for_status(response, index, url)
+                    total = 0
+                    for chunk in response.iter_bytes(1 * MiB):
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise FetchError(index, url, f"download exceeds {max_bytes // MiB} MiB")
+                        digest.update(chunk)
+                        handle.write(chunk)
+                    self.stats.add(nbytes=total)
+                self._check_digest(index, url, sha256, digest.hexdigest())
+                return Path(tmp)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+
+        return self._with_retries(url, index, once)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _auth(self, url: str) -> tuple[str, httpx.BasicAuth | None]:
+        clean, _ = split_userinfo(url)
+        creds = self.credentials.for_url(url)
+        return clean, (httpx.BasicAuth(creds.username, creds.password) if creds else None)
+
+    def _get_once(self, url: str, index: str, headers: Mapping[str, str], limit: int,
+                  ok_statuses: tuple[int, ...]) -> Response:
+        clean, creds = self._auth(url)
+        with self._client.stream("GET", clean, headers=dict(headers), auth=creds) as response:
+            self.stats.add(requests=1)
+            if response.status_code == 304:
+                self.stats.add(not_modified=1)
+                return Response(304, dict(response.headers), b"", str(response.url))
+            if response.status_code not in ok_statuses:
+                self._raise_for_status(response, index, url)
+            body = self._read_body(response, index, url, limit)
+            return Response(response.status_code, dict(response.headers), body, str(response.url))
+
+    def _read_body(self, response: httpx.Response, index: str, url: str, limit: int) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise FetchError(index, url, f"response of {int(declared) // MiB} MiB exceeds the {limit // MiB} MiB cap",
+                             "check that the URL points at a simple index page")
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise FetchError(index, url, f"response exceeds the {max(limit // MiB, 1)} MiB cap",
+                                 "check that the URL points at a simple index page")
+            chunks.append(chunk)
+        self.stats.add(nbytes=total)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _raise_for_status(response: httpx.Response, index: str, url: str) -> None:
+        status = response.status_code
+        if status in (401, 403):
+            from planner.index.auth import env_prefixes
+
+            prefix = env_prefixes(index)[0]
+            raise FetchError(index, url, f"access denied (HTTP {status})",
+                             f"give credentials with {prefix}USERNAME / {prefix}PASSWORD, in the index URL, or in ~/.netrc")
+        if status == 404:
+            raise FetchError(index, url, "not found (HTTP 404)", "check the index URL")
+        if status >= 500 or status == 429:
+            raise _Transient(f"HTTP {status}", _retry_after(response))
+        raise FetchError(index, url, f"unexpected HTTP {status}")
+
+    @staticmethod
+    def _check_digest(index: str, url: str, expected: str | None, actual: str) -> None:
+        if expected and expected.lower() != actual:
+            raise FetchError(index, url, f"sha256 mismatch: the index lists {expected[:16]}…, the file has {actual[:16]}…",
+                             "the index or a proxy serves altered files; do not trust it")
+
+    def _with_retries(self, url: str, index: str, attempt):  # type: ignore[no-untyped-def]
+        last: str = ""
+        for n in range(self.retries + 1):
+            if n:
+                self.stats.add(retries=1)
+            try:
+                return attempt()
+            except _Transient as exc:
+                last = exc.reason
+                wait = exc.retry_after
+            except httpx.TooManyRedirects:
+                raise FetchError(index, url, "too many redirects (a redirect loop?)", "check the index URL") from None
+            except httpx.TimeoutException:
+                last, wait = "timed out", None
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                last, wait = f"connection failed: {type(exc).__name__}", None
+            except httpx.InvalidURL as exc:
+                raise FetchError(index, url, f"invalid URL: {exc}") from None
+            if n < self.retries:
+                time.sleep(wait if wait is not None else self.backoff * (2**n))
+        raise FetchError(index, url, f"{last}, after {self.retries + 1} attempts",
+                         "check the network or the index; planner retries timeouts and server errors")
+
+    def _get_file(self, url: str, index: str, headers: Mapping[str, str]) -> Response:
+        path = _file_path(url)
+        accept = headers.get("Accept", "")
+        if path.is_dir():
+            names = ["index.json", "index.html"] if "json" in accept else ["index.html"]
+            found = [path / name for name in names if (path / name).is_file()]
+            if not found:
+                return Response(404, {}, b"", url)
+            path = found[0]
+        if not path.is_file():
+            return Response(404, {}, b"", url)
+        body = path.read_bytes()
+        content_type = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
+        return Response(200, {"content-type": content_type}, body, url)
+
+
+class _Transient(Exception):
+    def __init__(self, reason: str, retry_after: float | None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _file_path(url: str) -> Path:
+    parts = urlsplit(url)
+    return Path(url2pathname(unquote(parts.path)))
