@@ -101,6 +101,13 @@ DefaultIndexOption = Annotated[
                  help="Replace the default index (PyPI, or the index marked default = true)."),
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", envvar="PLANNER_CACHE_DIR", help="Cache folder (default: the user cache dir)."),
+]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
+RefreshOption = Annotated[bool, typer.Option("--refresh", help="Revalidate every cached page and metadata.")]
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Use only the cache; make no request.")]
 
 
 @app.command()
@@ -124,6 +131,48 @@ def targets(
         output.json(targets_json(loaded))
     else:
         targets_text(loaded, output)
+
+
+@app.command()
+@reports_errors
+def candidates(
+    ctx: typer.Context,
+    packages: Annotated[list[str], typer.Argument(help="Package names.")],
+    project: Annotated[Path, typer.Option("--project", "-p", help="The project directory or its pyproject.toml.")] = Path("."),
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeatable).")] = None,
+    deps: Annotated[bool, typer.Option("--deps", help="Also show the dependencies of the newest candidate.")] = False,
+    output_format: FormatOption = OutputFormat.TEXT,
+    index: IndexOption = None,
+    default_index: DefaultIndexOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: RefreshOption = False,
+    offline: OfflineOption = False,
+) -> None:
+    """Show, per target, the versions of PACKAGES that could be installed and why others cannot."""
+    from planner.cli.candidates_view import candidates_report
+    from planner.cli.workspace import CacheOptions, load_targets, open_index_client
+
+    output: Output = ctx.obj
+    loaded = load_targets(project, index or [], default_index)
+    for warning in loaded.warnings:
+        output.warning(str(warning))
+    chosen = _select_targets(loaded.targets, target or [])
+    options = CacheOptions(cache_dir, no_cache, refresh, offline)
+    with open_index_client(loaded, options) as client:
+        candidates_report(client, packages, chosen, deps, output, output_format is OutputFormat.JSON)
+
+
+def _select_targets(all_targets, names: list[str]):  # type: ignore[no-untyped-def]
+    from planner.errors import InputError
+
+    if not names:
+        return list(all_targets)
+    known = {t.name: t for t in all_targets}
+    for name in names:
+        if name not in known:
+            raise InputError(f"--target {name}: no such target", fix=f"use one of: {', '.join(known)}")
+    return [known[name] for name in names]
 
 
 def main() -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from planner.errors import Diagnostic
+from planner.errors import Diagnostic, InputError
 from planner.project.loader import find_pyproject, load_project
 from planner.project.model import Project
 from planner.project.overrides import IndexOverrides, apply_index_overrides
 from planner.targets.model import Target
 from planner.targets.resolve import resolve_targets
 from planner.targets.routing import Route, routing_table
+
+if TYPE_CHECKING:
+    from planner.index.client import IndexClient
 
 
 @dataclass(frozen=True)
@@ -35,3 +41,27 @@ def load_targets(path: Path, index_options: list[str], default_index: str | None
         routes=routing_table(project, resolved.targets),
         warnings=project.warnings + resolved.warnings,
     )
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    refresh: bool = False
+    offline: bool = False
+
+
+@contextmanager
+def open_index_client(loaded: LoadedTargets, options: CacheOptions) -> Iterator[IndexClient]:
+    """An index client for the run: one connection pool, the shared on-disk cache."""
+    from planner.index.auth import CredentialStore
+    from planner.index.cache import Cache, default_cache_dir
+    from planner.index.client import IndexClient
+    from planner.index.http import Fetcher
+
+    if options.no_cache and options.offline:
+        raise InputError("--offline needs the cache; it cannot be combined with --no-cache",
+                         fix="drop one of the two options")
+    cache = Cache(None if options.no_cache else (options.cache_dir or default_cache_dir()))
+    with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
+        yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh)

@@ -47,6 +47,10 @@ class Artifact:
     # PEP 658/714: None: not advertised; {}: advertised without hashes; else hashes of the file.
     core_metadata: Mapping[str, str] | None = None
 
+    def __hash__(self) -> int:
+        # The mapping fields are not hashable; (index, url) identifies an artifact on its own.
+        return hash((self.index, self.url))
+
     @property
     def sha256(self) -> str | None:
         return self.hashes.get("sha256")

@@ -1,0 +1,316 @@
+"""The index client: project pages and per-artifact core metadata, cached, parallel, offline-capable.
+
+Pages: answered from the cache while fresh (`max-age`), else revalidated (`If-None-Match` /
+`If-Modified-Since`), else fetched; PEP 691 JSON is asked for first, PEP 503 HTML accepted.
+Metadata of one artifact, in order of cost: the cache (immutable, keyed by the artifact's sha256);
+the PEP 658 metadata file when the index advertises it (its hash verified); HTTP range reads of
+the wheel's zip directory and METADATA member; a full download, verified against the listed
+sha256. An sdist's PKG-INFO is used when it is static (Metadata-Version >= 2.2, Requires-Dist not
+dynamic). `offline=True` answers from the cache only and names what is missing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from planner.errors import ExitCode, PlannerError
+from planner.index.cache import Cache, CachedPage
+from planner.index.candidates import select_candidates
+from planner.index.http import FetchError, Fetcher
+from planner.index.metadata import (
+    HashMismatch,
+    MetadataError,
+    MetadataNeedsBuild,
+    parse_core_metadata,
+    parse_sdist_metadata,
+    verify_hash,
+)
+from planner.index.models import (
+    Artifact,
+    ArtifactKind,
+    CandidateSet,
+    CoreMetadata,
+    MetadataSource,
+    ProjectPage,
+)
+from planner.index.simple import ACCEPT_HEADER, IndexFormatError, media_type_of, parse_html_page, parse_json_page
+from planner.index.wheel_zip import (
+    WheelZipError,
+    read_sdist_pkg_info,
+    read_wheel_metadata_file,
+    read_wheel_metadata_ranged,
+)
+from planner.project.model import Index, Project
+from planner.targets.model import Target
+from planner.targets.routing import Route, route
+from planner.urls import redact_url
+
+MiB = 1024 * 1024
+_TAIL_BYTES = 64 * 1024
+_MAX_ARTIFACT_BYTES = 4096 * MiB
+
+
+class OfflineMiss(PlannerError):
+    """`--offline` and the cache lacks something the run needs."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, what: str):
+        super().__init__(f"offline, and the cache has no {what}")
+        self.what = what
+
+    def render(self) -> str:
+        return f"{self}\n  fix: run once without --offline to fill the cache (or point --cache-dir at a filled one)"
+
+
+class MetadataUnavailable(PlannerError):
+    """An artifact's dependencies cannot be known without building it, or its metadata is bad."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+@dataclass
+class ClientStats:
+    pages_fetched: int = 0
+    pages_revalidated: int = 0
+    pages_from_cache: int = 0
+    metadata: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in MetadataSource})
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_metadata(self, source: MetadataSource) -> None:
+        with self._lock:
+            self.metadata[source.value] += 1
+
+    def count_page(self, kind: str) -> None:
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+
+
+@dataclass(frozen=True)
+class MetadataResult:
+    metadata: CoreMetadata
+    source: MetadataSource
+
+
+class IndexClient:
+    def __init__(self, project: Project, fetcher: Fetcher, cache: Cache, *, offline: bool = False,
+                 refresh: bool = False, max_workers: int = 8):
+        self.project = project
+        self.fetcher = fetcher
+        self.cache = cache
+        self.offline = offline
+        self.refresh = refresh
+        self.max_workers = max_workers
+        self.stats = ClientStats()
+        self._pages: dict[tuple[str, str], ProjectPage] = {}
+        self._metadata: dict[tuple[str, str], MetadataResult] = {}
+        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, *key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())  # type: ignore[arg-type]
+
+    # -- pages --------------------------------------------------------------------------------
+    def page(self, index: Index, package: str) -> ProjectPage:
+        name = canonicalize_name(package)
+        key = (index.name, name)
+        if key in self._pages:
+            return self._pages[key]
+        with self._lock("page", *key):
+            if key not in self._pages:
+                self._pages[key] = self._load_page(index, name)
+        return self._pages[key]
+
+    def page_url(self, index: Index, package: NormalizedName) -> str:
+        return f"{index.url.rstrip('/')}/{package}/"
+
+    def _load_page(self, index: Index, name: NormalizedName) -> ProjectPage:
+        url = self.page_url(index, name)
+        cached = self.cache.get_page(url, "simple")
+        if self.offline:
+            if cached is None:
+                raise OfflineMiss(f"index page of '{name}' on index '{index.name}' ({redact_url(url)})")
+            self.stats.count_page("pages_from_cache")
+            return self._parse(index, name, url, cached)
+        if cached is not None and not self.refresh and cached.is_fresh():
+            self.stats.count_page("pages_from_cache")
+            return self._parse(index, name, url, cached)
+        headers = {"Accept": ACCEPT_HEADER}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        response = self.fetcher.get(url, index.name, headers, ok_statuses=(200, 404))
+        max_age = _max_age(response.headers.get("cache-control"))
+        if response.status == 304 and cached is not None:
+            self.stats.count_page("pages_revalidated")
+            fresh = CachedPage(cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
+                               response.headers.get("last-modified") or cached.last_modified, time.time(),
+                               max_age if max_age is not None else cached.max_age)
+            self.cache.put_page(url, "simple", fresh)
+            return self._parse(index, name, url, fresh)
+        self.stats.count_page("pages_fetched")
+        if response.status == 404:
+            page = CachedPage(b"", "404", None, None, time.time(), max_age)
+        else:
+            content_type = response.headers.get("content-type", "")
+            page = CachedPage(response.body, content_type, response.headers.get("etag"),
+                              response.headers.get("last-modified"), time.time(), max_age)
+        parsed = self._parse(index, name, url, page)  # parse before caching: never cache garbage
+        self.cache.put_page(url, "simple", page)
+        return parsed
+
+    def _parse(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
+        if page.content_type == "404":
+            return ProjectPage(index.name, redact_url(url), name, ())
+        media = media_type_of(page.content_type)
+        try:
+            if media == "json":
+                return parse_json_page(page.body, url, index.name, name)
+            if media == "html":
+                return parse_html_page(page.body, url, index.name, name)
+        except IndexFormatError as exc:
+            raise FetchError(index.name, url, f"malformed index page: {exc}",
+                             "check that the URL points at a PEP 503/691 simple index") from None
+        raise FetchError(index.name, url, f"unexpected content type '{page.content_type}' for an index page",
+                         "check that the URL points at a PEP 503/691 simple index")
+
+    def pages(self, decided: Route) -> list[ProjectPage]:
+        """Pages on the route's indexes in order; with first-index, up to the first that has it."""
+        from planner.project.model import IndexStrategy
+
+        out: list[ProjectPage] = []
+        for index in decided.indexes:
+            page = self.page(index, decided.package)
+            out.append(page)
+            if (page.artifacts or page.skipped) and decided.strategy is IndexStrategy.FIRST_INDEX:
+                break
+        return out
+
+    def candidates(self, package: str, target: Target) -> CandidateSet:
+        decided = route(self.project, target, package)
+        return select_candidates(self.pages(decided), target, decided.strategy)
+
+    # -- metadata -----------------------------------------------------------------------------
+    def metadata(self, artifact: Artifact) -> MetadataResult:
+        key = (artifact.index, artifact.url)
+        if key in self._metadata:
+            return self._metadata[key]
+        with self._lock("metadata", *key):
+            if key not in self._metadata:
+                self._metadata[key] = self._load_metadata(artifact)
+        return self._metadata[key]
+
+    def metadata_many(self, artifacts: Iterable[Artifact]) -> dict[Artifact, MetadataResult]:
+        todo = list(dict.fromkeys(artifacts))
+        if len(todo) <= 1:
+            return {a: self.metadata(a) for a in todo}
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="planner-meta") as pool:
+            results = list(pool.map(self.metadata, todo))
+        return dict(zip(todo, results, strict=True))
+
+    def _load_metadata(self, artifact: Artifact) -> MetadataResult:
+        cached = None if self.refresh else self.cache.get_metadata(artifact)
+        if cached is not None:
+            try:
+                result = MetadataResult(self._parse_metadata(artifact, cached), MetadataSource.CACHE)
+                self.stats.count_metadata(MetadataSource.CACHE)
+                return result
+            except MetadataUnavailable:
+                pass  # a bad cache entry is refetched, not trusted
+        if self.offline:
+            raise OfflineMiss(f"metadata of {artifact.filename} from index '{artifact.index}'")
+        data, source = self._fetch_metadata(artifact)
+        result = MetadataResult(self._parse_metadata(artifact, data), source)
+        self.cache.put_metadata(artifact, data, source.value)
+        self.stats.count_metadata(source)
+        return result
+
+    def _parse_metadata(self, artifact: Artifact, data: bytes) -> CoreMetadata:
+        try:
+            if artifact.kind is ArtifactKind.SDIST:
+                return parse_sdist_metadata(data, artifact.filename, expected_name=artifact.name,
+                                            expected_version=str(artifact.version))
+            return parse_core_metadata(data, expected_name=artifact.name, expected_version=str(artifact.version))
+        except MetadataNeedsBuild as exc:
+            raise MetadataUnavailable(f"{exc}") from None
+        except MetadataError as exc:
+            raise MetadataUnavailable(
+                f"index '{artifact.index}': bad metadata in {artifact.filename}: {exc} ({redact_url(artifact.url)})"
+            ) from None
+
+    def _fetch_metadata(self, artifact: Artifact) -> tuple[bytes, MetadataSource]:
+        if artifact.kind is ArtifactKind.SDIST:
+            return self._metadata_by_download(artifact), MetadataSource.SDIST
+        if artifact.core_metadata is not None:
+            response = self.fetcher.get(artifact.metadata_url, artifact.index, ok_statuses=(200, 404))
+            if response.status == 200:
+                try:
+                    verify_hash(response.body, artifact.core_metadata)
+                except HashMismatch as exc:
+                    raise FetchError(artifact.index, artifact.metadata_url,
+                                     f"metadata file of {artifact.filename} does not match its listed hash: {exc}",
+                                     "the index serves altered metadata; do not trust it") from None
+                return response.body, MetadataSource.PEP658
+        ranged = self._metadata_by_range(artifact)
+        if ranged is not None:
+            return ranged, MetadataSource.RANGE
+        return self._metadata_by_download(artifact), MetadataSource.DOWNLOAD
+
+    def _metadata_by_range(self, artifact: Artifact) -> bytes | None:
+        size = artifact.size
+        if size is None or size <= 0:
+            return None
+        start = max(0, size - _TAIL_BYTES)
+        tail = self.fetcher.get_range(artifact.url, artifact.index, start, size - 1)
+        if tail is None:
+            return None  # no range support: download instead
+        window = {(start, size - 1): tail}
+
+        def read_range(first: int, last: int) -> bytes:
+            for (lo, hi), data in window.items():
+                if lo <= first and last <= hi:
+                    return data[first - lo : last - lo + 1]
+            data = self.fetcher.get_range(artifact.url, artifact.index, first, last)
+            if data is None:
+                raise WheelZipError("the server stopped answering range requests")
+            return data
+
+        try:
+            data, _ = read_wheel_metadata_ranged(read_range, size, artifact.filename)
+        except WheelZipError:
+            return None  # an odd zip: the full download below verifies and reads it properly
+        return data
+
+    def _metadata_by_download(self, artifact: Artifact) -> bytes:
+        path: Path = self.fetcher.download(artifact.url, artifact.index, artifact.sha256, _MAX_ARTIFACT_BYTES)
+        try:
+            with open(path, "rb") as handle:
+                if artifact.kind is ArtifactKind.SDIST:
+                    return read_sdist_pkg_info(handle, artifact.filename)
+                return read_wheel_metadata_file(handle)
+        except WheelZipError as exc:
+            raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _max_age(cache_control: str | None) -> int | None:
+    if not cache_control:
+        return None
+    for part in cache_control.split(","):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "no-store" or key.lower() == "no-cache":
+            return 0
+        if key.lower() == "max-age" and value.strip().isdigit():
+            return int(value.strip())
+    return None

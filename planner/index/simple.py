@@ -1,0 +1,440 @@
+"""Parse Simple Repository API project pages (PEP 503 HTML, PEP 691 JSON) into `ProjectPage`s.
+
+Pure functions: bytes and URLs in, values out. The HTTP client negotiates the format with
+`ACCEPT_HEADER`, picks the parser with `media_type_of` and adds the index name and URL to an
+`IndexFormatError` message.
+
+What every parsed file goes through, whatever the format:
+- its URL is resolved against the page URL and stripped of user info (credentials are re-added
+  per host by the HTTP client and must never reach a plan or a log);
+- its name is parsed with `packaging.utils` (wheels; sdists as .tar.gz/.zip); files that do not
+  parse, belong to another project, hide a path in their name, or repeat an earlier name are kept
+  out of `artifacts` and listed in `skipped` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from types import MappingProxyType
+from typing import Any, Literal
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from planner.index.models import Artifact, ArtifactKind, ProjectPage, SkippedFile
+
+JSON_MEDIA_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_MEDIA_TYPE = "application/vnd.pypi.simple.v1+html"
+# PEP 691 content negotiation: JSON preferred, the versioned HTML next, plain HTML (PEP 503) last.
+ACCEPT_HEADER = f"{JSON_MEDIA_TYPE}, {HTML_MEDIA_TYPE};q=0.2, text/html;q=0.01"
+
+# Only major version 1 of the API exists; a newer minor only adds keys, which are ignored (PEP 629).
+SUPPORTED_API_MAJOR = 1
+
+_JSON_TYPES = {JSON_MEDIA_TYPE, "application/vnd.pypi.simple.latest+json"}
+_HTML_TYPES = {HTML_MEDIA_TYPE, "application/vnd.pypi.simple.latest+html", "text/html"}
+_USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+_HEX_RE = re.compile(r"[0-9a-fA-F]+")
+# PEP 658 attribute value `<hashname>=<hexvalue>`.
+_HASH_PAIR_RE = re.compile(r"([A-Za-z0-9_-]+)=([0-9a-fA-F]+)")
+
+
+class IndexFormatError(ValueError):
+    """A project page that is not a valid Simple API response; the message says what is wrong."""
+
+
+def media_type_of(content_type_header: str | None) -> Literal["json", "html"] | None:
+    """Which parser a response's `Content-Type` calls for; None for anything else.
+
+    Parameters (`; charset=utf-8`) and case are ignored. An unknown API version (`v2+json`) is
+    None too: this parser only knows version 1.
+    """
+    if not content_type_header:
+        return None
+    media_type = content_type_header.split(";", 1)[0].strip().lower()
+    if media_type in _JSON_TYPES:
+        return "json"
+    if media_type in _HTML_TYPES:
+        return "html"
+    return None
+
+
+# -- shared helpers ---------------------------------------------------------------------------
+def strip_credentials(url: str) -> str:
+    """`url` without user info (`user:secret@`), whatever else it holds."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        # Unparsable (a broken IPv6 host, say): still never let `user:secret@` through.
+        return _USERINFO_RE.sub(r"\1", url, count=1)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _resolve(base_url: str, href: str) -> tuple[str, str]:
+    """Absolute URL of `href` without credentials, and its fragment, split off.
+
+    Raises ValueError for a URL that does not parse (say, a broken IPv6 host).
+    """
+    absolute = strip_credentials(urljoin(base_url, href.strip()))
+    url, _, fragment = absolute.partition("#")
+    return url, fragment
+
+
+def _hash_from_fragment(fragment: str) -> tuple[str, str] | None:
+    """`sha256=<hex>` (PEP 503 file URL fragment) as (algorithm, lowercase hex), if it is one."""
+    match = _HASH_PAIR_RE.fullmatch(fragment)
+    if match is None:
+        return None
+    return match.group(1).lower(), match.group(2).lower()
+
+
+def _unsafe_name_reason(filename: str) -> str | None:
+    # A name is used as a file name on disk later (caches, downloads): no paths, no traversal.
+    if not filename:
+        return "the URL names no file"
+    if "/" in filename or "\\" in filename or "\x00" in filename:
+        return "its name contains a path separator"
+    if filename in (".", "..") or filename.startswith(".."):
+        return "its name is a relative path ('..')"
+    return None
+
+
+@dataclass(frozen=True)
+class _ParsedName:
+    name: NormalizedName
+    version: Version
+    kind: ArtifactKind
+    tags: frozenset[Tag]
+
+
+def _parse_filename(filename: str) -> _ParsedName | str:
+    """The project, version and kind a file name stands for, or the reason it cannot be used."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return _ParsedName(name, version, ArtifactKind.WHEEL, tags)
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return _ParsedName(name, version, ArtifactKind.SDIST, frozenset())
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
+        return f"its name does not parse ({exc})"
+    return "not a wheel or an sdist (.tar.gz / .zip)"
+
+
+@dataclass
+class _RawFile:
+    """One listed file, format-independent, before its name is checked."""
+
+    filename: str
+    url: str
+    hashes: dict[str, str]
+    requires_python: str | None
+    yanked: str | None
+    size: int | None
+    upload_time: str | None
+    core_metadata: Mapping[str, str] | None
+
+
+def _build_page(
+    index: str, page_url: str, project: str, files: Iterable[_RawFile | SkippedFile]
+) -> ProjectPage:
+    wanted = canonicalize_name(project)
+    artifacts: list[Artifact] = []
+    skipped: list[SkippedFile] = []
+    seen: set[str] = set()
+    for raw in files:
+        if isinstance(raw, SkippedFile):
+            skipped.append(raw)
+            continue
+        reason = _unsafe_name_reason(raw.filename)
+        if reason is None and raw.filename in seen:
+            # Two entries for one name would make "the artifact" ambiguous; the first one wins.
+            reason = "listed twice (the first entry is used)"
+        parsed: _ParsedName | str = reason if reason is not None else _parse_filename(raw.filename)
+        if isinstance(parsed, _ParsedName) and parsed.name != wanted:
+            parsed = f"it belongs to project '{parsed.name}', not '{wanted}'"
+        if isinstance(parsed, str):
+            skipped.append(SkippedFile(raw.filename, parsed))
+            continue
+        seen.add(raw.filename)
+        artifacts.append(
+            Artifact(
+                index=index,
+                filename=raw.filename,
+                url=raw.url,
+                name=parsed.name,
+                version=parsed.version,
+                kind=parsed.kind,
+                tags=parsed.tags,
+                hashes=MappingProxyType(dict(raw.hashes)),
+                requires_python=raw.requires_python,
+                yanked=raw.yanked,
+                size=raw.size,
+                upload_time=raw.upload_time,
+                core_metadata=raw.core_metadata,
+            )
+        )
+    return ProjectPage(
+        index=index,
+        url=strip_credentials(page_url),
+        project=wanted,
+        artifacts=tuple(artifacts),
+        skipped=tuple(skipped),
+    )
+
+
+def _check_api_version(version: str, where: str) -> None:
+    major_text = version.strip().split(".", 1)[0]
+    if not major_text.isdigit():
+        raise IndexFormatError(f"{where} '{version}' is not an API version like \"1.0\"")
+    if int(major_text) != SUPPORTED_API_MAJOR:
+        raise IndexFormatError(
+            f"{where} is '{version}'; "
+            f"only version {SUPPORTED_API_MAJOR}.x of the Simple API is supported"
+        )
+
+
+# -- PEP 691 JSON -----------------------------------------------------------------------------
+_JSON_TYPE_NAMES: dict[type, str] = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _type_name(value: object) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _json_hashes(value: object, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise IndexFormatError(
+            f"{where} must be an object of hash name to hex digest, not {_type_name(value)}"
+        )
+    hashes: dict[str, str] = {}
+    for algorithm, digest in value.items():
+        if not isinstance(digest, str) or not _HEX_RE.fullmatch(digest):
+            raise IndexFormatError(f"{where}.{algorithm} must be a hex digest string, not {digest!r}")
+        hashes[str(algorithm).lower()] = digest.lower()
+    return hashes
+
+
+def _json_core_metadata(entry: Mapping[str, Any], where: str) -> Mapping[str, str] | None:
+    # PEP 714 renamed the key; PyPI also served the misspelt `data-dist-info-metadata` for a while.
+    for key in ("core-metadata", "dist-info-metadata", "data-dist-info-metadata"):
+        if key in entry:
+            value = entry[key]
+            if value is True:
+                return MappingProxyType({})
+            if value is False or value is None:
+                return None
+            return MappingProxyType(_json_hashes(value, f"{where}.{key}"))
+    return None
+
+
+def _json_file(entry: object, page_url: str, where: str) -> _RawFile:
+    if not isinstance(entry, dict):
+        raise IndexFormatError(f"{where} must be an object, not {_type_name(entry)}")
+    for key in ("filename", "url"):
+        if key not in entry:
+            raise IndexFormatError(f"{where} has no '{key}'")
+        if not isinstance(entry[key], str):
+            raise IndexFormatError(f"{where}.{key} must be a string, not {_type_name(entry[key])}")
+    hashes = _json_hashes(entry.get("hashes", {}), f"{where}.hashes")
+    try:
+        url, fragment = _resolve(page_url, entry["url"])
+    except ValueError as exc:
+        raise IndexFormatError(f"{where}.url does not parse ({exc})") from None
+    from_fragment = _hash_from_fragment(fragment)
+    if from_fragment is not None:
+        hashes.setdefault(*from_fragment)
+
+    requires_python = entry.get("requires-python")
+    if requires_python is not None and not isinstance(requires_python, str):
+        raise IndexFormatError(
+            f"{where}.requires-python must be a string, not {_type_name(requires_python)}"
+        )
+
+    yanked_value = entry.get("yanked", False)
+    if isinstance(yanked_value, bool):
+        yanked = "" if yanked_value else None
+    elif isinstance(yanked_value, str):
+        yanked = yanked_value  # PEP 691: a string is the reason (and means yanked)
+    elif yanked_value is None:
+        yanked = None
+    else:
+        raise IndexFormatError(
+            f"{where}.yanked must be a boolean or a string, not {_type_name(yanked_value)}"
+        )
+
+    size = entry.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise IndexFormatError(f"{where}.size must be a non-negative integer, not {size!r}")
+    upload_time = entry.get("upload-time")
+    if upload_time is not None and not isinstance(upload_time, str):
+        raise IndexFormatError(f"{where}.upload-time must be a string, not {_type_name(upload_time)}")
+
+    return _RawFile(
+        filename=entry["filename"],
+        url=url,
+        hashes=hashes,
+        requires_python=(requires_python.strip() or None) if requires_python is not None else None,
+        yanked=yanked,
+        size=size,
+        upload_time=upload_time,
+        core_metadata=_json_core_metadata(entry, where),
+    )
+
+
+def parse_json_page(data: bytes, page_url: str, index: str, project: str) -> ProjectPage:
+    """Parse a PEP 691 project page (`application/vnd.pypi.simple.v1+json`).
+
+    Raises IndexFormatError when the body is not JSON, lacks `files`, has a value of the wrong
+    type, or declares an API major version other than 1.
+    """
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise IndexFormatError(f"the page is not valid JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise IndexFormatError(f"the page must be a JSON object, not {_type_name(document)}")
+
+    meta = document.get("meta")
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise IndexFormatError(f"'meta' must be an object, not {_type_name(meta)}")
+        api_version = meta.get("api-version")
+        if api_version is not None:
+            if not isinstance(api_version, str):
+                raise IndexFormatError(
+                    f"meta.api-version must be a string, not {_type_name(api_version)}"
+                )
+            _check_api_version(api_version, "meta.api-version")
+
+    name = document.get("name")
+    if name is not None and not isinstance(name, str):
+        raise IndexFormatError(f"'name' must be a string, not {_type_name(name)}")
+    if "files" not in document:
+        raise IndexFormatError("the page has no 'files' list")
+    files = document["files"]
+    if not isinstance(files, list):
+        raise IndexFormatError(f"'files' must be a list, not {_type_name(files)}")
+    raw = [_json_file(entry, page_url, f"files[{i}]") for i, entry in enumerate(files)]
+    return _build_page(index, page_url, project, raw)
+
+
+# -- PEP 503 HTML -----------------------------------------------------------------------------
+class _AnchorCollector(HTMLParser):
+    """Collects `<a>` attributes, the first `<base href>` and the repository-version meta tag."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.base_href: str | None = None
+        self.repository_version: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # html.parser lower-cases tag and attribute names and unescapes attribute values.
+        attributes = dict(attrs)
+        if tag == "a":
+            self.anchors.append(attributes)
+        elif tag == "base" and self.base_href is None and attributes.get("href"):
+            self.base_href = attributes["href"]
+        elif tag == "meta" and (attributes.get("name") or "").lower() == "pypi:repository-version":
+            self.repository_version = attributes.get("content") or ""
+
+    handle_startendtag = handle_starttag
+
+
+def _html_core_metadata(anchor: Mapping[str, str | None]) -> Mapping[str, str] | None:
+    # PEP 714: `data-core-metadata` wins; `data-dist-info-metadata` is the PEP 658 original name.
+    for key in ("data-core-metadata", "data-dist-info-metadata"):
+        if key in anchor:
+            value = (anchor[key] or "").strip()
+            if value.lower() == "true":
+                return MappingProxyType({})
+            pair = _hash_from_fragment(value)
+            if pair is not None:
+                return MappingProxyType({pair[0]: pair[1]})
+            # Anything else ("false", garbage) does not promise a metadata file: do not ask for it.
+            return None
+    return None
+
+
+def _html_file(anchor: Mapping[str, str | None], base_url: str) -> _RawFile | SkippedFile | None:
+    href = anchor.get("href")
+    if not href:
+        return None  # an anchor without a link names no file
+    try:
+        url, fragment = _resolve(base_url, href)
+        path = urlsplit(url).path
+    except ValueError as exc:
+        # HTML is parsed leniently: one broken link costs that file, not the page.
+        return SkippedFile(href, f"its URL does not parse ({exc})")
+    filename = unquote(path.rsplit("/", 1)[-1])
+    hashes: dict[str, str] = {}
+    pair = _hash_from_fragment(fragment)
+    if pair is not None:
+        hashes[pair[0]] = pair[1]
+    requires_python = (anchor.get("data-requires-python") or "").strip() or None
+    # PEP 592: the attribute's presence means yanked; its value (possibly empty) is the reason.
+    yanked = (anchor["data-yanked"] or "") if "data-yanked" in anchor else None
+    return _RawFile(
+        filename=filename,
+        url=url,
+        hashes=hashes,
+        requires_python=requires_python,
+        yanked=yanked,
+        size=None,
+        upload_time=None,
+        core_metadata=_html_core_metadata(anchor),
+    )
+
+
+def parse_html_page(data: bytes, page_url: str, index: str, project: str) -> ProjectPage:
+    """Parse a PEP 503 project page (HTML, also `application/vnd.pypi.simple.v1+html`).
+
+    HTML is parsed leniently (as browsers and pip do); only a repository-version meta tag with a
+    major version other than 1 makes the page an IndexFormatError.
+    """
+    # Simple pages are UTF-8 (PEP 503 file names are ASCII); stray bytes must not stop the parse.
+    text = data.decode("utf-8-sig", errors="replace")
+    collector = _AnchorCollector()
+    collector.feed(text)
+    collector.close()
+    if collector.repository_version is not None:
+        _check_api_version(collector.repository_version, "the pypi:repository-version meta tag")
+    base_url = page_url
+    if collector.base_href:
+        try:
+            base_url = urljoin(page_url, collector.base_href)
+        except ValueError as exc:
+            raise IndexFormatError(f"<base href> does not parse ({exc})") from None
+    raw: list[_RawFile | SkippedFile] = []
+    for anchor in collector.anchors:
+        listed = _html_file(anchor, base_url)
+        if listed is not None:
+            raw.append(listed)
+    return _build_page(index, page_url, project, raw)
