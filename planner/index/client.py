@@ -11,6 +11,7 @@ dynamic). `offline=True` answers from the cache only and names what is missing.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -53,6 +54,9 @@ from planner.targets.routing import Route, route
 from planner.urls import redact_url
 
 MiB = 1024 * 1024
+# Freshness of a page whose server sends no caching headers at all (no Cache-Control, ETag or
+# Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
+DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
 
@@ -151,6 +155,8 @@ class IndexClient:
                 headers["If-Modified-Since"] = cached.last_modified
         response = self.fetcher.get(url, index.name, headers, ok_statuses=(200, 404))
         max_age = _max_age(response.headers.get("cache-control"))
+        if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
+            max_age = DEFAULT_PAGE_TTL
         if response.status == 304 and cached is not None:
             self.stats.count_page("pages_revalidated")
             fresh = CachedPage(cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
