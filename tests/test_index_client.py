@@ -240,3 +240,35 @@ def test_auth_required_gives_a_clear_error_and_credentials_work(
     found = make_client(project, tmp_path).candidates("torch", target)
     assert [str(c.version) for c in found.candidates] == ["2.5.1+cpu"]
     assert "s3cret" not in repr(found)
+
+
+def test_file_url_index_in_html(tmp_path) -> None:
+    content = _wheel("demo", "1.0", ["numpy"], padding=1000)
+    import hashlib
+
+    digest = hashlib.sha256(content).hexdigest()
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "demo-1.0-py3-none-any.whl").write_bytes(content)
+    page = tmp_path / "simple" / "demo"
+    page.mkdir(parents=True)
+    (page / "index.html").write_text(
+        f'<html><body><a href="../../files/demo-1.0-py3-none-any.whl#sha256={digest}" '
+        'data-requires-python="&gt;=3.8">demo-1.0-py3-none-any.whl</a></body></html>')
+    project = apply_index_overrides(load_project(SEED), IndexOverrides.parse([], str(tmp_path / "simple"), SEED))
+    client = make_client(project, None)
+    [candidate] = client.candidates("demo", resolve_targets(project).by_name("macos-arm64-cpu")).candidates
+    assert candidate.artifact.sha256 == digest and candidate.artifact.requires_python == ">=3.8"
+    result = client.metadata(candidate.artifact)
+    assert [str(r) for r in result.metadata.requires_dist] == ["numpy"]
+    assert result.source is MetadataSource.RANGE  # local files are read by offset, not copied
+    assert client.candidates("absent", resolve_targets(project).by_name("macos-arm64-cpu")).candidates == ()
+
+
+def test_missing_ssl_cert_file_is_reported(monkeypatch) -> None:
+    from planner.errors import PlannerError
+    from planner.index.http import ssl_context
+
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    with pytest.raises(PlannerError) as caught:
+        ssl_context()
+    assert "SSL_CERT_FILE" in str(caught.value)

@@ -273,14 +273,18 @@ class IndexClient:
         return self._metadata_by_download(artifact), MetadataSource.DOWNLOAD
 
     def _metadata_by_range(self, artifact: Artifact) -> bytes | None:
-        size = artifact.size
-        if size is None or size <= 0:
-            return None
-        start = max(0, size - _TAIL_BYTES)
-        tail = self.fetcher.get_range(artifact.url, artifact.index, start, size - 1)
+        # A suffix range gives the zip's end records and the file size in one request, so the
+        # listed size (often absent from HTML pages) is not needed.
+        tail = self.fetcher.get_tail(artifact.url, artifact.index, _TAIL_BYTES)
         if tail is None:
             return None  # no range support: download instead
-        window = {(start, size - 1): tail}
+        data_tail, size = tail
+        if artifact.size is not None and artifact.size != size:
+            raise FetchError(artifact.index, artifact.url,
+                             f"{artifact.filename} is {size} bytes, the index lists {artifact.size}",
+                             "the index or a proxy serves altered files; do not trust it")
+        start = size - len(data_tail)
+        window = {(start, size - 1): data_tail}
 
         def read_range(first: int, last: int) -> bytes:
             for (lo, hi), data in window.items():

@@ -149,6 +149,31 @@ class Fetcher:
 
         return self._with_retries(url, index, once)
 
+    def get_tail(self, url: str, index: str, length: int) -> tuple[bytes, int] | None:
+        """The last `length` bytes of `url` and its total size (a suffix range request), or None
+        when the server ignores ranges."""
+        if url.startswith("file:"):
+            path = _file_path(url)
+            size = path.stat().st_size
+            with open(path, "rb") as handle:
+                handle.seek(max(0, size - length))
+                return handle.read(), size
+
+        def once() -> tuple[bytes, int] | None:
+            clean, creds = self._auth(url)
+            with self._client.stream("GET", clean, headers={"Range": f"bytes=-{length}"}, auth=creds) as response:
+                self.stats.add(requests=1)
+                if response.status_code == 200:
+                    return None
+                if response.status_code != 206:
+                    self._raise_for_status(response, index, url)
+                total = response.headers.get("content-range", "").rpartition("/")[2]
+                if not total.isdigit():
+                    return None  # an unknown total size makes offsets meaningless
+                return self._read_body(response, index, url, length + 1024), int(total)
+
+        return self._with_retries(url, index, once)
+
     def download(self, url: str, index: str, sha256: str | None, max_bytes: int) -> Path:
         """Stream `url` to a temporary file, verifying its sha256; the caller deletes the file."""
         if url.startswith("file:"):
