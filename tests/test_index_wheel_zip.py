@@ -37,36 +37,11 @@ from planner.index.wheel_zip import (
     read_wheel_metadata_ranged,
     select_metadata_member,
 )
+from tests.fixtures.seed_indexes import TORCH_REQUIRES_DIST
 
 # torch 2.5.1 on PyPI, as listed in reference/seed-9310/README.md.
-TORCH_251_REQUIRES_DIST = [
-    "filelock",
-    "typing-extensions>=4.8.0",
-    "networkx",
-    "jinja2",
-    "fsspec",
-    'nvidia-cuda-nvrtc-cu12==12.4.127; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-cuda-runtime-cu12==12.4.127; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-cuda-cupti-cu12==12.4.127; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-cudnn-cu12==9.1.0.70; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-cublas-cu12==12.4.5.8; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-cufft-cu12==11.2.1.3; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-curand-cu12==10.3.5.147; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-cusolver-cu12==11.6.1.9; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-cusparse-cu12==12.3.1.170; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-nccl-cu12==2.21.5; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-nvtx-cu12==12.4.127; platform_system == "Linux" and platform_machine == "x86_64"',
-    'nvidia-nvjitlink-cu12==12.4.127; platform_system == "Linux" and platform_machine == "x86_64"',
-    (
-        'triton==3.1.0; platform_system == "Linux" and platform_machine == "x86_64" '
-        'and python_version < "3.13"'
-    ),
-    'sympy==1.12.1; python_version == "3.8"',
-    'setuptools; python_version >= "3.12"',
-    'sympy==1.13.1; python_version >= "3.9"',
-    'opt-einsum>=3.3; extra == "opt-einsum"',
-    'optree>=0.12.0; extra == "optree"',
-]
+# The reference list of Requires-Dist of torch 2.5.1 (shared with the fixture indexes).
+TORCH_251_REQUIRES_DIST = list(TORCH_REQUIRES_DIST)
 
 TORCH_WHEEL = "torch-2.5.1-cp311-cp311-manylinux1_x86_64.whl"
 TORCH_DIST_INFO = "torch-2.5.1.dist-info"
