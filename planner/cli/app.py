@@ -181,3 +181,8 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         sys.exit(code)
+
+
+# Commands kept in their own modules register themselves on `app` when imported (last, since
+# they use the options above; their heavy imports stay inside the command functions).
+import planner.cli.mirror_cmd  # noqa: E402, F401  `planner mirror`

@@ -101,6 +101,7 @@ class ClientStats:
 class MetadataResult:
     metadata: CoreMetadata
     source: MetadataSource
+    raw: bytes = field(default=b"", repr=False, compare=False)  # the metadata file as read
 
 
 class IndexClient:
@@ -228,7 +229,7 @@ class IndexClient:
         cached = None if self.refresh else self.cache.get_metadata(artifact)
         if cached is not None:
             try:
-                result = MetadataResult(self._parse_metadata(artifact, cached), MetadataSource.CACHE)
+                result = MetadataResult(self._parse_metadata(artifact, cached), MetadataSource.CACHE, cached)
                 self.stats.count_metadata(MetadataSource.CACHE)
                 return result
             except MetadataUnavailable:
@@ -236,7 +237,7 @@ class IndexClient:
         if self.offline:
             raise OfflineMiss(f"metadata of {artifact.filename} from index '{artifact.index}'")
         data, source = self._fetch_metadata(artifact)
-        result = MetadataResult(self._parse_metadata(artifact, data), source)
+        result = MetadataResult(self._parse_metadata(artifact, data), source, data)
         self.cache.put_metadata(artifact, data, source.value)
         self.stats.count_metadata(source)
         return result

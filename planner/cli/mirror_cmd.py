@@ -1,0 +1,202 @@
+"""`planner mirror`: write a static simple index of chosen packages (see `planner.mirror`).
+
+The command registers itself on `planner.cli.app.app` when this module is imported (app.py
+imports it last), so the two modules can be imported in either order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from planner.cli.app import (
+    CacheDirOption,
+    DefaultIndexOption,
+    FormatOption,
+    IndexOption,
+    NoCacheOption,
+    OfflineOption,
+    OutputFormat,
+    RefreshOption,
+    _select_targets,
+    app,
+    reports_errors,
+)
+from planner.cli.console import Output
+
+if TYPE_CHECKING:
+    from planner.mirror import MirrorReport
+    from planner.project.model import Index, Project
+
+SOURCE_INDEX_NAME = "source"
+
+
+@reports_errors
+def mirror_command(
+    ctx: typer.Context,
+    specs: Annotated[list[str], typer.Argument(
+        metavar="SPEC", help="Packages with optional version filters, e.g. 'numpy>=2,<2.3' or 'torch'.")],
+    to: Annotated[Path, typer.Option("--to", metavar="DIR", help="The mirror folder (created; an earlier mirror is added to).")],
+    from_index: Annotated[str | None, typer.Option(
+        "--from-index", metavar="NAME",
+        help="Read from the project's index NAME (default: the project's default index). "
+             "With --from-url: the name credentials are looked up under.")] = None,
+    from_url: Annotated[str | None, typer.Option(
+        "--from-url", metavar="URL", help="Read from this simple index URL (or local folder); needs no project.")] = None,
+    project: Annotated[Path, typer.Option(
+        "--project", "-p", help="The project directory or its pyproject.toml (not needed with --from-url).")] = Path("."),
+    latest: Annotated[int | None, typer.Option(
+        "--latest", min=1, metavar="N", help="Keep only the N newest matching versions of each package.")] = None,
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", "-t", help="Keep only wheels that fit this project target, plus sdists (repeatable).")] = None,
+    all_targets: Annotated[bool, typer.Option(
+        "--all-targets", help="Keep only wheels that fit one of the project's targets, plus sdists.")] = False,
+    files: Annotated[bool, typer.Option("--files", help="Also copy the artifacts (verified by sha256).")] = False,
+    pre: Annotated[bool, typer.Option(
+        "--pre", help="Keep pre-releases (default: only when a specifier names one, as PEP 440 says).")] = False,
+    files_href: Annotated[str, typer.Option(
+        "--files-href", metavar="PREFIX",
+        help="Relative URL from a project page to the files folder; '../../files/' suits a server that "
+             "maps /<name>/simple/ to DIR and /<name>/files/ to DIR/files.")] = "../files/",
+    output_format: FormatOption = OutputFormat.TEXT,
+    index: IndexOption = None,
+    default_index: DefaultIndexOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: RefreshOption = False,
+    offline: OfflineOption = False,
+) -> None:
+    """Write a static simple index (PEP 691 JSON, PEP 503 HTML, PEP 658 metadata) of SPEC... from an index."""
+    from planner.cli.workspace import CacheOptions, LoadedTargets, load_targets, open_index_client
+    from planner.errors import InputError
+    from planner.mirror import MirrorRequest, mirror
+
+    output: Output = ctx.obj
+    requirements = [_requirement(spec) for spec in specs]
+    needs_project = from_url is None or bool(target) or all_targets
+    loaded = load_targets(project, index or [], default_index) if needs_project else None
+    if loaded is not None:
+        for warning in loaded.warnings:
+            output.detail(f"warning: {warning}")
+    if from_url is not None:
+        if index or default_index:
+            output.detail("note: --index and --default-index do not change --from-url")
+        source = _url_index(from_url, from_index)
+        client_targets = LoadedTargets(_url_only_project(source), (), False, {}, ())
+    else:
+        assert loaded is not None
+        client_targets = loaded
+        source = _project_index(loaded.project, from_index)
+    chosen = None
+    if loaded is not None and all_targets:
+        chosen = list(loaded.targets)
+    elif loaded is not None and target:
+        chosen = _select_targets(loaded.targets, target)
+    request = MirrorRequest(
+        packages=requirements,
+        latest=latest,
+        targets=chosen,
+        include_files=files,
+        prereleases=True if pre else None,
+        files_href=files_href,
+    )
+    options = CacheOptions(cache_dir, no_cache, refresh, offline)
+    with open_index_client(client_targets, options) as client:
+        report = mirror(client, source, request, to)
+    _print_report(report, output, output_format is OutputFormat.JSON)
+    empty = [p.name for p in report.packages if not p.versions]
+    if empty:
+        raise InputError(f"nothing mirrored for {', '.join(empty)} from index '{source.name}'",
+                         fix="check the package names and version filters against the index")
+
+
+def _requirement(spec: str):  # type: ignore[no-untyped-def]
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from planner.errors import InputError
+    from planner.mirror import check_requirement
+
+    try:
+        requirement = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise InputError(f"'{spec}' is not a package with a version filter ({exc})",
+                         fix="write e.g. 'numpy' or 'numpy>=2,<2.3'") from None
+    check_requirement(requirement)
+    return requirement
+
+
+def _url_index(raw: str, name: str | None) -> Index:
+    from planner.errors import InputError
+    from planner.project.model import Index
+    from planner.urls import normalize_index_url
+
+    try:
+        url = normalize_index_url(raw, Path.cwd())
+    except ValueError as exc:
+        raise InputError(f"--from-url: invalid index URL: {exc}", fix="give an http(s):// URL or a local path") from None
+    label = (name or SOURCE_INDEX_NAME).strip()
+    if not label:
+        raise InputError("--from-index: the name is empty")
+    return Index(name=label, url=url, default=True)
+
+
+def _project_index(project: Project, name: str | None) -> Index:
+    from planner.errors import InputError
+
+    if name is None:
+        return project.default_index
+    try:
+        return project.index(name)
+    except KeyError:
+        known = ", ".join(i.name for i in project.indexes)
+        raise InputError(f"--from-index {name}: the project defines no index named '{name}'",
+                         fix=f"use one of: {known}") from None
+
+
+def _url_only_project(source: Index) -> Project:
+    """A stand-in project whose only index is `source` (what the client and credentials need)."""
+    from packaging.utils import canonicalize_name
+
+    from planner.project.model import PlannerSettings, Project, UvSettings, frozen_mapping
+
+    return Project(
+        pyproject=Path.cwd() / "pyproject.toml",
+        name=canonicalize_name("mirror"),
+        version=None,
+        requires_python=None,
+        dependencies=(),
+        optional_dependencies=frozen_mapping(),
+        dependency_groups=frozen_mapping(),
+        uv=UvSettings(indexes=(source,)),
+        planner=PlannerSettings(),
+    )
+
+
+def _kib(n: int) -> str:
+    return f"{n / 1024:.1f} KiB"
+
+
+def _print_report(report: MirrorReport, output: Output, as_json: bool) -> None:
+    for package in report.packages:
+        for note in package.notes:
+            output.info(f"{package.name}: {note}")
+    totals = report.totals
+    artifacts = f", {totals['artifact_files']} artifact(s)" if totals["artifact_files"] else ""
+    output.info(
+        f"mirrored {totals['packages']} package(s) from index '{report.index}' ({report.index_url}) "
+        f"into {report.out_dir}: {totals['versions']} version(s), {totals['files']} file(s), "
+        f"{totals['metadata_files']} metadata file(s){artifacts}, {_kib(totals['bytes'])}; "
+        f"{totals['changed']} file(s) created or changed"
+    )
+    if as_json:
+        output.json(report.to_json())
+        return
+    for package in report.packages:
+        versions = ", ".join(package.versions) if package.versions else "-"
+        output.text(f"{package.name}  {versions}  files={len(package.files)} metadata={package.metadata_files} "
+                    f"artifacts={package.artifact_files} {_kib(package.bytes)}")
+
+
+app.command(name="mirror")(mirror_command)
