@@ -8,6 +8,7 @@ metadata it needs through planner's index client. It measures fetching, not reso
 
 `--seed-fixtures` serves the seed's PyTorch CPU index from the loopback fixture (the real one is
 unreachable from some networks); everything else comes from the project's indexes (PyPI: network).
+`--all-fixtures` serves PyPI from the loopback fixture too (recorded subset; no network at all).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def roots(project, target) -> list[Requirement]:  # type: ignore[no-untyped-def]
     return [d.requirement for d in deps if d.requirement.marker is None or target.evaluate(d.requirement.marker)]
 
 
-def walk(client: IndexClient, project, target) -> int:  # type: ignore[no-untyped-def]
-    """Newest-first closure of one target; returns the number of packages reached."""
+def walk(client: IndexClient, project, target) -> set[str]:  # type: ignore[no-untyped-def]
+    """Newest-first closure of one target; returns the names of the packages reached."""
     seen: set[str] = set()
     layer = roots(project, target)
     while layer:
@@ -69,25 +70,26 @@ def walk(client: IndexClient, project, target) -> int:  # type: ignore[no-untype
             for dependency in results[candidate.artifact].metadata.requires_dist:
                 if dependency.marker is None or target.evaluate(dependency.marker, extras):
                     layer.append(dependency)
-    return len({key.split("[")[0] for key in seen})
+    return {key.split("[")[0] for key in seen}
 
 
 @contextmanager
-def seed_cpu_index() -> Iterator[str]:
+def seed_fixture_indexes(names: tuple[str, ...]) -> Iterator[list[str]]:
+    """Serve the named seed fixture indexes on 127.0.0.1; yields `--index NAME=URL` options."""
     from tests.fixtures.index_server import IndexServer
     from tests.fixtures.seed_indexes import build_seed_indexes
 
     with tempfile.TemporaryDirectory() as folder:
         roots_ = build_seed_indexes(Path(folder))
-        with IndexServer({"pytorch-cpu": roots_["pytorch-cpu"]}) as server:
-            yield server.url("pytorch-cpu")
+        with IndexServer({name: roots_[name] for name in names}) as server:
+            yield [f"{name}={server.url(name)}" for name in names]
 
 
 def run(project, cache_dir: Path, offline: bool) -> dict:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     with Fetcher(CredentialStore(project.indexes)) as fetcher:
         client = IndexClient(project, fetcher, Cache(cache_dir), offline=offline)
-        reached = {target.name: walk(client, project, target) for target in resolve_targets(project)}
+        reached = {target.name: len(walk(client, project, target)) for target in resolve_targets(project)}
         return {
             "seconds": round(time.perf_counter() - started, 3),
             "requests": fetcher.stats.requests,
@@ -106,11 +108,13 @@ def main() -> None:
     parser.add_argument("project", nargs="?", default=str(REPO / "examples" / "seed-9310"))
     parser.add_argument("--index", action="append", default=[])
     parser.add_argument("--seed-fixtures", action="store_true")
+    parser.add_argument("--all-fixtures", action="store_true")
     parser.add_argument("--save", action="store_true", help="write benchmarks/results/fetch-closure.json")
     args = parser.parse_args()
-    context = seed_cpu_index() if args.seed_fixtures else nullcontext(None)
-    with context as cpu_url, tempfile.TemporaryDirectory() as cache:
-        options = list(args.index) + ([f"pytorch-cpu={cpu_url}"] if cpu_url else [])
+    served = ("pytorch-cpu", "pypi") if args.all_fixtures else ("pytorch-cpu",) if args.seed_fixtures else ()
+    context = seed_fixture_indexes(served) if served else nullcontext([])
+    with context as fixture_options, tempfile.TemporaryDirectory() as cache:
+        options = list(args.index) + fixture_options
         project = apply_index_overrides(load_project(args.project), IndexOverrides.parse(options, None, Path.cwd()))
         results = {"cold": run(project, Path(cache), False), "warm": run(project, Path(cache), False),
                    "offline": run(project, Path(cache), True)}
@@ -121,7 +125,8 @@ def main() -> None:
               f"{figures['not_modified']:5d} {sources}")
     print("packages per target:", results["cold"]["packages_per_target"])
     if args.save:
-        out = REPO / "benchmarks" / "results" / "fetch-closure.json"
+        label = "fixtures" if args.all_fixtures else "pypi"
+        out = REPO / "benchmarks" / "results" / f"fetch-closure-{label}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         machine = {"python": platform.python_version(), "machine": platform.machine(), "system": platform.system()}
         out.write_text(json.dumps({"machine": machine, "project": args.project, "results": results}, indent=2) + "\n")

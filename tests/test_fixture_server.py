@@ -453,4 +453,8 @@ def test_build_seed_indexes_counts(tmp_path: Path) -> None:
         for name, root in roots.items()
     }
     assert counts == {"pypi": 33, "pytorch-cpu": 30, "pytorch-cu124": 18}
-    assert len(list((roots["pypi"] / "files").glob("*.metadata"))) == 33
+    torch_metadata = [p for p in (roots["pypi"] / "files").glob("*.metadata") if p.name.startswith("torch")]
+    assert len(torch_metadata) == 33
+    # The recorded subset of the rest of the closure is merged into the pypi index.
+    listed = {p["name"] for p in json.loads((roots["pypi"] / "index.json").read_text())["projects"]}
+    assert {"torch", "torchvision", "numpy", "nvidia-cudnn-cu12", "triton", "sympy"} <= listed
