@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from planner.cli.console import Output
-from planner.index.client import IndexClient
+from planner.index.client import IndexClient, OfflineMiss, OfflineMisses
 from planner.index.models import CandidateSet
 from planner.targets.model import Target
 
@@ -35,15 +35,27 @@ def candidates_report(client: IndexClient, packages: list[str], targets: list[Ta
                       output: Output, as_json: bool) -> None:
     report: dict[str, Any] = {"targets": {}}
     newest = []
+    misses: list[OfflineMiss] = []  # offline: gather every miss, then name them all at once
     for target in targets:
         per_package: dict[str, Any] = {}
         for package in packages:
-            found = client.candidates(package, target)
+            try:
+                found = client.candidates(package, target)
+            except OfflineMiss as miss:
+                misses.append(miss)
+                continue
             per_package[found.name] = _candidate_set_json(found)
             if deps and found.candidates:
                 newest.append((target.name, found.name, found.candidates[0]))
         report["targets"][target.name] = per_package
-    metadata = client.metadata_many(c.artifact for _, _, c in newest)
+    metadata = {}
+    for _, _, candidate in newest:
+        try:
+            metadata[candidate.artifact] = client.metadata(candidate.artifact)
+        except OfflineMiss as miss:
+            misses.append(miss)
+    if misses:
+        raise OfflineMisses(misses)
     for target_name, name, candidate in newest:
         result = metadata[candidate.artifact]
         report["targets"][target_name][name]["requires_dist"] = [str(r) for r in result.metadata.requires_dist]

@@ -74,6 +74,16 @@ class OfflineMiss(PlannerError):
         return f"{self}\n  fix: run once without --offline to fill the cache (or point --cache-dir at a filled one)"
 
 
+class OfflineMisses(OfflineMiss):
+    """Several things the cache lacks, gathered so that one offline run names all of them."""
+
+    def __init__(self, misses: list[OfflineMiss]):
+        whats = list(dict.fromkeys(miss.what for miss in misses))
+        super().__init__(whats[0])
+        self.whats = whats
+        self.args = (f"offline, and the cache lacks {len(whats)} item(s):\n" + "\n".join(f"  - {w}" for w in whats),)
+
+
 class MetadataUnavailable(PlannerError):
     """An artifact's dependencies cannot be known without building it, or its metadata is bad."""
 
