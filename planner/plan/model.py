@@ -1,0 +1,91 @@
+"""The plan: for every target, the exact artifacts to install, and why each is there.
+
+Produced by the solver (`planner/solve/`), checked by `planner/plan/check.py` (separate code),
+written by the generators. Plain immutable values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from planner.index.models import Artifact
+from planner.targets.model import Target
+
+PROJECT = "<project>"  # how the project itself appears in `required_by`
+
+
+@dataclass(frozen=True)
+class PlannedPackage:
+    name: NormalizedName
+    version: Version
+    index: str  # index name
+    artifact: Artifact
+    extras: tuple[NormalizedName, ...] = ()  # extras of this package the plan activates
+    required_by: tuple[str, ...] = ()  # package names that require it, or PROJECT; sorted
+
+
+@dataclass(frozen=True)
+class SolveStats:
+    sat_calls: int = 0
+    clauses: int = 0
+    variables: int = 0
+    expansions: int = 0  # candidates whose dependencies were added
+    metadata_fetches: int = 0  # metadata read for this target (cache hits included)
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    target: Target
+    packages: tuple[PlannedPackage, ...]  # sorted by name
+    stats: SolveStats = field(default_factory=SolveStats)
+
+    def get(self, name: str) -> PlannedPackage | None:
+        for package in self.packages:
+            if package.name == name:
+                return package
+        return None
+
+
+@dataclass(frozen=True)
+class Unsatisfiable:
+    target: Target
+    message: str
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A package whose version or artifact differs across the targets that install it."""
+
+    package: NormalizedName
+    kind: str  # "version" (public versions differ) or "artifact" (same version, other file/index)
+    choices: tuple[tuple[str, str], ...]  # (target name, "version [index]")
+    reason: str
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A package kept below the newest version a target could take alone, to stay aligned."""
+
+    package: NormalizedName
+    target: str
+    version: Version  # the aligned version it got
+    newest: Version  # the newest it could have had alone
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    targets: tuple[TargetPlan, ...]
+    unsatisfiable: tuple[Unsatisfiable, ...] = ()
+    divergences: tuple[Divergence, ...] = ()
+    held_back: tuple[HeldBack, ...] = ()
+    alignment: str = "per-python"
+
+    def for_target(self, name: str) -> TargetPlan:
+        for plan in self.targets:
+            if plan.target.name == name:
+                return plan
+        raise KeyError(name)

@@ -1,0 +1,191 @@
+"""The objective: aligned, then newest — a lexicographic descent over decisions (docs/encoding.md).
+
+Targets are split into alignment groups (`per-python`: targets sharing a Python minor;
+`per-target`: each alone; `all`). Within a group, packages are decided one at a time, in order of
+(depth from the project in the current plans, name): direct requirements first. For a package:
+
+1. **aligned**: the newest public version (local labels ignored, so `2.5.1+cpu` aligns with
+   `2.5.1`) that every target of the group installing the package can take, given the decisions
+   already made, is fixed on all of them;
+2. **diverged**: when no such version exists, each target takes its own newest feasible version,
+   and the divergence is recorded with the fact that prevented the common one;
+3. then, within the public version, each target takes its newest candidate (local label, index).
+
+Every decision is a SAT call under assumptions on the target's incremental solver, so the result
+is the lexicographic optimum of (aligned?, version) per package in that order. A target held
+below the newest version it could take alone is recorded with the target that held it back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from planner.plan.model import Divergence, HeldBack, Plan, Unsatisfiable
+from planner.project.model import Project
+from planner.solve.provider import Provider
+from planner.solve.target_solver import TargetSolver, public
+from planner.targets.model import Target
+from planner.targets.routing import route
+
+ALIGNMENT_MODES = ("per-python", "per-target", "all")
+
+
+def alignment_groups(solvers: Sequence[TargetSolver], mode: str) -> list[list[TargetSolver]]:
+    if mode == "per-target":
+        return [[s] for s in solvers]
+    if mode == "all":
+        return [list(solvers)] if solvers else []
+    groups: dict[str, list[TargetSolver]] = defaultdict(list)
+    for solver in solvers:
+        groups[solver.target.python.short].append(solver)
+    return list(groups.values())
+
+
+class _GroupDescent:
+    def __init__(self, group: list[TargetSolver]):
+        self.group = group
+        self.decided: set[tuple[str, NormalizedName]] = set()
+        self.aligned: dict[NormalizedName, Version] = {}
+        self.reasons: dict[NormalizedName, str] = {}
+        self.held_back: list[HeldBack] = []
+
+    def run(self) -> None:
+        while True:
+            pending: dict[NormalizedName, int] = {}
+            for solver in self.group:
+                for name, depth in solver.reach.depth.items():
+                    if (solver.target.name, name) not in self.decided:
+                        pending[name] = min(depth, pending.get(name, depth))
+            if not pending:
+                return
+            name = min(pending, key=lambda n: (pending[n], n))
+            needing = [s for s in self.group
+                       if name in s.reach.depth and (s.target.name, name) not in self.decided]
+            self._decide(name, needing)
+            self.decided.update((s.target.name, name) for s in needing)
+
+    def _decide(self, name: NormalizedName, needing: list[TargetSolver]) -> None:
+        versions = sorted({v for s in needing for v in s.admissible_versions(name)}, reverse=True)
+        if name in self.aligned:  # targets joining later try the group's version first
+            versions = [self.aligned[name]] + [v for v in versions if v != self.aligned[name]]
+        newest_alone: dict[str, Version] = {}
+        failures: dict[Version, list[str]] = {}
+        chosen = None
+        for version in versions:
+            failed = []
+            for solver in needing:
+                literal = solver.public_literal(name, version)
+                if literal is None:
+                    failed.append(solver.why_no_candidate(name, version))
+                elif solver.feasible(literal):
+                    newest_alone.setdefault(solver.target.name, version)
+                else:
+                    failed.append(f"{name} {version} does not fit the other choices on {solver.target.name}")
+            if not failed:
+                chosen = version
+                break
+            failures[version] = failed
+        if chosen is not None:
+            self.aligned.setdefault(name, chosen)
+            for solver in needing:
+                solver.fix(solver.public_literal(name, chosen))  # type: ignore[arg-type]
+                self._newest_candidate(solver, name, chosen)
+                alone = newest_alone.get(solver.target.name)
+                if alone is not None and alone > chosen:
+                    self.held_back.append(HeldBack(name, solver.target.name, chosen, alone,
+                                                   "; ".join(failures.get(alone, []))))
+            return
+        for solver in needing:  # no common version: each target its own newest
+            for version in solver.admissible_versions(name):
+                literal = solver.public_literal(name, version)
+                if literal is not None and solver.feasible(literal):
+                    solver.fix(literal)
+                    self._newest_candidate(solver, name, version)
+                    break
+        if versions:
+            self.reasons[name] = "; ".join(failures.get(versions[0], []))
+
+    @staticmethod
+    def _newest_candidate(solver: TargetSolver, name: NormalizedName, version: Version) -> None:
+        for _, var in solver.candidates_with_public(name, version):
+            if solver.feasible(var):
+                solver.fix(var)
+                return
+
+
+def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python") -> Plan:
+    solvers: list[TargetSolver] = []
+    unsatisfiable: list[Unsatisfiable] = []
+    for target in targets:
+        solver = TargetSolver(project, target, provider)
+        if solver.solve():
+            solvers.append(solver)
+        else:
+            detail = solver.root_problem()
+            message = f"target '{target.name}' has no plan" + (f": {detail}" if detail else
+                                                               ": its requirements cannot all hold together")
+            unsatisfiable.append(Unsatisfiable(target, message))
+    reasons: dict[NormalizedName, str] = {}
+    held: list[HeldBack] = []
+    for group in alignment_groups(solvers, alignment):
+        descent = _GroupDescent(group)
+        descent.run()
+        for name, reason in descent.reasons.items():
+            reasons.setdefault(name, reason)
+        held.extend(descent.held_back)
+    plans = tuple(s.plan() for s in solvers)
+    return Plan(
+        targets=plans,
+        unsatisfiable=tuple(unsatisfiable),
+        divergences=tuple(_divergences(project, solvers, reasons, alignment)),
+        held_back=tuple(sorted(held, key=lambda h: (h.package, h.target))),
+        alignment=alignment,
+    )
+
+
+def _divergences(project: Project, solvers: list[TargetSolver], reasons: dict[NormalizedName, str],
+                 alignment: str) -> list[Divergence]:
+    """Packages whose public version, or whose build (local label, index), differs by target."""
+    by_package: dict[NormalizedName, list[tuple[TargetSolver, object]]] = defaultdict(list)
+    for solver in solvers:
+        for name, (candidate, _) in solver.reach.chosen.items():
+            by_package[name].append((solver, candidate))
+    out: list[Divergence] = []
+    for name in sorted(by_package):
+        entries = by_package[name]
+        publics = {public(c.version) for _, c in entries}  # type: ignore[attr-defined]
+        builds = {(str(c.version), c.index) for _, c in entries}  # type: ignore[attr-defined]
+        if len(builds) <= 1:
+            continue
+        choices = tuple((s.target.name, f"{c.version} [{c.index}]") for s, c in entries)  # type: ignore[attr-defined]
+        if len(publics) > 1:
+            reason = reasons.get(name) or _python_reason(entries, alignment) or "no common version fits every target"
+            out.append(Divergence(name, "version", choices, reason))
+            continue
+        out.append(Divergence(name, "artifact", choices, _build_reason(project, name, entries)))
+    return out
+
+
+def _python_reason(entries, alignment: str) -> str | None:  # type: ignore[no-untyped-def]
+    pythons = {s.target.python.short for s, _ in entries}
+    if len(pythons) > 1 and alignment == "per-python":
+        return "targets on different Python versions are aligned separately (alignment = \"per-python\")"
+    if alignment == "per-target":
+        return "each target takes its own newest (alignment = \"per-target\")"
+    return None
+
+
+def _build_reason(project: Project, name: NormalizedName, entries) -> str:  # type: ignore[no-untyped-def]
+    parts = []
+    for solver, candidate in entries:
+        decided = route(project, solver.target, name)
+        if decided.source is not None:
+            parts.append(f"the source rule at {decided.source.origin} routes {name} on {solver.target.name} "
+                         f"to {decided.source.index}, which publishes {candidate.version}")
+    if parts:
+        return "; ".join(parts)
+    return "the indexes publish different builds of this version for these targets"

@@ -1,0 +1,403 @@
+"""One target's incremental encoding and SAT solving, with lazy metadata (docs/encoding.md).
+
+Variables: one per admissible candidate (package, version, index); one per requested package
+extra; auxiliary ones for "at most one" and for the objective's public-version choices.
+Clauses are added as the solver needs them:
+
+- when a package is first required: its candidates, "at most one", and unit clauses for
+  candidates the pre-release policy, yanking or a constraint excludes;
+- when a candidate is selected in a model and reachable from the project: its dependencies.
+
+`solve(assumptions)` repeats solve -> expand the newly selected, reachable candidates -> solve
+until every selected reachable candidate is expanded. Such a model, with unreachable candidates
+set false, satisfies the full formula (every clause of an unexpanded candidate is falsified only
+if that candidate is true); an UNSAT answer on the partial formula is UNSAT of the full one,
+because the full formula only has more clauses.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from pysat.solvers import Solver
+
+from planner.encode.formula import Formula, Group, GroupKind
+from planner.errors import Location
+from planner.index.models import Candidate, CandidateSet, CoreMetadata
+from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
+from planner.project.model import Dependency, PrereleaseMode, Project
+from planner.solve.provider import Provider
+from planner.targets.model import Target
+
+SOLVER = "glucose4"  # incremental, with assumptions and phase setting
+
+
+def public(version: Version) -> Version:
+    """The version without its local label: `2.5.1+cpu` -> `2.5.1` (aligned with each other)."""
+    return Version(version.public)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A requirement that must hold when `parent` (None: the project) and `guard` are true."""
+
+    parent: int | None
+    parent_name: str  # a package name or PROJECT
+    guard: int | None  # the variable of the parent's extra this requirement depends on
+    guard_extra: str | None
+    requirement: Requirement
+    name: NormalizedName
+    group: Group
+
+
+@dataclass
+class PackageVars:
+    name: NormalizedName
+    found: CandidateSet
+    vars: list[tuple[Candidate, int]]  # newest first, as the candidate set orders them
+    admissible: list[tuple[Candidate, int]] = field(default_factory=list)
+
+
+@dataclass
+class Reach:
+    """The part of a model reachable from the project: the plan it stands for."""
+
+    chosen: dict[NormalizedName, tuple[Candidate, int]] = field(default_factory=dict)
+    extras: dict[NormalizedName, set[str]] = field(default_factory=dict)
+    depth: dict[NormalizedName, int] = field(default_factory=dict)
+    required_by: dict[NormalizedName, set[str]] = field(default_factory=dict)
+
+
+class TargetSolver:
+    def __init__(self, project: Project, target: Target, provider: Provider, solver_name: str = SOLVER):
+        self.project = project
+        self.target = target
+        self.provider = provider
+        self.formula = Formula()
+        self.solver = Solver(name=solver_name)
+        self.packages: dict[NormalizedName, PackageVars] = {}
+        self.edges: dict[int, list[Edge]] = {}  # expanded candidate var -> its requirements
+        self.metadata: dict[int, CoreMetadata] = {}
+        self.extra_vars: dict[tuple[NormalizedName, str], int] = {}
+        self.fixed: list[int] = []  # assumptions of decisions taken (the objective's prefix)
+        self.reach = Reach()
+        self.sat_calls = 0
+        self.metadata_fetches = 0
+        self._explicit_prerelease: set[NormalizedName] = set()
+        self._exact_pins: dict[NormalizedName, set[str]] = {}
+        self.roots = self._root_edges()
+
+    # -- roots ----------------------------------------------------------------------------------
+    def _root_dependencies(self) -> list[tuple[Dependency, str]]:
+        """The project's requirements on this target, with where they come from."""
+        project, target = self.project, self.target
+        found: list[tuple[Dependency, str]] = [(d, "dependencies") for d in project.dependencies]
+        pending = list(target.extras)
+        seen_extras: set[str] = set()
+        while pending:  # an extra may require the project's own other extras
+            extra = pending.pop(0)
+            if extra in seen_extras:
+                continue
+            seen_extras.add(extra)
+            for dependency in project.optional_dependencies.get(extra, ()):
+                found.append((dependency, f"extra {extra}"))
+        for group in target.groups:
+            found.extend((d, f"group {group}") for d in project.dependency_groups.get(group, ()))
+        out: list[tuple[Dependency, str]] = []
+        for dependency, via in found:
+            requirement = dependency.requirement
+            if requirement.marker is not None and not target.evaluate(requirement.marker):
+                continue
+            if canonicalize_name(requirement.name) == project.name:
+                for extra in requirement.extras:  # `demo[gpu]` inside demo: that extra's requirements
+                    for inner in project.optional_dependencies.get(canonicalize_name(extra), ()):
+                        if inner not in [d for d, _ in found]:
+                            found.append((inner, f"extra {extra}"))
+                continue
+            out.append((dependency, via))
+        return out
+
+    def _root_edges(self) -> list[Edge]:
+        edges = []
+        for dependency, via in self._root_dependencies():
+            for requirement, note in self._overridden(dependency.requirement):
+                name = canonicalize_name(requirement.name)
+                if requirement.specifier.prereleases:
+                    self._explicit_prerelease.add(name)
+                self._note_pins(name, requirement)
+                group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
+                                           dependency.origin)
+                edges.append(Edge(None, PROJECT, None, None, requirement, name, group))
+        for constraint in self.project.uv.constraints:
+            if constraint.requirement.specifier.prereleases:
+                self._explicit_prerelease.add(constraint.name)
+        for edge in edges:
+            self._require(edge)
+        return edges
+
+    def _note_pins(self, name: NormalizedName, requirement: Requirement) -> None:
+        for spec in requirement.specifier:
+            if spec.operator in ("==", "===") and "*" not in spec.version:
+                self._exact_pins.setdefault(name, set()).add(spec.version)
+
+    def _overridden(self, requirement: Requirement) -> list[tuple[Requirement, str]]:
+        """`override-dependencies` replace every requirement on their package."""
+        name = canonicalize_name(requirement.name)
+        overrides = [o for o in self.project.uv.overrides if o.name == name]
+        if not overrides:
+            return [(requirement, "")]
+        out = []
+        for override in overrides:
+            marker = override.requirement.marker
+            if marker is None or self.target.evaluate(marker):
+                replaced = Requirement(str(override.requirement))
+                replaced.marker = None
+                replaced.extras = set(requirement.extras) | set(replaced.extras)
+                out.append((replaced, f" (override of {requirement} at {override.origin})"))
+        return out
+
+    # -- packages -------------------------------------------------------------------------------
+    def _package(self, name: NormalizedName) -> PackageVars:
+        if name in self.packages:
+            return self.packages[name]
+        found = self.provider.candidates(name, self.target)
+        formula = self.formula
+        pairs = [(c, formula.var(("c", c.name, str(c.version), c.index), f"{c.name}=={c.version}@{c.index}"))
+                 for c in found.candidates]
+        package = PackageVars(name, found, pairs)
+        self.packages[name] = package
+        formula.at_most_one([v for _, v in pairs], formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
+        stable_exists = any(not c.version.is_prerelease for c, _ in pairs)
+        constraints = [d for d in self.project.uv.constraints if d.name == name and
+                       (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
+        for candidate, var in pairs:
+            reason = self._inadmissible(candidate, stable_exists)
+            if reason is not None:
+                kind, text = reason
+                formula.add((-var,), formula.group(kind, text))
+                continue
+            excluded = [d for d in constraints if not d.requirement.specifier.contains(candidate.version, prereleases=True)]
+            if excluded:
+                dependency = excluded[0]
+                formula.add((-var,), formula.group(
+                    GroupKind.CONSTRAINT, f"constraint {dependency.requirement} excludes {name} {candidate.version}",
+                    dependency.origin))
+                continue
+            package.admissible.append((candidate, var))
+        # Phase hints only speed up the first model; the objective is enforced by assumptions.
+        phases = [-v for _, v in pairs]
+        if package.admissible:
+            phases = [package.admissible[0][1]] + [-v for _, v in package.admissible[1:]]
+        self.solver.set_phases(phases)
+        return package
+
+    def _inadmissible(self, candidate: Candidate, stable_exists: bool) -> tuple[GroupKind, str] | None:
+        name, version = candidate.name, candidate.version
+        if candidate.yanked and str(version) not in self._exact_pins.get(name, set()) and \
+                version.public not in self._exact_pins.get(name, set()):
+            return GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with =="
+        if version.is_prerelease:
+            mode = self.project.uv.prerelease
+            explicit = name in self._explicit_prerelease
+            necessary = not stable_exists
+            allowed = {
+                PrereleaseMode.ALLOW: True,
+                PrereleaseMode.DISALLOW: False,
+                PrereleaseMode.EXPLICIT: explicit,
+                PrereleaseMode.IF_NECESSARY: necessary,
+                PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
+            }[mode]
+            if not allowed:
+                return GroupKind.PRERELEASE, (f"{name} {version} is a pre-release (prerelease = "
+                                              f"\"{mode.value}\" and a stable version exists)")
+        return None
+
+    def _extra_var(self, name: NormalizedName, extra: str) -> int:
+        key = (name, extra)
+        if key in self.extra_vars:
+            return self.extra_vars[key]
+        var = self.formula.var(("x", name, extra), f"{name}[{extra}]")
+        self.extra_vars[key] = var
+        package = self._package(name)
+        self.formula.add([-var] + [v for _, v in package.vars], self.formula.group(
+            GroupKind.EXTRA, f"{name}[{extra}] needs {name}"))
+        # Candidates expanded before this extra was asked for: add their requirements under it.
+        for candidate, cvar in package.vars:
+            if cvar in self.metadata:
+                self._add_edges(candidate, cvar, self.metadata[cvar], only_extra=extra)
+        return var
+
+    # -- requirements ---------------------------------------------------------------------------
+    def _require(self, edge: Edge) -> None:
+        package = self._package(edge.name)
+        prefix = ([-edge.parent] if edge.parent else []) + ([-edge.guard] if edge.guard else [])
+        satisfying = [v for c, v in package.vars if edge.requirement.specifier.contains(c.version, prereleases=True)]
+        self.formula.add(prefix + satisfying, edge.group)
+        for extra in sorted(edge.requirement.extras):
+            self.formula.add(prefix + [self._extra_var(edge.name, canonicalize_name(extra))], edge.group)
+
+    def _add_edges(self, candidate: Candidate, var: int, metadata: CoreMetadata, only_extra: str | None = None) -> None:
+        name = candidate.name
+        requested = {e for (n, e) in self.extra_vars if n == name}
+        extras = sorted(requested | set(metadata.provides_extra)) if only_extra is None else [only_extra]
+        edges = self.edges.setdefault(var, [])
+        for raw in metadata.requires_dist:
+            for requirement, note in self._overridden(raw):
+                target_name = canonicalize_name(requirement.name)
+                marker = raw.marker
+                if only_extra is None and (marker is None or self.target.evaluate(marker)):
+                    guards: list[str | None] = [None]
+                elif marker is None or self.target.evaluate(marker):
+                    continue  # unconditional: added when the candidate was expanded
+                else:
+                    guards = [e for e in extras if self.target.evaluate(marker, frozenset({e}))]
+                for extra in guards:
+                    if extra is not None and extra not in requested:
+                        continue  # nobody asked for this extra yet; `_extra_var` adds it when asked
+                    guard = self.extra_vars.get((name, extra)) if extra else None
+                    where = f" [extra {extra}]" if extra else ""
+                    group = self.formula.group(GroupKind.DEPENDENCY,
+                                               f"{name} {candidate.version} requires {requirement}{where}{note}")
+                    edge = Edge(var, name, guard, extra, requirement, target_name, group)
+                    edges.append(edge)
+                    self._require(edge)
+
+    def _expand(self, candidates: Sequence[tuple[Candidate, int]]) -> None:
+        results = self.provider.metadata([c.artifact for c, _ in candidates])
+        self.metadata_fetches += len(candidates)
+        for candidate, var in candidates:
+            self.metadata[var] = results[candidate.artifact]
+            self._add_edges(candidate, var, results[candidate.artifact])
+
+    # -- solving --------------------------------------------------------------------------------
+    def solve(self, assumptions: Iterable[int] = ()) -> bool:
+        """SAT with lazy expansion; on SAT `self.reach` is the (fully expanded) plan."""
+        assumptions = list(assumptions)
+        while True:
+            for clause in self.formula.take_new():
+                self.solver.add_clause(clause)
+            self.sat_calls += 1
+            if not self.solver.solve(assumptions=assumptions):
+                return False
+            model = {lit for lit in self.solver.get_model() or () if lit > 0}
+            reach = self._reachable(model)
+            todo = [pair for pair in reach.chosen.values() if pair[1] not in self.metadata]
+            if not todo:
+                self.reach = reach
+                return True
+            self._expand(sorted(todo, key=lambda pair: pair[1]))
+
+    def _reachable(self, model: set[int]) -> Reach:
+        reach = Reach()
+        queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
+        while queue:
+            edge, depth = queue.popleft()
+            package = self.packages[edge.name]
+            selected = [(c, v) for c, v in package.vars if v in model]
+            if not selected:
+                continue  # only possible for an edge whose guard is false in this model
+            candidate, var = selected[0]
+            reach.required_by.setdefault(edge.name, set()).add(edge.parent_name)
+            new_extras = {canonicalize_name(e) for e in edge.requirement.extras} - reach.extras.get(edge.name, set())
+            first_visit = edge.name not in reach.chosen
+            reach.chosen.setdefault(edge.name, (candidate, var))
+            reach.depth.setdefault(edge.name, depth)
+            reach.extras.setdefault(edge.name, set()).update(new_extras)
+            if not (first_visit or new_extras):
+                continue
+            for child in self.edges.get(var, ()):
+                active = child.guard_extra is None or child.guard_extra in reach.extras[edge.name]
+                newly = first_visit or child.guard_extra in new_extras
+                if active and newly:
+                    queue.append((child, depth + 1))
+        return reach
+
+    # -- decisions for the objective --------------------------------------------------------------
+    def public_literal(self, name: NormalizedName, version: Version) -> int | None:
+        """A literal meaning "`name` has public version `version`", or None if no candidate has."""
+        package = self._package(name)
+        matching = [v for c, v in package.admissible if public(c.version) == version]
+        if not matching:
+            return None
+        key = ("pub", name, str(version))
+        if not self.formula.has_var(key):
+            var = self.formula.var(key, f"{name} public=={version}")
+            self.formula.add([-var] + matching, self.formula.group(GroupKind.DECISION, f"{name} takes {version}"))
+        return self.formula.var(key, "")
+
+    def feasible(self, literal: int) -> bool:
+        """Can the decisions so far be extended with `literal`? (keeps the model when yes)"""
+        if literal in self._true_in_reach():
+            return True
+        return self.solve([*self.fixed, literal])
+
+    def _true_in_reach(self) -> set[int]:
+        true = {var for _, var in self.reach.chosen.values()}
+        for name, (candidate, _) in self.reach.chosen.items():
+            key = ("pub", name, str(public(candidate.version)))
+            if self.formula.has_var(key):
+                true.add(self.formula.var(key, ""))
+        return true
+
+    def fix(self, literal: int) -> None:
+        self.fixed.append(literal)
+
+    def admissible_versions(self, name: NormalizedName) -> list[Version]:
+        seen: dict[Version, None] = {}
+        for candidate, _ in self._package(name).admissible:
+            seen.setdefault(public(candidate.version), None)
+        return list(seen)
+
+    def candidates_with_public(self, name: NormalizedName, version: Version) -> list[tuple[Candidate, int]]:
+        return [(c, v) for c, v in self._package(name).admissible if public(c.version) == version]
+
+    # -- results --------------------------------------------------------------------------------
+    def plan(self) -> TargetPlan:
+        packages = []
+        for name in sorted(self.reach.chosen):
+            candidate, _ = self.reach.chosen[name]
+            packages.append(PlannedPackage(
+                name=name,
+                version=candidate.version,
+                index=candidate.index,
+                artifact=candidate.artifact,
+                extras=tuple(sorted(self.reach.extras.get(name, ()))),
+                required_by=tuple(sorted(self.reach.required_by.get(name, ()))),
+            ))
+        stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
+                           variables=self.formula.num_vars, expansions=len(self.metadata),
+                           metadata_fetches=self.metadata_fetches)
+        return TargetPlan(self.target, tuple(packages), stats)
+
+    def why_no_candidate(self, name: NormalizedName, version: Version) -> str:
+        """Why no admissible candidate of `name` has public version `version` on this target."""
+        package = self._package(name)
+        for candidate, _ in package.vars:
+            if public(candidate.version) == version:
+                return f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release or constraint)"
+        details = [r.detail for r in package.found.rejections if public(r.version) == version and r.filename is None]
+        if details:
+            return details[0]
+        indexes = ", ".join(package.found.indexes_consulted) or "its indexes"
+        return f"{name} {version} is not on {indexes}, where {name} is routed on {self.target.name}"
+
+    def root_problem(self) -> str | None:
+        """A root requirement no admissible candidate satisfies (the common, plain cause)."""
+        for edge in self.roots:
+            package = self._package(edge.name)
+            if not any(edge.requirement.specifier.contains(c.version, prereleases=True) for c, _ in package.admissible):
+                rejections = [r.detail for r in package.found.rejections
+                              if edge.requirement.specifier.contains(r.version, prereleases=True) and r.filename is None]
+                where = f" ({edge.group.location})" if edge.group.location else ""
+                detail = f": {rejections[0]}" if rejections else ""
+                indexes = ", ".join(package.found.indexes_consulted)
+                return f"nothing on {indexes} satisfies {edge.requirement}{where}{detail}"
+        return None
+
+
+__all__ = ["TargetSolver", "public", "Location"]
