@@ -1,8 +1,11 @@
 """The objective: aligned, then newest — a lexicographic descent over decisions (docs/encoding.md).
 
 Targets are split into alignment groups (`per-python`: targets sharing a Python minor;
-`per-target`: each alone; `all`). Within a group, packages are decided one at a time, in order of
-(depth from the project in the current plans, name): direct requirements first. For a package:
+`per-target`: each alone; `all`). Within a group, packages are decided one at a time. The next
+package is the undecided one that the decisions so far force some target to install (a root
+requirement, or a requirement of a decided candidate) with the least (depth from the project,
+name): direct requirements first. This order depends only on earlier decisions, never on the
+model a SAT solver happens to return. For a package:
 
 1. **aligned**: the newest public version (local labels ignored, so `2.5.1+cpu` aligns with
    `2.5.1`) that every target of the group installing the package can take, given the decisions
@@ -48,25 +51,22 @@ def alignment_groups(solvers: Sequence[TargetSolver], mode: str) -> list[list[Ta
 class _GroupDescent:
     def __init__(self, group: list[TargetSolver]):
         self.group = group
-        self.decided: set[tuple[str, NormalizedName]] = set()
         self.aligned: dict[NormalizedName, Version] = {}
         self.reasons: dict[NormalizedName, str] = {}
         self.held_back: list[HeldBack] = []
 
     def run(self) -> None:
         while True:
+            per_target = {s.target.name: s.pending() for s in self.group}
             pending: dict[NormalizedName, int] = {}
-            for solver in self.group:
-                for name, depth in solver.reach.depth.items():
-                    if (solver.target.name, name) not in self.decided:
-                        pending[name] = min(depth, pending.get(name, depth))
+            for names in per_target.values():
+                for name, depth in names.items():
+                    pending[name] = min(depth, pending.get(name, depth))
             if not pending:
                 return
             name = min(pending, key=lambda n: (pending[n], n))
-            needing = [s for s in self.group
-                       if name in s.reach.depth and (s.target.name, name) not in self.decided]
+            needing = [s for s in self.group if name in per_target[s.target.name]]
             self._decide(name, needing)
-            self.decided.update((s.target.name, name) for s in needing)
 
     def _decide(self, name: NormalizedName, needing: list[TargetSolver]) -> None:
         versions = sorted({v for s in needing for v in s.admissible_versions(name)}, reverse=True)
@@ -113,8 +113,9 @@ class _GroupDescent:
     def _newest_candidate(solver: TargetSolver, name: NormalizedName, version: Version) -> None:
         for _, var in solver.candidates_with_public(name, version):
             if solver.feasible(var):
-                solver.fix(var)
+                solver.decide(name, var)
                 return
+        raise AssertionError(f"{name} {version} was feasible but none of its candidates is")
 
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python") -> Plan:

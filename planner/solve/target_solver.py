@@ -85,6 +85,7 @@ class TargetSolver:
         self.metadata: dict[int, CoreMetadata] = {}
         self.extra_vars: dict[tuple[NormalizedName, str], int] = {}
         self.fixed: list[int] = []  # assumptions of decisions taken (the objective's prefix)
+        self.decided: dict[NormalizedName, int] = {}  # package -> the candidate variable fixed
         self.reach = Reach()
         self.sat_calls = 0
         self.metadata_fetches = 0
@@ -346,6 +347,36 @@ class TargetSolver:
 
     def fix(self, literal: int) -> None:
         self.fixed.append(literal)
+
+    def decide(self, name: NormalizedName, var: int) -> None:
+        """Fix the candidate `var` of `name` (a decision of the objective)."""
+        self.fix(var)
+        self.decided[name] = var
+
+    def pending(self) -> dict[NormalizedName, int]:
+        """Undecided packages every model must install given the decisions so far, with their
+        depth from the project. Depends only on the decisions, never on which model the solver
+        returned, so the order of decisions (and hence the optimum) is well defined."""
+        out: dict[NormalizedName, int] = {}
+        extras: dict[NormalizedName, set[str]] = {}
+        queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
+        visited: set[tuple[NormalizedName, frozenset[str]]] = set()
+        while queue:
+            edge, depth = queue.popleft()
+            name = edge.name
+            requested = extras.setdefault(name, set())
+            requested.update(canonicalize_name(e) for e in edge.requirement.extras)
+            if name not in self.decided:
+                out[name] = min(depth, out.get(name, depth))
+                continue
+            key = (name, frozenset(requested))
+            if key in visited:
+                continue
+            visited.add(key)
+            for child in self.edges.get(self.decided[name], ()):
+                if child.guard_extra is None or child.guard_extra in requested:
+                    queue.append((child, depth + 1))
+        return out
 
     def admissible_versions(self, name: NormalizedName) -> list[Version]:
         seen: dict[Version, None] = {}
