@@ -185,4 +185,5 @@ def main() -> None:
 
 # Commands kept in their own modules register themselves on `app` when imported (last, since
 # they use the options above; their heavy imports stay inside the command functions).
+import planner.cli.compile_cmd  # noqa: E402, F401  `planner compile`
 import planner.cli.mirror_cmd  # noqa: E402, F401  `planner mirror`

@@ -48,6 +48,14 @@ class Output:
         """A line of data on stdout (printed as is, no markup)."""
         self.out.print(message, markup=False)
 
+    def progress(self, message: str):  # type: ignore[no-untyped-def]
+        """A spinner on stderr while slow work runs (only on a terminal, never with -q)."""
+        from contextlib import nullcontext
+
+        if self.quiet or not self.err.is_terminal:
+            return nullcontext()
+        return self.err.status(message)
+
     def json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
         sys.stdout.flush()

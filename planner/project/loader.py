@@ -21,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 
 from planner.errors import Diagnostic, InputError, KeyPath, Location, format_key
 from planner.project.model import (
+    ALIGNMENT_MODES,
     PYPI_NAME,
     ConflictItem,
     ConflictKind,
@@ -661,7 +662,12 @@ class _ProjectLoader:
     def planner_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any]) -> PlannerSettings:
         base = ("tool", "planner")
         table = self.r.table(base)
-        self.r.reject_unknown_keys(base, table, ("targets",), "[tool.planner]")
+        self.r.reject_unknown_keys(base, table, ("targets", "alignment"), "[tool.planner]")
+        alignment = self.r.string((*base, "alignment")) or "per-python"
+        if alignment not in ALIGNMENT_MODES:
+            hint = did_you_mean(alignment, ALIGNMENT_MODES)
+            self.r.fail((*base, "alignment"), f"'{alignment}' is not an alignment mode",
+                        (hint + " " if hint else "") + f"use one of: {', '.join(ALIGNMENT_MODES)}")
         targets: list[TargetSpec] = []
         for name, raw in self.r.table((*base, "targets")).items():
             path = (*base, "targets", name)
@@ -670,7 +676,7 @@ class _ProjectLoader:
                             "use letters, digits, '-', '_' and '.' (it becomes a folder name)")
             self.r.expect(path, raw, dict)
             targets.append(self.target(path, name, raw, extras, groups))
-        return PlannerSettings(targets=tuple(targets))
+        return PlannerSettings(targets=tuple(targets), alignment=alignment)
 
     def target(self, path: KeyPath, name: str, raw: dict[str, Any], extras: Mapping[str, Any],
                groups: Mapping[str, Any]) -> TargetSpec:

@@ -179,11 +179,17 @@ class TargetSpec:
         return self.key_locations.get(key, self.origin)
 
 
+ALIGNMENT_MODES = ("per-python", "per-target", "all")
+
+
 @dataclass(frozen=True)
 class PlannerSettings:
     """`[tool.planner]`."""
 
     targets: tuple[TargetSpec, ...] = ()
+    # Which targets must share versions: "per-python" (targets with one Python minor), "per-target"
+    # (none: each its own newest) or "all" (every target). See planner/solve/objective.py.
+    alignment: str = "per-python"
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,14 @@ from collections.abc import Sequence
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from planner.encode.formula import Formula
 from planner.plan.model import Divergence, HeldBack, Plan, Unsatisfiable
-from planner.project.model import Project
+from planner.project.model import ALIGNMENT_MODES, Project
 from planner.solve.provider import Provider
 from planner.solve.target_solver import TargetSolver, public
 from planner.targets.model import Target
 from planner.targets.routing import route
 
-ALIGNMENT_MODES = ("per-python", "per-target", "all")
 
 
 def alignment_groups(solvers: Sequence[TargetSolver], mode: str) -> list[list[TargetSolver]]:
@@ -118,7 +118,11 @@ class _GroupDescent:
         raise AssertionError(f"{name} {version} was feasible but none of its candidates is")
 
 
-def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python") -> Plan:
+def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
+               formulas: dict[str, Formula] | None = None) -> Plan:
+    """The plan of every target; `formulas`, when given, receives each target's final formula."""
+    if alignment not in ALIGNMENT_MODES:
+        raise ValueError(f"unknown alignment mode {alignment!r}")
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
     for target in targets:
@@ -139,6 +143,8 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
             reasons.setdefault(name, reason)
         held.extend(descent.held_back)
     plans = tuple(s.plan() for s in solvers)
+    if formulas is not None:
+        formulas.update((s.target.name, s.formula) for s in solvers)
     return Plan(
         targets=plans,
         unsatisfiable=tuple(unsatisfiable),

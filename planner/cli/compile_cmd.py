@@ -1,0 +1,101 @@
+"""`planner compile`: prove a plan for every target and write it (registers itself on `app`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from planner.cli.app import (
+    CacheDirOption,
+    DefaultIndexOption,
+    FormatOption,
+    IndexOption,
+    NoCacheOption,
+    OfflineOption,
+    OutputFormat,
+    ProjectArgument,
+    RefreshOption,
+    _select_targets,
+    app,
+    reports_errors,
+)
+from planner.cli.console import Output
+from planner.errors import ExitCode
+
+
+@reports_errors
+def compile_command(
+    ctx: typer.Context,
+    project: ProjectArgument = Path("."),
+    output_dir: Annotated[Path | None, typer.Option("-o", "--output", help="Output folder (default: output/ beside the pyproject).")] = None,
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeatable).")] = None,
+    emit_cnf: Annotated[Path | None, typer.Option("--emit-cnf", metavar="DIR", help="Write each target's formula as commented DIMACS.")] = None,
+    output_format: FormatOption = OutputFormat.TEXT,
+    index: IndexOption = None,
+    default_index: DefaultIndexOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: RefreshOption = False,
+    offline: OfflineOption = False,
+) -> None:
+    """Compile the project: a proven plan for every target, written to output/plan.json."""
+    from planner.cli.workspace import CacheOptions, load_targets, open_index_client
+    from planner.encode.formula import Formula
+    from planner.generate.files import write_outputs
+    from planner.generate.plan_json import plan_document, plan_json
+    from planner.solve.objective import solve_plan
+    from planner.solve.provider import IndexProvider
+
+    output: Output = ctx.obj
+    loaded = load_targets(project, index or [], default_index)
+    for warning in loaded.warnings:
+        output.warning(str(warning))
+    chosen = _select_targets(loaded.targets, target or [])
+    formulas: dict[str, Formula] = {}
+    with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
+        with output.progress(f"compiling {len(chosen)} target(s)"):
+            plan = solve_plan(loaded.project, chosen, IndexProvider(client),
+                              loaded.project.planner.alignment, formulas)
+    for unsat in plan.unsatisfiable:
+        output.error(unsat.message)
+    if emit_cnf is not None:
+        files = {f"{name}.cnf": formula.to_dimacs(f"planner formula of target {name}").encode()
+                 for name, formula in formulas.items()}
+        for path in write_outputs(emit_cnf, files):
+            output.detail(f"wrote {path}")
+    if plan.unsatisfiable:
+        raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
+    out = output_dir or loaded.project.root / "output"
+    written = write_outputs(out, {"plan.json": plan_json(loaded.project, plan)})
+    if output_format is OutputFormat.JSON:
+        output.json(plan_document(loaded.project, plan))
+    else:
+        _summary(plan, output, loaded.project.default_index.name)
+    for path in written:
+        output.info(f"wrote {path}")
+
+
+def _summary(plan: Any, output: Output, default_index: str) -> None:
+    for target_plan in plan.targets:
+        target = target_plan.target
+        output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator}): "
+                    f"{len(target_plan.packages)} packages")
+        for package in target_plan.packages:
+            where = "" if package.index == default_index else f"  [{package.index}]"
+            extras = f"[{','.join(package.extras)}]" if package.extras else ""
+            output.text(f"  {package.name}{extras} {package.version}{where}")
+    if plan.divergences:
+        output.text("differences between targets:")
+        for divergence in plan.divergences:
+            choices = ", ".join(f"{t}: {v}" for t, v in divergence.choices)
+            output.text(f"  {divergence.package} ({divergence.kind}): {choices}")
+            output.text(f"    because {divergence.reason}")
+    if plan.held_back:
+        output.text("held back to keep targets aligned:")
+        for held in plan.held_back:
+            output.text(f"  {held.package} {held.version} on {held.target} (could take {held.newest} alone): {held.reason}")
+
+
+app.command(name="compile")(compile_command)

@@ -1,0 +1,35 @@
+"""Writing outputs: all files of a run appear together or not at all, byte-identical for the
+same input."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def write_outputs(root: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write `files` (relative path -> bytes) under `root`.
+
+    Every file is first written to a temporary file beside its destination and flushed; only when
+    all are written are they renamed into place, so an interrupted run leaves the previous outputs
+    whole. Returns the paths written, in order.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for relative, data in sorted(files.items()):
+            destination = root / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            staged.append((Path(tmp), destination))
+        for tmp, destination in staged:
+            os.replace(tmp, destination)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return [destination for _, destination in staged]

@@ -1,0 +1,80 @@
+"""`plan.json`: the machine-readable plan (docs/outputs.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from planner.plan.model import Plan, PlannedPackage, TargetPlan
+from planner.project.model import Project
+from planner.targets.model import Target
+from planner.urls import redact_url
+
+FORMAT_VERSION = 1
+
+
+def target_definition(target: Target) -> dict[str, Any]:
+    return {
+        "name": target.name,
+        "derived": target.derived,
+        "platform": target.platform.name,
+        "python": target.python.short,
+        "python_full_version": target.python.full,
+        "accelerator": str(target.accelerator),
+        "extras": list(target.extras),
+        "groups": list(target.groups),
+        "os_floor": target.os_floor_text,
+        "markers": dict(target.environment),
+    }
+
+
+def _package(project: Project, package: PlannedPackage) -> dict[str, Any]:
+    artifact = package.artifact
+    return {
+        "name": package.name,
+        "version": str(package.version),
+        "index": package.index,
+        "index_url": redact_url(project.index(package.index).url) if package.index in
+        {i.name for i in project.indexes} else None,
+        "artifact": {
+            "filename": artifact.filename,
+            "url": redact_url(artifact.url),
+            "sha256": artifact.sha256,
+            "size": artifact.size,
+        },
+        "extras": list(package.extras),
+        "required_by": list(package.required_by),
+    }
+
+
+def _target(project: Project, plan: TargetPlan) -> dict[str, Any]:
+    stats = plan.stats
+    return {
+        "target": target_definition(plan.target),
+        "packages": [_package(project, p) for p in plan.packages],
+        "stats": {"sat_calls": stats.sat_calls, "clauses": stats.clauses, "variables": stats.variables,
+                  "metadata_fetches": stats.metadata_fetches},
+    }
+
+
+def plan_document(project: Project, plan: Plan) -> dict[str, Any]:
+    return {
+        "planner_plan": FORMAT_VERSION,
+        "project": project.name,
+        "alignment": plan.alignment,
+        "targets": [_target(project, t) for t in plan.targets],
+        "unsatisfiable": [{"target": u.target.name, "message": u.message} for u in plan.unsatisfiable],
+        "divergences": [
+            {"package": d.package, "kind": d.kind, "choices": dict(d.choices), "reason": d.reason}
+            for d in plan.divergences
+        ],
+        "held_back": [
+            {"package": h.package, "target": h.target, "version": str(h.version), "newest": str(h.newest),
+             "reason": h.reason}
+            for h in plan.held_back
+        ],
+    }
+
+
+def plan_json(project: Project, plan: Plan) -> bytes:
+    return (json.dumps(plan_document(project, plan), indent=2) + "\n").encode()

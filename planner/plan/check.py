@@ -1,0 +1,412 @@
+"""An independent checker of one target's plan: is it a valid, installable answer to the project?
+
+It re-derives everything from the project, the target and the artifacts' core metadata, with
+`packaging` only, and shares no code with the encoder or the solver: a bug there cannot hide
+here. Scenario tests run it on every plan they produce.
+
+Rules (every marker is evaluated on `plan.target`):
+
+- root requirements: the project's dependencies, the optional dependencies of the target's
+  extras and the dependency groups of its groups; a requirement on the project itself
+  (`name[extra]`) stands for the requirements of those extras;
+- overrides replace every requirement on their package, wherever it appears; constraints bound
+  every planned package they name;
+- every requirement that holds (root, or a planned package's Requires-Dist with extra "" or one
+  of its planned extras) is satisfied: the package is planned, its version is in the specifier,
+  the requested extras are planned extras;
+- one entry per name; the artifact fits the target (wheel tags, Requires-Python) and is the
+  package's own; it comes from the index the package is routed to; a yanked artifact needs an
+  exact pin; every package (and planned extra) is reachable from the project and `required_by`
+  names exactly its requirers.
+
+Violation kinds: root-requirement, dependency, constraint, duplicate, artifact (the file is
+another package's), tags, requires-python, metadata (unreadable), routing, yanked, unrequired,
+required-by.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from planner.errors import PlannerError
+from planner.index.models import Artifact, ArtifactKind, CoreMetadata
+from planner.plan.model import PROJECT, PlannedPackage, TargetPlan
+from planner.project.model import Dependency, Project
+from planner.targets.routing import route
+
+Metadata = Callable[[Artifact], CoreMetadata]
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    """One way a plan is wrong; field order is the sort order (kind, package, message)."""
+
+    kind: str
+    package: str  # the package the fault belongs to, or PROJECT
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.message}"
+
+
+@dataclass(frozen=True)
+class _Edge:
+    """An active requirement after overrides: `source` (a package or PROJECT) needs it.
+
+    `contexts` are the requirer's extras under which it holds (None: without any extra); the
+    reachability walk follows an edge only from a context that is itself reached.
+    """
+
+    source: str
+    requirement: Requirement
+    origin: str  # who requires it, for messages
+    contexts: frozenset[NormalizedName | None]
+    note: str = ""  # the override that wrote it, if any
+
+    def describe(self) -> str:
+        return f"{self.origin} requires '{self.requirement}'{self.note}"
+
+    @property
+    def name(self) -> NormalizedName:
+        return canonicalize_name(self.requirement.name)
+
+    @property
+    def extras(self) -> frozenset[NormalizedName]:
+        return frozenset(canonicalize_name(e) for e in self.requirement.extras)
+
+
+def check_target_plan(project: Project, plan: TargetPlan, metadata: Metadata) -> list[Violation]:
+    """Every violation of the rules above; an empty list means the plan is valid."""
+    return _Checker(project, plan, metadata).run()
+
+
+class _Checker:
+    def __init__(self, project: Project, plan: TargetPlan, metadata: Metadata):
+        self.project = project
+        self.plan = plan
+        self.target = plan.target
+        self.metadata = metadata
+        self.on = f"on target '{self.target.name}'"
+        self.violations: set[Violation] = set()
+        self.read: dict[tuple[str, str], CoreMetadata | None] = {}
+        self.planned: dict[NormalizedName, list[PlannedPackage]] = defaultdict(list)
+        for package in plan.packages:
+            self.planned[canonicalize_name(package.name)].append(package)
+
+    def add(self, kind: str, package: str, message: str) -> None:
+        self.violations.add(Violation(kind, package, f"{self.on}, {message}"))
+
+    def run(self) -> list[Violation]:
+        root = self.root_edges()
+        edges = self.dependency_edges()
+        for edge in root:
+            self.check_requirement("root-requirement", edge)
+        for edge in edges:
+            self.check_requirement("dependency", edge)
+        all_edges = root + edges
+        self.check_duplicates()
+        self.check_constraints()
+        for package in self.plan.packages:
+            self.check_artifact(package)
+            self.check_routing(package)
+            self.check_yanked(package, all_edges)
+        self.check_reachability(all_edges)
+        self.check_required_by(all_edges)
+        return sorted(self.violations)
+
+    # -- requirements ---------------------------------------------------------------------------
+    def holds(self, requirement: Requirement, extra: NormalizedName | None = None) -> bool:
+        if requirement.marker is None:
+            return True
+        return self.target.evaluate(
+            requirement.marker, frozenset({extra}) if extra else frozenset()
+        )
+
+    def overridden(self, requirement: Requirement) -> list[tuple[Requirement, str]]:
+        """The requirement as overrides rewrite it: itself, or the overrides that hold here.
+
+        Overrides are project-wide, so their markers see no extra; when none of a package's
+        overrides holds on the target, requirements on that package vanish here (uv combines
+        an override's marker with the requirement's the same way).
+        """
+        name = canonicalize_name(requirement.name)
+        overrides = [o for o in self.project.uv.overrides if o.name == name]
+        if not overrides:
+            return [(requirement, "")]
+        return [
+            (o.requirement, f" (override at {o.origin}, replacing '{requirement}')")
+            for o in overrides
+            if self.holds(o.requirement)
+        ]
+
+    def root_edges(self) -> list[_Edge]:
+        """The project's active requirements, with its self-references expanded."""
+        todo: list[tuple[Dependency, str]] = [
+            (d, "dependencies") for d in self.project.dependencies
+        ]
+        expanded: set[NormalizedName] = set()
+        for extra in self.target.extras:
+            expanded.add(extra)
+            todo += [
+                (d, f"extra '{extra}'") for d in self.project.optional_dependencies.get(extra, ())
+            ]
+        for group in self.target.groups:
+            todo += [(d, f"group '{group}'") for d in self.project.dependency_groups.get(group, ())]
+        edges: list[_Edge] = []
+        while todo:
+            dependency, where = todo.pop(0)
+            requirement = dependency.requirement
+            if not self.holds(requirement):
+                continue
+            origin = f"the project ({where}, {dependency.origin})"
+            if dependency.name == self.project.name:
+                for extra in sorted(canonicalize_name(e) for e in requirement.extras):
+                    if extra in expanded:
+                        continue  # already active: guards against extras that include each other
+                    expanded.add(extra)
+                    if extra not in self.project.optional_dependencies:
+                        self.add(
+                            "root-requirement",
+                            PROJECT,
+                            f"{origin} requires '{requirement}', "
+                            f"but the project has no extra '{extra}'",
+                        )
+                    todo += [
+                        (d, f"extra '{extra}' via '{requirement}'")
+                        for d in self.project.optional_dependencies.get(extra, ())
+                    ]
+                continue
+            for replaced, note in self.overridden(requirement):
+                edges.append(_Edge(PROJECT, replaced, origin, frozenset({None}), note))
+        return edges
+
+    def dependency_edges(self) -> list[_Edge]:
+        edges: list[_Edge] = []
+        for package in self.plan.packages:
+            contexts: list[NormalizedName | None] = [None, *sorted(set(package.extras))]
+            core = self.core_metadata(package)
+            for requirement in core.requires_dist if core is not None else ():
+                active = frozenset(c for c in contexts if self.holds(requirement, c))
+                if not active or canonicalize_name(requirement.name) == self.project.name:
+                    continue  # the project itself is no planned package: it is what installs them
+                origin = f"{package.name} {package.version}"
+                for replaced, note in self.overridden(requirement):
+                    edges.append(_Edge(package.name, replaced, origin, active, note))
+        return edges
+
+    def core_metadata(self, package: PlannedPackage) -> CoreMetadata | None:
+        """The artifact's metadata, read once; None (and a violation) when it cannot be read."""
+        key = (package.artifact.index, package.artifact.url)
+        if key not in self.read:
+            try:
+                self.read[key] = self.metadata(package.artifact)
+            except PlannerError as exc:
+                self.read[key] = None
+                self.add(
+                    "metadata",
+                    package.name,
+                    f"the metadata of {package.name} {package.version} "
+                    f"({package.artifact.filename}) cannot be read: {exc}",
+                )
+        return self.read[key]
+
+    def check_requirement(self, kind: str, edge: _Edge) -> None:
+        requirement = edge.requirement
+        found = self.planned.get(edge.name, [])
+        if not found:
+            self.add(kind, edge.source, f"{edge.describe()}, but the plan has no {edge.name}")
+            return
+        if any(self.satisfies(p, edge) for p in found):
+            return
+        package = found[0]
+        if not requirement.specifier.contains(package.version, prereleases=True):
+            problem = f"the plan has {package.name} {package.version}"
+        else:
+            missing = sorted(edge.extras - set(package.extras))
+            problem = f"the plan does not activate extra(s) {', '.join(missing)} of {package.name}"
+        self.add(kind, edge.source, f"{edge.describe()}, but {problem}")
+
+    @staticmethod
+    def satisfies(package: PlannedPackage, edge: _Edge) -> bool:
+        return edge.requirement.specifier.contains(
+            package.version, prereleases=True
+        ) and edge.extras <= set(package.extras)
+
+    def check_constraints(self) -> None:
+        for constraint in self.project.uv.constraints:
+            if not self.holds(constraint.requirement):
+                continue
+            for package in self.planned.get(constraint.name, []):
+                if not constraint.requirement.specifier.contains(package.version, prereleases=True):
+                    self.add(
+                        "constraint",
+                        package.name,
+                        f"{package.name} {package.version} violates the constraint "
+                        f"'{constraint.requirement}' ({constraint.origin})",
+                    )
+
+    # -- packages -------------------------------------------------------------------------------
+    def check_duplicates(self) -> None:
+        for name, packages in self.planned.items():
+            if len(packages) > 1:
+                versions = ", ".join(f"{p.version} from '{p.index}'" for p in packages)
+                self.add(
+                    "duplicate", name, f"the plan lists {name} {len(packages)} times ({versions})"
+                )
+
+    def check_artifact(self, package: PlannedPackage) -> None:
+        artifact = package.artifact
+        what = f"{package.name} {package.version} ({artifact.filename})"
+        if (artifact.name, artifact.version, artifact.index) != (
+            package.name,
+            package.version,
+            package.index,
+        ):
+            self.add(
+                "artifact",
+                package.name,
+                f"{package.name} {package.version} from '{package.index}' is planned with the "
+                f"file of {artifact.name} {artifact.version} from '{artifact.index}' "
+                f"({artifact.filename})",
+            )
+        if artifact.kind is ArtifactKind.WHEEL and not artifact.tags & set(self.target.tags):
+            tags = ", ".join(sorted(str(t) for t in artifact.tags))
+            self.add(
+                "tags", package.name, f"the wheel of {what} has no tag the target accepts ({tags})"
+            )
+        python = self.target.python.full
+        for source, text in self.requires_python(package):
+            specifier = _specifier(text)
+            if specifier is not None and not specifier.contains(python, prereleases=True):
+                self.add(
+                    "requires-python",
+                    package.name,
+                    f"{what} requires Python {text} ({source}), the target has {python}",
+                )
+
+    def requires_python(self, package: PlannedPackage) -> Iterable[tuple[str, str]]:
+        """Requires-Python as the index lists it and as the file's own metadata declares it.
+
+        The index may omit it (PEP 503 pages often do) while installers read the metadata's.
+        """
+        if package.artifact.requires_python:
+            yield "index", package.artifact.requires_python
+        core = self.core_metadata(package)
+        declared = core.requires_python if core is not None else None
+        if declared and declared != package.artifact.requires_python:
+            yield "metadata", declared
+
+    def check_routing(self, package: PlannedPackage) -> None:
+        try:
+            decided = route(self.project, self.target, package.name)
+        except PlannerError as exc:
+            self.add("routing", package.name, f"{package.name} has no valid route: {exc}")
+            return
+        allowed = decided.source.index if decided.source is not None else None
+        if package.index not in decided.index_names or (
+            allowed is not None and package.index != allowed
+        ):
+            self.add(
+                "routing",
+                package.name,
+                f"{package.name} {package.version} comes from index '{package.index}', "
+                f"but it is routed to {decided.describe()}",
+            )
+
+    def check_yanked(self, package: PlannedPackage, edges: list[_Edge]) -> None:
+        if not package.artifact.is_yanked:
+            return
+        pins = [e.requirement for e in edges if e.name == canonicalize_name(package.name)]
+        pins += [
+            c.requirement
+            for c in self.project.uv.constraints
+            if c.name == canonicalize_name(package.name) and self.holds(c.requirement)
+        ]
+        if any(_pins(r.specifier, package) for r in pins):
+            return
+        reason = f" ({package.artifact.yanked})" if package.artifact.yanked else ""
+        self.add(
+            "yanked",
+            package.name,
+            f"{package.name} {package.version} ({package.artifact.filename}) is yanked{reason} "
+            f"and no requirement pins it with == or ===",
+        )
+
+    # -- why each package is there --------------------------------------------------------------
+    def check_reachability(self, edges: list[_Edge]) -> None:
+        by_source: dict[str, list[_Edge]] = defaultdict(list)
+        for edge in edges:
+            by_source[edge.source].append(edge)
+        # Nodes are (package, extra): an extra is reached only through a requirement asking for it.
+        reached: set[tuple[str, NormalizedName | None]] = {(PROJECT, None)}
+        todo: list[tuple[str, NormalizedName | None]] = [(PROJECT, None)]
+        while todo:
+            source, context = todo.pop()
+            for edge in by_source.get(source, []):
+                if context not in edge.contexts or edge.name not in self.planned:
+                    continue
+                for node in [(edge.name, None), *((edge.name, x) for x in edge.extras)]:
+                    if node not in reached:
+                        reached.add(node)
+                        todo.append(node)
+        for package in self.plan.packages:
+            name = canonicalize_name(package.name)
+            if (name, None) not in reached:
+                self.add(
+                    "unrequired",
+                    package.name,
+                    f"{package.name} {package.version} is planned, but no active requirement "
+                    f"reachable from the project needs it",
+                )
+                continue
+            for extra in sorted(set(package.extras)):
+                if (name, extra) not in reached:
+                    self.add(
+                        "unrequired",
+                        package.name,
+                        f"extra '{extra}' of {package.name} {package.version} is planned, but no "
+                        f"active requirement reachable from the project asks for it",
+                    )
+
+    def check_required_by(self, edges: list[_Edge]) -> None:
+        requirers: dict[NormalizedName, set[str]] = defaultdict(set)
+        for edge in edges:
+            # A package naming itself (`pkg[x]`) is no reason to plan it.
+            if edge.source != edge.name:
+                requirers[edge.name].add(edge.source)
+        for package in self.plan.packages:
+            expected = tuple(sorted(requirers.get(canonicalize_name(package.name), set())))
+            if tuple(package.required_by) != expected:
+                actual = ", ".join(package.required_by) or "nothing"
+                wanted = ", ".join(expected) or "nothing"
+                self.add(
+                    "required-by",
+                    package.name,
+                    f"{package.name} {package.version} lists required_by: {actual}; "
+                    f"its active requirers, sorted, are: {wanted}",
+                )
+
+
+def _specifier(text: str) -> SpecifierSet | None:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None  # an unparseable Requires-Python is ignored, as installers do
+
+
+def _pins(specifier: SpecifierSet, package: PlannedPackage) -> bool:
+    """Whether `specifier` pins this exact version (`==X` without a wildcard, or `===X`).
+
+    `==2.5.1` pins `2.5.1+cpu` too: PEP 440 ignores the local label of the candidate.
+    """
+    return any(
+        (spec.operator == "===" or (spec.operator == "==" and not spec.version.endswith(".*")))
+        and spec.contains(package.version, prereleases=True)
+        for spec in specifier
+    )
