@@ -75,3 +75,12 @@ def test_required_by_records_the_chain(seed_plan) -> None:
     assert gpu.get("torch").required_by == ("<project>", "torchvision")
     assert gpu.get("markupsafe").required_by == ("jinja2",)
     assert "nvidia-cusolver-cu12" in gpu.get("nvidia-cusparse-cu12").required_by
+
+
+def test_seed_plans_pass_the_independent_checker(seed_plan) -> None:
+    from planner.plan.check import check_target_plan
+
+    project, client, plan = seed_plan
+    for target_plan in plan.targets:
+        assert check_target_plan(project, target_plan, lambda a: client.metadata(a).metadata) == [], \
+            target_plan.target.name
