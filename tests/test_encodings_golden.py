@@ -1,0 +1,75 @@
+"""Golden DIMACS of the seed's targets: regenerated, compared, and checked by a second solver."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pysat.formula import CNF
+from pysat.solvers import Solver
+
+from planner.encode.formula import Formula
+from planner.index.auth import CredentialStore
+from planner.index.cache import Cache
+from planner.index.client import IndexClient
+from planner.index.http import Fetcher
+from planner.project.loader import load_project
+from planner.project.overrides import IndexOverrides, apply_index_overrides
+from planner.solve.objective import solve_plan
+from planner.solve.provider import IndexProvider
+from planner.solve.target_solver import public
+from planner.targets.resolve import resolve_targets
+from tests.conftest import REPO, SEED
+
+GOLDEN = REPO / "encodings" / "seed-9310"
+SECOND_SOLVER = "minisat22"  # a different solver from the one planner uses (glucose4)
+
+
+@pytest.fixture
+def seed_formulas(seed_index_server, tmp_path):
+    project = apply_index_overrides(load_project(SEED), IndexOverrides.parse(
+        [f"pytorch-cpu={seed_index_server.url('pytorch-cpu')}"], seed_index_server.url("pypi"), SEED))
+    formulas: dict[str, Formula] = {}
+    with Fetcher(CredentialStore(project.indexes), backoff=0.0) as fetcher:
+        plan = solve_plan(project, resolve_targets(project).targets, IndexProvider(IndexClient(project, fetcher, Cache(tmp_path))),
+                          formulas=formulas)
+    return plan, formulas
+
+
+def test_golden_dimacs_match(seed_formulas) -> None:
+    _, formulas = seed_formulas
+    assert sorted(formulas) == ["linux-x86_64-cpu", "linux-x86_64-gpu", "macos-arm64-cpu", "macos-arm64-gpu"]
+    for name, formula in formulas.items():
+        text = formula.to_dimacs(f"planner formula of target {name}")
+        path = GOLDEN / f"{name}.cnf"
+        if os.environ.get("PLANNER_UPDATE_GOLDEN"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        assert path.read_text() == text, f"{path} drifted; rerun with PLANNER_UPDATE_GOLDEN=1 if intended"
+
+
+def test_second_solver_agrees_and_the_plan_satisfies_the_file(seed_formulas) -> None:
+    plan, formulas = seed_formulas
+    for target_plan in plan.targets:
+        name = target_plan.target.name
+        cnf = CNF(from_file=str(GOLDEN / f"{name}.cnf"))
+        names = {}
+        for line in (GOLDEN / f"{name}.cnf").read_text().splitlines():
+            if line.startswith("c var "):
+                _, _, number, label = line.split(" ", 3)
+                names[label] = int(number)
+        planned = {f"{p.name}=={p.version}@{p.index}" for p in target_plan.packages}
+        assumptions = []
+        for label, var in names.items():
+            if "==" in label and "@" in label and " " not in label:  # candidate variables
+                assumptions.append(var if label in planned else -var)
+        for p in target_plan.packages:
+            key = f"{p.name} public=={public(p.version)}"
+            if key in names:
+                assumptions.append(names[key])
+        with Solver(name=SECOND_SOLVER, bootstrap_with=cnf.clauses) as solver:
+            assert solver.solve(), name  # same verdict: satisfiable
+            assert solver.solve(assumptions=assumptions), f"{name}: the plan does not satisfy its formula"
+            # ... and the formula really constrains: dropping a required package breaks it.
+            torch = names[next(label for label in planned if label.startswith("torch=="))]
+            assert not solver.solve(assumptions=[a for a in assumptions if abs(a) != torch] + [-torch])
