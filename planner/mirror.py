@@ -410,18 +410,26 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def _load_metadata(client: IndexClient, artifacts: list[Artifact]) -> dict[Artifact, bytes | str]:
-    """Raw metadata bytes of each artifact, or why there is none (an sdist that needs a build).
+    """Raw metadata bytes of each artifact, or why there is none (an sdist that needs a build, or
+    one the index lists but does not serve).
 
     Like `IndexClient.metadata_many` (same pool size), but one artifact without metadata does not
-    stop the others: it is named in the report instead.
+    stop the others: it is named in the report instead. A wheel whose metadata cannot be fetched
+    still stops the run: every wheel of a mirror must carry its metadata.
     """
     from planner.index.client import MetadataUnavailable
+    from planner.index.http import FetchError
+    from planner.index.models import ArtifactKind
 
     def one(artifact: Artifact) -> bytes | str:
         try:
             return client.metadata(artifact).raw
         except MetadataUnavailable as exc:
             return str(exc)
+        except FetchError as exc:
+            if artifact.kind is not ArtifactKind.SDIST:
+                raise
+            return f"sdist {artifact.filename}: {exc.problem}; listed without metadata"
 
     if len(artifacts) <= 1:
         return {a: one(a) for a in artifacts}

@@ -30,7 +30,7 @@ def normalize_index_url(raw: str, base_dir: Path) -> str:
     if not text:
         raise ValueError("the URL is empty")
     if "://" not in text:
-        if text.startswith(("/", ".", "~")) or Path(text).drive:
+        if text.startswith(("/", ".", "~")) or Path(text).drive or (base_dir / text).exists():
             path = Path(text).expanduser()
             if not path.is_absolute():
                 path = (base_dir / path).resolve()
