@@ -22,7 +22,7 @@ def compile_seed(server, project_dir, cache, *extra: str):
 
 def test_compile_writes_plan_and_is_deterministic(seed_index_server, tmp_path) -> None:
     project = tmp_path / "seed"
-    shutil.copytree(SEED, project)
+    shutil.copytree(SEED, project, ignore=shutil.ignore_patterns("output", "indexes"))
     result = compile_seed(seed_index_server, project, tmp_path / "cache", "--emit-cnf", str(tmp_path / "cnf"))
     assert result.exit_code == 0, result.output
     plan_file = project / "output" / "plan.json"
@@ -46,7 +46,7 @@ def test_compile_writes_plan_and_is_deterministic(seed_index_server, tmp_path) -
 
 def test_unsatisfiable_target_exits_1_and_writes_nothing(seed_index_server, tmp_path) -> None:
     project = tmp_path / "seed"
-    shutil.copytree(SEED, project)
+    shutil.copytree(SEED, project, ignore=shutil.ignore_patterns("output", "indexes"))
     text = (project / "pyproject.toml").read_text().replace('"torchvision==0.20.1",\n]\ngpu', '"torchvision==0.99",\n]\ngpu')
     (project / "pyproject.toml").write_text(text)
     (project / "output").mkdir()
@@ -62,7 +62,7 @@ def test_unsatisfiable_target_exits_1_and_writes_nothing(seed_index_server, tmp_
 
 def test_compile_json_and_target_selection(seed_index_server, tmp_path) -> None:
     project = tmp_path / "seed"
-    shutil.copytree(SEED, project)
+    shutil.copytree(SEED, project, ignore=shutil.ignore_patterns("output", "indexes"))
     result = compile_seed(seed_index_server, project, tmp_path / "cache", "--format", "json",
                           "-t", "macos-arm64-cpu", "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
