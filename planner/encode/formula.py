@@ -30,6 +30,7 @@ class GroupKind(StrEnum):
     CONSTRAINT = "constraint"  # tool.uv.constraint-dependencies
     PRERELEASE = "prerelease"  # pre-release policy excludes a candidate
     YANKED = "yanked"  # yanked and not pinned
+    UNUSABLE = "unusable"  # its dependencies cannot be known (an sdist needing a build, bad metadata)
     DECISION = "decision"  # auxiliary definitions for the objective (not a user fact)
 
 
@@ -70,19 +71,25 @@ class Formula:
     def add(self, clause: Iterable[int], group: Group) -> None:
         self.clauses.append((tuple(clause), group.id))
 
-    def at_most_one(self, literals: list[int], group: Group) -> None:
+    def at_most_one(self, literals: list[int], group: Group) -> list[int]:
+        """Add "at most one of `literals`"; returns the auxiliary variables it introduced."""
         if len(literals) <= 1:
-            return
+            return []
         if len(literals) <= PAIRWISE_LIMIT:
             for i, first in enumerate(literals):
                 for second in literals[i + 1:]:
                     self.add((-first, -second), group)
-            return
+            return []
         encoded = CardEnc.atmost(lits=literals, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
+        given = {abs(literal) for literal in literals}
+        aux: list[int] = []
         for clause in encoded.clauses:
             for literal in clause:
-                self.names.setdefault(abs(literal), f"aux:{group.text}")
+                if abs(literal) not in given and abs(literal) not in aux:
+                    aux.append(abs(literal))
+                    self.names.setdefault(abs(literal), f"aux:{group.text}")
             self.add(clause, group)
+        return aux
 
     def take_new(self) -> list[list[int]]:
         """Clauses added since the last call, for an incremental solver."""

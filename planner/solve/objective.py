@@ -79,8 +79,11 @@ class _GroupDescent:
             failed = []
             for solver in needing:
                 literal = solver.public_literal(name, version)
+                excluded = solver.excluded_by(name, version) if literal is not None else None
                 if literal is None:
                     failed.append(solver.why_no_candidate(name, version))
+                elif excluded is not None:
+                    failed.append(f"{excluded.group.text} on {solver.target.name}")
                 elif solver.feasible(literal):
                     newest_alone.setdefault(solver.target.name, version)
                 else:
@@ -102,7 +105,7 @@ class _GroupDescent:
         for solver in needing:  # no common version: each target its own newest
             for version in solver.admissible_versions(name):
                 literal = solver.public_literal(name, version)
-                if literal is not None and solver.feasible(literal):
+                if literal is not None and solver.excluded_by(name, version) is None and solver.feasible(literal):
                     solver.fix(literal)
                     self._newest_candidate(solver, name, version)
                     break

@@ -8,19 +8,29 @@ index client (network and cache); tests answer from memory (`planner/solve/memor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 
 from packaging.utils import NormalizedName
 
-from planner.index.client import IndexClient
+from planner.index.client import IndexClient, MetadataUnavailable
 from planner.index.models import Artifact, CandidateSet, CoreMetadata
 from planner.targets.model import Target
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Why an artifact's dependencies cannot be known (an sdist that needs a build, bad metadata):
+    the solver then leaves that candidate out instead of failing the whole run."""
+
+    reason: str
 
 
 class Provider(Protocol):
     def candidates(self, package: NormalizedName, target: Target) -> CandidateSet: ...
 
-    def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata]:
+    def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
         """Core metadata of each artifact (fetched in parallel where the provider can)."""
         ...
 
@@ -32,6 +42,14 @@ class IndexProvider:
     def candidates(self, package: NormalizedName, target: Target) -> CandidateSet:
         return self.client.candidates(package, target)
 
-    def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata]:
-        results = self.client.metadata_many(artifacts)
-        return {artifact: result.metadata for artifact, result in results.items()}
+    def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
+        def one(artifact: Artifact) -> CoreMetadata | Unusable:
+            try:
+                return self.client.metadata(artifact).metadata
+            except MetadataUnavailable as exc:
+                return Unusable(str(exc))
+
+        if len(artifacts) <= 1:
+            return {a: one(a) for a in artifacts}
+        with ThreadPoolExecutor(max_workers=self.client.max_workers, thread_name_prefix="planner-meta") as pool:
+            return dict(zip(artifacts, pool.map(one, artifacts), strict=True))

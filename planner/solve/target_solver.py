@@ -31,7 +31,7 @@ from planner.errors import Location
 from planner.index.models import Candidate, CandidateSet, CoreMetadata
 from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
 from planner.project.model import Dependency, PrereleaseMode, Project
-from planner.solve.provider import Provider
+from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
 
 SOLVER = "glucose4"  # incremental, with assumptions and phase setting
@@ -83,12 +83,16 @@ class TargetSolver:
         self.packages: dict[NormalizedName, PackageVars] = {}
         self.edges: dict[int, list[Edge]] = {}  # expanded candidate var -> its requirements
         self.metadata: dict[int, CoreMetadata] = {}
+        self.unusable: dict[int, str] = {}  # candidate var -> why its metadata cannot be used
         self.extra_vars: dict[tuple[NormalizedName, str], int] = {}
         self.fixed: list[int] = []  # assumptions of decisions taken (the objective's prefix)
         self.decided: dict[NormalizedName, int] = {}  # package -> the candidate variable fixed
+        # Requirements the decisions so far impose on each pending package (set by `pending`).
+        self.forced_edges: dict[NormalizedName, list[Edge]] = {}
         self.reach = Reach()
         self.sat_calls = 0
         self.metadata_fetches = 0
+        self._phases: list[int] = []
         self._explicit_prerelease: set[NormalizedName] = set()
         self._exact_pins: dict[NormalizedName, set[str]] = {}
         self.roots = self._root_edges()
@@ -134,9 +138,15 @@ class TargetSolver:
                 group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
                                            dependency.origin)
                 edges.append(Edge(None, PROJECT, None, None, requirement, name, group))
-        for constraint in self.project.uv.constraints:
-            if constraint.requirement.specifier.prereleases:
-                self._explicit_prerelease.add(constraint.name)
+        # Constraints and overrides are first-party requirements too: a pre-release or an exact
+        # pin they name allows that pre-release or yanked version (as uv does).
+        for dependency in (*self.project.uv.constraints, *self.project.uv.overrides):
+            marker = dependency.requirement.marker
+            if marker is not None and not self.target.evaluate(marker):
+                continue
+            if dependency.requirement.specifier.prereleases:
+                self._explicit_prerelease.add(dependency.name)
+            self._note_pins(dependency.name, dependency.requirement)
         for edge in edges:
             self._require(edge)
         return edges
@@ -172,7 +182,7 @@ class TargetSolver:
                  for c in found.candidates]
         package = PackageVars(name, found, pairs)
         self.packages[name] = package
-        formula.at_most_one([v for _, v in pairs], formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
+        aux = formula.at_most_one([v for _, v in pairs], formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
         stable_exists = any(not c.version.is_prerelease for c, _ in pairs)
         constraints = [d for d in self.project.uv.constraints if d.name == name and
                        (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
@@ -190,11 +200,15 @@ class TargetSolver:
                     dependency.origin))
                 continue
             package.admissible.append((candidate, var))
-        # Phase hints only speed up the first model; the objective is enforced by assumptions.
-        phases = [-v for _, v in pairs]
+        # Phase hints: models prefer each package's newest candidate, so lazy expansion reads the
+        # metadata of versions the objective will keep, not of arbitrary old ones. (Applied once
+        # the variables exist in the solver; the objective itself is enforced by assumptions.)
+        # The counter's auxiliaries prefer true: "one is taken among the first i" lets the first
+        # (newest) candidate be chosen and rules the older ones out, instead of the reverse.
         if package.admissible:
-            phases = [package.admissible[0][1]] + [-v for _, v in package.admissible[1:]]
-        self.solver.set_phases(phases)
+            self._phases.append(package.admissible[0][1])
+            self._phases.extend(-v for _, v in package.admissible[1:])
+        self._phases.extend(aux)
         return package
 
     def _inadmissible(self, candidate: Candidate, stable_exists: bool) -> tuple[GroupKind, str] | None:
@@ -272,8 +286,15 @@ class TargetSolver:
         results = self.provider.metadata([c.artifact for c, _ in candidates])
         self.metadata_fetches += len(candidates)
         for candidate, var in candidates:
-            self.metadata[var] = results[candidate.artifact]
-            self._add_edges(candidate, var, results[candidate.artifact])
+            result = results[candidate.artifact]
+            if isinstance(result, Unusable):
+                # Its dependencies are unknown: leave the candidate out (it stays unexpanded).
+                self.unusable[var] = result.reason
+                self.formula.add((-var,), self.formula.group(
+                    GroupKind.UNUSABLE, f"{candidate.name} {candidate.version} cannot be used: {result.reason}"))
+                continue
+            self.metadata[var] = result
+            self._add_edges(candidate, var, result)
 
     # -- solving --------------------------------------------------------------------------------
     def solve(self, assumptions: Iterable[int] = ()) -> bool:
@@ -282,12 +303,16 @@ class TargetSolver:
         while True:
             for clause in self.formula.take_new():
                 self.solver.add_clause(clause)
+            if self._phases:
+                self.solver.set_phases(self._phases)
+                self._phases = []
             self.sat_calls += 1
             if not self.solver.solve(assumptions=assumptions):
                 return False
             model = {lit for lit in self.solver.get_model() or () if lit > 0}
             reach = self._reachable(model)
             todo = [pair for pair in reach.chosen.values() if pair[1] not in self.metadata]
+            assert not [v for _, v in todo if v in self.unusable], "an unusable candidate was selected"
             if not todo:
                 self.reach = reach
                 return True
@@ -303,7 +328,8 @@ class TargetSolver:
             if not selected:
                 continue  # only possible for an edge whose guard is false in this model
             candidate, var = selected[0]
-            reach.required_by.setdefault(edge.name, set()).add(edge.parent_name)
+            if edge.parent_name != edge.name:  # `pkg[x]` requiring `pkg[y]` is not a requirer
+                reach.required_by.setdefault(edge.name, set()).add(edge.parent_name)
             new_extras = {canonicalize_name(e) for e in edge.requirement.extras} - reach.extras.get(edge.name, set())
             first_visit = edge.name not in reach.chosen
             reach.chosen.setdefault(edge.name, (candidate, var))
@@ -330,6 +356,15 @@ class TargetSolver:
             var = self.formula.var(key, f"{name} public=={version}")
             self.formula.add([-var] + matching, self.formula.group(GroupKind.DECISION, f"{name} takes {version}"))
         return self.formula.var(key, "")
+
+    def excluded_by(self, name: NormalizedName, version: Version) -> Edge | None:
+        """A requirement already forced by the decisions that no candidate of `name` at public
+        `version` satisfies: that version is out without asking the solver."""
+        builds = [c.version for c, _ in self.candidates_with_public(name, version)]
+        for edge in self.forced_edges.get(name, ()):
+            if not any(edge.requirement.specifier.contains(v, prereleases=True) for v in builds):
+                return edge
+        return None
 
     def feasible(self, literal: int) -> bool:
         """Can the decisions so far be extended with `literal`? (keeps the model when yes)"""
@@ -359,6 +394,7 @@ class TargetSolver:
         returned, so the order of decisions (and hence the optimum) is well defined."""
         out: dict[NormalizedName, int] = {}
         extras: dict[NormalizedName, set[str]] = {}
+        self.forced_edges = {}
         queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
         visited: set[tuple[NormalizedName, frozenset[str]]] = set()
         while queue:
@@ -368,6 +404,7 @@ class TargetSolver:
             requested.update(canonicalize_name(e) for e in edge.requirement.extras)
             if name not in self.decided:
                 out[name] = min(depth, out.get(name, depth))
+                self.forced_edges.setdefault(name, []).append(edge)
                 continue
             key = (name, frozenset(requested))
             if key in visited:
