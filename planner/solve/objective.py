@@ -1,4 +1,4 @@
-"""The objective: aligned, then newest — a lexicographic descent over decisions (docs/encoding.md).
+"""The objective: aligned, then newest — a lexicographic descent over decisions (encodings/SPEC.md).
 
 Targets are split into alignment groups (`per-python`: targets sharing a Python minor;
 `per-target`: each alone; `all`). Within a group, packages are decided one at a time. The next

@@ -1,4 +1,4 @@
-"""One target's incremental encoding and SAT solving, with lazy metadata (docs/encoding.md).
+"""One target's incremental encoding and SAT solving, with lazy metadata (encodings/SPEC.md).
 
 Variables: one per admissible candidate (package, version, index); one per requested package
 extra; auxiliary ones for "at most one" and for the objective's public-version choices.
