@@ -94,7 +94,7 @@ class TargetSolver:
         self.metadata_fetches = 0
         self._phases: list[int] = []
         self._explicit_prerelease: set[NormalizedName] = set()
-        self._exact_pins: dict[NormalizedName, set[str]] = {}
+        self._exact_pins: dict[NormalizedName, set[tuple[str, str]]] = {}  # (operator, version)
         self.roots = self._root_edges()
 
     # -- roots ----------------------------------------------------------------------------------
@@ -154,7 +154,18 @@ class TargetSolver:
     def _note_pins(self, name: NormalizedName, requirement: Requirement) -> None:
         for spec in requirement.specifier:
             if spec.operator in ("==", "===") and "*" not in spec.version:
-                self._exact_pins.setdefault(name, set()).add(spec.version)
+                self._exact_pins.setdefault(name, set()).add((spec.operator, spec.version))
+
+    def _pinned(self, name: NormalizedName, version: Version) -> bool:
+        """Does a first-party `==` (or `===`) pin name exactly this version (PEP 592)? `==1.0.0`
+        pins 1.0 (versions compare as versions), and `==2.5.1` pins `2.5.1+cpu`."""
+        for operator, pinned in self._exact_pins.get(name, set()):
+            if operator == "===":
+                if pinned in (str(version), version.public):
+                    return True
+            elif Version(pinned) in (version, public(version)):
+                return True
+        return False
 
     def _overridden(self, requirement: Requirement) -> list[tuple[Requirement, str]]:
         """`override-dependencies` replace every requirement on their package."""
@@ -213,8 +224,7 @@ class TargetSolver:
 
     def _inadmissible(self, candidate: Candidate, stable_exists: bool) -> tuple[GroupKind, str] | None:
         name, version = candidate.name, candidate.version
-        if candidate.yanked and str(version) not in self._exact_pins.get(name, set()) and \
-                version.public not in self._exact_pins.get(name, set()):
+        if candidate.yanked and not self._pinned(name, version):
             return GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with =="
         if version.is_prerelease:
             mode = self.project.uv.prerelease

@@ -1,0 +1,421 @@
+"""Differential tests: planner's plan against a brute-force enumeration (`tests/brute_force.py`).
+
+Hypothesis draws small index universes (a few packages, versions with local labels, pre-releases
+and yanked files, one or two indexes, platform-specific wheels, requires-python, extras, markers,
+cycles) and projects (extras with conflicts, sources, constraints, overrides, index strategies,
+two to four targets). For every alignment mode, planner and the enumerator must agree on which
+targets have a plan and, for those that do, on every installed package's version and index.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import strategies as st
+
+from planner.project.loader import load_project
+from planner.solve.memory import MemoryProvider, Release
+from planner.solve.objective import solve_plan
+from planner.targets.resolve import resolve_targets
+from tests.brute_force import UNSAT, Enumerator
+
+MODES = ("per-python", "per-target", "all")
+LINUX = "cp311-cp311-manylinux_2_17_x86_64"
+MAC = "cp311-cp311-macosx_11_0_arm64"
+ANY = "py3-none-any"
+VERSIONS = ("1.0", "1.1", "2.0", "2.0+cpu", "2.1a1", "3.0")
+PLATFORM_MARKERS = (
+    'sys_platform == "linux"',
+    'sys_platform == "darwin"',
+    'platform_machine == "arm64"',
+    'python_version >= "3.12"',
+    'python_version < "3.12"',
+)
+EXTRA_MARKERS = ('extra == "x"', 'extra == "y"', 'extra == "x" and sys_platform == "linux"')
+TARGETS = {
+    "lin": ("linux-x86_64", "3.11"),
+    "mac": ("macos-arm64", "3.11"),
+    "lin12": ("linux-x86_64", "3.12"),
+}
+
+
+# -- the universes ------------------------------------------------------------------------------
+@dataclass
+class Universe:
+    """A project and what its indexes publish; `pyproject` is the file's text."""
+
+    pyproject: str
+    indexes: dict[str, list[Release]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        lines = [self.pyproject]
+        for index, releases in self.indexes.items():
+            for r in releases:
+                flags = (f" requires-python {r.requires_python}" if r.requires_python else "") + \
+                        (" yanked" if r.yanked else "")
+                lines.append(f"{index}: {r.name} {r.version} [{r.tag or 'sdist'}]{flags} -> {list(r.requires_dist)}")
+        return "\n".join(lines)
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(_q(i) for i in items) + "]"
+
+
+def _q(text: str) -> str:
+    return "'" + text + "'" if '"' in text else '"' + text + '"'
+
+
+@st.composite
+def specifiers(draw, published: list[str], odds: int = 2) -> str:
+    """None, or (one time in `odds`) `>=`, `<` or `==` on a version the package usually publishes."""
+    if draw(st.integers(0, odds - 1)):
+        return ""
+    operator = draw(st.sampled_from((">=", ">=", "<", "==")))
+    pool = published if published and draw(st.integers(0, 5)) else VERSIONS
+    if operator != "==":
+        pool = [v.split("+")[0] for v in pool]  # `>=` and `<` take no local label
+    version = draw(st.sampled_from(sorted(pool)))
+    if operator == "==" and version == "1.0" and draw(st.booleans()):
+        version = "1.0.0"  # the same version, spelt longer
+    return operator + version
+
+
+@st.composite
+def requirements(draw, published: dict[str, list[str]], names: list[str], markers: tuple[str, ...],
+                 odds: int = 2) -> str:
+    name = draw(st.sampled_from(names))
+    text = name
+    if draw(st.integers(0, 3)) == 0:
+        text += f"[{draw(st.sampled_from(('x', 'y')))}]"
+    text += draw(specifiers(published.get(name, []), odds))
+    if markers and draw(st.integers(0, 2)) == 0:
+        text += "; " + draw(st.sampled_from(markers))
+    return text
+
+
+@st.composite
+def universes(draw, alignment_heavy: bool = False) -> Universe:
+    """A random universe; `alignment_heavy` ones have no yanked files or requires-python, more
+    versions and always three or four targets, so that most targets have several solutions and
+    the objective has choices to make across targets."""
+    names = list("abcde"[:draw(st.integers(2, 5))])
+    smallest = 2 if alignment_heavy else 1
+    alt = draw(st.sampled_from(("none", "plain", "explicit")))
+    index_names = ["pypi"] if alt == "none" else ["pypi", "alt"]
+    published = {name: draw(st.lists(st.sampled_from(VERSIONS), min_size=smallest, max_size=4, unique=True)) for name in names}
+
+    # What the indexes publish.
+    indexes: dict[str, list[Release]] = {i: [] for i in index_names}
+    dependency_markers = PLATFORM_MARKERS + EXTRA_MARKERS + EXTRA_MARKERS
+    for name in names:
+        others = [n for n in names if n != name]
+        for version in published[name]:
+            where = draw(st.sampled_from([["pypi"], ["alt"], ["pypi", "alt"]])) if alt != "none" else ["pypi"]
+            for index in where:
+                tags = draw(st.lists(st.sampled_from((ANY, ANY, ANY, LINUX, MAC, None)), min_size=1, max_size=2,
+                                     unique=True))
+                shared = tuple(draw(st.lists(requirements(published, others, dependency_markers), max_size=2)))
+                odd = draw(st.integers(0, 11))
+                if odd == 0:  # one of its extras asks for another of its extras
+                    shared += (f'{name}[y]; extra == "x"',)
+                elif odd == 1:  # a package no index has
+                    shared += ('zzz; extra == "y"' if draw(st.booleans()) else "zzz",)
+                for tag in tags:
+                    deps = shared
+                    if len(tags) > 1 and draw(st.integers(0, 3)) == 0:  # wheels of one version may disagree
+                        deps = tuple(draw(st.lists(requirements(published, others, dependency_markers), max_size=2)))
+                    python = 15 if alignment_heavy else draw(st.integers(0, 15))
+                    indexes[index].append(Release(
+                        name, version, deps, tag=tag,
+                        requires_python=">=3.12" if python == 0 else "<3.12" if python == 1 else None,
+                        yanked=not alignment_heavy and draw(st.integers(0, 15)) == 0,
+                    ))
+
+    # The project.
+    lines = ["[project]", 'name = "demo"', 'version = "0.1"', 'requires-python = ">=3.11"']
+    roots = draw(st.lists(requirements(published, names, PLATFORM_MARKERS, 3), min_size=1, max_size=3))
+    lines.append(f"dependencies = {_toml_list(roots)}")
+    extras: list[str] = []
+    if draw(st.booleans()):
+        lines.append("[project.optional-dependencies]")
+        for extra in ("p", "q"):
+            reqs = draw(st.lists(requirements(published, names, PLATFORM_MARKERS, 3), min_size=1, max_size=2))
+            lines.append(f"{extra} = {_toml_list(reqs)}")
+            extras.append(extra)
+        if draw(st.booleans()):
+            lines.append(f"all = {_toml_list(['demo[p]'])}")
+            extras.append("all")
+    groups: list[str] = []
+    if draw(st.integers(0, 3)) == 0:
+        lines += ["[dependency-groups]", f"dev = {_toml_list([draw(requirements(published, names, PLATFORM_MARKERS, 3))])}"]
+        groups.append("dev")
+
+    strategy = draw(st.sampled_from(("first-index", "unsafe-best-match", "first-index", "unsafe-first-match")))
+    uv = ["[tool.uv]", f'index-strategy = "{strategy}"']
+    prerelease = draw(st.sampled_from((None, None, None, "allow", "disallow", "if-necessary", "explicit")))
+    if prerelease:
+        uv.append(f'prerelease = "{prerelease}"')
+    conflict = bool(extras) and draw(st.booleans())
+    if conflict:
+        uv.append('conflicts = [[{ extra = "p" }, { extra = "q" }]]')
+    if draw(st.integers(0, 3)) == 0:
+        constrained = draw(st.sampled_from(names))
+        constraint = constrained + draw(specifiers(published[constrained], 1).filter(lambda t: t and t[0] != "="))
+        if draw(st.booleans()):
+            constraint += "; " + draw(st.sampled_from(PLATFORM_MARKERS))
+        uv.append(f"constraint-dependencies = {_toml_list([constraint])}")
+    if draw(st.integers(0, 3)) == 0:
+        overridden = draw(st.sampled_from(names))
+        override = overridden + draw(specifiers(published[overridden], 1).filter(bool))
+        if draw(st.booleans()):
+            override += "; " + draw(st.sampled_from(PLATFORM_MARKERS))
+        uv.append(f"override-dependencies = {_toml_list([override])}")
+    lines += uv
+    if alt != "none":
+        lines += ["[[tool.uv.index]]", 'name = "alt"', 'url = "https://alt.example/simple"']
+        if alt == "explicit":
+            lines.append("explicit = true")
+        routed = draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
+        if alt == "explicit" and not routed:
+            routed = [names[0]]
+        if routed:
+            lines.append("[tool.uv.sources]")
+        for name in routed:
+            conditions = ['sys_platform == "linux"', 'sys_platform == "darwin"', None] + (["p"] if "p" in extras else [])
+            condition = draw(st.sampled_from(conditions))
+            if condition is None:
+                lines.append(f'{name} = {{ index = "alt" }}')
+            elif condition == "p":
+                lines.append(f'{name} = {{ index = "alt", extra = "p" }}')
+            else:
+                lines.append(f'{name} = {{ index = "alt", marker = {_q(condition)} }}')
+
+    # The targets.
+    chosen = ["lin", "mac"] + (["lin12"] if alignment_heavy or draw(st.booleans()) else [])
+    if extras and draw(st.booleans()):
+        chosen.append("lin-q")
+    for target in chosen:
+        platform, python = TARGETS.get(target, TARGETS["lin"])
+        active = draw(st.lists(st.sampled_from(extras), max_size=2, unique=True)) if extras else []
+        if target == "lin-q":
+            active = ["q"]
+        if conflict and "p" in active and "q" in active:
+            active.remove("q")
+        lines += [f"[tool.planner.targets.{target}]", f'platform = "{platform}"', f'python = "{python}"',
+                  f"extras = {_toml_list(active)}"]
+        if groups and draw(st.booleans()):
+            lines.append(f"groups = {_toml_list(groups)}")
+    return Universe("\n".join(lines) + "\n", indexes)
+
+
+# -- running both sides -------------------------------------------------------------------------
+def load(universe: Universe, folder: Path):
+    (folder / "pyproject.toml").write_text(universe.pyproject, encoding="utf-8")
+    project = load_project(folder)
+    return project, resolve_targets(project).targets, MemoryProvider(project, universe.indexes)
+
+
+def planner_result(project, targets, provider, mode: str) -> dict[str, object]:
+    plan = solve_plan(project, targets, provider, mode)
+    out: dict[str, object] = {u.target.name: UNSAT for u in plan.unsatisfiable}
+    for target_plan in plan.targets:
+        out[target_plan.target.name] = {p.name: (str(p.version), p.index) for p in target_plan.packages}
+    return {t.name: out[t.name] for t in targets}
+
+
+def compare(universe: Universe, modes=MODES) -> dict[str, dict[str, object]]:
+    """Planner's and the enumerator's result in every mode; asserts they agree; returns them."""
+    with tempfile.TemporaryDirectory() as folder:
+        project, targets, provider = load(universe, Path(folder))
+        enumerator = Enumerator(project, targets, provider)
+        results = {}
+        for mode in modes:
+            expected = enumerator.optimum(mode)
+            got = planner_result(project, targets, provider, mode)
+            assert {t: r is UNSAT for t, r in got.items()} == {t: r is UNSAT for t, r in expected.items()}, mode
+            assert got == expected, f"alignment {mode}: planner {got} != enumerator {expected}"
+            results[mode] = got
+        return results
+
+
+# -- hand-written regressions -------------------------------------------------------------------
+def universe(pyproject: str, **indexes: list[Release]) -> Universe:
+    return Universe(textwrap.dedent(pyproject).lstrip(), dict(indexes))
+
+
+TWO_TARGETS = """
+    [tool.planner.targets.lin]
+    platform = "linux-x86_64"
+    python = "3.11"
+    [tool.planner.targets.mac]
+    platform = "macos-arm64"
+    python = "3.11"
+    """
+
+HOLD_BACK = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a"]
+    """ + TWO_TARGETS, pypi=[Release("a", "1.0"), Release("a", "2.0", tag=LINUX)])
+
+LOCAL_LABELS = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["torch"]
+    [[tool.uv.index]]
+    name = "cpu"
+    url = "https://download.example/cpu"
+    explicit = true
+    [tool.uv.sources]
+    torch = { index = "cpu", marker = "sys_platform == 'linux'" }
+    """ + TWO_TARGETS,
+    pypi=[Release("torch", "2.5.1", tag=MAC), Release("torch", "2.6.0", tag=MAC), Release("torch", "2.6.0", tag=LINUX)],
+    cpu=[Release("torch", "2.5.1+cpu", tag=LINUX), Release("torch", "2.4.0+cpu", tag=LINUX)])
+
+EXTRAS_CHAIN = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a[x]"]
+    """ + TWO_TARGETS, pypi=[
+        Release("a", "1.0", ("b[y]; extra == 'x'",)),
+        Release("b", "1.0", ("c<2; extra == 'y' and sys_platform == 'linux'", "d; extra == 'z'")),
+        Release("c", "1.0"), Release("c", "2.0"), Release("d", "1.0")])
+
+CYCLE = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a"]
+    """ + TWO_TARGETS, pypi=[
+        Release("a", "1.0", ("b>=1",)), Release("a", "2.0", ("b>=2",)),
+        Release("b", "1.0", ("a<2",)), Release("b", "2.0", ("a<2",), tag=LINUX), Release("b", "3.0", ("a>=3",))])
+
+
+def strategy_universe(strategy: str) -> Universe:
+    return universe(f"""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a"]
+    [tool.uv]
+    index-strategy = "{strategy}"
+    [[tool.uv.index]]
+    name = "alt"
+    url = "https://alt.example/simple"
+    """ + TWO_TARGETS, alt=[Release("a", "1.0")], pypi=[Release("a", "2.0"), Release("b", "1.0")])
+
+
+YANKED_PINNED_LONGER = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a==1.0.0"]
+    """ + TWO_TARGETS, pypi=[Release("a", "1.0", yanked=True), Release("a", "0.9")])
+
+CONSTRAINT_MARKER_PRERELEASE = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["c"]
+    [tool.uv]
+    prerelease = "explicit"
+    constraint-dependencies = ['c>=2.1a1; sys_platform == "darwin"']
+    """ + TWO_TARGETS, pypi=[Release("c", "1.0"), Release("c", "2.1a1")])
+
+
+def test_alignment_holds_a_package_back() -> None:
+    results = compare(HOLD_BACK)
+    assert results["per-python"] == {"lin": {"a": ("1.0", "pypi")}, "mac": {"a": ("1.0", "pypi")}}
+    assert results["per-target"]["lin"] == {"a": ("2.0", "pypi")}
+
+
+def test_local_labels_align() -> None:
+    results = compare(LOCAL_LABELS)
+    assert results["per-python"] == {"lin": {"torch": ("2.5.1+cpu", "cpu")}, "mac": {"torch": ("2.5.1", "pypi")}}
+    assert results["per-target"]["mac"] == {"torch": ("2.6.0", "pypi")}
+
+
+def test_extras_chain() -> None:
+    results = compare(EXTRAS_CHAIN)
+    assert results["all"]["lin"] == {"a": ("1.0", "pypi"), "b": ("1.0", "pypi"), "c": ("1.0", "pypi")}
+    assert results["all"]["mac"] == {"a": ("1.0", "pypi"), "b": ("1.0", "pypi")}
+
+
+def test_cycle() -> None:
+    results = compare(CYCLE)
+    assert results["per-target"]["lin"] == {"a": ("1.0", "pypi"), "b": ("2.0", "pypi")}
+    assert results["per-python"]["lin"] == {"a": ("1.0", "pypi"), "b": ("1.0", "pypi")}
+
+
+@pytest.mark.parametrize(("strategy", "version", "index"), [("first-index", "1.0", "alt"),
+                                                              ("unsafe-best-match", "2.0", "pypi")])
+def test_index_strategy(strategy: str, version: str, index: str) -> None:
+    results = compare(strategy_universe(strategy))
+    assert results["per-python"]["lin"] == {"a": (version, index)}
+
+
+def test_exact_pin_spelt_longer_admits_the_yanked_version() -> None:
+    """`==1.0.0` pins 1.0 exactly (PEP 440 pads with zeros), so the yanked 1.0 may be used."""
+    results = compare(YANKED_PINNED_LONGER)
+    assert results["per-python"] == {"lin": {"a": ("1.0", "pypi")}, "mac": {"a": ("1.0", "pypi")}}
+
+
+def test_constraint_allows_prereleases_only_where_its_marker_holds() -> None:
+    results = compare(CONSTRAINT_MARKER_PRERELEASE)
+    assert results["per-python"] == {"lin": {"c": ("1.0", "pypi")}, "mac": {"c": ("2.1a1", "pypi")}}
+
+
+# -- random universes ---------------------------------------------------------------------------
+RANDOM = settings(deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@settings(RANDOM, max_examples=400)
+@given(universes())
+@example(YANKED_PINNED_LONGER)
+@example(CONSTRAINT_MARKER_PRERELEASE)
+def test_planner_matches_the_enumerator(universe: Universe) -> None:
+    note(universe.describe())
+    compare(universe)
+
+
+@settings(RANDOM, max_examples=150)
+@given(universes(alignment_heavy=True))
+@example(HOLD_BACK)
+@example(LOCAL_LABELS)
+@example(EXTRAS_CHAIN)
+@example(CYCLE)
+def test_planner_matches_the_enumerator_across_many_targets(universe: Universe) -> None:
+    note(universe.describe())
+    compare(universe)
+
+
+@settings(RANDOM, max_examples=40)
+@given(universes())
+def test_the_search_finds_every_valid_assignment(universe: Universe) -> None:
+    """The enumerator's pruned search equals checking every assignment (where that is small)."""
+    note(universe.describe())
+    with tempfile.TemporaryDirectory() as folder:
+        project, targets, provider = load(universe, Path(folder))
+        pruned = Enumerator(project, targets, provider)
+        for target in targets:
+            space = pruned.universes[target.name]
+            if space.count_assignments() > 3000:
+                continue
+            key = lambda s: sorted((n, str(c.version), c.index) for n, c in s.items())  # noqa: E731
+            assert sorted(map(key, space.solutions(naive=True))) == sorted(map(key, pruned.solutions[target.name]))
