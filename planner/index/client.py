@@ -54,6 +54,10 @@ from planner.targets.routing import Route, route
 from planner.urls import redact_url
 
 MiB = 1024 * 1024
+# Metadata is fetched in worker threads but parsed one at a time: packaging parses marker strings
+# with `ast.literal_eval`, and CPython 3.11 before 3.11.9 can fail ("AST constructor recursion
+# depth mismatch") when threads do that at once. Parsing is CPU-bound, so nothing is lost.
+_PARSE_LOCK = threading.Lock()
 # Freshness of a page whose server sends no caching headers at all (no Cache-Control, ETag or
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
 DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
@@ -253,6 +257,10 @@ class IndexClient:
         return result
 
     def _parse_metadata(self, artifact: Artifact, data: bytes) -> CoreMetadata:
+        with _PARSE_LOCK:
+            return self._parse_metadata_unlocked(artifact, data)
+
+    def _parse_metadata_unlocked(self, artifact: Artifact, data: bytes) -> CoreMetadata:
         try:
             if artifact.kind is ArtifactKind.SDIST:
                 return parse_sdist_metadata(data, artifact.filename, expected_name=artifact.name,
