@@ -270,7 +270,7 @@ def _report_problems(scenario: Scenario, plan: Plan) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", _scenario_params())
+@pytest.mark.parametrize("path", list(_scenario_params()))
 def test_scenario(path: Path, tmp_path: Path) -> None:
     scenario = read_scenario(path)
     (tmp_path / "pyproject.toml").write_text(scenario.pyproject, encoding="utf-8")
