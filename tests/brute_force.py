@@ -196,9 +196,10 @@ class TargetUniverse:
         return _holds(dep.marker, self.target) or any(_holds(dep.marker, self.target, e) for e in extras)
 
     # -- the closure of an assignment ------------------------------------------------------------
-    def closure(self, assignment: Solution) -> tuple[set[NormalizedName], list[Requirement]]:
+    def closure(self, assignment: Solution) -> tuple[set[NormalizedName], list[Requirement], dict[NormalizedName, set[str]]]:
         """Least fixpoint from the roots: the installed packages reached through active
-        requirements, and every active requirement met on the way (naming installed or not)."""
+        requirements, every active requirement met on the way (naming installed or not), and the
+        extras those requirements ask of each reached package."""
         reached: set[NormalizedName] = set()
         extras: dict[NormalizedName, set[str]] = {}
         while True:
@@ -221,10 +222,10 @@ class TargetUniverse:
                     extras[name] |= wanted
                     grown = True
             if not grown:
-                return reached, requirements
+                return reached, requirements, extras
 
     def valid(self, assignment: Solution) -> bool:
-        reached, requirements = self.closure(assignment)
+        reached, requirements, _ = self.closure(assignment)
         if reached != set(assignment):
             return False
         for requirement in requirements:
@@ -242,7 +243,7 @@ class TargetUniverse:
         return out
 
     def _search(self, assignment: dict[NormalizedName, Candidate], out: list[dict[NormalizedName, Candidate]]) -> None:
-        _, requirements = self.closure(assignment)
+        _, requirements, _ = self.closure(assignment)
         missing: dict[NormalizedName, list[Requirement]] = {}
         for requirement in requirements:
             name = canonicalize_name(requirement.name)
@@ -385,6 +386,7 @@ def _descend(states: list[_TargetState]) -> None:
 
 
 def installed(solution: Solution) -> Installed:
+    """What a plan must match: each installed package's version and index."""
     return {name: (str(c.version), c.index) for name, c in sorted(solution.items())}
 
 
@@ -395,6 +397,7 @@ class Enumerator:
         self.targets = list(targets)
         self.universes = {t.name: TargetUniverse(project, t, provider) for t in self.targets}
         self.solutions = {name: u.solutions(naive) for name, u in self.universes.items()}
+        self.chosen: dict[tuple[str, str], Solution] = {}  # (mode, target) -> the optimum
 
     def optimum(self, mode: str) -> dict[str, Installed | Unsat]:
         result: dict[str, Installed | Unsat] = {t.name: UNSAT for t in self.targets if not self.solutions[t.name]}
@@ -407,7 +410,14 @@ class Enumerator:
                 plans = {tuple(sorted(installed(x).items())) for x in s.solutions}
                 assert len(plans) == 1, f"{s.name}: {len(plans)} solutions left after the descent"
                 result[s.name] = installed(s.solutions[0])
+                self.chosen[(mode, s.name)] = s.solutions[0]
         return {t.name: result[t.name] for t in self.targets}
+
+
+    def extras(self, mode: str, target: str) -> dict[str, tuple[str, ...]]:
+        """The extras requested of each installed package in the optimum (run `optimum` first)."""
+        _, _, extras = self.universes[target].closure(self.chosen[(mode, target)])
+        return {name: tuple(sorted(wanted)) for name, wanted in sorted(extras.items())}
 
 
 def optimum(project: Project, targets: Sequence[Target], provider: MemoryProvider, mode: str) -> dict[str, Installed | Unsat]:

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
+from planner.plan.model import Plan
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider, Release
 from planner.solve.objective import solve_plan
@@ -220,8 +221,7 @@ def load(universe: Universe, folder: Path):
     return project, resolve_targets(project).targets, MemoryProvider(project, universe.indexes)
 
 
-def planner_result(project, targets, provider, mode: str) -> dict[str, object]:
-    plan = solve_plan(project, targets, provider, mode)
+def planner_result(plan: Plan, targets) -> dict[str, object]:
     out: dict[str, object] = {u.target.name: UNSAT for u in plan.unsatisfiable}
     for target_plan in plan.targets:
         out[target_plan.target.name] = {p.name: (str(p.version), p.index) for p in target_plan.packages}
@@ -229,16 +229,22 @@ def planner_result(project, targets, provider, mode: str) -> dict[str, object]:
 
 
 def compare(universe: Universe, modes=MODES) -> dict[str, dict[str, object]]:
-    """Planner's and the enumerator's result in every mode; asserts they agree; returns them."""
+    """Planner's and the enumerator's result in every mode; asserts they agree (the verdict per
+    target, then each installed package's version, index and requested extras); returns them."""
     with tempfile.TemporaryDirectory() as folder:
         project, targets, provider = load(universe, Path(folder))
         enumerator = Enumerator(project, targets, provider)
         results = {}
         for mode in modes:
             expected = enumerator.optimum(mode)
-            got = planner_result(project, targets, provider, mode)
+            plan = solve_plan(project, targets, provider, mode)
+            got = planner_result(plan, targets)
             assert {t: r is UNSAT for t, r in got.items()} == {t: r is UNSAT for t, r in expected.items()}, mode
             assert got == expected, f"alignment {mode}: planner {got} != enumerator {expected}"
+            for target_plan in plan.targets:
+                name = target_plan.target.name
+                extras = {p.name: p.extras for p in target_plan.packages}
+                assert extras == enumerator.extras(mode, name), f"alignment {mode}, target {name}: extras"
             results[mode] = got
         return results
 
@@ -385,7 +391,7 @@ RANDOM = settings(deadline=None, derandomize=True, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@settings(RANDOM, max_examples=400)
+@settings(RANDOM, max_examples=600)
 @given(universes())
 @example(YANKED_PINNED_LONGER)
 @example(CONSTRAINT_MARKER_PRERELEASE)
@@ -394,7 +400,7 @@ def test_planner_matches_the_enumerator(universe: Universe) -> None:
     compare(universe)
 
 
-@settings(RANDOM, max_examples=150)
+@settings(RANDOM, max_examples=300)
 @given(universes(alignment_heavy=True))
 @example(HOLD_BACK)
 @example(LOCAL_LABELS)
@@ -405,7 +411,7 @@ def test_planner_matches_the_enumerator_across_many_targets(universe: Universe) 
     compare(universe)
 
 
-@settings(RANDOM, max_examples=40)
+@settings(RANDOM, max_examples=80)
 @given(universes())
 def test_the_search_finds_every_valid_assignment(universe: Universe) -> None:
     """The enumerator's pruned search equals checking every assignment (where that is small)."""
