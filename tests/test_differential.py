@@ -324,6 +324,16 @@ def strategy_universe(strategy: str) -> Universe:
     """ + TWO_TARGETS, alt=[Release("a", "1.0")], pypi=[Release("a", "2.0"), Release("b", "1.0")])
 
 
+DIRECT_FIRST = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["b", "d"]
+    """ + TWO_TARGETS, pypi=[
+        Release("a", "1.0"), Release("a", "2.0"), Release("b", "1.0", ("a",)),
+        Release("d", "1.0"), Release("d", "2.0", ("a<2",))])
+
 YANKED_PINNED_LONGER = universe("""
     [project]
     name = "demo"
@@ -375,6 +385,13 @@ def test_index_strategy(strategy: str, version: str, index: str) -> None:
     assert results["per-python"]["lin"] == {"a": (version, index)}
 
 
+def test_direct_requirements_are_decided_before_transitive_ones() -> None:
+    """d (direct) is decided before a (a requirement of b), although "a" < "d": d takes 2.0,
+    which holds a at 1.0."""
+    results = compare(DIRECT_FIRST)
+    assert results["per-target"]["lin"] == {"a": ("1.0", "pypi"), "b": ("1.0", "pypi"), "d": ("2.0", "pypi")}
+
+
 def test_exact_pin_spelt_longer_admits_the_yanked_version() -> None:
     """`==1.0.0` pins 1.0 exactly (PEP 440 pads with zeros), so the yanked 1.0 may be used."""
     results = compare(YANKED_PINNED_LONGER)
@@ -406,6 +423,7 @@ def test_planner_matches_the_enumerator(universe: Universe) -> None:
 @example(LOCAL_LABELS)
 @example(EXTRAS_CHAIN)
 @example(CYCLE)
+@example(DIRECT_FIRST)
 def test_planner_matches_the_enumerator_across_many_targets(universe: Universe) -> None:
     note(universe.describe())
     compare(universe)
