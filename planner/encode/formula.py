@@ -9,7 +9,7 @@ only grows (lazy expansion appends clauses), so a solver can take the new clause
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pysat.card import CardEnc, EncType
@@ -34,24 +34,80 @@ class GroupKind(StrEnum):
     DECISION = "decision"  # auxiliary definitions for the objective (not a user fact)
 
 
+class FactKind(StrEnum):
+    """The kinds of user-level facts an explanation is made of (see docs/explanations.md)."""
+
+    REQUIREMENT = "requirement"  # the project requires it (dependencies, an extra, a group)
+    DEPENDENCY = "dependency"  # a package version requires it (the index's metadata)
+    CONSTRAINT = "constraint"  # tool.uv.constraint-dependencies
+    OVERRIDE = "override"  # tool.uv.override-dependencies
+    SOURCE = "source"  # a tool.uv.sources rule routes the package to an index
+    ARTIFACT = "artifact"  # no file of a version fits the target (tags, Requires-Python)
+    YANKED = "yanked"  # the index yanked the version
+    PRERELEASE = "prerelease"  # the pre-release policy excludes the version
+    UNUSABLE = "unusable"  # the version's dependencies cannot be read
+
+
+# Facts the user can change in the pyproject; the others are what the indexes publish.
+RELAXABLE_KINDS = frozenset({FactKind.REQUIREMENT, FactKind.CONSTRAINT, FactKind.OVERRIDE, FactKind.SOURCE,
+                             FactKind.PRERELEASE})
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A user-level fact that clauses stand for, with what an explanation needs to say about it.
+
+    `key` identifies the fact across clauses (one selector literal per fact in explaining mode);
+    the other fields are for rendering: the package it is about, the version, index, requirement
+    and who states it (`parent`: a package name or the project), and `via` (dependencies, an
+    extra, a group)."""
+
+    key: tuple[Hashable, ...]
+    kind: FactKind
+    text: str
+    location: Location | None = None
+    package: str | None = None
+    version: str | None = None
+    index: str | None = None
+    requirement: str | None = None
+    parent: str | None = None
+    via: str | None = None
+
+    @property
+    def relaxable(self) -> bool:
+        return self.kind in RELAXABLE_KINDS
+
+    def __str__(self) -> str:
+        return f"{self.text} ({self.location})" if self.location else self.text
+
+
 @dataclass(frozen=True)
 class Group:
     id: int
     kind: GroupKind
     text: str
     location: Location | None = None
+    facts: tuple[Fact, ...] = field(default=(), compare=False)  # what guards its clauses when explaining
 
     def __str__(self) -> str:
         return f"{self.text} ({self.location})" if self.location else self.text
 
 
 class Formula:
-    def __init__(self) -> None:
+    """`selectors=True` (explaining): every clause of a group with facts gets `¬s` for the selector
+    `s` of each of its facts, so that solving under assumptions switches facts on and off and
+    cores name facts."""
+
+    def __init__(self, selectors: bool = False) -> None:
         self.pool = IDPool()
         self.names: dict[int, str] = {}
         self.groups: list[Group] = []
         self.clauses: list[tuple[tuple[int, ...], int]] = []  # (clause, group id)
         self._given = 0  # clauses already handed to a solver
+        self.with_selectors = selectors
+        self.facts: dict[tuple[Hashable, ...], Fact] = {}  # in order of creation
+        self.selectors: dict[tuple[Hashable, ...], int] = {}  # fact key -> selector variable
+        self.fact_of_selector: dict[int, tuple[Hashable, ...]] = {}
 
     # -- variables and groups -------------------------------------------------------------------
     def var(self, key: Hashable, name: str) -> int:
@@ -62,14 +118,27 @@ class Formula:
     def has_var(self, key: Hashable) -> bool:
         return key in self.pool.obj2id
 
-    def group(self, kind: GroupKind, text: str, location: Location | None = None) -> Group:
-        group = Group(len(self.groups), kind, text, location)
+    def group(self, kind: GroupKind, text: str, location: Location | None = None,
+              facts: Iterable[Fact] = ()) -> Group:
+        group = Group(len(self.groups), kind, text, location, tuple(facts))
         self.groups.append(group)
         return group
 
+    def selector(self, fact: Fact) -> int:
+        """The selector literal of `fact` (created, and the fact recorded, on first use)."""
+        if fact.key not in self.selectors:
+            var = self.var(("fact", fact.key), f"fact:{fact.text}")
+            self.selectors[fact.key] = var
+            self.fact_of_selector[var] = fact.key
+            self.facts[fact.key] = fact
+        return self.selectors[fact.key]
+
     # -- clauses --------------------------------------------------------------------------------
     def add(self, clause: Iterable[int], group: Group) -> None:
-        self.clauses.append((tuple(clause), group.id))
+        literals = tuple(clause)
+        if self.with_selectors and group.facts:
+            literals += tuple(-self.selector(fact) for fact in group.facts)
+        self.clauses.append((literals, group.id))
 
     def at_most_one(self, literals: list[int], group: Group) -> list[int]:
         """Add "at most one of `literals`"; returns the auxiliary variables it introduced."""

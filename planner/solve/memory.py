@@ -19,7 +19,7 @@ from planner.index.candidates import select_candidates
 from planner.index.models import Artifact, ArtifactKind, CandidateSet, CoreMetadata, ProjectPage
 from planner.project.model import Project
 from planner.targets.model import Target
-from planner.targets.routing import route
+from planner.targets.routing import Route, route
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,12 @@ class MemoryProvider:
         self.metadata_calls = 0
 
     def candidates(self, package: NormalizedName, target: Target) -> CandidateSet:
-        decided = route(self.project, target, package)
+        return self.routed_candidates(route(self.project, target, package), target)
+
+    def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
+        """The candidates along `decided` (any route, not only the project's: explanations ask
+        where a package would come from without a source rule)."""
+        package = decided.package
         pages = []
         for index in decided.indexes:
             artifacts = []

@@ -14,9 +14,11 @@ from typing import Protocol
 
 from packaging.utils import NormalizedName
 
+from planner.index.candidates import select_candidates
 from planner.index.client import IndexClient, MetadataUnavailable
 from planner.index.models import Artifact, CandidateSet, CoreMetadata
 from planner.targets.model import Target
+from planner.targets.routing import Route
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Unusable:
 class Provider(Protocol):
     def candidates(self, package: NormalizedName, target: Target) -> CandidateSet: ...
 
+    def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
+        """The candidates of `decided.package` along `decided` (the solver routes with its own
+        project, so that a changed project can be solved against the same provider)."""
+        ...
+
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
         """Core metadata of each artifact (fetched in parallel where the provider can)."""
         ...
@@ -41,6 +48,11 @@ class IndexProvider:
 
     def candidates(self, package: NormalizedName, target: Target) -> CandidateSet:
         return self.client.candidates(package, target)
+
+    def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
+        """The candidates along any route (explanations ask where a package would come from
+        without a source rule); `candidates` is this along the project's route."""
+        return select_candidates(self.client.pages(decided), target, decided.strategy)
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
         def one(artifact: Artifact) -> CoreMetadata | Unusable:

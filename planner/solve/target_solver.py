@@ -18,7 +18,7 @@ because the full formula only has more clauses.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
@@ -26,13 +26,23 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from pysat.solvers import Solver
 
-from planner.encode.formula import Formula, Group, GroupKind
+from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
-from planner.index.models import Candidate, CandidateSet, CoreMetadata
+from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind
 from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
 from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
+from planner.targets.routing import Route, route
+
+FactKey = tuple[Hashable, ...]
+
+
+def bare(requirement: Requirement) -> str:
+    """A requirement as a user reads it in an explanation: no marker."""
+    copy = Requirement(str(requirement))
+    copy.marker = None
+    return str(copy)
 
 SOLVER = "glucose4"  # incremental, with assumptions and phase setting
 
@@ -74,11 +84,16 @@ class Reach:
 
 
 class TargetSolver:
-    def __init__(self, project: Project, target: Target, provider: Provider, solver_name: str = SOLVER):
+    def __init__(self, project: Project, target: Target, provider: Provider, solver_name: str = SOLVER,
+                 explain: bool = False):
+        """`explain=True` builds the explaining formula (planner/explain/): every user-level fact
+        guards its clauses with a selector, and versions the target cannot install (no fitting
+        file; another index than a source rule's) get variables that those facts rule out."""
         self.project = project
         self.target = target
         self.provider = provider
-        self.formula = Formula()
+        self.explain = explain
+        self.formula = Formula(selectors=explain)
         self.solver = Solver(name=solver_name)
         self.packages: dict[NormalizedName, PackageVars] = {}
         self.edges: dict[int, list[Edge]] = {}  # expanded candidate var -> its requirements
@@ -130,13 +145,17 @@ class TargetSolver:
     def _root_edges(self) -> list[Edge]:
         edges = []
         for dependency, via in self._root_dependencies():
-            for requirement, note in self._overridden(dependency.requirement):
+            for requirement, note, override in self._overridden(dependency.requirement):
                 name = canonicalize_name(requirement.name)
                 if requirement.specifier.prereleases:
                     self._explicit_prerelease.add(name)
                 self._note_pins(name, requirement)
+                fact = Fact(("requirement", via, str(dependency.requirement), str(dependency.origin)),
+                            FactKind.REQUIREMENT, f"the project requires {bare(dependency.requirement)} ({via})",
+                            dependency.origin, package=name, requirement=bare(dependency.requirement),
+                            parent=PROJECT, via=via)
                 group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
-                                           dependency.origin)
+                                           dependency.origin, (fact, *self._override_facts(override)))
                 edges.append(Edge(None, PROJECT, None, None, requirement, name, group))
         # Constraints and overrides are first-party requirements too: a pre-release or an exact
         # pin they name allows that pre-release or yanked version (as uv does).
@@ -167,12 +186,12 @@ class TargetSolver:
                 return True
         return False
 
-    def _overridden(self, requirement: Requirement) -> list[tuple[Requirement, str]]:
+    def _overridden(self, requirement: Requirement) -> list[tuple[Requirement, str, Dependency | None]]:
         """`override-dependencies` replace every requirement on their package."""
         name = canonicalize_name(requirement.name)
         overrides = [o for o in self.project.uv.overrides if o.name == name]
         if not overrides:
-            return [(requirement, "")]
+            return [(requirement, "", None)]
         out = []
         for override in overrides:
             marker = override.requirement.marker
@@ -180,37 +199,57 @@ class TargetSolver:
                 replaced = Requirement(str(override.requirement))
                 replaced.marker = None
                 replaced.extras = set(requirement.extras) | set(replaced.extras)
-                out.append((replaced, f" (override of {requirement} at {override.origin})"))
+                out.append((replaced, f" (override of {requirement} at {override.origin})", override))
         return out
+
+    @staticmethod
+    def _override_facts(override: Dependency | None) -> tuple[Fact, ...]:
+        if override is None:
+            return ()
+        text = f"override-dependencies replaces every requirement on {override.name} with {bare(override.requirement)}"
+        return (Fact(("override", str(override.requirement), str(override.origin)), FactKind.OVERRIDE, text,
+                     override.origin, package=override.name, requirement=bare(override.requirement), parent=PROJECT),)
 
     # -- packages -------------------------------------------------------------------------------
     def _package(self, name: NormalizedName) -> PackageVars:
         if name in self.packages:
             return self.packages[name]
-        found = self.provider.candidates(name, self.target)
+        decided = route(self.project, self.target, name)
+        found = self._candidates(decided)
         formula = self.formula
         pairs = [(c, formula.var(("c", c.name, str(c.version), c.index), f"{c.name}=={c.version}@{c.index}"))
                  for c in found.candidates]
-        package = PackageVars(name, found, pairs)
+        off_route: list[tuple[Candidate, int]] = []
+        unfit: list[tuple[Fact, int]] = []
+        if self.explain:
+            off_route, unfit = self._explaining_vars(name, decided, found, {c.key for c, _ in pairs})
+        package = PackageVars(name, found, pairs + off_route)
         self.packages[name] = package
-        aux = formula.at_most_one([v for _, v in pairs], formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
+        all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit]
+        aux = formula.at_most_one(all_vars, formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
         stable_exists = any(not c.version.is_prerelease for c, _ in pairs)
         constraints = [d for d in self.project.uv.constraints if d.name == name and
                        (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
-        for candidate, var in pairs:
-            reason = self._inadmissible(candidate, stable_exists)
-            if reason is not None:
-                kind, text = reason
-                formula.add((-var,), formula.group(kind, text))
-                continue
+        for candidate, var in pairs + off_route:
+            reasons = self._inadmissible(candidate, stable_exists)
             excluded = [d for d in constraints if not d.requirement.specifier.contains(candidate.version, prereleases=True)]
-            if excluded:
-                dependency = excluded[0]
-                formula.add((-var,), formula.group(
-                    GroupKind.CONSTRAINT, f"constraint {dependency.requirement} excludes {name} {candidate.version}",
-                    dependency.origin))
-                continue
-            package.admissible.append((candidate, var))
+            if not self.explain:  # one clause says it (the explaining formula states every reason)
+                reasons, excluded = reasons[:1], ([] if reasons else excluded[:1])
+            for kind, text, fact in reasons:
+                formula.add((-var,), formula.group(kind, text, facts=(fact,)))
+            for dependency in excluded:
+                text = f"constraint {dependency.requirement} excludes {name} {candidate.version}"
+                fact = Fact(("constraint", str(dependency.requirement), str(dependency.origin)), FactKind.CONSTRAINT,
+                            f"constraint-dependencies has {bare(dependency.requirement)}", dependency.origin,
+                            package=name, requirement=bare(dependency.requirement), parent=PROJECT)
+                formula.add((-var,), formula.group(GroupKind.CONSTRAINT, text, dependency.origin, (fact,)))
+            if not reasons and not excluded and (candidate, var) in pairs:
+                package.admissible.append((candidate, var))
+        # Explaining: a version without a fitting file is a variable ruled out by that fact (it
+        # joins the requirements it would satisfy, so a core names it); never expanded.
+        package.vars.extend((self._placeholder(name, fact), var) for fact, var in unfit)
+        for fact, var in unfit:
+            formula.add((-var,), formula.group(GroupKind.UNUSABLE, fact.text, facts=(fact,)))
         # Phase hints: models prefer each package's newest candidate, so lazy expansion reads the
         # metadata of versions the objective will keep, not of arbitrary old ones. (Applied once
         # the variables exist in the solver; the objective itself is enforced by assumptions.)
@@ -222,10 +261,79 @@ class TargetSolver:
         self._phases.extend(aux)
         return package
 
-    def _inadmissible(self, candidate: Candidate, stable_exists: bool) -> tuple[GroupKind, str] | None:
+    def _candidates(self, decided: Route) -> CandidateSet:
+        routed = getattr(self.provider, "routed_candidates", None)
+        if routed is None:
+            return self.provider.candidates(decided.package, self.target)
+        return routed(decided, self.target)  # type: ignore[no-any-return]
+
+    def _explaining_vars(self, name: NormalizedName, decided: Route, found: CandidateSet,
+                         known: set[tuple[NormalizedName, Version, str]],
+                         ) -> tuple[list[tuple[Candidate, int]], list[tuple[Fact, int]]]:
+        """Variables the explaining formula adds for `name`: candidates of the indexes a source
+        rule keeps it from (ruled out by that rule), and versions with no file for the target
+        (ruled out by that fact)."""
+        formula = self.formula
+        off_route: list[tuple[Candidate, int]] = []
+        sets = [found]
+        if decided.source is not None:
+            source = decided.source
+            unrouted = route(_without_sources(self.project, name), self.target, name)
+            other = self._candidates(unrouted)
+            sets.append(other)
+            where = source.origin
+            fact = Fact(("source", name, str(where), source.index), FactKind.SOURCE,
+                        f"a source rule routes {name} to index '{source.index}'", where,
+                        package=name, index=source.index)
+            for candidate in other.candidates:
+                if candidate.key in known:
+                    continue
+                known.add(candidate.key)
+                var = formula.var(("c", candidate.name, str(candidate.version), candidate.index),
+                                  f"{candidate.name}=={candidate.version}@{candidate.index}")
+                off_route.append((candidate, var))
+                formula.add((-var,), formula.group(
+                    GroupKind.UNUSABLE, f"{name} {candidate.version} on {candidate.index}: {fact.text}",
+                    where, (fact,)))
+        unfit: list[tuple[Fact, int]] = []
+        for found_set in sets:
+            for rejection in found_set.rejections:
+                if rejection.filename is not None or rejection.kind is not RejectionKind.NO_ARTIFACT:
+                    continue
+                key = (name, rejection.version, rejection.index)
+                if key in known:
+                    continue
+                known.add(key)
+                fact = Fact(("artifact", name, str(rejection.version), rejection.index), FactKind.ARTIFACT,
+                            rejection.detail, package=name, version=str(rejection.version), index=rejection.index)
+                var = formula.var(("c", name, str(rejection.version), rejection.index),
+                                  f"{name}=={rejection.version}@{rejection.index} (no file fits)")
+                unfit.append((fact, var))
+        return off_route, unfit
+
+    def _placeholder(self, name: NormalizedName, fact: Fact) -> Candidate:
+        """A stand-in candidate for a version without a fitting file (explaining only): when a
+        model takes it (its fact switched off), it counts as installed with no dependencies."""
+        from planner.index.models import Artifact, ArtifactKind
+
+        version = Version(str(fact.version))
+        artifact = Artifact(str(fact.index), f"{name}-{version}", f"unfit://{fact.index}/{name}/{version}",
+                            name, version, ArtifactKind.SDIST)
+        candidate = Candidate(name, version, str(fact.index), artifact)
+        var = self.formula.var(("c", name, str(version), fact.index), "")
+        self.metadata[var] = CoreMetadata(name, version, (), None, ())
+        return candidate
+
+    def _inadmissible(self, candidate: Candidate, stable_exists: bool) -> list[tuple[GroupKind, str, Fact]]:
+        """Every policy that excludes `candidate` (yanked, pre-release), with its fact."""
         name, version = candidate.name, candidate.version
+        out: list[tuple[GroupKind, str, Fact]] = []
         if candidate.yanked and not self._pinned(name, version):
-            return GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with =="
+            reason = f" ({candidate.artifact.yanked})" if candidate.artifact.yanked else ""
+            fact = Fact(("yanked", name, str(version), candidate.index), FactKind.YANKED,
+                        f"{name} {version} on {candidate.index} is yanked{reason}",
+                        package=name, version=str(version), index=candidate.index)
+            out.append((GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with ==", fact))
         if version.is_prerelease:
             mode = self.project.uv.prerelease
             explicit = name in self._explicit_prerelease
@@ -238,9 +346,13 @@ class TargetSolver:
                 PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
             }[mode]
             if not allowed:
-                return GroupKind.PRERELEASE, (f"{name} {version} is a pre-release (prerelease = "
-                                              f"\"{mode.value}\" and a stable version exists)")
-        return None
+                location = self.project.locations.get(("tool", "uv", "prerelease"))
+                fact = Fact(("prerelease", name, str(version)), FactKind.PRERELEASE,
+                            f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"", location,
+                            package=name, version=str(version), index=candidate.index)
+                out.append((GroupKind.PRERELEASE, f"{name} {version} is a pre-release (prerelease = "
+                                                  f"\"{mode.value}\" and a stable version exists)", fact))
+        return out
 
     def _extra_var(self, name: NormalizedName, extra: str) -> int:
         key = (name, extra)
@@ -272,7 +384,7 @@ class TargetSolver:
         extras = sorted(requested | set(metadata.provides_extra)) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
         for raw in metadata.requires_dist:
-            for requirement, note in self._overridden(raw):
+            for requirement, note, override in self._overridden(raw):
                 target_name = canonicalize_name(requirement.name)
                 marker = raw.marker
                 if only_extra is None and (marker is None or self.target.evaluate(marker)):
@@ -286,8 +398,13 @@ class TargetSolver:
                         continue  # nobody asked for this extra yet; `_extra_var` adds it when asked
                     guard = self.extra_vars.get((name, extra)) if extra else None
                     where = f" [extra {extra}]" if extra else ""
+                    fact = Fact(("dependency", name, str(candidate.version), str(raw), extra), FactKind.DEPENDENCY,
+                                f"{name} {candidate.version} requires {bare(raw)}" + (f" (its extra {extra})" if extra else ""),
+                                package=target_name, version=str(candidate.version), requirement=bare(raw),
+                                parent=name, via=extra)
                     group = self.formula.group(GroupKind.DEPENDENCY,
-                                               f"{name} {candidate.version} requires {requirement}{where}{note}")
+                                               f"{name} {candidate.version} requires {requirement}{where}{note}",
+                                               facts=(fact, *self._override_facts(override)))
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
                     self._require(edge)
@@ -300,16 +417,23 @@ class TargetSolver:
             if isinstance(result, Unusable):
                 # Its dependencies are unknown: leave the candidate out (it stays unexpanded).
                 self.unusable[var] = result.reason
+                fact = Fact(("unusable", candidate.name, str(candidate.version), candidate.index), FactKind.UNUSABLE,
+                            f"{candidate.name} {candidate.version} on {candidate.index} cannot be used: {result.reason}",
+                            package=candidate.name, version=str(candidate.version), index=candidate.index)
                 self.formula.add((-var,), self.formula.group(
-                    GroupKind.UNUSABLE, f"{candidate.name} {candidate.version} cannot be used: {result.reason}"))
+                    GroupKind.UNUSABLE, f"{candidate.name} {candidate.version} cannot be used: {result.reason}",
+                    facts=(fact,)))
                 continue
             self.metadata[var] = result
             self._add_edges(candidate, var, result)
 
     # -- solving --------------------------------------------------------------------------------
-    def solve(self, assumptions: Iterable[int] = ()) -> bool:
-        """SAT with lazy expansion; on SAT `self.reach` is the (fully expanded) plan."""
-        assumptions = list(assumptions)
+    def solve(self, assumptions: Iterable[int] = (), facts: Callable[[FactKey], bool] | None = None) -> bool:
+        """SAT with lazy expansion; on SAT `self.reach` is the (fully expanded) plan.
+
+        Explaining: `facts` says which facts hold (default: all); it is asked again after every
+        expansion, since expanding creates facts (a new version's requirements)."""
+        given = list(assumptions)
         while True:
             for clause in self.formula.take_new():
                 self.solver.add_clause(clause)
@@ -317,6 +441,10 @@ class TargetSolver:
                 self.solver.set_phases(self._phases)
                 self._phases = []
             self.sat_calls += 1
+            assumptions = given
+            if self.explain:
+                on = facts or (lambda key: True)
+                assumptions = given + [var if on(key) else -var for key, var in self.formula.selectors.items()]
             if not self.solver.solve(assumptions=assumptions):
                 return False
             model = {lit for lit in self.solver.get_model() or () if lit > 0}
@@ -327,6 +455,11 @@ class TargetSolver:
                 self.reach = reach
                 return True
             self._expand(sorted(todo, key=lambda pair: pair[1]))
+
+    def core(self) -> set[FactKey]:
+        """After an UNSAT `solve` (explaining): the facts of the solver's core."""
+        selectors = self.formula.fact_of_selector
+        return {selectors[lit] for lit in self.solver.get_core() or () if lit in selectors}
 
     def _reachable(self, model: set[int]) -> Reach:
         reach = Reach()
@@ -478,4 +611,12 @@ class TargetSolver:
         return None
 
 
-__all__ = ["TargetSolver", "public", "Location"]
+def _without_sources(project: Project, name: NormalizedName) -> Project:
+    """`project` with no source rule for `name` (where the package would come from without them)."""
+    from dataclasses import replace
+
+    sources = {k: v for k, v in project.uv.sources.items() if k != name}
+    return replace(project, uv=replace(project.uv, sources=sources))
+
+
+__all__ = ["TargetSolver", "public", "bare", "Location"]
