@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,12 +40,16 @@ def compile_command(
     no_cache: NoCacheOption = False,
     refresh: RefreshOption = False,
     offline: OfflineOption = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 if any output is missing or stale, 0 if all are current.")] = False,
 ) -> None:
-    """Compile the project: a proven plan for every target, written to output/plan.json."""
+    """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
+    per target, requirements.txt and a Dockerfile (Linux) to output/."""
     from planner.cli.workspace import CacheOptions, load_targets, open_index_client
     from planner.encode.formula import Formula
+    from planner.generate.context import output_context
     from planner.generate.files import write_outputs
-    from planner.generate.plan_json import plan_document, plan_json
+    from planner.generate.outputs import PLAN_FILE, previous_outputs, render_outputs, stale_reason
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
 
@@ -53,6 +58,16 @@ def compile_command(
     for warning in loaded.warnings:
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, target or [])
+    out = output_dir or loaded.project.root / "output"
+    context = output_context(loaded.project, loaded.declared or loaded.project, loaded.overrides.urls,
+                             loaded.overrides.default_url, list(target or []))
+    if check:
+        reason = stale_reason(out, context)
+        if reason is not None:
+            output.error(f"outputs are stale: {reason}; run: {context.command}")
+            raise typer.Exit(int(ExitCode.UNSATISFIABLE))
+        output.info(f"outputs in {out} are current")
+        return
     formulas: dict[str, Formula] = {}
     with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
         with output.progress(f"compiling {len(chosen)} target(s)"):
@@ -67,14 +82,29 @@ def compile_command(
             output.detail(f"wrote {path}")
     if plan.unsatisfiable:
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
-    out = output_dir or loaded.project.root / "output"
-    written = write_outputs(out, {"plan.json": plan_json(loaded.project, plan)})
+    outputs = render_outputs(context, plan, _dockerfile_renderer())
+    written = write_outputs(out, outputs.files, remove=previous_outputs(out))
     if output_format is OutputFormat.JSON:
-        output.json(plan_document(loaded.project, plan))
+        output.json(json.loads(outputs.files[PLAN_FILE]))
     else:
         _summary(plan, output, loaded.project.default_index.name)
+        for note in outputs.notes:
+            output.text(note)
     for path in written:
         output.info(f"wrote {path}")
+
+
+def _dockerfile_renderer():  # type: ignore[no-untyped-def]
+    """The Dockerfile generator, when this build has one."""
+    try:
+        from planner.generate.dockerfile import render_dockerfile
+    except ImportError:
+        return None
+
+    def render(context, target_plan):  # type: ignore[no-untyped-def]
+        return render_dockerfile(context.project, target_plan, command=context.command)
+
+    return render
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:

@@ -27,12 +27,15 @@ class LoadedTargets:
     derived: bool
     routes: dict[str, dict[str, Route]]  # target name -> package -> route (source-routed only)
     warnings: tuple[Diagnostic, ...]
+    declared: Project | None = None  # the project as written, before command-line index overrides
+    overrides: IndexOverrides = IndexOverrides()
 
 
 def load_targets(path: Path, index_options: list[str], default_index: str | None) -> LoadedTargets:
     pyproject = find_pyproject(path)
     overrides = IndexOverrides.parse(index_options, default_index, Path.cwd())
-    project = apply_index_overrides(load_project(pyproject), overrides)
+    declared = load_project(pyproject)
+    project = apply_index_overrides(declared, overrides)
     resolved = resolve_targets(project)
     return LoadedTargets(
         project=project,
@@ -40,6 +43,8 @@ def load_targets(path: Path, index_options: list[str], default_index: str | None
         derived=resolved.derived,
         routes=routing_table(project, resolved.targets),
         warnings=project.warnings + resolved.warnings,
+        declared=declared,
+        overrides=overrides,
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
-def write_outputs(root: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Write `files` (relative path -> bytes) under `root`.
+def write_outputs(root: Path, files: Mapping[str, bytes], remove: Iterable[str] = ()) -> list[Path]:
+    """Write `files` (relative path -> bytes) under `root`, then delete `remove` (relative paths
+    of an earlier run's files that no longer belong; empty folders they leave go too).
 
     Every file is first written to a temporary file beside its destination and flushed; only when
     all are written are they renamed into place, so an interrupted run leaves the previous outputs
@@ -26,10 +27,21 @@ def write_outputs(root: Path, files: Mapping[str, bytes]) -> list[Path]:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary, shareable files
             staged.append((Path(tmp), destination))
         for tmp, destination in staged:
             os.replace(tmp, destination)
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+    for relative in sorted(set(remove) - set(files)):
+        path = root / relative
+        path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent == root or root not in parent.parents:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
     return [destination for _, destination in staged]

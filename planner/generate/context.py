@@ -1,0 +1,89 @@
+"""What every generator needs besides the plan: where indexes are published, how the outputs
+were made, and a fingerprint of the inputs (for `planner compile --check`).
+
+Index URLs in outputs. Outputs are installed elsewhere (CI, Docker builds, colleagues' machines),
+so they name each index by a URL that works there:
+- an index whose URL was replaced on the command line by an http(s) URL (a mirror, a proxy, a
+  test server) is published under that URL: the outputs install from where planner read;
+- an index replaced by a *local folder* (`--index NAME=DIR`, an offline copy made with
+  `planner mirror`) keeps the URL the pyproject declares: a folder on this machine can be neither
+  installed from nor reproduced elsewhere, and a metadata-only mirror links its files upstream.
+
+The fingerprint covers the pyproject's bytes, the index overrides (folders as paths relative to the
+project, so a clone elsewhere has the same fingerprint), the chosen targets and planner's version.
+New releases on an index do not make outputs stale: they are picked up by the next compile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from planner import __version__
+from planner.project.model import Project
+from planner.urls import redact_url
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    project: Project
+    index_urls: Mapping[str, str]  # index name -> URL to write in outputs (credentials removed)
+    command: str  # the canonical command that remakes the outputs, run in the project folder
+    inputs_hash: str  # "sha256:<hex>"
+    planner_version: str = __version__
+
+    def index_url(self, name: str) -> str:
+        return self.index_urls[name]
+
+
+def _is_folder(url: str) -> bool:
+    return urlsplit(url).scheme == "file"
+
+
+def _folder_relative(url: str, root: Path) -> str:
+    path = Path(unquote(urlsplit(url).path))
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def published_index_urls(project: Project, declared: Project) -> dict[str, str]:
+    """Index name -> URL for outputs (see the module docstring). `declared`: before overrides."""
+    declared_urls = {index.name: index.url for index in declared.indexes}
+    urls = {}
+    for index in project.indexes:
+        url = index.url
+        if _is_folder(url) and url != declared_urls.get(index.name, url):
+            url = declared_urls[index.name]
+        urls[index.name] = redact_url(url)
+    return urls
+
+
+def canonical_overrides(project: Project, index_options: Mapping[str, str], default_index: str | None) -> list[str]:
+    """The index options as command-line words, folders relative to the project, no credentials."""
+    def show(url: str) -> str:
+        return _folder_relative(url, project.root) if _is_folder(url) else redact_url(url)
+
+    words = []
+    for name in sorted(index_options):
+        words += ["--index", f"{name}={show(index_options[name])}"]
+    if default_index:
+        words += ["--default-index", show(default_index)]
+    return words
+
+
+def output_context(project: Project, declared: Project, index_options: Mapping[str, str],
+                   default_index: str | None, target_names: Sequence[str]) -> OutputContext:
+    overrides = canonical_overrides(project, index_options, default_index)
+    selection = [w for name in target_names for w in ("--target", name)]
+    command = shlex.join(["planner", "compile", *selection, *overrides])
+    fingerprint = hashlib.sha256()
+    fingerprint.update(project.pyproject.read_bytes())
+    fingerprint.update(json.dumps({"overrides": overrides, "targets": list(target_names),
+                                   "planner": __version__}, sort_keys=True).encode())
+    return OutputContext(project, published_index_urls(project, declared), command,
+                         f"sha256:{fingerprint.hexdigest()}")

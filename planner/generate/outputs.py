@@ -1,0 +1,120 @@
+"""The set of files one compile writes, and whether the ones on disk are current.
+
+Files (under the output folder, docs/outputs.md):
+    plan.json                       the plan, the inputs fingerprint and a manifest of the others
+    pylock.toml                     or pylock.<target>.toml per target (see generate/pylock.py)
+    <target>/requirements.txt       every target
+    <target>/Dockerfile             Linux targets
+
+`plan.json`'s manifest (relative path -> sha256) lets `planner compile --check` tell, without the
+network, whether every output is there, unedited and made from the current inputs; and lets the
+next compile remove files an earlier one wrote that no longer belong (a dropped target's folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.errors import InputError
+from planner.generate.context import OutputContext
+from planner.generate.plan_json import plan_document
+from planner.generate.pylock import lock_files
+from planner.generate.requirements import requirements_txt
+from planner.plan.model import Plan, TargetPlan
+
+PLAN_FILE = "plan.json"
+
+# (context, target plan) -> Dockerfile text, or None when the target gets none.
+DockerfileRenderer = Callable[[OutputContext, TargetPlan], "str | None"]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    files: Mapping[str, bytes]  # relative path -> bytes, plan.json included
+    notes: tuple[str, ...] = ()  # what the user should know about them (split locks, no Dockerfile)
+
+
+def require_hashes(context: OutputContext, plan: Plan) -> None:
+    """Every artifact an output names must have a sha256 from its index."""
+    for target_plan in plan.targets:
+        for package in target_plan.packages:
+            if package.artifact.sha256 is None:
+                raise InputError(
+                    f"index '{package.index}' ({context.index_url(package.index)}) gives no sha256 for "
+                    f"{package.artifact.filename}: outputs pin every artifact by hash",
+                    fix="use an index that publishes sha256 hashes (PEP 503 URL fragments or PEP 691 JSON)")
+
+
+def render_outputs(context: OutputContext, plan: Plan, dockerfile: DockerfileRenderer | None = None) -> Outputs:
+    require_hashes(context, plan)
+    files: dict[str, bytes] = {}
+    notes: list[str] = []
+    for name, text in lock_files(context, plan).items():
+        files[name] = text.encode()
+    for target_plan in plan.targets:
+        folder = target_plan.target.name
+        files[f"{folder}/requirements.txt"] = requirements_txt(context, target_plan).encode()
+        if dockerfile is not None:
+            text = dockerfile(context, target_plan)
+            if text is not None:
+                files[f"{folder}/Dockerfile"] = text.encode()
+    manifest = {path: _sha256(data) for path, data in sorted(files.items())}
+    document = plan_document(context.project, plan)
+    document["inputs"] = {"hash": context.inputs_hash, "planner_version": context.planner_version,
+                          "command": context.command}
+    document["outputs"] = manifest
+    files[PLAN_FILE] = (json.dumps(document, indent=2) + "\n").encode()
+    return Outputs(files, tuple(notes))
+
+
+def previous_outputs(out_dir: Path) -> set[str]:
+    """Files the last compile into `out_dir` wrote (from its plan.json), to remove stale ones."""
+    manifest = _manifest(out_dir)
+    return set(manifest or ()) | ({PLAN_FILE} if manifest is not None else set())
+
+
+def stale_reason(out_dir: Path, context: OutputContext) -> str | None:
+    """Why the outputs in `out_dir` are missing or stale, or None when they are current."""
+    plan_file = out_dir / PLAN_FILE
+    try:
+        document = json.loads(plan_file.read_bytes())
+    except FileNotFoundError:
+        return f"{plan_file} is missing"
+    except (OSError, ValueError) as exc:
+        return f"{plan_file} is unreadable ({exc.__class__.__name__})"
+    inputs = document.get("inputs") if isinstance(document, dict) else None
+    manifest = document.get("outputs") if isinstance(document, dict) else None
+    if not isinstance(inputs, dict) or not isinstance(manifest, dict):
+        return f"{plan_file} was not written by this version of planner"
+    if inputs.get("planner_version") != context.planner_version:
+        return f"outputs were made by planner {inputs.get('planner_version')}, this is {context.planner_version}"
+    if inputs.get("hash") != context.inputs_hash:
+        return "pyproject.toml, the index options or the target selection changed since the outputs were made"
+    for relative, digest in sorted(manifest.items()):
+        path = out_dir / relative
+        if not path.is_file():
+            return f"{path} is missing"
+        if _sha256(path.read_bytes()) != digest:
+            return f"{path} was changed after planner wrote it"
+    return None
+
+
+def _manifest(out_dir: Path) -> dict[str, str] | None:
+    try:
+        document = json.loads((out_dir / PLAN_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
+    manifest = document.get("outputs") if isinstance(document, dict) else None
+    if not isinstance(manifest, dict):
+        return None
+    # Only plain relative paths inside the folder: a hand-edited manifest must not delete elsewhere.
+    return {k: v for k, v in manifest.items()
+            if isinstance(k, str) and not k.startswith("/") and ".." not in Path(k).parts}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,210 @@
+"""`pylock.toml` (PEP 751): one lock for every target of the plan.
+
+Each package entry is one (name, version, index) with the wheels the plan installs from it on any
+target, and a marker true on exactly those targets (`markers.selector_marker`): the target's
+platform and Python, and the lock-only `'x' in extras` / `'x' in dependency_groups`. An installer
+given a target's machine, extras and groups selects exactly that target's artifacts; `environments`
+refuses any machine that is no target's. The document is built with `packaging.pylock`'s model and
+validated by it before it is written.
+
+When two targets cannot be told apart by markers (same machine, Python, extras and groups, e.g. a
+CPU and a CUDA target differing only in accelerator), one lock per target is written instead:
+`pylock.<target>.toml`, each covering its target alone (PEP 751 allows named lock files).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import tomlkit
+from packaging.markers import Marker
+from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from planner.generate.context import OutputContext
+from planner.generate.markers import environment_marker, indistinguishable, selector_marker
+from planner.index.models import Artifact, ArtifactKind
+from planner.plan.model import Plan, PlannedPackage, TargetPlan
+from planner.urls import redact_url
+
+LOCK_VERSION = "1.0"
+
+
+def lock_files(context: OutputContext, plan: Plan) -> dict[str, str]:
+    """File name -> text: `pylock.toml`, or one `pylock.<target>.toml` per target (see above)."""
+    targets = [t.target for t in plan.targets]
+    if not indistinguishable(targets):
+        return {"pylock.toml": render_lock(context, plan.targets)}
+    return {f"pylock.{t.target.name}.toml": render_lock(context, [t]) for t in plan.targets}
+
+
+def lock_kind_note(plan: Plan) -> str | None:
+    """Why the lock is split per target, or None when one `pylock.toml` covers all."""
+    pairs = indistinguishable([t.target for t in plan.targets])
+    if not pairs:
+        return None
+    first, second = pairs[0]
+    return (f"targets {first} and {second} have the same machine, Python, extras and groups, so no "
+            f"marker tells them apart: wrote one pylock.<target>.toml per target")
+
+
+def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
+    targets = [p.target for p in plans]
+    # (name, version, index) -> the targets installing it and the artifacts they install.
+    users: dict[tuple[str, Version, str], list[PlannedPackage]] = defaultdict(list)
+    target_names: dict[tuple[str, Version, str], list[str]] = defaultdict(list)
+    for plan in plans:
+        for package in plan.packages:
+            key = (package.name, package.version, package.index)
+            users[key].append(package)
+            target_names[key].append(plan.target.name)
+    packages = []
+    for key in sorted(users, key=lambda k: (k[0], k[1], k[2])):
+        name, version, index = key
+        using = target_names[key]
+        marker = selector_marker(set(using), targets) if len(targets) > 1 else None
+        artifacts = sorted({p.artifact for p in users[key]}, key=lambda a: a.filename)
+        wheels = [_wheel(a) for a in artifacts if a.kind is ArtifactKind.WHEEL]
+        sdists = [_sdist(a) for a in artifacts if a.kind is ArtifactKind.SDIST]
+        requires_python = _common_requires_python(artifacts)
+        packages.append(Package(
+            name=name,
+            version=version,
+            marker=Marker(marker) if marker else None,
+            requires_python=requires_python,
+            index=context.index_url(index),
+            wheels=wheels or None,
+            sdist=sdists[0] if sdists else None,
+            dependencies=_dependencies(name, plans, using, users, context) or None,
+            tool={"planner": {"targets": sorted(using)}},
+        ))
+    project = context.project
+    lock = Pylock(
+        lock_version=Version(LOCK_VERSION),
+        environments=[Marker(m) for m in dict.fromkeys(environment_marker(t) for t in targets)],
+        requires_python=project.requires_python,
+        extras=sorted({e for t in targets for e in t.extras}),
+        dependency_groups=sorted({g for t in targets for g in t.groups}),
+        default_groups=sorted(set.intersection(*(set(t.groups) for t in targets))) if targets else [],
+        created_by="planner",
+        packages=packages,
+        tool={"planner": _planner_table(context, plans)},
+    )
+    lock.validate()
+    return lock
+
+
+def render_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> str:
+    document = build_lock(context, plans).to_dict()
+    return _toml(document)
+
+
+def _wheel(artifact: Artifact) -> PackageWheel:
+    return PackageWheel(
+        name=artifact.filename,
+        url=redact_url(artifact.url),
+        size=artifact.size,
+        upload_time=_upload_time(artifact.upload_time),
+        hashes=dict(sorted(artifact.hashes.items())),
+    )
+
+
+def _sdist(artifact: Artifact) -> PackageSdist:
+    return PackageSdist(
+        name=artifact.filename,
+        url=redact_url(artifact.url),
+        size=artifact.size,
+        upload_time=_upload_time(artifact.upload_time),
+        hashes=dict(sorted(artifact.hashes.items())),
+    )
+
+
+def _upload_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:  # an index's odd timestamp is not worth failing the lock for
+        return None
+
+
+def _common_requires_python(artifacts: Sequence[Artifact]) -> SpecifierSet | None:
+    texts = {a.requires_python for a in artifacts}
+    if len(texts) != 1 or not next(iter(texts)):
+        return None
+    try:
+        return SpecifierSet(next(iter(texts)))
+    except ValueError:
+        return None
+
+
+def _dependencies(name: str, plans: Sequence[TargetPlan], using: Sequence[str],
+                  entries: Mapping[tuple[str, Version, str], object], context: OutputContext) -> list[dict[str, str]]:
+    """The entries `name` brings in on the targets using this entry, each named by as few keys as
+    tell it apart from the lock's other entries (PEP 751: name, then version, then index)."""
+    needed = sorted({(p.name, p.version, p.index) for plan in plans if plan.target.name in using
+                     for p in plan.packages if name in p.required_by})
+    out = []
+    for dep_name, version, index in needed:
+        same_name = [k for k in entries if k[0] == dep_name]
+        ident = {"name": dep_name}
+        if len(same_name) > 1:
+            ident["version"] = str(version)
+            if sum(1 for k in same_name if k[1] == version) > 1:
+                ident["index"] = context.index_url(index)
+        out.append(ident)
+    return out
+
+
+def _planner_table(context: OutputContext, plans: Sequence[TargetPlan]) -> dict:
+    targets = []
+    for plan in plans:
+        t = plan.target
+        targets.append({
+            "name": t.name,
+            "platform": t.platform.name,
+            "python": t.python.short,
+            "accelerator": str(t.accelerator),
+            "extras": list(t.extras),
+            "groups": list(t.groups),
+            "environment": str(Marker(environment_marker(t))),
+        })
+    return {"inputs-hash": context.inputs_hash, "planner-version": context.planner_version,
+            "command": context.command, "targets": targets}
+
+
+def _toml(document) -> str:  # type: ignore[no-untyped-def]
+    """TOML as people write locks: top-level keys, then one `[[packages]]` table per package with
+    its wheels as one inline table per line."""
+    out = tomlkit.document()
+    for key, value in document.items():
+        if key not in ("packages", "tool"):
+            out[key] = value
+    packages = tomlkit.aot()
+    for entry in document["packages"]:
+        table = tomlkit.table()
+        for key, value in entry.items():
+            if key in ("wheels", "dependencies"):
+                array = tomlkit.array()
+                array.multiline(True)
+                for item in value:
+                    array.append(_inline(item))
+                table[key] = array
+            elif key == "sdist":
+                table[key] = _inline(value)
+            else:
+                table[key] = value
+        packages.append(table)
+    out["packages"] = packages
+    out["tool"] = document["tool"]
+    return tomlkit.dumps(out)
+
+
+def _inline(mapping) -> tomlkit.items.InlineTable:  # type: ignore[no-untyped-def]
+    table = tomlkit.inline_table()
+    for key, value in mapping.items():
+        table[key] = _inline(value) if isinstance(value, dict) else value
+    return table
