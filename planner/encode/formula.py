@@ -77,6 +77,23 @@ class Fact:
     def relaxable(self) -> bool:
         return self.kind in RELAXABLE_KINDS
 
+    @property
+    def label(self) -> str:
+        """A short, stable name: `requirement b>=2`, `dependency a 1.0 b<1.5`, `artifact torch
+        2.5.1 pypi`, `source torch pytorch-cpu`, ... (what test expectations list)."""
+        kind = self.kind
+        if kind is FactKind.REQUIREMENT:
+            return f"requirement {self.requirement}"
+        if kind is FactKind.DEPENDENCY:
+            return f"dependency {self.parent} {self.version} {self.requirement}"
+        if kind in (FactKind.CONSTRAINT, FactKind.OVERRIDE):
+            return f"{kind.value} {self.requirement}"
+        if kind is FactKind.SOURCE:
+            return f"source {self.package} {self.index}"
+        if kind is FactKind.ARTIFACT:
+            return f"artifact {self.package} {self.version} {self.index}"
+        return f"{kind.value} {self.package} {self.version}"
+
     def __str__(self) -> str:
         return f"{self.text} ({self.location})" if self.location else self.text
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from planner.errors import Location
 from planner.index.models import Artifact
 from planner.targets.model import Target
 
@@ -50,9 +51,56 @@ class TargetPlan:
 
 
 @dataclass(frozen=True)
+class ExplainedFact:
+    """One line of an explanation: a user-level fact (or several of one shape, merged: "a 1.0,
+    2.0 require b<1.5"), in the user's terms."""
+
+    kind: str  # planner.encode.formula.FactKind value
+    text: str  # the line, location included
+    location: Location | None = None
+    package: str | None = None
+    relaxable: bool = False  # the user can change it in the pyproject
+    labels: tuple[str, ...] = ()  # the solver facts it stands for (`Fact.label`), for tests and tools
+
+
+@dataclass(frozen=True)
+class Change:
+    """One concrete edit of the project or its targets."""
+
+    kind: str  # relax-requirement, remove-requirement, remove-constraint, remove-override, route-to-default,
+    #            allow-prereleases, pin-yanked, set-python, drop-target
+    text: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A minimal correction set, phrased as changes, that was checked by solving again."""
+
+    changes: tuple[Change, ...]
+    result: str = ""  # what the target's plan then takes ("torchvision 0.21.0"), when it says something
+
+    @property
+    def text(self) -> str:
+        return "; ".join(change.text for change in self.changes) + (f": {self.result}" if self.result else "")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a target has no plan: a minimal set of facts (a chain), what it comes to, and fixes."""
+
+    target: str
+    facts: tuple[ExplainedFact, ...]
+    conclusion: str
+    fixes: tuple[Fix, ...] = ()
+    complete: bool = True  # False when the search gave up (a budget ran out): the facts still conflict
+
+
+@dataclass(frozen=True)
 class Unsatisfiable:
     target: Target
     message: str
+    explanation: Explanation | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +111,7 @@ class Divergence:
     kind: str  # "version" (public versions differ) or "artifact" (same version, other file/index)
     choices: tuple[tuple[str, str], ...]  # (target name, "version [index]")
     reason: str
+    facts: tuple[ExplainedFact, ...] = ()  # the forcing facts behind `reason`, when known
 
 
 @dataclass(frozen=True)

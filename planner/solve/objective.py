@@ -122,8 +122,11 @@ class _GroupDescent:
 
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
-               formulas: dict[str, Formula] | None = None) -> Plan:
-    """The plan of every target; `formulas`, when given, receives each target's final formula."""
+               formulas: dict[str, Formula] | None = None, explain: bool = True) -> Plan:
+    """The plan of every target; `formulas`, when given, receives each target's final formula.
+
+    A target without a plan gets an explanation (planner/explain/: minimal facts, checked fixes)
+    unless `explain` is false (the explainer itself checks fixes this way)."""
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"unknown alignment mode {alignment!r}")
     solvers: list[TargetSolver] = []
@@ -132,6 +135,10 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         solver = TargetSolver(project, target, provider)
         if solver.solve():
             solvers.append(solver)
+        elif explain:
+            from planner.explain.unsat import unsatisfiable as explained
+
+            unsatisfiable.append(explained(project, target, provider))
         else:
             detail = solver.root_problem()
             message = f"target '{target.name}' has no plan" + (f": {detail}" if detail else

@@ -1,0 +1,287 @@
+"""Fixes: minimal correction sets over the facts a user can change, as concrete, checked edits.
+
+Correction sets are found breadth first over the relaxable facts (user requirements, pins,
+constraints, overrides, source rules, the pre-release policy; never what the indexes publish):
+a set is a correction set when the explaining formula has a model with those facts switched
+off; its children add one relaxable fact of the core that blocks it (a hitting-set tree), so
+the smallest sets come first and each is subset-minimal. Each set then becomes edits of the
+project (`Change`s) and is **verified**: the target is solved again, from scratch, on the edited
+project; only edits that yield a plan are shown, with what the plan then takes.
+
+Besides correction sets, facts about artifacts suggest target-level edits, verified the same
+way: pinning a yanked version, another Python for the target, dropping the target.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from planner.encode.formula import Fact, FactKind
+from planner.errors import Location, PlannerError
+from planner.plan.model import Change, Fix, Plan
+from planner.project.model import Dependency, PrereleaseMode, Project
+from planner.solve.provider import Provider
+from planner.solve.target_solver import FactKey, TargetSolver
+from planner.targets.model import Target
+from planner.targets.routing import route
+
+MAX_FIXES = 4
+MAX_SET_SIZE = 2
+MAX_NODES = 40  # correction-set candidates tried
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A candidate fix before verification: the changes and the project/target they produce."""
+
+    changes: tuple[Change, ...]
+    project: Project
+    target: Target | None  # None: the target is dropped
+    subject: NormalizedName | None = None  # the package whose planned version the result names
+
+
+def correction_sets(solver: TargetSolver, first_core: Sequence[Fact], limit: int = MAX_FIXES,
+                    max_size: int = MAX_SET_SIZE) -> list[frozenset[FactKey]]:
+    """Subset-minimal sets of relaxable facts whose removal gives the target a model."""
+    formula = solver.formula
+    found: list[frozenset[FactKey]] = []
+    queue: list[tuple[frozenset[FactKey], tuple[FactKey, ...]]] = [
+        (frozenset(), tuple(f.key for f in first_core if f.relaxable))]
+    seen: set[frozenset[FactKey]] = set()
+    nodes = 0
+    while queue and len(found) < limit and nodes < MAX_NODES:
+        relaxed, blocking = queue.pop(0)
+        if len(relaxed) >= max_size:
+            continue
+        for key in blocking:
+            child = relaxed | {key}
+            if child in seen or any(done <= child for done in found):
+                continue
+            seen.add(child)
+            nodes += 1
+            if solver.solve(facts=lambda k, child=child: k not in child):  # type: ignore[misc]
+                found.append(child)
+                if len(found) >= limit:
+                    break
+                continue
+            core = solver.core()
+            queue.append((child, tuple(k for k in formula.facts if k in core and formula.facts[k].relaxable)))
+    return found
+
+
+# -- concrete edits ---------------------------------------------------------------------------
+def _where(location: Location | None) -> str:
+    if location is None:
+        return ""
+    name = location.file.name
+    return f" ({name}:{location.line})" if location.line is not None else f" ({name})"
+
+
+def _same(dependency: Dependency, fact: Fact) -> bool:
+    return str(dependency.requirement) == fact.key[2] and str(dependency.origin) == fact.key[3]
+
+
+def _edit_requirements(project: Project, fact: Fact, new: Requirement | None) -> Project:
+    def edit(items: tuple[Dependency, ...]) -> tuple[Dependency, ...]:
+        out = []
+        for dependency in items:
+            if _same(dependency, fact):
+                if new is None:
+                    continue
+                dependency = Dependency(new, dependency.origin)
+            out.append(dependency)
+        return tuple(out)
+
+    return replace(
+        project,
+        dependencies=edit(project.dependencies),
+        optional_dependencies={k: edit(v) for k, v in project.optional_dependencies.items()},
+        dependency_groups={k: edit(v) for k, v in project.dependency_groups.items()},
+    )
+
+
+def _unpinned(requirement: Requirement) -> Requirement:
+    copy = Requirement(str(requirement))
+    copy.specifier = SpecifierSet()
+    return copy
+
+
+def _original_requirement(project: Project, fact: Fact) -> Requirement | None:
+    for dependency in (*project.dependencies, *[d for v in project.optional_dependencies.values() for d in v],
+                       *[d for v in project.dependency_groups.values() for d in v]):
+        if _same(dependency, fact):
+            return dependency.requirement
+    return None
+
+
+def _fact_edits(project: Project, target: Target, fact: Fact) -> list[tuple[Change, Callable[[Project], Project]]]:
+    """The ways to relax one fact, most conservative first."""
+    where = _where(fact.location)
+    kind = fact.kind
+    if kind is FactKind.REQUIREMENT:
+        original = _original_requirement(project, fact)
+        if original is None:
+            return []
+        edits: list[tuple[Change, Callable[[Project], Project]]] = []
+        if original.specifier:
+            loose = _unpinned(original)
+            edits.append((Change("relax-requirement", f"relax {fact.requirement}{where}", fact.location),
+                          lambda p: _edit_requirements(p, fact, loose)))
+        in_what = "the dependencies" if fact.via == "dependencies" else str(fact.via)
+        edits.append((Change("remove-requirement", f"drop {fact.requirement} from {in_what}{where}", fact.location),
+                      lambda p: _edit_requirements(p, fact, None)))
+        return edits
+    if kind is FactKind.CONSTRAINT:
+        return [(Change("remove-constraint", f"remove the constraint {fact.requirement}{where}", fact.location),
+                 lambda p: replace(p, uv=replace(p.uv, constraints=tuple(
+                     d for d in p.uv.constraints if str(d.origin) != fact.key[2]))))]
+    if kind is FactKind.OVERRIDE:
+        return [(Change("remove-override", f"remove the override {fact.requirement}{where}", fact.location),
+                 lambda p: replace(p, uv=replace(p.uv, overrides=tuple(
+                     d for d in p.uv.overrides if str(d.origin) != fact.key[2]))))]
+    if kind is FactKind.SOURCE:
+        name = canonicalize_name(str(fact.package))
+
+        def unroute(p: Project) -> Project:
+            kept = tuple(s for s in p.uv.sources.get(name, ()) if str(s.origin) != fact.key[2])
+            sources = {k: v for k, v in p.uv.sources.items() if k != name}
+            if kept:
+                sources[name] = kept
+            return replace(p, uv=replace(p.uv, sources=sources))
+
+        fallback = " > ".join(route(unroute(project), target, name).index_names)
+        text = f"route {name} on {target.name} to {fallback}: narrow the source rule{where} so it does not apply there"
+        return [(Change("route-to-default", text, fact.location), unroute)]
+    if kind is FactKind.PRERELEASE:
+        location = fact.location or project.locate(("tool", "uv"))
+        return [(Change("allow-prereleases", f'set prerelease = "allow" in [tool.uv]{_where(fact.location)}', location),
+                 lambda p: replace(p, uv=replace(p.uv, prerelease=PrereleaseMode.ALLOW)))]
+    return []
+
+
+def _subject(facts: Iterable[Fact]) -> NormalizedName | None:
+    for fact in facts:
+        if fact.package:
+            return canonicalize_name(fact.package)
+    return None
+
+
+def _edits_for(project: Project, target: Target, facts: Sequence[Fact]) -> list[Edit]:
+    """Every combination of one edit per fact (usually one fact, so a short list)."""
+    combos: list[tuple[tuple[Change, ...], Project]] = [((), project)]
+    for fact in facts:
+        options = _fact_edits(project, target, fact)
+        if not options:
+            return []
+        combos = [(changes + (change,), apply(edited)) for changes, edited in combos for change, apply in options]
+    subject = _subject(facts)
+    out, seen = [], set()
+    for changes, edited in combos:
+        texts = tuple(c.text for c in changes)
+        if texts not in seen:
+            seen.add(texts)
+            out.append(Edit(changes, edited, target, subject))
+    return out
+
+
+def target_edits(project: Project, target: Target, facts: Sequence[Fact]) -> list[Edit]:
+    """Edits suggested by facts about artifacts: pin a yanked version, another Python, no target."""
+    out: list[Edit] = []
+    for fact in facts:
+        if fact.kind is FactKind.YANKED and fact.package and fact.version:
+            pin = Dependency(Requirement(f"{fact.package}=={fact.version}"),
+                             project.locate(("tool", "uv", "constraint-dependencies")))
+            edited = replace(project, uv=replace(project.uv, constraints=(*project.uv.constraints, pin)))
+            text = f"accept the yanked {fact.package} {fact.version}: add \"{fact.package}=={fact.version}\" to constraint-dependencies"
+            out.append(Edit((Change("pin-yanked", text, pin.origin),), edited, target, canonicalize_name(fact.package)))
+    artifacts = [f for f in facts if f.kind is FactKind.ARTIFACT]
+    spec = next((s for s in project.planner.targets if s.name == target.name), None)
+    if artifacts and spec is not None:
+        for minor in _pythons_to_try(project, target, artifacts):
+            specs = tuple(replace(s, python=minor) if s.name == target.name else s for s in project.planner.targets)
+            edited = replace(project, planner=replace(project.planner, targets=specs))
+            try:
+                from planner.targets.resolve import resolve_targets
+
+                moved = resolve_targets(edited).by_name(target.name)
+            except (PlannerError, KeyError):
+                continue
+            change = Change("set-python", f"set python = \"{minor}\" for target '{target.name}'{_where(spec.locate('python'))}",
+                            spec.locate("python"))
+            out.append(Edit((change,), project, moved, _subject(artifacts)))
+        if len(project.planner.targets) > 1:
+            change = Change("drop-target", f"drop target '{target.name}'{_where(spec.origin)} (no build fits it)", spec.origin)
+            out.append(Edit((change,), project, None))
+    return out
+
+
+def _pythons_to_try(project: Project, target: Target, artifacts: Sequence[Fact]) -> list[str]:
+    minors: list[tuple[int, int]] = []
+    for fact in artifacts:
+        for major, minor in re.findall(r"cp(\d)(\d+)", fact.text.split("exist only for", 1)[-1]
+                                       if "exist only for" in fact.text else ""):
+            minors.append((int(major), int(minor)))
+        match = re.search(r"requires-python (\S+)", fact.text)
+        if match:
+            try:
+                spec = SpecifierSet(match.group(1))
+            except ValueError:
+                continue
+            minors.extend((3, m) for m in range(8, 15) if spec.contains(f"3.{m}.0", prereleases=True))
+    current = target.python.minor_tuple
+    ordered = sorted(set(minors) - {current}, key=lambda m: (abs(m[1] - current[1]), m))
+    return [f"{major}.{minor}" for major, minor in ordered[:2]]
+
+
+def verify(edit: Edit, provider: Provider) -> Fix | None:
+    """Solve the target again on the edited project; the fix, with what the plan takes, or None."""
+    if edit.target is None:
+        return Fix(edit.changes)
+    from planner.solve.objective import solve_plan
+
+    try:
+        plan: Plan = solve_plan(edit.project, [edit.target], provider, "per-target", explain=False)
+    except PlannerError:
+        return None
+    if plan.unsatisfiable:
+        return None
+    result = ""
+    planned = plan.targets[0].get(edit.subject) if edit.subject is not None else None
+    if planned is not None:
+        source = "" if planned.index == edit.project.default_index.name else f" from {planned.index}"
+        result = f"the plan then takes {planned.name} {planned.version}{source}"
+    return Fix(edit.changes, result)
+
+
+def fixes(solver: TargetSolver, project: Project, target: Target, provider: Provider, core: Sequence[Fact],
+          limit: int = MAX_FIXES) -> tuple[Fix, ...]:
+    out: list[Fix] = []
+    seen: set[str] = set()
+    sets = correction_sets(solver, core, limit=limit)
+    candidates: list[Edit] = []
+    for keys in sets:
+        facts = [solver.formula.facts[k] for k in solver.formula.facts if k in keys]
+        candidates.extend(_edits_for(project, target, facts))
+    gentle = {"relax-requirement": 0, "route-to-default": 0, "allow-prereleases": 0, "pin-yanked": 1}
+    candidates.sort(key=lambda edit: (len(edit.changes), max(gentle.get(c.kind, 2) for c in edit.changes)))
+    candidates.extend(target_edits(project, target, core))
+    verified_sets: set[tuple[str, ...]] = set()
+    for edit in candidates:
+        if len(out) >= limit:
+            break
+        locations = tuple(str(c.location) for c in edit.changes)
+        if locations in verified_sets and edit.changes[0].kind == "remove-requirement":
+            continue  # the same facts were already fixed by a gentler edit
+        fix = verify(edit, provider)
+        if fix is None or fix.text in seen:
+            continue
+        seen.add(fix.text)
+        verified_sets.add(locations)
+        out.append(fix)
+    return tuple(out)

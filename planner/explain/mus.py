@@ -1,0 +1,78 @@
+"""Minimal unsatisfiable sets of facts over the explaining formula, with lazy expansion.
+
+The explaining `TargetSolver` guards each user-level fact's clauses with a selector. A core is
+read from the solver under assumptions (one selector per fact), then shrunk by deletion: drop a
+fact, solve again; if the rest is satisfiable the fact is necessary, else the new core refines
+the set (clause-set refinement). Every check is a full lazy solve: a model counts only once
+every selected, reachable candidate is expanded, so facts that expansion creates (a newly
+selected version's requirements) take part, and the result is minimal for the full formula.
+Dropping facts only removes clauses, so one deletion pass suffices (monotone).
+
+Facts the user can edit are tried for deletion last, so that among the minimal sets the one
+found leans on what the user wrote rather than on what the indexes publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from planner.encode.formula import Fact
+from planner.solve.target_solver import FactKey, TargetSolver
+
+DEFAULT_BUDGET = 400  # lazy solves one shrinking may spend
+
+
+@dataclass(frozen=True)
+class Core:
+    facts: tuple[Fact, ...]  # in the order the formula created them
+    complete: bool  # False: the budget ran out; the facts conflict but may not be minimal
+
+
+def minimal_core(solver: TargetSolver, assumptions: Sequence[int] = (),
+                 keep: Callable[[Fact], bool] = lambda fact: True,
+                 excluded: Iterable[FactKey] = (), budget: int = DEFAULT_BUDGET) -> Core | None:
+    """A minimal set of facts that, with `assumptions`, has no model; None when it has one.
+
+    `excluded` facts are switched off throughout (a fix being explored); facts for which
+    `keep` is false are switched off too (they are not user-level facts of this question)."""
+    formula = solver.formula
+    removed: set[FactKey] = set(excluded)
+    removed |= {key for key, fact in formula.facts.items() if not keep(fact)}
+
+    def on(key: FactKey) -> bool:
+        return key not in removed and keep(formula.facts[key])
+
+    if solver.solve(assumptions, facts=on):
+        return None
+    necessary: set[FactKey] = set()
+    _refine(solver, removed, necessary)
+    calls = 0
+    while True:
+        pending = [k for k in formula.facts if k not in removed and k not in necessary]
+        if not pending:
+            break
+        if calls >= budget:
+            return Core(_facts(solver, removed), complete=False)
+        # Index facts first, the user's own facts last (they stay in the set when either would do).
+        key = min(pending, key=lambda k: formula.facts[k].relaxable)
+        removed.add(key)
+        calls += 1
+        if solver.solve(assumptions, facts=on):
+            removed.discard(key)
+            necessary.add(key)
+        else:
+            _refine(solver, removed, necessary)
+    return Core(_facts(solver, removed), complete=True)
+
+
+def _refine(solver: TargetSolver, removed: set[FactKey], necessary: set[FactKey]) -> None:
+    """Facts switched on but outside the solver's last core are not needed: drop them."""
+    core = solver.core()
+    for key in solver.formula.facts:
+        if key not in core and key not in necessary:
+            removed.add(key)
+
+
+def _facts(solver: TargetSolver, removed: set[FactKey]) -> tuple[Fact, ...]:
+    return tuple(fact for key, fact in solver.formula.facts.items() if key not in removed)

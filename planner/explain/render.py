@@ -1,0 +1,253 @@
+"""Facts in the user's terms: merged lines in chain order, a conclusion, the message text.
+
+Lines name pyproject locations (`pyproject.toml:12`), extras, groups, indexes and versions;
+never a solver variable, a marker, or a list of every version (ranges instead). Facts of one
+shape are merged: "a 1.0, 2.0 require b<1.5", "torch 2.3.0 … 2.5.1 (4 versions) on pypi: no
+wheel for macosx_10_12_x86_64/cp311". The chain follows the requirement graph (networkx) from
+the project: facts about packages nearer the project first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+import networkx as nx
+from packaging.version import InvalidVersion, Version
+
+from planner.encode.formula import Fact, FactKind
+from planner.errors import Location
+from planner.plan.model import PROJECT, ExplainedFact, Explanation, Fix
+from planner.solve.target_solver import TargetSolver
+from planner.targets.model import Target
+
+MAX_LISTED = 3  # versions listed one by one before a range is shown
+
+
+def where(location: Location | None) -> str:
+    """`pyproject.toml:12` (the file and line; the key path is in the JSON)."""
+    if location is None:
+        return ""
+    name = location.file.name
+    return f"{name}:{location.line}" if location.line is not None else name
+
+
+def _version_key(text: str | None) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(str(text)))
+    except InvalidVersion:
+        return (1, str(text))
+
+
+def versions_text(versions: Sequence[str]) -> str:
+    ordered = sorted(set(versions), key=_version_key)
+    if len(ordered) <= MAX_LISTED:
+        return ", ".join(ordered)
+    return f"{ordered[0]} … {ordered[-1]} ({len(ordered)} versions)"
+
+
+def _subject(fact: Fact) -> str:
+    return str(fact.package)
+
+
+def _graph(facts: Sequence[Fact]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_node(PROJECT)
+    for fact in facts:
+        if fact.kind in (FactKind.REQUIREMENT, FactKind.DEPENDENCY) and fact.package:
+            graph.add_edge(fact.parent or PROJECT, fact.package)
+        elif fact.package:
+            graph.add_node(fact.package)
+    return graph
+
+
+def merge(facts: Sequence[Fact], solver: TargetSolver | None = None) -> list[ExplainedFact]:
+    """The facts as lines: merged by shape, in chain order."""
+    graph = _graph(facts)
+    depth = nx.single_source_shortest_path_length(graph, PROJECT)
+    far = max(depth.values(), default=0) + 1
+    buckets: dict[tuple[object, ...], list[Fact]] = defaultdict(list)
+    for fact in facts:
+        if fact.kind is FactKind.DEPENDENCY:
+            key: tuple[object, ...] = (fact.kind, fact.parent, fact.requirement, fact.via)
+        elif fact.kind is FactKind.ARTIFACT:
+            key = (fact.kind, fact.package, fact.index, _artifact_shape(fact.text))
+        elif fact.kind in (FactKind.YANKED, FactKind.PRERELEASE, FactKind.UNUSABLE):
+            key = (fact.kind, fact.package, fact.index if fact.kind is not FactKind.PRERELEASE else None)
+        else:
+            key = (fact.key,)
+        buckets[key].append(fact)
+    order = {FactKind.REQUIREMENT: 0, FactKind.DEPENDENCY: 1, FactKind.OVERRIDE: 2, FactKind.CONSTRAINT: 3,
+             FactKind.SOURCE: 4, FactKind.ARTIFACT: 5, FactKind.YANKED: 6, FactKind.PRERELEASE: 7,
+             FactKind.UNUSABLE: 8}
+    lines = []
+    for group in buckets.values():
+        first = group[0]
+        package = _subject(first)
+        parent_depth = depth.get(first.parent or PROJECT, far) if first.kind in (
+            FactKind.REQUIREMENT, FactKind.DEPENDENCY) else far
+        sort_key = (depth.get(package, far), package, order[first.kind] > 1, parent_depth, order[first.kind],
+                    first.text)
+        lines.append((sort_key, _line(group, solver)))
+    return [line for _, line in sorted(lines, key=lambda pair: pair[0])]
+
+
+def _artifact_shape(text: str) -> str:
+    """`no wheel for linux_aarch64/cp311 (fastlib 2.0 on pypi has: …)` -> the part before the
+    version-specific parenthesis, plus what follows it (same shape, same line)."""
+    head, _, rest = text.partition(" (")
+    tail = rest.partition(")")[2]
+    return head + tail
+
+
+def _available(text: str) -> str:
+    match = re.search(r" has: ([^)]*)\)", text)
+    return match.group(1) if match else ""
+
+
+def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
+    first = group[0]
+    kind = first.kind
+    location = first.location
+    labels = tuple(sorted(f.label for f in group))
+    at = where(location)
+    relaxable = first.relaxable
+    if kind is FactKind.REQUIREMENT:
+        via = first.via or "dependencies"
+        who = "the project" if via == "dependencies" else f"the project's {via}"
+        text = f"{who} requires {first.requirement} ({at})"
+    elif kind is FactKind.DEPENDENCY:
+        versions = [str(f.version) for f in group]
+        every = _every_version(solver, str(first.parent), versions)
+        verb = "requires" if len(set(versions)) == 1 and not every else "require"
+        extra = f" with its extra '{first.via}'" if first.via else ""
+        if every and len(set(versions)) > 1:
+            text = f"every available version of {first.parent} ({versions_text(versions)}){extra} requires {first.requirement}"
+        else:
+            text = f"{first.parent} {versions_text(versions)}{extra} {verb} {first.requirement}"
+    elif kind is FactKind.ARTIFACT:
+        versions = versions_text([str(f.version) for f in group])
+        head, _, rest = first.text.partition(" (")
+        tail = rest.partition(")")[2]
+        available = _available(first.text)
+        text = f"{first.package} {versions} on {first.index}: {head}" + (f" (available: {available})" if available else "") + tail
+    elif kind is FactKind.YANKED:
+        versions = [str(f.version) for f in group]
+        verb = "is" if len(versions) == 1 else "are"
+        text = f"{first.package} {versions_text(versions)} on {first.index} {verb} yanked (usable only when pinned with ==)"
+    elif kind is FactKind.PRERELEASE:
+        versions = [str(f.version) for f in group]
+        mode = first.text.rpartition("prerelease = ")[2]
+        noun = "a pre-release" if len(versions) == 1 else "pre-releases"
+        verb = "is" if len(versions) == 1 else "are"
+        text = f"{first.package} {versions_text(versions)} {verb} {noun}, excluded by prerelease = {mode}" + (
+            f" ({at})" if at else " (uv's default policy)")
+    elif kind is FactKind.UNUSABLE:
+        text = first.text
+    elif kind is FactKind.SOURCE:
+        text = f"{first.text} ({at})" + _index_has(solver, first)
+    else:
+        text = f"{first.text} ({at})" if at else first.text
+    return ExplainedFact(kind.value, text, location, first.package, relaxable, labels)
+
+
+def _every_version(solver: TargetSolver | None, package: str, versions: Sequence[str]) -> bool:
+    if solver is None or package not in solver.packages:
+        return False
+    known = {str(c.version) for c, _ in solver.packages[package].admissible}  # type: ignore[index]
+    return bool(known) and known <= set(versions)
+
+
+def _index_has(solver: TargetSolver | None, fact: Fact) -> str:
+    if solver is None or fact.package not in solver.packages:
+        return ""
+    found = solver.packages[fact.package].found  # type: ignore[index]
+    versions = [str(c.version) for c in found.candidates if c.index == fact.index]
+    listed = {r.version for r in found.rejections if r.index == fact.index}
+    if not versions and not listed:
+        return f", which has no {fact.package}"
+    if not versions:
+        return f", which has no {fact.package} that fits the target"
+    return f", which has {fact.package} {versions_text(versions)}"
+
+
+def conclusion(facts: Sequence[Fact], solver: TargetSolver | None = None) -> str:
+    """What the facts come to: the package where they meet, and the requirements that clash."""
+    incoming: dict[str, list[Fact]] = defaultdict(list)
+    blockers: dict[str, list[Fact]] = defaultdict(list)
+    for fact in facts:
+        if not fact.package:
+            continue
+        if fact.kind in (FactKind.REQUIREMENT, FactKind.DEPENDENCY, FactKind.CONSTRAINT, FactKind.OVERRIDE):
+            incoming[fact.package].append(fact)
+        else:
+            blockers[fact.package].append(fact)
+    if not incoming:
+        return "so these facts cannot all hold"
+
+    def weight(name: str) -> tuple[int, int, str]:
+        specs = {f.requirement for f in incoming[name] if f.requirement and f.requirement != name}
+        return (len(specs) + len(blockers.get(name, ())), len(incoming[name]), name)
+
+    name = max(incoming, key=weight)
+    specs = sorted({str(f.requirement) for f in incoming[name] if f.requirement})
+    blocked = blockers.get(name, [])
+    if blocked and len(specs) <= 1:
+        what = specs[0] if specs else name
+        return f"so no version of {name} the target can install satisfies {what}"
+    if len(specs) == 2:
+        return f"so no version of {name} satisfies both {specs[0]} and {specs[1]}"
+    if len(specs) > 2:
+        return f"so no version of {name} satisfies all of {', '.join(specs)}"
+    offered = _offered(solver, name)
+    if specs and offered is not None:
+        return f"so nothing satisfies {specs[0]}: {offered}"
+    return f"so {name} cannot be installed"
+
+
+def _offered(solver: TargetSolver | None, name: str) -> str | None:
+    """What the target can take of `name`: "pytorch-cpu has torchvision 0.19.0+cpu … 0.20.1+cpu"."""
+    if solver is None or name not in solver.packages:
+        return None
+    found = solver.packages[name].found  # type: ignore[index]
+    indexes = " > ".join(found.indexes_consulted) or "its indexes"
+    versions = [str(c.version) for c in found.candidates]
+    if not versions:
+        return f"{indexes} has no {name} for this target"
+    return f"{indexes} has {name} {versions_text(versions)}"
+
+
+def describe_target(target: Target) -> str:
+    parts = [target.platform.name, f"Python {target.python}"]
+    if target.extras:
+        parts.append("extras " + ", ".join(target.extras))
+    if target.groups:
+        parts.append("groups " + ", ".join(target.groups))
+    return f"target '{target.name}' ({'; '.join(parts)})"
+
+
+def message(target: Target, explanation: Explanation) -> str:
+    """The text compile prints for a target without a plan (short: one line per fact)."""
+    lines = [f"target '{target.name}' has no plan ({_short(target)}):"]
+    lines += [f"  {n}. {fact.text}" for n, fact in enumerate(explanation.facts, 1)]
+    lines.append(f"  {explanation.conclusion}")
+    if not explanation.complete:
+        lines.append("  (the search stopped early: these facts conflict, a smaller set may exist)")
+    if explanation.fixes:
+        lines.append("  fixes (each checked by solving again):")
+        lines += [f"  - {fix.text}" for fix in explanation.fixes]
+    return "\n".join(lines)
+
+
+def _short(target: Target) -> str:
+    parts = [target.platform.name, f"Python {target.python}"]
+    if target.extras:
+        parts.append("extras " + ", ".join(target.extras))
+    if target.groups:
+        parts.append("groups " + ", ".join(target.groups))
+    return ", ".join(parts)
+
+
+def fix_lines(fixes: Sequence[Fix]) -> list[str]:
+    return [fix.text for fix in fixes]
