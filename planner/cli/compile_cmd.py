@@ -82,7 +82,7 @@ def compile_command(
             output.detail(f"wrote {path}")
     if plan.unsatisfiable:
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
-    outputs = render_outputs(context, plan, _dockerfile_renderer())
+    outputs = render_outputs(context, plan)
     written = write_outputs(out, outputs.files, remove=previous_outputs(out))
     if output_format is OutputFormat.JSON:
         output.json(json.loads(outputs.files[PLAN_FILE]))
@@ -92,19 +92,6 @@ def compile_command(
             output.text(note)
     for path in written:
         output.info(f"wrote {path}")
-
-
-def _dockerfile_renderer():  # type: ignore[no-untyped-def]
-    """The Dockerfile generator, when this build has one."""
-    try:
-        from planner.generate.dockerfile import render_dockerfile
-    except ImportError:
-        return None
-
-    def render(context, target_plan):  # type: ignore[no-untyped-def]
-        return render_dockerfile(context.project, target_plan, command=context.command)
-
-    return render
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:

@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from planner.errors import InputError
 from planner.generate.context import OutputContext
+from planner.generate.dockerfile import no_dockerfile_reason, render_dockerfile
 from planner.generate.plan_json import plan_document
-from planner.generate.pylock import lock_files
+from planner.generate.pylock import lock_files, lock_kind_note
 from planner.generate.requirements import requirements_txt
-from planner.plan.model import Plan, TargetPlan
+from planner.plan.model import Plan
 
 PLAN_FILE = "plan.json"
-
-# (context, target plan) -> Dockerfile text, or None when the target gets none.
-DockerfileRenderer = Callable[[OutputContext, TargetPlan], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -49,19 +47,22 @@ def require_hashes(context: OutputContext, plan: Plan) -> None:
                     fix="use an index that publishes sha256 hashes (PEP 503 URL fragments or PEP 691 JSON)")
 
 
-def render_outputs(context: OutputContext, plan: Plan, dockerfile: DockerfileRenderer | None = None) -> Outputs:
+def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     require_hashes(context, plan)
     files: dict[str, bytes] = {}
     notes: list[str] = []
     for name, text in lock_files(context, plan).items():
         files[name] = text.encode()
+    if (split := lock_kind_note(plan)) is not None:
+        notes.append(split)
     for target_plan in plan.targets:
         folder = target_plan.target.name
         files[f"{folder}/requirements.txt"] = requirements_txt(context, target_plan).encode()
+        dockerfile = render_dockerfile(context.project, target_plan, command=context.command)
         if dockerfile is not None:
-            text = dockerfile(context, target_plan)
-            if text is not None:
-                files[f"{folder}/Dockerfile"] = text.encode()
+            files[f"{folder}/Dockerfile"] = dockerfile.encode()
+        elif (reason := no_dockerfile_reason(target_plan.target)) is not None:
+            notes.append(reason)
     manifest = {path: _sha256(data) for path, data in sorted(files.items())}
     document = plan_document(context.project, plan)
     document["inputs"] = {"hash": context.inputs_hash, "planner_version": context.planner_version,

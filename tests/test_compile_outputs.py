@@ -1,0 +1,145 @@
+"""The files `planner compile` writes: which, deterministic, `--check`, stale-file removal, split
+locks, the hash requirement, and the markers that select targets."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli.app import app
+from planner.generate.markers import selector_marker
+from planner.project.model import DockerSettings
+from planner.targets.model import Accelerator, PythonVersion, Target, marker_environment
+from planner.targets.platforms import PLATFORMS
+from tests.fixtures.index_server import IndexServer
+from tests.fixtures.service_project import service_indexes, service_pyproject
+from tests.fixtures.simple_index import FixtureFile, write_index
+from tests.fixtures.wheels import build_wheel
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def served(tmp_path):
+    with IndexServer(service_indexes(tmp_path / "indexes")) as server:
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(service_pyproject(server.url("special")))
+        yield project, server
+
+
+def compile_(project: Path, server: IndexServer, *extra: str):
+    return runner.invoke(app, ["compile", str(project), "--default-index", server.url("pypi"),
+                               "--cache-dir", str(project.parent / "cache"), *extra])
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_outputs_are_complete_and_byte_identical_across_runs(served) -> None:
+    project, server = served
+    assert compile_(project, server).exit_code == 0
+    first = _files(project / "output")
+    assert sorted(first) == ["linux-cpu/Dockerfile", "linux-cpu/requirements.txt", "linux-gpu/Dockerfile",
+                             "linux-gpu/requirements.txt", "mac/requirements.txt", "plan.json", "pylock.toml"]
+    result = compile_(project, server, "--offline")
+    assert result.exit_code == 0, result.output
+    assert _files(project / "output") == first
+    manifest = json.loads(first["plan.json"])["outputs"]
+    assert set(manifest) == set(first) - {"plan.json"}
+
+
+def test_check_reports_current_missing_edited_and_stale_outputs(served) -> None:
+    project, server = served
+    check = ["compile", str(project), "--default-index", server.url("pypi"), "--check"]
+    missing = runner.invoke(app, check)
+    assert missing.exit_code == 1 and "plan.json is missing" in missing.stderr
+    assert not (project / "output").exists()  # --check writes nothing
+    assert compile_(project, server).exit_code == 0
+    server.reset_log()
+    current = runner.invoke(app, check)
+    assert current.exit_code == 0, current.output
+    assert server.count() == 0  # no network
+    requirements = project / "output" / "linux-cpu" / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "extra==1\n")
+    edited = runner.invoke(app, check)
+    assert edited.exit_code == 1 and "requirements.txt was changed" in edited.stderr
+    requirements.unlink()
+    gone = runner.invoke(app, check)
+    assert gone.exit_code == 1 and "requirements.txt is missing" in gone.stderr
+    assert compile_(project, server).exit_code == 0
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('dependencies = ["alpha"]', 'dependencies = ["alpha<2"]'))
+    stale = runner.invoke(app, check)
+    assert stale.exit_code == 1 and "pyproject.toml" in stale.stderr and "run: planner compile" in stale.stderr
+    other_index = runner.invoke(app, ["compile", str(project), "--default-index", server.url("special"), "--check"])
+    assert other_index.exit_code == 1
+
+
+def test_a_dropped_targets_outputs_are_removed_and_others_kept(served) -> None:
+    project, server = served
+    assert compile_(project, server).exit_code == 0
+    (project / "output" / "notes.txt").write_text("mine")  # not planner's: never touched
+    result = compile_(project, server, "--target", "linux-gpu")
+    assert result.exit_code == 0, result.output
+    assert sorted(_files(project / "output")) == ["linux-gpu/Dockerfile", "linux-gpu/requirements.txt",
+                                                  "notes.txt", "plan.json", "pylock.toml"]
+    assert not (project / "output" / "linux-cpu").exists()
+
+
+def test_targets_no_marker_tells_apart_get_one_lock_each(served) -> None:
+    project, server = served
+    pyproject = project / "pyproject.toml"
+    # linux-gpu without its extra would equal... make two targets with the same machine, Python, extras.
+    text = pyproject.read_text().replace('accelerator = "cuda"\nextras = ["gpu"]', 'accelerator = "cuda"\nextras = ["cpu"]')
+    pyproject.write_text(text)
+    result = compile_(project, server)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (project / "output").glob("pylock*.toml"))
+    assert names == ["pylock.linux-cpu.toml", "pylock.linux-gpu.toml", "pylock.mac.toml"]
+    assert "no marker tells them apart" in result.stdout
+    lock = tomllib.loads((project / "output" / "pylock.linux-gpu.toml").read_text())
+    assert [t["name"] for t in lock["tool"]["planner"]["targets"]] == ["linux-gpu"]
+
+
+def test_an_artifact_without_a_sha256_stops_the_compile_and_writes_nothing(tmp_path) -> None:
+    wheel = build_wheel("alpha", "1.0")
+    write_index(tmp_path / "idx", [FixtureFile(project="alpha", filename=wheel.filename, sha256=None,
+                                               metadata=wheel.metadata, content=wheel.content)])
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["alpha"]\n')
+    with IndexServer({"pypi": tmp_path / "idx"}) as server:
+        result = runner.invoke(app, ["compile", str(project), "--default-index", server.url("pypi"),
+                                     "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 2, result.output
+    assert "gives no sha256 for alpha-1.0-py3-none-any.whl" in result.stderr
+    assert "fix:" in result.stderr and "Traceback" not in result.output
+    assert not (project / "output").exists()
+
+
+def _target(name: str, platform: str, extras: tuple[str, ...] = (), python: str = "3.11") -> Target:
+    plat = PLATFORMS[platform]
+    version = PythonVersion.parse(python)
+    return Target(name=name, platform=plat, python=version, accelerator=Accelerator.parse("cpu"),
+                  extras=extras, groups=(), os_floor=None, docker=DockerSettings(), derived=False,
+                  environment=marker_environment(plat, version), tags=())
+
+
+def test_selector_markers_are_minimal_covers() -> None:
+    targets = [_target("l-cpu", "linux-x86_64", ("cpu",)), _target("l-gpu", "linux-x86_64", ("gpu",)),
+               _target("m-cpu", "macos-arm64", ("cpu",)), _target("a-cpu", "linux-aarch64", ("cpu",)),
+               _target("l312", "linux-x86_64", ("cpu",), "3.12")]
+    assert selector_marker({t.name for t in targets}, targets) is None
+    assert selector_marker({"l-gpu"}, targets) == "'gpu' in extras"
+    assert selector_marker({"m-cpu"}, targets) == "sys_platform == 'darwin'"
+    assert selector_marker({"l-cpu", "l-gpu", "a-cpu", "l312"}, targets) == "sys_platform == 'linux'"
+    assert selector_marker({"l-cpu"}, targets) == (
+        "platform_machine == 'x86_64' and python_version == '3.11' and 'cpu' in extras")
+    assert selector_marker({"m-cpu", "l-gpu"}, targets) == "sys_platform == 'darwin' or 'gpu' in extras"
