@@ -8,9 +8,20 @@ Layout written under the output folder (the folder is the index URL)::
                                            metadata could be read
     files/<filename>                       the artifacts themselves (only with `include_files`)
 
-Every file URL on a page is relative (`../files/<quoted filename>` by default), so the folder
-works as a `file://` index (planner, pip, uv) and served as is by any static web server, on any
-host. Nothing written carries a credential or an absolute URL of the source index.
+Where a file link leads depends on whether the artifacts are copied:
+
+- with `include_files` (or `relative_urls`), it is relative (`../files/<quoted filename>` by
+  default): the folder is a complete index, as a `file://` URL or served by any static server;
+  the standard PEP 658 keys advertise the `.metadata` beside each file.
+- without, it is the absolute URL the source index gave (credentials removed), so that every
+  link of a metadata-only mirror leads to the real bytes: pip, uv, and planner's requirements
+  files, lock and Dockerfiles download from upstream. The standard PEP 658 keys then say what
+  the source said about *that* URL (an installer fetches `<url>.metadata` from upstream), and the
+  mirror's own `.metadata` copy is listed under a private key (`_planner-metadata` in JSON, PEP
+  700; `data-planner-metadata` in HTML), relative like the files would be. Planner reads the
+  copy (no upstream request while planning); other clients ignore the key.
+
+Pages carry no credential and no URL of the source index itself, only artifact URLs.
 
 Output is deterministic: sorted keys, files sorted by name, versions in ascending order, no time
 of the run; the same request against the same index gives the same bytes. Every file is written
@@ -45,6 +56,7 @@ from packaging.version import Version
 
 from planner.errors import InputError
 from planner.index.models import Artifact, ArtifactKind, ProjectPage
+from planner.index.simple import HTML_METADATA_COPY_ATTR, JSON_METADATA_COPY_KEY, strip_credentials
 from planner.urls import redact_url
 
 if TYPE_CHECKING:
@@ -78,9 +90,12 @@ class MirrorRequest:
     - `include_files`: also copy the artifacts (downloaded and verified against their sha256).
     - `prereleases`: None follows PEP 440 (pre-releases only when the specifier names one, or
       when nothing else matches); True keeps them; False never does.
-    - `files_href`: the relative URL prefix from a project page to the files folder. The default
-      fits the layout above; `../../files/` fits a server mapping `/<name>/simple/` to the
-      folder and `/<name>/files/` to its `files/` (the test fixture server).
+    - `files_href`: the relative URL prefix from a project page to the files folder (the
+      `.metadata` files always, the artifacts when they are linked locally). The default fits
+      the layout above; `../../files/` fits a server mapping `/<name>/simple/` to the folder and
+      `/<name>/files/` to its `files/` (the test fixture server).
+    - `relative_urls`: link files under `files_href` even without `include_files` (for a folder
+      whose artifacts are put in `files/` by other means, or a test fixture's server).
     """
 
     packages: Sequence[Requirement]
@@ -89,6 +104,12 @@ class MirrorRequest:
     include_files: bool = False
     prereleases: bool | None = None
     files_href: str = DEFAULT_FILES_HREF
+    relative_urls: bool = False
+
+    @property
+    def links_local(self) -> bool:
+        """Whether file links lead into the mirror's `files/` (else to the source's URLs)."""
+        return self.include_files or self.relative_urls
 
 
 @dataclass
@@ -214,7 +235,13 @@ def select_versions(page: ProjectPage, requirements: Sequence[Requirement], requ
 # -- page rendering (pure) --------------------------------------------------------------------
 @dataclass(frozen=True)
 class MirroredFile:
-    """One file as the mirror lists it."""
+    """One file as the mirror lists it.
+
+    `url` None: the file is linked under the files prefix, and the standard metadata keys
+    advertise the `.metadata` written beside it. Else `url` is the absolute upstream URL,
+    `upstream_metadata` what the source said about `<url>.metadata` (None: nothing; (): offered
+    without hashes), and a written `.metadata` is listed under the private keys.
+    """
 
     filename: str
     hashes: tuple[tuple[str, str], ...]  # sorted (algorithm, hex)
@@ -223,14 +250,39 @@ class MirroredFile:
     size: int | None
     upload_time: str | None
     metadata_sha256: str | None  # set when `<filename>.metadata` is written
+    url: str | None = None
+    upstream_metadata: tuple[tuple[str, str], ...] | None = None  # sorted (algorithm, hex)
 
     @property
     def sha256(self) -> str | None:
         return dict(self.hashes).get("sha256")
 
+    def href(self, prefix: str) -> str:
+        return self.url if self.url is not None else file_href(prefix, self.filename)
+
+    def standard_metadata(self) -> dict[str, str] | None:
+        """The PEP 658 hashes of `<href>.metadata` ({}: offered without hashes), or None."""
+        if self.url is None:
+            return None if self.metadata_sha256 is None else {"sha256": self.metadata_sha256}
+        return None if self.upstream_metadata is None else dict(self.upstream_metadata)
+
+    def metadata_copy_href(self, prefix: str) -> str | None:
+        """The relative link to the mirror's `.metadata`, listed under the private keys."""
+        if self.url is None or self.metadata_sha256 is None:
+            return None
+        return file_href(prefix, f"{self.filename}.metadata")
+
 
 def file_href(prefix: str, filename: str) -> str:
     return prefix + quote(filename, safe="")
+
+
+def _one_hash(hashes: dict[str, str]) -> tuple[str, str] | None:
+    """The pair an HTML attribute or fragment carries: sha256 when present."""
+    if not hashes:
+        return None
+    algorithm = "sha256" if "sha256" in hashes else sorted(hashes)[0]
+    return algorithm, hashes[algorithm]
 
 
 def _json_bytes(document: dict[str, Any]) -> bytes:
@@ -242,7 +294,7 @@ def render_json_page(project: str, versions: Iterable[Version], files: Sequence[
     for f in files:
         entry: dict[str, Any] = {
             "filename": f.filename,
-            "url": file_href(prefix, f.filename),
+            "url": f.href(prefix),
             "hashes": dict(f.hashes),
             "yanked": False if f.yanked is None else (f.yanked or True),
         }
@@ -252,9 +304,13 @@ def render_json_page(project: str, versions: Iterable[Version], files: Sequence[
             entry["size"] = f.size
         if f.upload_time is not None:
             entry["upload-time"] = f.upload_time
-        if f.metadata_sha256 is not None:
+        standard = f.standard_metadata()
+        if standard is not None:
             for key in METADATA_KEYS:
-                entry[key] = {"sha256": f.metadata_sha256}
+                entry[key] = standard or True
+        copy_href = f.metadata_copy_href(prefix)
+        if copy_href is not None:
+            entry[JSON_METADATA_COPY_KEY] = {"url": copy_href, "hashes": {"sha256": f.metadata_sha256}}
         entries.append(entry)
     api = JSON_API_VERSION if all(f.size is not None for f in files) else JSON_API_VERSION_WITHOUT_SIZES
     return _json_bytes({
@@ -282,7 +338,7 @@ def _html_document(title: str, lines: list[str]) -> bytes:
 def render_html_page(project: str, files: Sequence[MirroredFile], prefix: str) -> bytes:
     lines = []
     for f in files:
-        href = file_href(prefix, f.filename)
+        href = f.href(prefix)
         if f.hashes:
             algorithm, digest = ("sha256", f.sha256) if f.sha256 else f.hashes[0]
             href += f"#{algorithm}={digest}"
@@ -291,9 +347,16 @@ def render_html_page(project: str, files: Sequence[MirroredFile], prefix: str) -
             attrs.append(f'data-requires-python="{html.escape(f.requires_python, quote=True)}"')
         if f.yanked is not None:
             attrs.append(f'data-yanked="{html.escape(f.yanked, quote=True)}"')
-        if f.metadata_sha256 is not None:
+        standard = f.standard_metadata()
+        if standard is not None:
+            pair = _one_hash(standard)
+            value = f"{pair[0]}={pair[1]}" if pair is not None else "true"
             for key in METADATA_KEYS:
-                attrs.append(f'data-{key}="sha256={f.metadata_sha256}"')
+                attrs.append(f'data-{key}="{html.escape(value, quote=True)}"')
+        copy_href = f.metadata_copy_href(prefix)
+        if copy_href is not None:
+            value = f"{copy_href}#sha256={f.metadata_sha256}"
+            attrs.append(f'{HTML_METADATA_COPY_ATTR}="{html.escape(value, quote=True)}"')
         lines.append(f"    <a {' '.join(attrs)}>{html.escape(f.filename)}</a><br />")
     return _html_document(f"Links for {project}", lines)
 
@@ -526,6 +589,7 @@ def mirror(client: IndexClient, index: Index, request: MirrorRequest, out_dir: P
                 metadata_sha256 = hashlib.sha256(found).hexdigest()
             elif isinstance(found, str):
                 package.notes.append(f"{artifact.filename}: no metadata file ({found})")
+            upstream = None if request.links_local else _upstream_url(artifact)
             listed.append(MirroredFile(
                 filename=artifact.filename,
                 hashes=tuple(sorted(hashes.items())),
@@ -534,6 +598,9 @@ def mirror(client: IndexClient, index: Index, request: MirrorRequest, out_dir: P
                 size=size,
                 upload_time=artifact.upload_time,
                 metadata_sha256=metadata_sha256,
+                url=upstream,
+                upstream_metadata=(None if upstream is None or artifact.core_metadata is None
+                                   else tuple(sorted(artifact.core_metadata.items()))),
             ))
         listed.sort(key=lambda f: f.filename)
         package.versions = [str(v) for v in kept]
@@ -551,6 +618,12 @@ def mirror(client: IndexClient, index: Index, request: MirrorRequest, out_dir: P
     report.projects = sorted(projects)
     report.changed = writer.changed
     return report
+
+
+def _upstream_url(artifact: Artifact) -> str:
+    """The artifact's URL as the source gave it (absolute, resolved against its page), without
+    credentials or fragment; the hash goes into the page's own fields."""
+    return strip_credentials(artifact.url.split("#", 1)[0])
 
 
 def _check_plain_name(filename: str) -> None:

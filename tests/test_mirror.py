@@ -11,6 +11,7 @@ import sys
 import tarfile
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from packaging.requirements import Requirement
@@ -111,17 +112,23 @@ def test_mirror_of_the_seed_indexes_reads_back_the_same(seed_index_server, seed_
                     for a in page.artifacts
                 )
 
-            # Everything the source lists survives (sizes and upload times in JSON only).
+            # Everything the source lists survives (sizes and upload times in JSON only), the
+            # standard PEP 658 keys included: they speak of the upstream URL.
             assert fields(from_json) == fields(source)
             assert fields(from_html, html=True) == fields(source, html=True)
-            for artifact in from_json.artifacts:
-                assert artifact.url == (root / "files" / artifact.filename).as_uri().replace("+", "%2B")
-                metadata = (root / "files" / f"{artifact.filename}.metadata").read_bytes()
-                assert hashlib.sha256(metadata).hexdigest() == artifact.core_metadata["sha256"]
-                assert metadata == (seed_index_roots[name] / "files" / f"{artifact.filename}.metadata").read_bytes()
-
-    written = b"".join(b for root in roots.values() for b in _snapshot(root).values())
-    assert b"127.0.0.1" not in written and b"http" not in written  # every URL written is relative
+            upstream = {a.filename: a.url for a in source.artifacts}
+            for page in (from_json, from_html):
+                for artifact in page.artifacts:
+                    # No artifact was copied: each link leads to the source's bytes ...
+                    assert artifact.url == upstream[artifact.filename]
+                    assert artifact.url.startswith(_files_url(seed_index_server, name))
+                    # ... and the metadata is the mirror's own copy, beside the page.
+                    local = (root / "files" / f"{artifact.filename}.metadata")
+                    assert artifact.metadata_url == local.as_uri().replace("+", "%2B")
+                    metadata = local.read_bytes()
+                    assert dict(artifact.metadata_hashes) == {"sha256": hashlib.sha256(metadata).hexdigest()}
+                    assert metadata == (seed_index_roots[name] / "files" / f"{artifact.filename}.metadata").read_bytes()
+    assert not any(p.suffix == ".whl" for root in roots.values() for p in (root / "files").iterdir())
 
     # The mirror as file:// indexes answers like the server, on every seed target.
     targets = resolve_targets(_server_project(seed_index_server)).targets
@@ -136,6 +143,119 @@ def test_mirror_of_the_seed_indexes_reads_back_the_same(seed_index_server, seed_
     finally:
         via_server.fetcher.close()
         via_mirror.fetcher.close()
+
+
+def _seed_projects(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "files")
+
+
+def _files_url(server: IndexServer, name: str) -> str:
+    return server.url(name).removesuffix("/simple") + "/files/"
+
+
+def test_compile_against_a_metadata_only_mirror_reads_nothing_upstream(seed_index_server, seed_index_roots,
+                                                                       tmp_path) -> None:
+    """The whole seed closure mirrored without artifacts: planning reads only the mirror, and the
+    plan's artifact URLs are the upstream ones. (The targets whose every artifact has a sha256
+    on the fixture indexes: outputs pin by hash, and the record of the CPU index lacks a few.)"""
+    project = _server_project(seed_index_server)
+    client = _client(project, None)
+    roots = {name: tmp_path / name for name in ("pypi", "pytorch-cpu")}
+    try:
+        for name, root in roots.items():
+            mirror(client, project.index(name), _request(*_seed_projects(seed_index_roots[name])), root)
+    finally:
+        client.fetcher.close()
+    seed_index_server.reset_log()
+    result = runner.invoke(app, ["compile", str(SEED), "--default-index", str(roots["pypi"]),
+                                 "--index", f"pytorch-cpu={roots['pytorch-cpu']}", "--no-cache",
+                                 "-t", "linux-x86_64-gpu", "-t", "macos-arm64-cpu", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert seed_index_server.count() == 0, [r.path for r in seed_index_server.log]
+    plan = json.loads((tmp_path / "out" / "plan.json").read_bytes())
+    urls = {p["artifact"]["url"] for t in plan["targets"] for p in t["packages"]}
+    assert len(urls) > 20 and any("/torch-2.5.1-" in url for url in urls)
+    for url in urls:
+        assert url.startswith(_files_url(seed_index_server, "pypi")), url
+
+
+def test_files_that_are_copied_or_asked_for_are_linked_relatively(seed_index_server, tmp_path) -> None:
+    """`relative_urls` (like `include_files`, see the demo test) keeps the mirror self-contained:
+    relative links, standard PEP 658 keys for the local `.metadata`, no private keys."""
+    roots = _mirror_seed(seed_index_server, tmp_path / "mirror", tmp_path / "cache", relative_urls=True)
+    written = b"".join(b for root in roots.values() for b in _snapshot(root).values())
+    assert b"127.0.0.1" not in written and b"http" not in written and b"planner-metadata" not in written
+    for name, root in roots.items():
+        page = parse_json_page((root / "torch" / "index.json").read_bytes(), (root / "torch").as_uri() + "/",
+                               name, "torch")
+        for artifact in page.artifacts:
+            assert artifact.url == (root / "files" / artifact.filename).as_uri().replace("+", "%2B")
+            assert artifact.metadata_copy is None and artifact.metadata_url == artifact.url + ".metadata"
+
+
+def test_metadata_copies_are_read_only_beside_the_page(tmp_path) -> None:
+    """The private keys are honoured on the page's own scheme and host only; the standard keys
+    still describe the upstream file."""
+    files = [MirroredFile("demo-1.0-py3-none-any.whl", (("sha256", "ab" * 32),), None, None, 1, None, "cd" * 32,
+                          url="https://files.example.org/p/demo-1.0-py3-none-any.whl",
+                          upstream_metadata=(("sha256", "ef" * 32),)),
+             MirroredFile("demo-1.0.tar.gz", (("sha256", "12" * 32),), None, None, 2, None, "34" * 32,
+                          url="https://files.example.org/p/demo-1.0.tar.gz", upstream_metadata=())]
+    page_json = render_json_page("demo", [Version("1.0")], files, "../files/")
+    page_html = render_html_page("demo", files, "../files/")
+    entry = json.loads(page_json)["files"][0]
+    assert entry["url"] == "https://files.example.org/p/demo-1.0-py3-none-any.whl"
+    assert entry["core-metadata"] == {"sha256": "ef" * 32}
+    assert entry["_planner-metadata"] == {"url": "../files/demo-1.0-py3-none-any.whl.metadata",
+                                          "hashes": {"sha256": "cd" * 32}}
+    assert json.loads(page_json)["files"][1]["core-metadata"] is True
+    for url in ("file:///m/demo/", "https://mirror.example.org/simple/demo/"):
+        for page in (parse_json_page(page_json, url, "m", "demo"), parse_html_page(page_html, url, "m", "demo")):
+            wheel, sdist = page.artifacts
+            assert wheel.url == "https://files.example.org/p/demo-1.0-py3-none-any.whl"
+            assert dict(wheel.core_metadata) == {"sha256": "ef" * 32}  # upstream's <url>.metadata
+            assert wheel.metadata_url == url.replace("/demo/", "/files/demo-1.0-py3-none-any.whl.metadata")
+            assert dict(wheel.metadata_hashes) == {"sha256": "cd" * 32}
+            assert dict(sdist.core_metadata) == {} and dict(sdist.metadata_hashes) == {"sha256": "34" * 32}
+    # A copy on another host is not "beside the page": the standard PEP 658 place is used.
+    foreign = page_json.replace(b'"../files/demo-1.0-py3-none-any.whl.metadata"',
+                                b'"https://elsewhere.example.org/demo-1.0-py3-none-any.whl.metadata"')
+    wheel = parse_json_page(foreign, "https://mirror.example.org/simple/demo/", "m", "demo").artifacts[0]
+    assert wheel.metadata_copy is None
+    assert wheel.metadata_url == "https://files.example.org/p/demo-1.0-py3-none-any.whl.metadata"
+    assert dict(wheel.metadata_hashes) == {"sha256": "ef" * 32}
+
+
+BUNDLED = SEED / "indexes"
+UPSTREAM_HOSTS = {"pypi": "https://files.pythonhosted.org/packages/",
+                  "pytorch-cpu": "https://download.pytorch.org/whl/cpu/"}
+
+
+@pytest.mark.parametrize("name", sorted(UPSTREAM_HOSTS))
+def test_bundled_example_indexes_link_upstream_and_carry_their_metadata(name: str) -> None:
+    """The example's metadata-only mirrors list the real upstream URLs (so what planner writes
+    from them installs) and hold the metadata of every wheel (see their README.md)."""
+    root = BUNDLED / name
+    projects = _seed_projects(root)
+    assert projects and json.loads((root / "index.json").read_bytes())["projects"] == [{"name": p} for p in projects]
+    assert all(p.name.endswith(".metadata") for p in (root / "files").iterdir())
+    for project in projects:
+        url = (root / project).as_uri() + "/"
+        from_json = parse_json_page((root / project / "index.json").read_bytes(), url, name, project)
+        from_html = parse_html_page((root / project / "index.html").read_bytes(), url, name, project)
+        assert from_json.artifacts and not from_json.skipped and not from_html.skipped
+        assert [(a.filename, a.url, a.metadata_url) for a in from_json.artifacts] == \
+            [(a.filename, a.url, a.metadata_url) for a in from_html.artifacts]
+        for artifact in from_json.artifacts:
+            assert artifact.url.startswith(UPSTREAM_HOSTS[name]), artifact.url
+            assert artifact.url.endswith("/" + quote(artifact.filename, safe=""))
+            assert artifact.core_metadata is None  # the upstream pages recorded offer no PEP 658 file
+            if artifact.filename.endswith(".tar.gz"):
+                assert artifact.metadata_copy is None  # their dependencies need a build
+                continue
+            local = root / "files" / f"{artifact.filename}.metadata"
+            assert artifact.metadata_url == local.as_uri().replace("+", "%2B")
+            assert hashlib.sha256(local.read_bytes()).hexdigest() == artifact.metadata_hashes["sha256"]
 
 
 def test_rerun_is_byte_identical_and_writes_nothing(seed_index_server, tmp_path) -> None:
@@ -285,6 +405,30 @@ def demo_server(tmp_path):
         yield server, {"demo-1.0-py3-none-any.whl": wheel, "demo-0.9.tar.gz": static, "demo-0.8.tar.gz": dynamic}
 
 
+def test_metadata_only_mirror_serves_its_copies_of_sdist_metadata(demo_server, tmp_path) -> None:
+    server, _ = demo_server
+    index = Index("pypi", server.url("pypi"), default=True)
+    project = _project(server.url("pypi"), server.url("pypi"))
+    client = _client(project, None)
+    try:
+        report = mirror(client, index, _request("demo>=0.9"), tmp_path / "mirror")
+    finally:
+        client.fetcher.close()
+    assert report.packages[0].metadata_files == 2 and report.packages[0].artifact_files == 0
+    server.reset_log()
+    local = Index("pypi", (tmp_path / "mirror").as_uri(), default=True)
+    via_mirror = _client(_project(local.url, local.url), None)
+    try:
+        page = via_mirror.page(local, "demo")
+        assert {a.filename: a.url.startswith(server.url("pypi").removesuffix("/simple")) for a in page.artifacts} == \
+            {"demo-0.9.tar.gz": True, "demo-1.0-py3-none-any.whl": True}
+        requires = {a.filename: [str(r) for r in via_mirror.metadata(a).metadata.requires_dist] for a in page.artifacts}
+    finally:
+        via_mirror.fetcher.close()
+    assert requires == {"demo-0.9.tar.gz": ["numpy"], "demo-1.0-py3-none-any.whl": ["numpy>=1.26"]}
+    assert via_mirror.stats.metadata["pep658"] == 2 and server.count() == 0  # no sdist downloaded upstream
+
+
 def test_files_are_copied_verified_and_pip_installs_from_the_mirror(demo_server, tmp_path) -> None:
     server, contents = demo_server
     index = Index("pypi", server.url("pypi"), default=True)
@@ -326,6 +470,10 @@ def test_files_are_copied_verified_and_pip_installs_from_the_mirror(demo_server,
     page = json.loads((out / "demo" / "index.json").read_bytes())
     assert [f["yanked"] for f in page["files"]] == ["broken", False, False]
     assert page["files"][1]["requires-python"] == ">=3.8"
+    # Copied files are linked relatively; the standard keys point next to them.
+    assert [f["url"] for f in page["files"]] == [f"../files/{f['filename']}" for f in page["files"]]
+    assert [("core-metadata" in f, "_planner-metadata" in f) for f in page["files"]] == \
+        [(False, False), (True, False), (True, False)]
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")

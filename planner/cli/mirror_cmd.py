@@ -53,13 +53,20 @@ def mirror_command(
         "--target", "-t", help="Keep only wheels that fit this project target, plus sdists (repeatable).")] = None,
     all_targets: Annotated[bool, typer.Option(
         "--all-targets", help="Keep only wheels that fit one of the project's targets, plus sdists.")] = False,
-    files: Annotated[bool, typer.Option("--files", help="Also copy the artifacts (verified by sha256).")] = False,
+    files: Annotated[bool, typer.Option(
+        "--files", help="Also copy the artifacts (verified by sha256) and link them locally; without it, "
+                        "file links are the source index's own (absolute) URLs.")] = False,
     pre: Annotated[bool, typer.Option(
         "--pre", help="Keep pre-releases (default: only when a specifier names one, as PEP 440 says).")] = False,
     files_href: Annotated[str, typer.Option(
         "--files-href", metavar="PREFIX",
-        help="Relative URL from a project page to the files folder; '../../files/' suits a server that "
-             "maps /<name>/simple/ to DIR and /<name>/files/ to DIR/files.")] = "../files/",
+        help="Relative URL from a project page to the files folder (.metadata files; artifacts with --files "
+             "or --relative-urls); '../../files/' suits a server that maps /<name>/simple/ to DIR and "
+             "/<name>/files/ to DIR/files.")] = "../files/",
+    relative_urls: Annotated[bool, typer.Option(
+        "--relative-urls",
+        help="Link files under --files-href even without --files (the artifacts are put there by other "
+             "means).")] = False,
     output_format: FormatOption = OutputFormat.TEXT,
     index: IndexOption = None,
     default_index: DefaultIndexOption = None,
@@ -101,6 +108,7 @@ def mirror_command(
         include_files=files,
         prereleases=True if pre else None,
         files_href=files_href,
+        relative_urls=relative_urls,
     )
     options = CacheOptions(cache_dir, no_cache, refresh, offline)
     with open_index_client(client_targets, options) as client:

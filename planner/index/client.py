@@ -3,10 +3,11 @@
 Pages: answered from the cache while fresh (`max-age`), else revalidated (`If-None-Match` /
 `If-Modified-Since`), else fetched; PEP 691 JSON is asked for first, PEP 503 HTML accepted.
 Metadata of one artifact, in order of cost: the cache (immutable, keyed by the artifact's sha256);
-the PEP 658 metadata file when the index advertises it (its hash verified); HTTP range reads of
-the wheel's zip directory and METADATA member; a full download, verified against the listed
-sha256. An sdist's PKG-INFO is used when it is static (Metadata-Version >= 2.2, Requires-Dist not
-dynamic). `offline=True` answers from the cache only and names what is missing.
+the PEP 658 metadata file when the index advertises it, or the copy it keeps beside its pages
+(`Artifact.metadata_copy`), its hash verified; HTTP range reads of the wheel's zip directory and
+METADATA member; a full download, verified against the listed sha256. An sdist's PKG-INFO (the
+index's copy, else from the download) is used when it is static (Metadata-Version >= 2.2,
+Requires-Dist not dynamic). `offline=True` answers from the cache only and names what is missing.
 """
 
 from __future__ import annotations
@@ -274,18 +275,21 @@ class IndexClient:
             ) from None
 
     def _fetch_metadata(self, artifact: Artifact) -> tuple[bytes, MetadataSource]:
-        if artifact.kind is ArtifactKind.SDIST:
+        if artifact.kind is ArtifactKind.SDIST and artifact.metadata_copy is None:
             return self._metadata_by_download(artifact), MetadataSource.SDIST
-        if artifact.core_metadata is not None:
+        metadata_hashes = artifact.metadata_hashes
+        if metadata_hashes is not None:
             response = self.fetcher.get(artifact.metadata_url, artifact.index, ok_statuses=(200, 404))
             if response.status == 200:
                 try:
-                    verify_hash(response.body, artifact.core_metadata)
+                    verify_hash(response.body, metadata_hashes)
                 except HashMismatch as exc:
                     raise FetchError(artifact.index, artifact.metadata_url,
                                      f"metadata file of {artifact.filename} does not match its listed hash: {exc}",
                                      "the index serves altered metadata; do not trust it") from None
                 return response.body, MetadataSource.PEP658
+        if artifact.kind is ArtifactKind.SDIST:
+            return self._metadata_by_download(artifact), MetadataSource.SDIST
         ranged = self._metadata_by_range(artifact)
         if ranged is not None:
             return ranged, MetadataSource.RANGE

@@ -23,6 +23,16 @@ def _empty() -> Mapping[str, str]:
     return MappingProxyType({})
 
 
+@dataclass(frozen=True)
+class MetadataCopy:
+    """A copy of a file's core metadata that an index keeps beside its pages instead of at the
+    PEP 658 place (the file URL + ".metadata"): a `planner mirror` whose file URLs lead upstream
+    (docs/mirror.md). `url` is absolute; `hashes` may be empty (then nothing can be verified)."""
+
+    url: str
+    hashes: Mapping[str, str]
+
+
 class ArtifactKind(StrEnum):
     WHEEL = "wheel"
     SDIST = "sdist"
@@ -46,6 +56,8 @@ class Artifact:
     upload_time: str | None = None
     # PEP 658/714: None: not advertised; {}: advertised without hashes; else hashes of the file.
     core_metadata: Mapping[str, str] | None = None
+    # Read instead of the PEP 658 file when set (the index lists its own copy of the metadata).
+    metadata_copy: MetadataCopy | None = None
 
     def __hash__(self) -> int:
         # The mapping fields are not hashable; (index, url) identifies an artifact on its own.
@@ -61,7 +73,16 @@ class Artifact:
 
     @property
     def metadata_url(self) -> str:
+        if self.metadata_copy is not None:
+            return self.metadata_copy.url
         return self.url.split("#", 1)[0] + ".metadata"
+
+    @property
+    def metadata_hashes(self) -> Mapping[str, str] | None:
+        """Hashes of the metadata file at `metadata_url`; None when the index offers none."""
+        if self.metadata_copy is not None:
+            return self.metadata_copy.hashes
+        return self.core_metadata
 
     def requires_python_specifier(self) -> SpecifierSet | None:
         if not self.requires_python:

@@ -9,7 +9,11 @@ What every parsed file goes through, whatever the format:
   per host by the HTTP client and must never reach a plan or a log);
 - its name is parsed with `packaging.utils` (wheels; sdists as .tar.gz/.zip); files that do not
   parse, belong to another project, hide a path in their name, or repeat an earlier name are kept
-  out of `artifacts` and listed in `skipped` with the reason.
+  out of `artifacts` and listed in `skipped` with the reason;
+- a copy of its core metadata that the index keeps beside its pages (`_planner-metadata` in JSON,
+  `data-planner-metadata` in HTML, written by `planner mirror` when the file URLs lead upstream;
+  see docs/mirror.md) becomes `Artifact.metadata_copy`. It is honoured only when it resolves to
+  the page's own scheme and host, and never changes what the standard keys say.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from planner.index.models import Artifact, ArtifactKind, ProjectPage, SkippedFile
+from planner.index.models import Artifact, ArtifactKind, MetadataCopy, ProjectPage, SkippedFile
 
 JSON_MEDIA_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_MEDIA_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -50,6 +54,10 @@ _USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 _HEX_RE = re.compile(r"[0-9a-fA-F]+")
 # PEP 658 attribute value `<hashname>=<hexvalue>`.
 _HASH_PAIR_RE = re.compile(r"([A-Za-z0-9_-]+)=([0-9a-fA-F]+)")
+# Where `planner mirror` lists its own copy of a file's metadata (PEP 700 reserves keys with a
+# leading underscore for private use; HTML clients ignore unknown data- attributes).
+JSON_METADATA_COPY_KEY = "_planner-metadata"
+HTML_METADATA_COPY_ATTR = "data-planner-metadata"
 
 
 class IndexFormatError(ValueError):
@@ -104,6 +112,17 @@ def _hash_from_fragment(fragment: str) -> tuple[str, str] | None:
     return match.group(1).lower(), match.group(2).lower()
 
 
+def _metadata_copy(page_url: str, base_url: str, href: str, hashes: Mapping[str, str]) -> MetadataCopy | None:
+    """The copy at `href` (relative to `base_url`), or None when it lies on another scheme or host
+    than the page: a copy is kept beside the pages, and only there is it read instead of the
+    PEP 658 file."""
+    url, _ = _resolve(base_url, href)
+    here, there = urlsplit(strip_credentials(page_url)), urlsplit(url)
+    if (here.scheme.lower(), here.netloc.lower()) != (there.scheme.lower(), there.netloc.lower()):
+        return None
+    return MetadataCopy(url, MappingProxyType(dict(hashes)))
+
+
 def _unsafe_name_reason(filename: str) -> str | None:
     # A name is used as a file name on disk later (caches, downloads): no paths, no traversal.
     if not filename:
@@ -149,6 +168,7 @@ class _RawFile:
     size: int | None
     upload_time: str | None
     core_metadata: Mapping[str, str] | None
+    metadata_copy: MetadataCopy | None = None
 
 
 def _build_page(
@@ -188,6 +208,7 @@ def _build_page(
                 size=raw.size,
                 upload_time=raw.upload_time,
                 core_metadata=raw.core_metadata,
+                metadata_copy=raw.metadata_copy,
             )
         )
     return ProjectPage(
@@ -254,6 +275,23 @@ def _json_core_metadata(entry: Mapping[str, Any], where: str) -> Mapping[str, st
     return None
 
 
+def _json_metadata_copy(entry: Mapping[str, Any], page_url: str, where: str) -> MetadataCopy | None:
+    value = entry.get(JSON_METADATA_COPY_KEY)
+    if value is None:
+        return None
+    where = f"{where}.{JSON_METADATA_COPY_KEY}"
+    if not isinstance(value, dict):
+        raise IndexFormatError(f"{where} must be an object with 'url' and 'hashes', not {_type_name(value)}")
+    href = value.get("url")
+    if not isinstance(href, str) or not href.strip():
+        raise IndexFormatError(f"{where}.url must be a non-empty string, not {_type_name(href)}")
+    hashes = _json_hashes(value.get("hashes", {}), f"{where}.hashes")
+    try:
+        return _metadata_copy(page_url, page_url, href, hashes)
+    except ValueError as exc:
+        raise IndexFormatError(f"{where}.url does not parse ({exc})") from None
+
+
 def _json_file(entry: object, page_url: str, where: str) -> _RawFile:
     if not isinstance(entry, dict):
         raise IndexFormatError(f"{where} must be an object, not {_type_name(entry)}")
@@ -305,6 +343,7 @@ def _json_file(entry: object, page_url: str, where: str) -> _RawFile:
         size=size,
         upload_time=upload_time,
         core_metadata=_json_core_metadata(entry, where),
+        metadata_copy=_json_metadata_copy(entry, page_url, where),
     )
 
 
@@ -383,7 +422,20 @@ def _html_core_metadata(anchor: Mapping[str, str | None]) -> Mapping[str, str] |
     return None
 
 
-def _html_file(anchor: Mapping[str, str | None], base_url: str) -> _RawFile | SkippedFile | None:
+def _html_metadata_copy(anchor: Mapping[str, str | None], page_url: str, base_url: str) -> MetadataCopy | None:
+    # `href#sha256=<hex>`, like a file link. Lenient, as the rest of HTML: a bad value is ignored.
+    href, _, fragment = (anchor.get(HTML_METADATA_COPY_ATTR) or "").strip().partition("#")
+    if not href.strip():
+        return None
+    pair = _hash_from_fragment(fragment)
+    try:
+        return _metadata_copy(page_url, base_url, href, dict([pair]) if pair is not None else {})
+    except ValueError:
+        return None
+
+
+def _html_file(anchor: Mapping[str, str | None], base_url: str,
+               page_url: str | None = None) -> _RawFile | SkippedFile | None:
     href = anchor.get("href")
     if not href:
         return None  # an anchor without a link names no file
@@ -410,6 +462,7 @@ def _html_file(anchor: Mapping[str, str | None], base_url: str) -> _RawFile | Sk
         size=None,
         upload_time=None,
         core_metadata=_html_core_metadata(anchor),
+        metadata_copy=_html_metadata_copy(anchor, page_url or base_url, base_url),
     )
 
 
@@ -434,7 +487,7 @@ def parse_html_page(data: bytes, page_url: str, index: str, project: str) -> Pro
             raise IndexFormatError(f"<base href> does not parse ({exc})") from None
     raw: list[_RawFile | SkippedFile] = []
     for anchor in collector.anchors:
-        listed = _html_file(anchor, base_url)
+        listed = _html_file(anchor, base_url, page_url)
         if listed is not None:
             raw.append(listed)
     return _build_page(index, page_url, project, raw)
