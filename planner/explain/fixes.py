@@ -156,7 +156,8 @@ def _fact_edits(project: Project, target: Target, fact: Fact) -> list[tuple[Chan
             return replace(p, uv=replace(p.uv, sources=sources))
 
         fallback = " > ".join(route(unroute(project), target, name).index_names)
-        text = f"route {name} on {target.name} to {fallback}: narrow the source rule{where} so it does not apply there"
+        rule = f"the source rule at {where.strip(' ()')}" if where else "its source rule"
+        text = f"route {name} on {target.name} to {fallback} (narrow {rule} so it does not apply there)"
         return [(Change("route-to-default", text, fact.location), unroute)]
     if kind is FactKind.PRERELEASE:
         location = fact.location or project.locate(("tool", "uv"))
@@ -236,13 +237,13 @@ def _pythons_to_try(project: Project, target: Target, artifacts: Sequence[Fact])
             minors.extend((3, m) for m in range(8, 15) if spec.contains(f"3.{m}.0", prereleases=True))
     current = target.python.minor_tuple
     ordered = sorted(set(minors) - {current}, key=lambda m: (abs(m[1] - current[1]), m))
-    return [f"{major}.{minor}" for major, minor in ordered[:2]]
+    return [f"{major}.{minor}" for major, minor in ordered[:1]]
 
 
 def verify(edit: Edit, provider: Provider) -> Fix | None:
     """Solve the target again on the edited project; the fix, with what the plan takes, or None."""
     if edit.target is None:
-        return Fix(edit.changes)
+        return Fix(edit.changes, applied=(edit.project, None))
     from planner.solve.objective import solve_plan
 
     try:
@@ -256,7 +257,7 @@ def verify(edit: Edit, provider: Provider) -> Fix | None:
     if planned is not None:
         source = "" if planned.index == edit.project.default_index.name else f" from {planned.index}"
         result = f"the plan then takes {planned.name} {planned.version}{source}"
-    return Fix(edit.changes, result)
+    return Fix(edit.changes, result, applied=(edit.project, edit.target))
 
 
 def fixes(solver: TargetSolver, project: Project, target: Target, provider: Provider, core: Sequence[Fact],

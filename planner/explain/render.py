@@ -62,11 +62,31 @@ def _graph(facts: Sequence[Fact]) -> nx.DiGraph:
     return graph
 
 
+def _chain_order(graph: nx.DiGraph, last: str | None) -> dict[str, int]:
+    """Depth-first order of the packages from the project, the package where the conflict lands
+    visited last (so the chain reads from the project towards the clash)."""
+    order: dict[str, int] = {}
+
+    def visit(node: str) -> None:
+        order[node] = len(order)
+        for child in sorted(graph.successors(node)):
+            if child not in order and child != last:
+                visit(child)
+
+    visit(PROJECT)
+    for node in sorted(graph.nodes, key=str):  # facts about packages no requirement reaches
+        if node not in order and node != last:
+            visit(node)
+    if last is not None:
+        order[last] = len(order)
+    return order
+
+
 def merge(facts: Sequence[Fact], solver: TargetSolver | None = None) -> list[ExplainedFact]:
     """The facts as lines: merged by shape, in chain order."""
     graph = _graph(facts)
-    depth = nx.single_source_shortest_path_length(graph, PROJECT)
-    far = max(depth.values(), default=0) + 1
+    depth = _chain_order(graph, conflict_package(facts))
+    far = len(depth) + 1
     buckets: dict[tuple[object, ...], list[Fact]] = defaultdict(list)
     for fact in facts:
         if fact.kind is FactKind.DEPENDENCY:
@@ -120,12 +140,18 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
     elif kind is FactKind.DEPENDENCY:
         versions = [str(f.version) for f in group]
         every = _every_version(solver, str(first.parent), versions)
-        verb = "requires" if len(set(versions)) == 1 and not every else "require"
+        verb = "requires" if len(set(versions)) == 1 else "require"
         extra = f" with its extra '{first.via}'" if first.via else ""
         if every and len(set(versions)) > 1:
             text = f"every available version of {first.parent} ({versions_text(versions)}){extra} requires {first.requirement}"
         else:
             text = f"{first.parent} {versions_text(versions)}{extra} {verb} {first.requirement}"
+    elif kind is FactKind.ARTIFACT and _python_only(first.text):
+        spec, python = _python_only(first.text)  # type: ignore[misc]
+        count = len({f.version for f in group})
+        versions = versions_text([str(f.version) for f in group])
+        verb = "requires" if count == 1 else "require"
+        text = f"{first.package} {versions} on {first.index} {verb} Python {spec}; the target has Python {python}"
     elif kind is FactKind.ARTIFACT:
         versions = versions_text([str(f.version) for f in group])
         head, _, rest = first.text.partition(" (")
@@ -152,6 +178,14 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
     return ExplainedFact(kind.value, text, location, first.package, relaxable, labels)
 
 
+def _python_only(text: str) -> tuple[str, str] | None:
+    """(specifier, Python) when a version's only problem is its Requires-Python."""
+    match = re.search(r"requires-python (.+) excludes Python (\S+)$", text)
+    if match is None or _available(text) not in ("any", ""):
+        return None
+    return match.group(1), match.group(2)
+
+
 def _every_version(solver: TargetSolver | None, package: str, versions: Sequence[str]) -> bool:
     if solver is None or package not in solver.packages:
         return False
@@ -172,8 +206,7 @@ def _index_has(solver: TargetSolver | None, fact: Fact) -> str:
     return f", which has {fact.package} {versions_text(versions)}"
 
 
-def conclusion(facts: Sequence[Fact], solver: TargetSolver | None = None) -> str:
-    """What the facts come to: the package where they meet, and the requirements that clash."""
+def _incoming(facts: Sequence[Fact]) -> tuple[dict[str, list[Fact]], dict[str, list[Fact]]]:
     incoming: dict[str, list[Fact]] = defaultdict(list)
     blockers: dict[str, list[Fact]] = defaultdict(list)
     for fact in facts:
@@ -183,14 +216,29 @@ def conclusion(facts: Sequence[Fact], solver: TargetSolver | None = None) -> str
             incoming[fact.package].append(fact)
         else:
             blockers[fact.package].append(fact)
+    return incoming, blockers
+
+
+def conflict_package(facts: Sequence[Fact]) -> str | None:
+    """The package where the facts clash: the most distinct requirements and blocking facts."""
+    incoming, blockers = _incoming(facts)
     if not incoming:
-        return "so these facts cannot all hold"
+        return None
 
     def weight(name: str) -> tuple[int, int, str]:
         specs = {f.requirement for f in incoming[name] if f.requirement and f.requirement != name}
         return (len(specs) + len(blockers.get(name, ())), len(incoming[name]), name)
 
-    name = max(incoming, key=weight)
+    return max(incoming, key=weight)
+
+
+def conclusion(facts: Sequence[Fact], solver: TargetSolver | None = None) -> str:
+    """What the facts come to: the package where they meet, and the requirements that clash."""
+    incoming, blockers = _incoming(facts)
+    if not incoming:
+        return "so these facts cannot all hold"
+
+    name = str(conflict_package(facts))
     specs = sorted({str(f.requirement) for f in incoming[name] if f.requirement})
     blocked = blockers.get(name, [])
     if blocked and len(specs) <= 1:

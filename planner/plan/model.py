@@ -7,6 +7,7 @@ written by the generators. Plain immutable values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -79,10 +80,12 @@ class Fix:
 
     changes: tuple[Change, ...]
     result: str = ""  # what the target's plan then takes ("torchvision 0.21.0"), when it says something
+    # The edited (project, target) the fix was checked on (target None: the target is dropped).
+    applied: Any = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
-        return "; ".join(change.text for change in self.changes) + (f": {self.result}" if self.result else "")
+        return "; ".join(change.text for change in self.changes) + (f"; {self.result}" if self.result else "")
 
 
 @dataclass(frozen=True)
