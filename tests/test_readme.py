@@ -1,4 +1,5 @@
-"""README's first command compiles the bundled example with no network."""
+"""README's first command compiles the bundled example with no network, and the example's
+committed outputs are current (`planner compile --check`) and byte-identical to a fresh compile."""
 
 from __future__ import annotations
 
@@ -6,24 +7,50 @@ import json
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
+EXAMPLE = REPO / "examples" / "torch-cpu-gpu"
 
-def test_readme_first_command_compiles_the_bundled_example(tmp_path) -> None:
+
+def _first_command() -> list[str]:
     text = (REPO / "README.md").read_text()
     first = text.split("```sh\n", 1)[1].splitlines()[0]
     install, _, command = first.partition(" && ")
-    assert install.startswith("pip install") and command.startswith("planner compile examples/seed-9310")
-    args = shlex.split(command)[1:] + ["-o", str(tmp_path), "--no-cache"]
-    env = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": str(tmp_path),
+    assert install.startswith("pip install") and command.startswith("planner compile examples/torch-cpu-gpu ")
+    return shlex.split(command)[1:]
+
+
+def _planner(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": str(home),
            "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}  # no network
-    result = subprocess.run([sys.executable, "-m", "planner", *args], cwd=REPO, env=env,
-                            capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, "-m", "planner", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+def test_readme_first_command_compiles_the_bundled_example(tmp_path) -> None:
+    out = tmp_path / "out"
+    result = _planner(_first_command() + ["-o", str(out), "--no-cache"], tmp_path)
     assert result.returncode == 0, result.stderr
-    plan = json.loads((tmp_path / "plan.json").read_text())
+    plan = json.loads((out / "plan.json").read_text())
     torch = {t["target"]["name"]: next(p for p in t["packages"] if p["name"] == "torch")["version"]
              for t in plan["targets"]}
     assert torch == {"linux-x86_64-cpu": "2.5.1+cpu", "linux-x86_64-gpu": "2.5.1",
                      "macos-arm64-cpu": "2.5.1", "macos-arm64-gpu": "2.5.1"}
     assert "differences between targets" in result.stdout
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["linux-x86_64-cpu/Dockerfile", "linux-x86_64-cpu/requirements.txt",
+                       "linux-x86_64-gpu/Dockerfile", "linux-x86_64-gpu/requirements.txt",
+                       "macos-arm64-cpu/requirements.txt", "macos-arm64-gpu/requirements.txt",
+                       "plan.json", "pylock.toml"]
+    # The committed outputs are what the command makes today, byte for byte.
+    committed = EXAMPLE / "output"
+    for relative in written:
+        assert (out / relative).read_bytes() == (committed / relative).read_bytes(), relative
+
+
+def test_committed_example_outputs_are_current(tmp_path) -> None:
+    result = _planner(_first_command() + ["--check"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not any(p.name.startswith(".") for p in (EXAMPLE / "output").rglob("*"))  # no temp files
