@@ -64,7 +64,7 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
         elif (reason := no_dockerfile_reason(target_plan.target)) is not None:
             notes.append(reason)
     manifest = {path: _sha256(data) for path, data in sorted(files.items())}
-    document = plan_document(context.project, plan)
+    document = plan_document(context.project, plan, context.index_urls)
     document["inputs"] = {"hash": context.inputs_hash, "planner_version": context.planner_version,
                           "command": context.command}
     document["outputs"] = manifest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
@@ -28,14 +29,13 @@ def target_definition(target: Target) -> dict[str, Any]:
     }
 
 
-def _package(project: Project, package: PlannedPackage) -> dict[str, Any]:
+def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str, Any]:
     artifact = package.artifact
     return {
         "name": package.name,
         "version": str(package.version),
         "index": package.index,
-        "index_url": redact_url(project.index(package.index).url) if package.index in
-        {i.name for i in project.indexes} else None,
+        "index_url": index_urls.get(package.index),
         "artifact": {
             "filename": artifact.filename,
             "url": redact_url(artifact.url),
@@ -47,22 +47,25 @@ def _package(project: Project, package: PlannedPackage) -> dict[str, Any]:
     }
 
 
-def _target(project: Project, plan: TargetPlan) -> dict[str, Any]:
+def _target(index_urls: Mapping[str, str], plan: TargetPlan) -> dict[str, Any]:
     stats = plan.stats
     return {
         "target": target_definition(plan.target),
-        "packages": [_package(project, p) for p in plan.packages],
+        "packages": [_package(index_urls, p) for p in plan.packages],
         "stats": {"sat_calls": stats.sat_calls, "clauses": stats.clauses, "variables": stats.variables,
                   "metadata_fetches": stats.metadata_fetches},
     }
 
 
-def plan_document(project: Project, plan: Plan) -> dict[str, Any]:
+def plan_document(project: Project, plan: Plan, index_urls: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`index_urls`: index name -> URL to write (see generate/context.py); default: the project's."""
+    if index_urls is None:
+        index_urls = {index.name: redact_url(index.url) for index in project.indexes}
     return {
         "planner_plan": FORMAT_VERSION,
         "project": project.name,
         "alignment": plan.alignment,
-        "targets": [_target(project, t) for t in plan.targets],
+        "targets": [_target(index_urls, t) for t in plan.targets],
         "unsatisfiable": [{"target": u.target.name, "message": u.message} for u in plan.unsatisfiable],
         "divergences": [
             {"package": d.package, "kind": d.kind, "choices": dict(d.choices), "reason": d.reason}
