@@ -54,3 +54,13 @@ def test_committed_example_outputs_are_current(tmp_path) -> None:
     result = _planner(_first_command() + ["--check"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert not any(p.name.startswith(".") for p in (EXAMPLE / "output").rglob("*"))  # no temp files
+
+
+def test_the_seed_example_stops_at_the_file_whose_hash_the_record_lacks(tmp_path) -> None:
+    """README says so: the bundled CPU index knows torchvision 0.20.1+cpu for cp311 by name only."""
+    args = ["compile", "examples/seed-9310", "--index", "pytorch-cpu=examples/seed-9310/indexes/pytorch-cpu",
+            "--default-index", "examples/seed-9310/indexes/pypi", "-o", str(tmp_path / "out"), "--no-cache"]
+    result = _planner(args, tmp_path)
+    assert result.returncode == 2
+    assert "gives no sha256 for torchvision-0.20.1+cpu-cp311-cp311-linux_x86_64.whl" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
