@@ -40,6 +40,9 @@ def compile_command(
     no_cache: NoCacheOption = False,
     refresh: RefreshOption = False,
     offline: OfflineOption = False,
+    fetch_missing_hashes: Annotated[bool, typer.Option(
+        "--fetch-missing-hashes",
+        help="Download artifacts whose index publishes no sha256 and pin the hash of the bytes received.")] = False,
     check: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 if any output is missing or stale, 0 if all are current.")] = False,
 ) -> None:
@@ -73,6 +76,8 @@ def compile_command(
         with output.progress(f"compiling {len(chosen)} target(s)"):
             plan = solve_plan(loaded.project, chosen, IndexProvider(client),
                               loaded.project.planner.alignment, formulas)
+        if fetch_missing_hashes and not plan.unsatisfiable:
+            plan = _fetch_missing_hashes(plan, client, offline, output)
     for unsat in plan.unsatisfiable:
         output.error(unsat.message)
     if emit_cnf is not None:
@@ -92,6 +97,36 @@ def compile_command(
             output.text(note)
     for path in written:
         output.info(f"wrote {path}")
+
+
+def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output) -> Any:
+    """Hash the bytes of each artifact whose index gives no sha256 (see generate/hashing.py)."""
+    import hashlib
+
+    from planner.errors import InputError
+    from planner.generate.hashing import unhashed_artifacts, with_hashes
+
+    def sha256_of(artifact: Any) -> str:
+        if offline:
+            raise InputError(f"--fetch-missing-hashes must download {artifact.filename}, and --offline forbids it",
+                             fix="run once without --offline")
+        path = client.fetcher.download(artifact.url, artifact.index, None, _MAX_HASHED_BYTES)
+        try:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        finally:
+            path.unlink(missing_ok=True)
+
+    for artifact in unhashed_artifacts(plan):
+        output.warning(f"index '{artifact.index}' publishes no sha256 for {artifact.filename}: "
+                       "pinned to the hash of the bytes downloaded now")
+    return with_hashes(plan, sha256_of)
+
+
+_MAX_HASHED_BYTES = 8 << 30  # the largest wheels (CUDA builds) are a few GiB
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:

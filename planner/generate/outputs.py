@@ -44,7 +44,8 @@ def require_hashes(context: OutputContext, plan: Plan) -> None:
                 raise InputError(
                     f"index '{package.index}' ({context.index_url(package.index)}) gives no sha256 for "
                     f"{package.artifact.filename}: outputs pin every artifact by hash",
-                    fix="use an index that publishes sha256 hashes (PEP 503 URL fragments or PEP 691 JSON)")
+                    fix="pass --fetch-missing-hashes to download the file and pin the hash of its bytes, "
+                        "or use an index that publishes sha256 hashes")
 
 
 def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
