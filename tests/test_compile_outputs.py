@@ -143,3 +143,14 @@ def test_selector_markers_are_minimal_covers() -> None:
     assert selector_marker({"l-cpu"}, targets) == (
         "platform_machine == 'x86_64' and python_version == '3.11' and 'cpu' in extras")
     assert selector_marker({"m-cpu", "l-gpu"}, targets) == "sys_platform == 'darwin' or 'gpu' in extras"
+
+
+def test_stats_file_reports_counters_and_phases(served) -> None:
+    project, server = served
+    stats = project.parent / "stats.json"
+    assert compile_(project, server, "--stats", str(stats)).exit_code == 0
+    document = json.loads(stats.read_text())
+    assert set(document["phases_seconds"]) == {"load", "fetch", "solve", "generate", "write"}
+    assert document["http"]["requests"] == server.count() > 0
+    assert document["sat_calls"] == sum(t["sat_calls"] for t in document["targets"].values()) > 0
+    assert set(document["targets"]) == {"linux-cpu", "linux-gpu", "mac"}

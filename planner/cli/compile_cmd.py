@@ -43,6 +43,9 @@ def compile_command(
     fetch_missing_hashes: Annotated[bool, typer.Option(
         "--fetch-missing-hashes",
         help="Download artifacts whose index publishes no sha256 and pin the hash of the bytes received.")] = False,
+    stats_file: Annotated[Path | None, typer.Option(
+        "--stats", envvar="PLANNER_STATS", metavar="FILE",
+        help="Write counters and phase times of this run as JSON (for benchmarks).")] = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 if any output is missing or stale, 0 if all are current.")] = False,
 ) -> None:
@@ -56,8 +59,12 @@ def compile_command(
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
 
+    from planner.cli.run_stats import PhaseClock, TimedProvider, stats_document, write_stats
+
     output: Output = ctx.obj
-    loaded = load_targets(project, index or [], default_index)
+    clock = PhaseClock()
+    with clock.phase("load"):
+        loaded = load_targets(project, index or [], default_index)
     for warning in loaded.warnings:
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, target or [])
@@ -73,8 +80,8 @@ def compile_command(
         return
     formulas: dict[str, Formula] = {}
     with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
-        with output.progress(f"compiling {len(chosen)} target(s)"):
-            plan = solve_plan(loaded.project, chosen, IndexProvider(client),
+        with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
+            plan = solve_plan(loaded.project, chosen, TimedProvider(IndexProvider(client), clock),
                               loaded.project.planner.alignment, formulas)
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
@@ -87,8 +94,12 @@ def compile_command(
             output.detail(f"wrote {path}")
     if plan.unsatisfiable:
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
-    outputs = render_outputs(context, plan)
-    written = write_outputs(out, outputs.files, remove=previous_outputs(out))
+    with clock.phase("generate"):
+        outputs = render_outputs(context, plan)
+    with clock.phase("write"):
+        written = write_outputs(out, outputs.files, remove=previous_outputs(out))
+    if stats_file is not None:
+        write_stats(stats_file, stats_document(clock, client, plan))
     if output_format is OutputFormat.JSON:
         output.json(json.loads(outputs.files[PLAN_FILE]))
     else:

@@ -1,0 +1,84 @@
+"""Counters and phase times of one compile, for benchmarks (`--stats FILE` / `PLANNER_STATS`).
+
+The solver fetches lazily, so fetching and solving interleave: `fetch` is the wall time spent
+inside the provider (index pages, candidate selection, metadata), `solve` the rest of solving
+(encoding and SAT calls).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import NormalizedName
+
+from planner.index.models import Artifact, CandidateSet, CoreMetadata
+from planner.solve.provider import Provider, Unusable
+from planner.targets.model import Target
+from planner.targets.routing import Route
+
+
+@dataclass
+class PhaseClock:
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+
+
+class TimedProvider:
+    """A provider that adds the time spent in `inner` to the clock's `fetch` phase."""
+
+    def __init__(self, inner: Provider, clock: PhaseClock):
+        self.inner = inner
+        self.clock = clock
+
+    def candidates(self, package: NormalizedName, target: Target) -> CandidateSet:
+        with self.clock.phase("fetch"):
+            return self.inner.candidates(package, target)
+
+    def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
+        with self.clock.phase("fetch"):
+            return self.inner.routed_candidates(decided, target)
+
+    def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
+        with self.clock.phase("fetch"):
+            return self.inner.metadata(artifacts)
+
+
+def stats_document(clock: PhaseClock, client: Any, plan: Any) -> dict[str, Any]:
+    phases = dict(clock.phases)
+    if "solve" in phases:  # solve_plan's wall time includes the provider's
+        phases["solve"] = max(0.0, phases["solve"] - phases.get("fetch", 0.0))
+    fetch = client.fetcher.stats
+    pages = client.stats
+    targets = {
+        t.target.name: {"packages": len(t.packages), "sat_calls": t.stats.sat_calls, "clauses": t.stats.clauses,
+                        "variables": t.stats.variables, "metadata_fetches": t.stats.metadata_fetches}
+        for t in plan.targets
+    } if plan is not None else {}
+    return {
+        "phases_seconds": {k: round(v, 4) for k, v in sorted(phases.items())},
+        "http": {"requests": fetch.requests, "bytes": fetch.bytes, "not_modified": fetch.not_modified,
+                 "retries": fetch.retries},
+        "pages": {"fetched": pages.pages_fetched, "revalidated": pages.pages_revalidated,
+                  "from_cache": pages.pages_from_cache},
+        "metadata": dict(pages.metadata),
+        "sat_calls": sum(t["sat_calls"] for t in targets.values()),
+        "clauses": sum(t["clauses"] for t in targets.values()),
+        "targets": targets,
+    }
+
+
+def write_stats(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, indent=2) + "\n")
