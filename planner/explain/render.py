@@ -82,10 +82,11 @@ def _chain_order(graph: nx.DiGraph, last: str | None) -> dict[str, int]:
     return order
 
 
-def merge(facts: Sequence[Fact], solver: TargetSolver | None = None) -> list[ExplainedFact]:
-    """The facts as lines: merged by shape, in chain order."""
+def merge(facts: Sequence[Fact], solver: TargetSolver | None = None, subject: str | None = None) -> list[ExplainedFact]:
+    """The facts as lines: merged by shape, in chain order (towards `subject`, by default the
+    package where the facts clash)."""
     graph = _graph(facts)
-    depth = _chain_order(graph, conflict_package(facts))
+    depth = _chain_order(graph, subject or conflict_package(facts))
     far = len(depth) + 1
     buckets: dict[tuple[object, ...], list[Fact]] = defaultdict(list)
     for fact in facts:

@@ -28,7 +28,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.encode.formula import Formula
-from planner.plan.model import Divergence, HeldBack, Plan, Unsatisfiable
+from planner.plan.model import Divergence, ExplainedFact, HeldBack, Plan, Unsatisfiable
 from planner.project.model import ALIGNMENT_MODES, Project
 from planner.solve.provider import Provider
 from planner.solve.target_solver import TargetSolver, public
@@ -152,20 +152,42 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         for name, reason in descent.reasons.items():
             reasons.setdefault(name, reason)
         held.extend(descent.held_back)
+    if explain:
+        held = [_explained_hold(project, solvers, h) for h in held]
     plans = tuple(s.plan() for s in solvers)
     if formulas is not None:
         formulas.update((s.target.name, s.formula) for s in solvers)
     return Plan(
         targets=plans,
         unsatisfiable=tuple(unsatisfiable),
-        divergences=tuple(_divergences(project, solvers, reasons, alignment)),
+        divergences=tuple(_divergences(project, solvers, reasons, alignment, provider if explain else None)),
         held_back=tuple(sorted(held, key=lambda h: (h.package, h.target))),
         alignment=alignment,
     )
 
 
+def _explained_hold(project: Project, solvers: list[TargetSolver], held: HeldBack) -> HeldBack:
+    """Replace "does not fit the other choices on T" by the minimal facts that keep T from it."""
+    from dataclasses import replace
+
+    from planner.explain.why import version_reason
+
+    parts = []
+    for part in held.reason.split("; "):
+        marker = " does not fit the other choices on "
+        if marker in part:
+            name = part.split(marker)[1]
+            solver = next((s for s in solvers if s.target.name == name), None)
+            if solver is not None:
+                reason = version_reason(project, solver.target, solver.provider, held.package, held.newest)
+                if reason.facts:
+                    part = f"{name} cannot take {held.package} {held.newest}: {reason.text}"
+        parts.append(part)
+    return replace(held, reason="; ".join(parts))
+
+
 def _divergences(project: Project, solvers: list[TargetSolver], reasons: dict[NormalizedName, str],
-                 alignment: str) -> list[Divergence]:
+                 alignment: str, provider: Provider | None = None) -> list[Divergence]:
     """Packages whose public version, or whose build (local label, index), differs by target."""
     by_package: dict[NormalizedName, list[tuple[TargetSolver, object]]] = defaultdict(list)
     for solver in solvers:
@@ -181,10 +203,40 @@ def _divergences(project: Project, solvers: list[TargetSolver], reasons: dict[No
         choices = tuple((s.target.name, f"{c.version} [{c.index}]") for s, c in entries)  # type: ignore[attr-defined]
         if len(publics) > 1:
             reason = reasons.get(name) or _python_reason(entries, alignment) or "no common version fits every target"
-            out.append(Divergence(name, "version", choices, reason))
+            facts: tuple[ExplainedFact, ...] = ()
+            python_split = len({s.target.python.short for s, _ in entries}) > 1 and alignment == "per-python"
+            if provider is not None and not python_split:
+                forced = _forcing_facts(project, provider, name, entries)
+                if forced is not None:
+                    mode = " (alignment = \"per-target\")" if alignment == "per-target" else ""
+                    reason, facts = forced[0] + mode, forced[1]
+            out.append(Divergence(name, "version", choices, reason, facts))
             continue
-        out.append(Divergence(name, "artifact", choices, _build_reason(project, name, entries)))
+        reason, facts = _build_reason(project, name, entries)
+        out.append(Divergence(name, "artifact", choices, reason, facts))
     return out
+
+
+def _forcing_facts(project: Project, provider: Provider, name: NormalizedName,
+                   entries) -> tuple[str, tuple[ExplainedFact, ...]] | None:  # type: ignore[no-untyped-def]
+    """For each target below the newest version another target took: the minimal facts that
+    keep it from that version ("no wheel of torch 2.6.0 for macosx_13_0_x86_64/cp311 ...")."""
+    from planner.explain.why import version_reason
+
+    best = max(public(c.version) for _, c in entries)
+    parts: list[str] = []
+    facts: list[ExplainedFact] = []
+    for solver, candidate in entries:
+        if public(candidate.version) == best:
+            continue
+        reason = version_reason(project, solver.target, provider, name, best)
+        if not reason.facts:
+            continue
+        parts.append(f"{solver.target.name} cannot take {name} {best}: {reason.text}")
+        facts.extend(f for f in reason.facts if f not in facts)
+    if not parts:
+        return None
+    return "; ".join(parts), tuple(facts)
 
 
 def _python_reason(entries, alignment: str) -> str | None:  # type: ignore[no-untyped-def]
@@ -196,13 +248,21 @@ def _python_reason(entries, alignment: str) -> str | None:  # type: ignore[no-un
     return None
 
 
-def _build_reason(project: Project, name: NormalizedName, entries) -> str:  # type: ignore[no-untyped-def]
-    parts = []
+def _build_reason(project: Project, name: NormalizedName,
+                  entries) -> tuple[str, tuple[ExplainedFact, ...]]:  # type: ignore[no-untyped-def]
+    parts, facts = [], []
     for solver, candidate in entries:
         decided = route(project, solver.target, name)
         if decided.source is not None:
-            parts.append(f"the source rule at {decided.source.origin} routes {name} on {solver.target.name} "
-                         f"to {decided.source.index}, which publishes {candidate.version}")
+            text = (f"the source rule at {decided.source.origin} routes {name} on {solver.target.name} "
+                    f"to {decided.source.index}, which publishes {candidate.version}")
+            parts.append(text)
+            facts.append(ExplainedFact("source", text, decided.source.origin, name, True,
+                                       (f"source {name} {decided.source.index}",)))
     if parts:
-        return "; ".join(parts)
-    return "the indexes publish different builds of this version for these targets"
+        return "; ".join(parts), tuple(facts)
+    indexes = sorted({c.index for _, c in entries})
+    if len(indexes) > 1:
+        return (f"{name} comes from different indexes ({', '.join(indexes)}) under the index strategy "
+                f"\"{project.uv.index_strategy.value}\"", ())
+    return "the indexes publish different builds of this version for these targets", ()
