@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 SUPPORTED_SCHEMES = ("https", "http", "file")
+# `scheme://user:secret@` anywhere in a text; the user info runs to the last '@' before the host.
+_TEXT_USERINFO_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s'\"<>]*@")
 
 
 def redact_url(url: str) -> str:
@@ -18,6 +21,12 @@ def redact_url(url: str) -> str:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def redact_text(text: str) -> str:
+    """`text` with the user info of every URL in it hidden (`https://***@host/...`): for messages
+    that quote user input (a requirement, a marker, an option) which may hold a URL."""
+    return _TEXT_USERINFO_RE.sub(r"\g<scheme>***@", text)
 
 
 def normalize_index_url(raw: str, base_dir: Path) -> str:

@@ -28,7 +28,7 @@ from planner.cli.app import app
 
 CASES_DIR = Path(__file__).resolve().parent / "cases" / "bad_input"
 CASE_FILES = sorted(CASES_DIR.glob("*.toml"))
-_CASE_NAME_RE = re.compile(r"^(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*\.toml$")
+_CASE_NAME_RE = re.compile(r"^(\d{2,3})-[a-z0-9]+(?:-[a-z0-9]+)*\.toml$")
 _HEADER_RE = re.compile(r"^# expect-(key|line|message|fix): (.+?)\s*$")
 
 # A valid project (the seed) for command-line tests.
@@ -152,7 +152,7 @@ def assert_one_clear_error(stdout: str, stderr: str, expect: Expectation) -> Non
 
 # -- the corpus ---------------------------------------------------------------------------------
 def test_corpus_is_large_and_well_formed() -> None:
-    assert len(CASE_FILES) >= 40
+    assert len(CASE_FILES) >= 100
     numbers = []
     for path in CASE_FILES:
         match = _CASE_NAME_RE.match(path.name)

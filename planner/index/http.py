@@ -90,12 +90,55 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-class Fetcher:
-    """Fetches URLs for the index client. Thread-safe; one connection pool per run."""
+# Network settings a user (or a test) can change without code: name -> (default, minimum).
+HTTP_SETTINGS: dict[str, tuple[float, float]] = {
+    "PLANNER_HTTP_TIMEOUT": (30.0, 0.01),  # seconds to connect, and between two reads of a response
+    "PLANNER_HTTP_RETRIES": (3, 0),  # further attempts after a timeout, dropped connection, 5xx or 429
+    "PLANNER_HTTP_BACKOFF": (0.5, 0.0),  # seconds before the first retry; doubles each time
+    "PLANNER_HTTP_MAX_PAGE_MB": (64, 0.001),  # cap of one index page or metadata file, in MiB
+}
 
-    def __init__(self, credentials: CredentialStore, *, timeout: float = 30.0, retries: int = 3,
-                 backoff: float = 0.5, max_page_bytes: int = 64 * MiB, stats: FetchStats | None = None,
-                 max_connections: int = 16):
+
+def http_setting(name: str, environ: Mapping[str, str] | None = None) -> float:
+    """The value of one of `HTTP_SETTINGS` from the environment, or its default.
+
+    A value that is not a number, or below the minimum, is an input error naming the variable.
+    """
+    from planner.errors import InputError
+
+    default, minimum = HTTP_SETTINGS[name]
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    integral = isinstance(default, int)
+    if value != value or value < minimum or value == float("inf") or (integral and not value.is_integer()):
+        kind = "a whole number" if integral else "a number"
+        raise InputError(f"environment variable {name}={raw!r} is not {kind} >= {minimum:g}",
+                         fix=f"set {name} to {kind} such as {default:g}, or unset it")
+    return int(value) if integral else value
+
+
+class Fetcher:
+    """Fetches URLs for the index client. Thread-safe; one connection pool per run.
+
+    Settings left as None come from the environment (`HTTP_SETTINGS`), else their defaults.
+    """
+
+    def __init__(self, credentials: CredentialStore, *, timeout: float | None = None, retries: int | None = None,
+                 backoff: float | None = None, max_page_bytes: int | None = None,
+                 stats: FetchStats | None = None, max_connections: int = 16):
+        if timeout is None:
+            timeout = http_setting("PLANNER_HTTP_TIMEOUT")
+        if retries is None:
+            retries = int(http_setting("PLANNER_HTTP_RETRIES"))
+        if backoff is None:
+            backoff = http_setting("PLANNER_HTTP_BACKOFF")
+        if max_page_bytes is None:
+            max_page_bytes = max(1, int(http_setting("PLANNER_HTTP_MAX_PAGE_MB") * MiB))
         self.credentials = credentials
         self.retries = retries
         self.backoff = backoff
@@ -198,7 +241,7 @@ class Fetcher:
                     for chunk in response.iter_bytes(1 * MiB):
                         total += len(chunk)
                         if total > max_bytes:
-                            raise FetchError(index, url, f"download exceeds {max_bytes // MiB} MiB")
+                            raise FetchError(index, url, f"download exceeds {_size(max_bytes)}")
                         digest.update(chunk)
                         handle.write(chunk)
                     self.stats.add(nbytes=total)
@@ -232,15 +275,15 @@ class Fetcher:
     def _read_body(self, response: httpx.Response, index: str, url: str, limit: int) -> bytes:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            raise FetchError(index, url, f"response of {int(declared) // MiB} MiB exceeds the {limit // MiB} MiB cap",
-                             "check that the URL points at a simple index page")
+            raise FetchError(index, url, f"response of {_size(int(declared))} exceeds the {_size(limit)} cap",
+                             "check that the URL points at a simple index page (PLANNER_HTTP_MAX_PAGE_MB raises the cap)")
         chunks: list[bytes] = []
         total = 0
         for chunk in response.iter_bytes():
             total += len(chunk)
             if total > limit:
-                raise FetchError(index, url, f"response exceeds the {max(limit // MiB, 1)} MiB cap",
-                                 "check that the URL points at a simple index page")
+                raise FetchError(index, url, f"response exceeds the {_size(limit)} cap",
+                                 "check that the URL points at a simple index page (PLANNER_HTTP_MAX_PAGE_MB raises the cap)")
             chunks.append(chunk)
         self.stats.add(nbytes=total)
         return b"".join(chunks)
@@ -310,6 +353,13 @@ class _Transient(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+def _size(nbytes: int) -> str:
+    """`64 MiB`, `1.5 MiB`, `512 KiB`: a size for messages."""
+    if nbytes >= MiB:
+        return f"{nbytes / MiB:.4g} MiB"
+    return f"{nbytes / 1024:.4g} KiB"
 
 
 def _file_path(url: str) -> Path:

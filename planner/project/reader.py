@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from planner.errors import InputError, KeyPath, Location, format_key
 from planner.project.toml_positions import TomlPositions
+from planner.urls import redact_text
 
 _TOML_TYPE_NAMES = {
     str: "a string",
@@ -45,7 +46,9 @@ class DocumentReader:
         return Location(self.file, tuple(path), self.positions.line_of(path))
 
     def fail(self, path: KeyPath, problem: str, fix: str | None = None) -> NoReturn:
-        raise InputError(problem, location=self.location(path), fix=fix)
+        # Messages quote the user's text, which may hold a URL with credentials: never show them.
+        raise InputError(redact_text(problem), location=self.location(path),
+                         fix=redact_text(fix) if fix is not None else None)
 
     # -- navigation ----------------------------------------------------------------------
     def get(self, path: KeyPath, default: Any = None) -> Any:
@@ -73,7 +76,7 @@ class DocumentReader:
         wanted = _TOML_TYPE_NAMES[kind]
         fix = f"write {format_key(path)} as {wanted}" + (f", e.g. {example}" if example else "")
         if kind is str and isinstance(value, int | float) and not isinstance(value, bool):
-            fix = f'quote it: {path[-1]} = "{value}"'
+            fix = f'quote it: "{value}"' if isinstance(path[-1], int) else f'quote it: {path[-1]} = "{value}"'
         self.fail(path, f"expected {wanted}, found {toml_type_name(value)}", fix)
 
     def table(self, path: KeyPath, *, required: bool = False, example: str | None = None) -> dict[str, Any]:
