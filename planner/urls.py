@@ -23,6 +23,18 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
+def strip_userinfo(url: str) -> str:
+    """The URL without user info: for files installers read (credentials come from netrc or the
+    installer's keyring instead; a `***` user name would only confuse them)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+
+
 def redact_text(text: str) -> str:
     """`text` with the user info of every URL in it hidden (`https://***@host/...`): for messages
     that quote user input (a requirement, a marker, an option) which may hold a URL."""

@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from planner import __version__
 from planner.project.model import Project
-from planner.urls import redact_url
+from planner.urls import strip_userinfo
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,14 @@ def published_index_urls(project: Project, declared: Project) -> dict[str, str]:
         url = index.url
         if _is_folder(url) and url != declared_urls.get(index.name, url):
             url = declared_urls[index.name]
-        urls[index.name] = redact_url(url)
+        urls[index.name] = strip_userinfo(url)
     return urls
 
 
 def canonical_overrides(project: Project, index_options: Mapping[str, str], default_index: str | None) -> list[str]:
     """The index options as command-line words, folders relative to the project, no credentials."""
     def show(url: str) -> str:
-        return _folder_relative(url, project.root) if _is_folder(url) else redact_url(url)
+        return _folder_relative(url, project.root) if _is_folder(url) else strip_userinfo(url)
 
     words = []
     for name in sorted(index_options):

@@ -9,7 +9,7 @@ from typing import Any
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
 from planner.project.model import Project
 from planner.targets.model import Target
-from planner.urls import redact_url
+from planner.urls import strip_userinfo
 
 FORMAT_VERSION = 1
 
@@ -38,7 +38,7 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str
         "index_url": index_urls.get(package.index),
         "artifact": {
             "filename": artifact.filename,
-            "url": redact_url(artifact.url),
+            "url": strip_userinfo(artifact.url),
             "sha256": artifact.sha256,
             "size": artifact.size,
         },
@@ -60,7 +60,7 @@ def _target(index_urls: Mapping[str, str], plan: TargetPlan) -> dict[str, Any]:
 def plan_document(project: Project, plan: Plan, index_urls: Mapping[str, str] | None = None) -> dict[str, Any]:
     """`index_urls`: index name -> URL to write (see generate/context.py); default: the project's."""
     if index_urls is None:
-        index_urls = {index.name: redact_url(index.url) for index in project.indexes}
+        index_urls = {index.name: strip_userinfo(index.url) for index in project.indexes}
     return {
         "planner_plan": FORMAT_VERSION,
         "project": project.name,

@@ -28,7 +28,7 @@ from planner.generate.context import OutputContext
 from planner.generate.markers import environment_marker, indistinguishable, selector_marker
 from planner.index.models import Artifact, ArtifactKind
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
-from planner.urls import redact_url
+from planner.urls import strip_userinfo
 
 LOCK_VERSION = "1.0"
 
@@ -105,7 +105,7 @@ def render_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> str:
 def _wheel(artifact: Artifact) -> PackageWheel:
     return PackageWheel(
         name=artifact.filename,
-        url=redact_url(artifact.url),
+        url=strip_userinfo(artifact.url),
         size=artifact.size,
         upload_time=_upload_time(artifact.upload_time),
         hashes=dict(sorted(artifact.hashes.items())),
@@ -115,7 +115,7 @@ def _wheel(artifact: Artifact) -> PackageWheel:
 def _sdist(artifact: Artifact) -> PackageSdist:
     return PackageSdist(
         name=artifact.filename,
-        url=redact_url(artifact.url),
+        url=strip_userinfo(artifact.url),
         size=artifact.size,
         upload_time=_upload_time(artifact.upload_time),
         hashes=dict(sorted(artifact.hashes.items())),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from planner.generate.context import OutputContext
 from planner.plan.model import PROJECT, PlannedPackage, TargetPlan
-from planner.urls import redact_url
+from planner.urls import strip_userinfo
 
 
 def describe_target(plan: TargetPlan) -> str:
@@ -57,7 +57,7 @@ def _entry(context: OutputContext, package: PlannedPackage, default_index: str) 
         head = f"{package.name}=={package.version}"
         comment = f"    # via {via}" if via else None
     else:
-        head = f"{package.name} @ {redact_url(artifact.url)}"
+        head = f"{package.name} @ {strip_userinfo(artifact.url)}"
         comment = f"    # {package.version} from index '{package.index}'" + (f"; via {via}" if via else "")
     lines = [f"{head} \\", f"    --hash=sha256:{artifact.sha256}"]
     if comment:
