@@ -23,6 +23,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 
 from planner.errors import ExitCode, PlannerError
+from planner.index.auth import split_userinfo
 from planner.index.cache import Cache, CachedPage
 from planner.index.candidates import select_candidates
 from planner.index.http import FetchError, Fetcher
@@ -154,15 +155,22 @@ class IndexClient:
 
     def _load_page(self, index: Index, name: NormalizedName) -> ProjectPage:
         url = self.page_url(index, name)
-        cached = self.cache.get_page(url, "simple")
+        # The cache never sees credentials: entries are keyed by (and record) the URL without them.
+        cache_key, _ = split_userinfo(url)
+        cached = self.cache.get_page(cache_key, "simple")
+        if cached is not None:
+            try:
+                parsed_cached = self._parse(index, name, url, cached)
+            except FetchError:
+                cached = None  # an entry that no longer parses (another planner version?): refetch it
         if self.offline:
             if cached is None:
                 raise OfflineMiss(f"index page of '{name}' on index '{index.name}' ({redact_url(url)})")
             self.stats.count_page("pages_from_cache")
-            return self._parse(index, name, url, cached)
+            return parsed_cached
         if cached is not None and not self.refresh and cached.is_fresh():
             self.stats.count_page("pages_from_cache")
-            return self._parse(index, name, url, cached)
+            return parsed_cached
         headers = {"Accept": ACCEPT_HEADER}
         if cached is not None:
             if cached.etag:
@@ -178,8 +186,8 @@ class IndexClient:
             fresh = CachedPage(cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
                                response.headers.get("last-modified") or cached.last_modified, time.time(),
                                max_age if max_age is not None else cached.max_age)
-            self.cache.put_page(url, "simple", fresh)
-            return self._parse(index, name, url, fresh)
+            self.cache.put_page(cache_key, "simple", fresh)
+            return parsed_cached
         self.stats.count_page("pages_fetched")
         if response.status == 404:
             page = CachedPage(b"", "404", None, None, time.time(), max_age)
@@ -188,7 +196,7 @@ class IndexClient:
             page = CachedPage(response.body, content_type, response.headers.get("etag"),
                               response.headers.get("last-modified"), time.time(), max_age)
         parsed = self._parse(index, name, url, page)  # parse before caching: never cache garbage
-        self.cache.put_page(url, "simple", page)
+        self.cache.put_page(cache_key, "simple", page)
         return parsed
 
     def _parse(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:

@@ -52,6 +52,7 @@ _JSON_TYPES = {JSON_MEDIA_TYPE, "application/vnd.pypi.simple.latest+json"}
 _HTML_TYPES = {HTML_MEDIA_TYPE, "application/vnd.pypi.simple.latest+html", "text/html"}
 _USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 _HEX_RE = re.compile(r"[0-9a-fA-F]+")
+_UNFINISHED_ANCHOR_RE = re.compile(r"<a(?:[\s/>]|$)", re.IGNORECASE)
 # PEP 658 attribute value `<hashname>=<hexvalue>`.
 _HASH_PAIR_RE = re.compile(r"([A-Za-z0-9_-]+)=([0-9a-fA-F]+)")
 # Where `planner mirror` lists its own copy of a file's metadata (PEP 700 reserves keys with a
@@ -470,12 +471,18 @@ def parse_html_page(data: bytes, page_url: str, index: str, project: str) -> Pro
     """Parse a PEP 503 project page (HTML, also `application/vnd.pypi.simple.v1+html`).
 
     HTML is parsed leniently (as browsers and pip do); only a repository-version meta tag with a
-    major version other than 1 makes the page an IndexFormatError.
+    major version other than 1, or a page that ends inside an <a> tag (truncated), makes the
+    page an IndexFormatError.
     """
     # Simple pages are UTF-8 (PEP 503 file names are ASCII); stray bytes must not stop the parse.
     text = data.decode("utf-8-sig", errors="replace")
     collector = _AnchorCollector()
     collector.feed(text)
+    # What html.parser could not finish: a page that stops inside an <a> tag was cut off (in
+    # transit or at the source) in the middle of a link, so its list of files is incomplete.
+    unfinished = collector.rawdata.lstrip()
+    if _UNFINISHED_ANCHOR_RE.match(unfinished):
+        raise IndexFormatError(f"the page ends inside a link ({unfinished[:40]!r}...): it is truncated")
     collector.close()
     if collector.repository_version is not None:
         _check_api_version(collector.repository_version, "the pypi:repository-version meta tag")
