@@ -24,7 +24,7 @@ import httpx
 
 from planner.errors import ExitCode, PlannerError
 from planner.index.auth import CredentialStore, split_userinfo
-from planner.urls import redact_url
+from planner.urls import redact_text, redact_url
 
 MiB = 1024 * 1024
 USER_AGENT = "planner/0.1 (+https://pypi.org/project/planner)"
@@ -326,7 +326,7 @@ class Fetcher:
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 last, wait = f"connection failed: {type(exc).__name__}", None
             except httpx.InvalidURL as exc:
-                raise FetchError(index, url, f"invalid URL: {exc}") from None
+                raise FetchError(index, url, f"invalid URL: {redact_text(str(exc))}") from None
             if n < self.retries:
                 time.sleep(wait if wait is not None else self.backoff * (2**n))
         raise FetchError(index, url, f"{last}, after {self.retries + 1} attempts",
