@@ -379,3 +379,18 @@ def test_compile_process_reports_fetch_errors_without_traceback(served: Served) 
     assert "index 'pypi': HTTP 502, after 3 attempts" in completed.stderr
     assert snapshot(served.output) == before
     assert os.listdir(served.output)
+
+
+def test_folder_index_with_a_missing_file(served: Served, tmp_path: Path) -> None:
+    """A local folder index whose page lists a file the folder lacks: a clear error, not a crash."""
+    import shutil
+
+    folder = tmp_path / "folder" / "pypi"
+    shutil.copytree(served.server.roots["pypi"], folder / "simple", ignore=shutil.ignore_patterns("files"))
+    shutil.copytree(served.server.roots["pypi"] / "files", folder / "files")
+    (folder / "files" / "alpha-2.0-py3-none-any.whl.metadata").unlink()
+    (folder / "files" / "alpha-2.0-py3-none-any.whl").unlink()
+    before = snapshot(served.output)
+    result = compile_cli(["compile", str(served.project), "--default-index", str(folder / "simple"), "--no-cache"])
+    assert_one_clear_error(result, "index 'pypi': not found (no such file)", "alpha-2.0-py3-none-any.whl")
+    assert snapshot(served.output) == before

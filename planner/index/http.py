@@ -14,7 +14,8 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -167,15 +168,19 @@ class Fetcher:
     def get(self, url: str, index: str, headers: Mapping[str, str] | None = None,
             max_bytes: int | None = None, ok_statuses: tuple[int, ...] = (200,)) -> Response:
         """GET `url`; statuses in `ok_statuses` (and 304) are returned, others raise FetchError."""
-        if url.startswith("file:"):
-            return self._get_file(url, index, headers or {})
         limit = max_bytes or self.max_page_bytes
+        if url.startswith("file:"):
+            with _local_errors(index, url):
+                response = self._get_file(url, index, headers or {}, limit)
+            if response.status not in ok_statuses:
+                raise FetchError(index, url, "not found (no such file or folder)", "check the index path")
+            return response
         return self._with_retries(url, index, lambda: self._get_once(url, index, headers or {}, limit, ok_statuses))
 
     def get_range(self, url: str, index: str, start: int, end: int) -> bytes | None:
         """Bytes `start..end` (inclusive) of `url`, or None when the server ignores ranges."""
         if url.startswith("file:"):
-            with open(_file_path(url), "rb") as handle:
+            with _local_errors(index, url), open(_file_path(url), "rb") as handle:
                 handle.seek(start)
                 data = handle.read(end - start + 1)
             return data
@@ -196,9 +201,8 @@ class Fetcher:
         """The last `length` bytes of `url` and its total size (a suffix range request), or None
         when the server ignores ranges."""
         if url.startswith("file:"):
-            path = _file_path(url)
-            size = path.stat().st_size
-            with open(path, "rb") as handle:
+            with _local_errors(index, url), open(_file_path(url), "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
                 handle.seek(max(0, size - length))
                 return handle.read(), size
 
@@ -220,12 +224,17 @@ class Fetcher:
     def download(self, url: str, index: str, sha256: str | None, max_bytes: int) -> Path:
         """Stream `url` to a temporary file, verifying its sha256; the caller deletes the file."""
         if url.startswith("file:"):
-            path = _file_path(url)
-            data = path.read_bytes()
-            self._check_digest(index, url, sha256, hashlib.sha256(data).hexdigest())
             fd, tmp = tempfile.mkstemp(prefix="planner-dl-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            try:
+                digest = hashlib.sha256()
+                with _local_errors(index, url), open(_file_path(url), "rb") as source, os.fdopen(fd, "wb") as handle:
+                    while chunk := source.read(1 * MiB):
+                        digest.update(chunk)
+                        handle.write(chunk)
+                self._check_digest(index, url, sha256, digest.hexdigest())
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
             return Path(tmp)
 
         def once() -> Path:
@@ -332,7 +341,7 @@ class Fetcher:
         raise FetchError(index, url, f"{last}, after {self.retries + 1} attempts",
                          "check the network or the index; planner retries timeouts and server errors")
 
-    def _get_file(self, url: str, index: str, headers: Mapping[str, str]) -> Response:
+    def _get_file(self, url: str, index: str, headers: Mapping[str, str], limit: int) -> Response:
         path = _file_path(url)
         accept = headers.get("Accept", "")
         if path.is_dir():
@@ -343,6 +352,10 @@ class Fetcher:
             path = found[0]
         if not path.is_file():
             return Response(404, {}, b"", url)
+        size = path.stat().st_size
+        if size > limit:
+            raise FetchError(index, url, f"file of {_size(size)} exceeds the {_size(limit)} cap",
+                             "check that the path points at a simple index folder (PLANNER_HTTP_MAX_PAGE_MB raises the cap)")
         body = path.read_bytes()
         content_type = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
         return Response(200, {"content-type": content_type}, body, url)
@@ -353,6 +366,17 @@ class _Transient(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+@contextmanager
+def _local_errors(index: str, url: str) -> Iterator[None]:
+    """A local index's missing or unreadable file as a FetchError naming it."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise FetchError(index, url, "not found (no such file)", "check the index path") from None
+    except OSError as exc:
+        raise FetchError(index, url, f"cannot read the file: {exc.strerror or exc}") from None
 
 
 def _size(nbytes: int) -> str:
