@@ -205,12 +205,11 @@ def target_edits(project: Project, target: Target, facts: Sequence[Fact]) -> lis
     spec = next((s for s in project.planner.targets if s.name == target.name), None)
     if artifacts and spec is not None:
         for minor in _pythons_to_try(project, target, artifacts):
-            specs = tuple(replace(s, python=minor) if s.name == target.name else s for s in project.planner.targets)
-            edited = replace(project, planner=replace(project.planner, targets=specs))
+            alone = replace(project, planner=replace(project.planner, targets=(replace(spec, python=minor),)))
             try:
                 from planner.targets.resolve import resolve_targets
 
-                moved = resolve_targets(edited).by_name(target.name)
+                moved = resolve_targets(alone).by_name(target.name)  # only this target is made again
             except (PlannerError, KeyError):
                 continue
             change = Change("set-python", f"set python = \"{minor}\" for target '{target.name}'{_where(spec.locate('python'))}",

@@ -82,6 +82,8 @@ class MemoryProvider:
                 self.releases.setdefault((index, canonicalize_name(release.name)), []).append(release)
         self._by_artifact: dict[tuple[str, str], Release] = {}
         self.metadata_calls = 0
+        self._metadata: dict[tuple[str, str], CoreMetadata] = {}
+        self._selected: dict[tuple[object, ...], CandidateSet] = {}  # candidate selection is pure: reuse it
 
     def candidates(self, package: NormalizedName, target: Target) -> CandidateSet:
         return self.routed_candidates(route(self.project, target, package), target)
@@ -89,6 +91,13 @@ class MemoryProvider:
     def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
         """The candidates along `decided` (any route, not only the project's: explanations ask
         where a package would come from without a source rule)."""
+        key = (decided.package, decided.index_names, decided.strategy, target.platform.name, target.python.full,
+               target.os_floor)
+        if key not in self._selected:
+            self._selected[key] = self._select(decided, target)
+        return self._selected[key]
+
+    def _select(self, decided: Route, target: Target) -> CandidateSet:
         package = decided.package
         pages = []
         for index in decided.indexes:
@@ -102,4 +111,10 @@ class MemoryProvider:
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata]:
         self.metadata_calls += len(artifacts)
-        return {a: self._by_artifact[(a.index, a.url)].metadata() for a in artifacts}
+        out = {}
+        for artifact in artifacts:
+            key = (artifact.index, artifact.url)
+            if key not in self._metadata:
+                self._metadata[key] = self._by_artifact[key].metadata()
+            out[artifact] = self._metadata[key]
+        return out

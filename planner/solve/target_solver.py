@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -40,7 +41,12 @@ FactKey = tuple[Hashable, ...]
 
 def bare(requirement: Requirement) -> str:
     """A requirement as a user reads it in an explanation: no marker."""
-    copy = Requirement(str(requirement))
+    return _bare(str(requirement))
+
+
+@lru_cache(maxsize=4096)
+def _bare(text: str) -> str:
+    copy = Requirement(text)
     copy.marker = None
     return str(copy)
 
@@ -156,6 +162,7 @@ class TargetSolver:
                             parent=PROJECT, via=via)
                 group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
                                            dependency.origin, (fact, *self._override_facts(override)))
+
                 edges.append(Edge(None, PROJECT, None, None, requirement, name, group))
         # Constraints and overrides are first-party requirements too: a pre-release or an exact
         # pin they name allows that pre-release or yanked version (as uv does).
@@ -398,13 +405,16 @@ class TargetSolver:
                         continue  # nobody asked for this extra yet; `_extra_var` adds it when asked
                     guard = self.extra_vars.get((name, extra)) if extra else None
                     where = f" [extra {extra}]" if extra else ""
-                    fact = Fact(("dependency", name, str(candidate.version), str(raw), extra), FactKind.DEPENDENCY,
-                                f"{name} {candidate.version} requires {bare(raw)}" + (f" (its extra {extra})" if extra else ""),
-                                package=target_name, version=str(candidate.version), requirement=bare(raw),
-                                parent=name, via=extra)
+                    facts: tuple[Fact, ...] = ()
+                    if self.explain:  # (reading requirements again is not free: only when explaining)
+                        fact = Fact(("dependency", name, str(candidate.version), str(raw), extra), FactKind.DEPENDENCY,
+                                    f"{name} {candidate.version} requires {bare(raw)}" + (f" (its extra {extra})" if extra else ""),
+                                    package=target_name, version=str(candidate.version), requirement=bare(raw),
+                                    parent=name, via=extra)
+                        facts = (fact, *self._override_facts(override))
                     group = self.formula.group(GroupKind.DEPENDENCY,
                                                f"{name} {candidate.version} requires {requirement}{where}{note}",
-                                               facts=(fact, *self._override_facts(override)))
+                                               facts=facts)
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
                     self._require(edge)
