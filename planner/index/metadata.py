@@ -27,6 +27,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from planner.index.models import CoreMetadata
+from planner.project.markers import marker_problem
 
 __all__ = [
     "HashMismatch",
@@ -370,9 +371,13 @@ def _parse_requirement(line: str, where: str) -> Requirement:
     # compat32 keeps folded header lines as "\n\t..."; unfold them (RFC 5322).
     text = _FOLD.sub(" ", line).strip()
     try:
-        return Requirement(text)
+        requirement = Requirement(text)
     except InvalidRequirement as exc:
         raise MetadataError(f"{where}Requires-Dist line {text!r} does not parse: {exc}") from exc
+    problem = marker_problem(requirement.marker) if requirement.marker is not None else None
+    if problem is not None:
+        raise MetadataError(f"{where}the marker of Requires-Dist line {text!r} cannot be evaluated: {problem}")
+    return requirement
 
 
 def _unique(items: Iterable[_T]) -> list[_T]:

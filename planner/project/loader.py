@@ -38,6 +38,7 @@ from planner.project.model import (
     UvSettings,
     frozen_mapping,
 )
+from planner.project.markers import marker_problem
 from planner.project.reader import DocumentReader, did_you_mean, toml_type_name
 from planner.project.toml_positions import TomlPositions
 from planner.urls import normalize_index_url
@@ -279,6 +280,10 @@ class _ProjectLoader:
         if requirement.url:
             self.r.fail(path, f"direct URL requirement '{text}' is not supported yet",
                         f"require {requirement.name} by version and route it with [tool.uv.sources] to an index")
+        problem = marker_problem(requirement.marker) if requirement.marker is not None else None
+        if problem is not None:
+            self.r.fail(path, f"the marker of requirement '{text}' cannot be evaluated: {problem}",
+                        "write a PEP 508 marker, e.g. \"numpy>=1.26; python_version >= '3.11'\"")
         return Dependency(requirement, self.r.location(path))
 
     def requirements(self, path: KeyPath) -> tuple[Dependency, ...]:
@@ -288,12 +293,17 @@ class _ProjectLoader:
     def marker(self, path: KeyPath, raw: Any) -> Marker:
         text = self.r.expect(path, raw, str, "\"sys_platform == 'linux'\"")
         try:
-            return Marker(text)
+            marker = Marker(text)
         except InvalidMarker as exc:
             detail, column = _syntax_error(exc, text)
             hint = _marker_hint(text, detail, column)
             self.r.fail(path, f"invalid marker '{text}': {detail}",
                         _with_hint(hint, "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\""))
+        problem = marker_problem(marker)
+        if problem is not None:
+            self.r.fail(path, f"marker '{text}' cannot be evaluated: {problem}",
+                        "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\"")
+        return marker
 
     # -- sections ----------------------------------------------------------------------------
     def load(self) -> Project:
