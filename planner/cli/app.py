@@ -187,3 +187,4 @@ def main() -> None:
 # they use the options above; their heavy imports stay inside the command functions).
 import planner.cli.compile_cmd  # noqa: E402, F401  `planner compile`
 import planner.cli.mirror_cmd  # noqa: E402, F401  `planner mirror`
+import planner.cli.why_cmd  # noqa: E402, F401  `planner why`, `planner why-not`

@@ -1,0 +1,114 @@
+"""Unit tests of the explainer: why / why-not, divergence and held-back reasons, JSON documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner.explain.document import divergence_document, unsatisfiable_document, why_document, why_not_document
+from planner.explain.why import why, why_not
+from planner.project.loader import load_project
+from planner.solve.memory import MemoryProvider, Release
+from planner.solve.objective import solve_plan
+from planner.solve.target_solver import TargetSolver
+from planner.targets.resolve import resolve_targets
+
+TWO_MACS = '''
+[project]
+name = "demo"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["torchvision"]
+
+[tool.planner.targets.linux]
+platform = "linux-x86_64"
+python = "3.11"
+
+[tool.planner.targets.intel-mac]
+platform = "macos-x86_64"
+python = "3.11"
+'''
+LINUX, OLD_MAC, ARM_MAC = "cp311-cp311-manylinux_2_17_x86_64", "cp311-none-macosx_10_9_x86_64", "cp311-none-macosx_11_0_arm64"
+UNIVERSE = {"pypi": [
+    Release("torch", "2.2.2", tag=LINUX), Release("torch", "2.2.2", tag=OLD_MAC),
+    Release("torch", "2.5.1", tag=LINUX), Release("torch", "2.5.1", tag=ARM_MAC),
+    Release("torchvision", "0.17.2", ("torch==2.2.2",)), Release("torchvision", "0.20.1", ("torch==2.5.1",)),
+]}
+
+
+@pytest.fixture
+def universe(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text(TWO_MACS, encoding="utf-8")
+    project = load_project(tmp_path)
+    targets = resolve_targets(project).targets
+    return project, targets, MemoryProvider(project, UNIVERSE)
+
+
+def test_divergence_names_the_forcing_fact(universe) -> None:
+    project, targets, provider = universe
+    plan = solve_plan(project, targets, provider, "per-target")
+    divergent = {d.package: d for d in plan.divergences}
+    torch = divergent["torch"]
+    assert torch.reason.startswith("intel-mac cannot take torch 2.5.1: torch 2.5.1 on pypi: no wheel for macosx_13_0_x86_64/cp311")
+    assert [f.labels for f in torch.facts] == [("artifact torch 2.5.1 pypi",)]
+    labels = {label for fact in divergent["torchvision"].facts for label in fact.labels}
+    assert labels == {"dependency torchvision 0.20.1 torch==2.5.1", "artifact torch 2.5.1 pypi"}
+    document = divergence_document(divergent["torch"])
+    assert document["choices"] == {"linux": "2.5.1 [pypi]", "intel-mac": "2.2.2 [pypi]"}
+    assert document["facts"][0]["kind"] == "artifact" and json.dumps(document)
+
+
+def test_held_back_reason_names_the_other_target(universe) -> None:
+    project, targets, provider = universe
+    plan = solve_plan(project, targets, provider)  # per-python: linux is held back to align
+    [held] = [h for h in plan.held_back if h.package == "torchvision"]
+    assert held.target == "linux" and "intel-mac cannot take torchvision 0.20.1" in held.reason
+    assert "no wheel for macosx_13_0_x86_64/cp311" in held.reason
+
+
+def test_why_and_why_not(universe) -> None:
+    project, targets, provider = universe
+    plan = solve_plan(project, targets, provider, "per-target")
+    answers = {a.target: a for a in why(project, plan, provider, "torch")}
+    assert answers["linux"].newest and answers["linux"].version == "2.5.1"
+    mac = answers["intel-mac"]
+    assert mac.chains == (("torchvision (pyproject.toml:6)", "torchvision 0.17.2 requires torch==2.2.2"),)
+    assert [r.version for r in mac.newer] == ["2.5.1"]
+    assert "no wheel for macosx_13_0_x86_64/cp311" in mac.newer[0].text
+    assert why_document(mac)["newer"][0]["facts"][0]["kind"] == "artifact"
+
+    mac_target = next(t for t in targets if t.name == "intel-mac")
+    answer = why_not(project, plan, provider, "torchvision", "0.20.1", mac_target)
+    assert answer.planned == "0.17.2"
+    assert [f.text for f in answer.reason.facts] == [
+        "torchvision 0.20.1 requires torch==2.5.1",
+        "torch 2.5.1 on pypi: no wheel for macosx_13_0_x86_64/cp311 (available: macosx_11_0_arm64, manylinux_2_17_x86_64)",
+    ]
+    assert why_not_document(answer)["planned"] == "0.17.2"
+    missing = why_not(project, plan, provider, "torch", "9.0", mac_target)
+    assert missing.reason.note == "torch 9.0 is not on pypi (it has 2.2.2, 2.5.1)"
+
+
+def test_unsatisfiable_document(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(TWO_MACS.replace('["torchvision"]', '["torchvision==0.20.1"]'))
+    project = load_project(tmp_path)
+    plan = solve_plan(project, resolve_targets(project).targets, MemoryProvider(project, UNIVERSE))
+    [unsat] = plan.unsatisfiable
+    document = unsatisfiable_document(unsat)
+    assert document["target"] == "intel-mac" and document["complete"] is True
+    assert [f["kind"] for f in document["facts"]] == ["requirement", "dependency", "artifact"]
+    assert document["facts"][0]["location"] == {"file": "pyproject.toml", "line": 6, "key": "project.dependencies[0]"}
+    assert document["fixes"][0]["changes"][0]["kind"] == "relax-requirement"
+    assert "the plan then takes torchvision 0.17.2" in document["fixes"][0]["text"]
+    json.dumps(document)
+
+
+def test_normal_formula_has_no_selectors(universe) -> None:
+    project, targets, provider = universe
+    plain = TargetSolver(project, targets[0], provider)
+    explaining = TargetSolver(project, targets[0], provider, explain=True)
+    assert plain.solve() and explaining.solve()
+    assert not plain.formula.selectors and "fact:" not in plain.formula.to_dimacs()
+    assert explaining.formula.selectors
