@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.hostile import OUTPUT_FILES, compile_cli, compile_process, served_project, snapshot
+from tests.fixtures.hostile import OUTPUT_FILES, compile_cli, compile_process, listed_files, served_project, snapshot
 from tests.fixtures.service_project import service_indexes
 from tests.fixtures.simple_index import FixtureFile, write_index
 from tests.fixtures.wheels import build_wheel
@@ -34,22 +34,9 @@ def _extra_files() -> list[FixtureFile]:
     ]
 
 
-def _listed_files(root: Path) -> list[FixtureFile]:
-    """The files a fixture index folder lists, as `FixtureFile`s (to write it again with more)."""
-    out = []
-    for page in sorted(root.glob("*/index.json")):
-        for entry in json.loads(page.read_text())["files"]:
-            name = entry["filename"]
-            metadata = root / "files" / f"{name}.metadata"
-            out.append(FixtureFile.from_content(
-                page.parent.name, name, (root / "files" / name).read_bytes(),
-                metadata=metadata.read_bytes() if metadata.is_file() else None))
-    return out
-
-
 def _rich_indexes(root: Path) -> dict[str, Path]:
     roots = service_indexes(root)
-    files = _listed_files(roots["pypi"]) + _extra_files()
+    files = listed_files(roots["pypi"]) + _extra_files()
     shutil.rmtree(roots["pypi"])
     write_index(roots["pypi"], files)
     return roots

@@ -74,11 +74,12 @@ def assert_recovered(served: Served, result, before: dict[str, bytes]) -> None:
         (ALPHA_PAGE, ("timeout",)),
         (ALPHA_PAGE, ("stall-body",)),
         (ALPHA_PAGE, ("truncate", "drop")),
+        (ALPHA_PAGE, ("drip",)),
         (ENGINE_PAGE, (503, "timeout")),
         (ALPHA_METADATA, (502, "stall-body")),
         (ALPHA_METADATA, ("truncate",)),
     ],
-    ids=["5xx-page", "429-page", "timeout-page", "stall-mid-body-page", "truncated-then-dropped",
+    ids=["5xx-page", "429-page", "timeout-page", "stall-mid-body-page", "truncated-then-dropped", "drip-feed-page",
          "second-index", "metadata-5xx-stall", "metadata-truncated"],
 )
 def test_transient_faults_are_retried_and_give_the_same_plan(served: Served, path: str, faults) -> None:
@@ -108,12 +109,13 @@ def test_metadata_stall_with_cache_retried_in_parallel_fetch(served: Served) -> 
         (("stall-body",) * 3, "timed out, after 3 attempts"),
         (("truncate",) * 3, "connection failed: RemoteProtocolError, after 3 attempts"),
         (("drop",) * 3, "connection failed: RemoteProtocolError, after 3 attempts"),
+        (("drip",) * 3, "too slow (the response took more than 0.8 s), after 3 attempts"),
     ],
-    ids=["503", "timeout", "stall-mid-body", "truncated", "dropped"],
+    ids=["503", "timeout", "stall-mid-body", "truncated", "dropped", "drip-feed"],
 )
 def test_persistent_faults_give_one_error_naming_index_and_url(served: Served, faults, problem: str) -> None:
     served.server.add_fault(ALPHA_PAGE, *faults)
-    result, before = recompile(served, env=STALL)
+    result, before = recompile(served, env={"PLANNER_HTTP_TIMEOUT": "0.2"} if "drip" in faults else STALL)
     assert_one_clear_error(result, "index 'pypi'", problem, served.server.url("pypi") + "/alpha/", "fix:")
     assert_untouched(served, before)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import string
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from planner.project.loader import load_project
 from planner.project.model import IndexStrategy
 from planner.targets.resolve import resolve_targets
 from planner.targets.routing import routing_table
-from tests.fixtures.hostile import Served, compile_cli, served_project, snapshot
+from tests.fixtures.hostile import compile_cli, listed_files, served_project, snapshot
 from tests.fixtures.simple_index import FixtureFile, write_index
 from tests.fixtures.wheels import build_wheel
 
@@ -376,20 +375,12 @@ def test_core_metadata_parses_or_is_rejected(lines, fuzz_targets) -> None:
 # -- hostile index data, end to end ------------------------------------------------------------
 def _compile_with(tmp_path: Path, extra_files: list[FixtureFile]):
     """Compile the service project with `extra_files` added to its default index."""
-    from tests.test_determinism import _listed_files
-
-    served_cm = served_project(tmp_path, compiled=False)
-    served: Served = served_cm.__enter__()
-    try:
-        root = served.server.roots["pypi"]
-        files = _listed_files(root) + extra_files
+    with served_project(tmp_path, compiled=False) as served:
         fresh = tmp_path / "hostile-pypi"
-        write_index(fresh, files)
+        write_index(fresh, listed_files(served.server.roots["pypi"]) + extra_files)
         served.server.roots["pypi"] = fresh
         result = compile_cli(served.args(cache=False))
         return result, snapshot(served.output), served
-    finally:
-        served_cm.__exit__(None, None, None)
 
 
 def _plan(outputs: dict[str, bytes]) -> dict[str, dict[str, str]]:
@@ -480,10 +471,8 @@ def test_bad_metadata_makes_that_version_unusable(tmp_path: Path, metadata: byte
                           "and solve() then asserts 'an unusable candidate was selected' (exit 3)")
 def test_pinned_version_with_bad_metadata_is_one_clear_error(tmp_path: Path) -> None:
     with served_project(tmp_path, compiled=False) as served:
-        from tests.test_determinism import _listed_files
-
         root = served.server.roots["pypi"]
-        files = _listed_files(root) + [build_wheel("alpha", "3.0", ["beta"]).fixture_file(
+        files = listed_files(root) + [build_wheel("alpha", "3.0", ["beta"]).fixture_file(
             metadata=b"Metadata-Version: 2.1\nName: evil\nVersion: 3.0\n")]
         write_index(tmp_path / "bad", files)
         served.server.roots["pypi"] = tmp_path / "bad"
@@ -494,6 +483,3 @@ def test_pinned_version_with_bad_metadata_is_one_clear_error(tmp_path: Path) -> 
         assert "Traceback" not in result.output and "internal error" not in result.output
         assert "alpha" in result.stderr and not served.output.exists()
 
-
-def test_fuzzing_alphabet_is_printable() -> None:
-    assert all(set(name) <= set(string.printable) for name in NAMES)

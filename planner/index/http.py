@@ -141,6 +141,9 @@ class Fetcher:
         if max_page_bytes is None:
             max_page_bytes = max(1, int(http_setting("PLANNER_HTTP_MAX_PAGE_MB") * MiB))
         self.credentials = credentials
+        # A server that drips a page byte by byte never trips the read timeout: a whole page,
+        # metadata file or range must arrive within this many seconds (full downloads excepted).
+        self.body_deadline = 4 * timeout
         self.retries = retries
         self.backoff = backoff
         self.max_page_bytes = max_page_bytes
@@ -288,7 +291,10 @@ class Fetcher:
                              "check that the URL points at a simple index page (PLANNER_HTTP_MAX_PAGE_MB raises the cap)")
         chunks: list[bytes] = []
         total = 0
+        deadline = time.monotonic() + self.body_deadline
         for chunk in response.iter_bytes():
+            if time.monotonic() > deadline:
+                raise _Transient(f"too slow (the response took more than {self.body_deadline:g} s)", None)
             total += len(chunk)
             if total > limit:
                 raise FetchError(index, url, f"response exceeds the {_size(limit)} cap",
