@@ -197,6 +197,15 @@ def test_redirect_loop(served: Served) -> None:
     assert served.server.count("redirect-loop") <= 7  # httpx stops after max_redirects
 
 
+def test_redirect_to_a_local_file_is_not_followed(served: Served) -> None:
+    served.server.add_fault(ALPHA_PAGE, "redirect-to:file:///etc/passwd")
+    result, before = recompile(served)
+    assert_one_clear_error(result, "index 'pypi': the server redirects to a URL that is not http or https",
+                           "/pypi/simple/alpha/")
+    assert_untouched(served, before)
+    assert served.server.count(ALPHA_PAGE) == 1
+
+
 @pytest.mark.parametrize("fault", ["huge", "huge-declared"])
 def test_enormous_page_hits_the_cap(served: Served, fault: str) -> None:
     served.server.huge_bytes = 4 * 1024 * 1024

@@ -336,6 +336,9 @@ class Fetcher:
                 wait = exc.retry_after
             except httpx.TooManyRedirects:
                 raise FetchError(index, url, "too many redirects (a redirect loop?)", "check the index URL") from None
+            except httpx.UnsupportedProtocol:
+                raise FetchError(index, url, "the server redirects to a URL that is not http or https",
+                                 "check the index URL; planner never follows a server to file: or other schemes") from None
             except httpx.TimeoutException:
                 last, wait = "timed out", None
             except (httpx.TransportError, httpx.DecodingError) as exc:
