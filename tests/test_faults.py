@@ -378,7 +378,7 @@ def test_sigkill_between_renames_is_caught_by_check_and_repaired_by_compile(serv
         assert all(Path(name).name.startswith(".") for name in leftovers)
 
 
-def test_fast_network_settings_are_validated(served: Served) -> None:
+def test_network_settings_from_the_environment_are_validated(served: Served) -> None:
     for name, value in [("PLANNER_HTTP_TIMEOUT", "soon"), ("PLANNER_HTTP_RETRIES", "-1"),
                         ("PLANNER_HTTP_RETRIES", "1.5"), ("PLANNER_HTTP_MAX_PAGE_MB", "0")]:
         result = compile_cli(served.args(cache=False), {name: value})
