@@ -112,3 +112,27 @@ def test_normal_formula_has_no_selectors(universe) -> None:
     assert plain.solve() and explaining.solve()
     assert not plain.formula.selectors and "fact:" not in plain.formula.to_dimacs()
     assert explaining.formula.selectors
+
+
+class _BrokenMetadata(MemoryProvider):
+    """A provider whose metadata of one version cannot be used (an sdist needing a build, say)."""
+
+    def metadata(self, artifacts):  # type: ignore[no-untyped-def]
+        from planner.solve.provider import Unusable
+
+        out = dict(super().metadata(artifacts))
+        for artifact in artifacts:
+            if artifact.name == "torchvision" and str(artifact.version) == "0.20.1":
+                out[artifact] = Unusable("its metadata cannot be read")
+        return out
+
+
+def test_unusable_version_is_a_fact(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(TWO_MACS.replace('["torchvision"]', '["torchvision==0.20.1"]'))
+    project = load_project(tmp_path)
+    linux = next(t for t in resolve_targets(project).targets if t.name == "linux")
+    plan = solve_plan(project, [linux], _BrokenMetadata(project, UNIVERSE))
+    [unsat] = plan.unsatisfiable
+    labels = {label for fact in unsat.explanation.facts for label in fact.labels}
+    assert labels == {"requirement torchvision==0.20.1", "unusable torchvision 0.20.1"}
+    assert "cannot be used: its metadata cannot be read" in unsat.message

@@ -433,6 +433,8 @@ class TargetSolver:
                 self.formula.add((-var,), self.formula.group(
                     GroupKind.UNUSABLE, f"{candidate.name} {candidate.version} cannot be used: {result.reason}",
                     facts=(fact,)))
+                if self.explain:  # with that fact switched off, it counts as having no dependencies
+                    self.metadata[var] = CoreMetadata(candidate.name, candidate.version, (), None, ())
                 continue
             self.metadata[var] = result
             self._add_edges(candidate, var, result)
