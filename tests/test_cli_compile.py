@@ -69,3 +69,19 @@ def test_compile_json_and_target_selection(seed_index_server, tmp_path) -> None:
     document = json.loads(result.stdout)
     assert [t["target"]["name"] for t in document["targets"]] == ["macos-arm64-cpu"]
     assert (tmp_path / "out" / "plan.json").is_file() and not (project / "output").exists()
+
+
+def test_unsatisfiable_json_names_the_facts(seed_index_server, tmp_path) -> None:
+    project = tmp_path / "seed"
+    shutil.copytree(SEED, project, ignore=shutil.ignore_patterns("output", "indexes"))
+    text = (project / "pyproject.toml").read_text().replace('"torchvision==0.20.1",\n]\ngpu', '"torchvision==0.99",\n]\ngpu')
+    (project / "pyproject.toml").write_text(text)
+    result = compile_seed(seed_index_server, project, tmp_path / "cache", "--format", "json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    unsat = {u["target"]: u for u in document["unsatisfiable"]}
+    assert set(unsat) == {"linux-x86_64-cpu", "macos-arm64-cpu"}
+    texts = [f["text"] for f in unsat["linux-x86_64-cpu"]["facts"]]
+    assert any("torchvision==0.99" in t for t in texts)
+    assert any(f["location"] and f["location"]["line"] == 12 for f in unsat["linux-x86_64-cpu"]["facts"])
+    assert not (project / "output").exists()

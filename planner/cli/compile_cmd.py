@@ -93,6 +93,10 @@ def compile_command(
         for path in write_outputs(emit_cnf, files):
             output.detail(f"wrote {path}")
     if plan.unsatisfiable:
+        if output_format is OutputFormat.JSON:
+            from planner.generate.plan_json import plan_document
+
+            output.json(plan_document(loaded.project, plan, context.index_urls))
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
     with clock.phase("generate"):
         outputs = render_outputs(context, plan)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from planner.explain.document import divergence_document, unsatisfiable_document
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
 from planner.project.model import Project
 from planner.targets.model import Target
@@ -66,11 +67,8 @@ def plan_document(project: Project, plan: Plan, index_urls: Mapping[str, str] | 
         "project": project.name,
         "alignment": plan.alignment,
         "targets": [_target(index_urls, t) for t in plan.targets],
-        "unsatisfiable": [{"target": u.target.name, "message": u.message} for u in plan.unsatisfiable],
-        "divergences": [
-            {"package": d.package, "kind": d.kind, "choices": dict(d.choices), "reason": d.reason}
-            for d in plan.divergences
-        ],
+        "unsatisfiable": [unsatisfiable_document(u) for u in plan.unsatisfiable],
+        "divergences": [divergence_document(d) for d in plan.divergences],
         "held_back": [
             {"package": h.package, "target": h.target, "version": str(h.version), "newest": str(h.newest),
              "reason": h.reason}
