@@ -78,3 +78,12 @@ def test_compile_prints_the_explanation(seed_index_server, tmp_path) -> None:
     assert "relax torchvision==0.99 (pyproject.toml:12); the plan then takes torchvision 0.20.1+cpu from pytorch-cpu" in err
     assert "aux:" not in err and "@pytorch-cpu" not in err
     assert len(err.splitlines()) <= 2 * 8
+
+
+def test_why_quotes_the_requirement_line_that_applies_on_the_target(seed_index_server, tmp_path) -> None:
+    """torch lists sympy==1.12.1 for Python 3.8 and sympy==1.13.1 for 3.9+: a 3.11 target shows the latter."""
+    project = _seed(tmp_path)
+    result = _run(seed_index_server, "why", "sympy", "-p", str(project), "-t", "linux-x86_64-gpu")
+    assert result.exit_code == 0, result.output
+    assert "torch 2.5.1 requires sympy==1.13.1" in result.stdout
+    assert "1.12.1" not in result.stdout

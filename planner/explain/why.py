@@ -130,8 +130,11 @@ def _step(project: Project, target_plan: TargetPlan, provider: Provider, solver:
     metadata = provider.metadata([planned.artifact])[planned.artifact]
     if isinstance(metadata, Unusable):
         return f"{parent} {planned.version} requires {child}"
+    target = target_plan.target
     for requirement in metadata.requires_dist:
-        if canonicalize_name(requirement.name) == child:
+        # The line that applies here: torch lists sympy==1.12.1 for Python 3.8 and 1.13.1 after.
+        applies = requirement.marker is None or target.evaluate(requirement.marker, frozenset(planned.extras))
+        if canonicalize_name(requirement.name) == child and applies:
             return f"{parent} {planned.version} requires {bare(requirement)}"
     return f"{parent} {planned.version} requires {child}"
 
