@@ -466,10 +466,7 @@ def test_bad_metadata_makes_that_version_unusable(tmp_path: Path, metadata: byte
     assert "evil" not in json.dumps(_plan(outputs))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="planner/solve/target_solver.py: while explaining, minimal_core turns the 'unusable' fact off "
-                          "and solve() then asserts 'an unusable candidate was selected' (exit 3)")
-def test_pinned_version_with_bad_metadata_is_one_clear_error(tmp_path: Path) -> None:
+def test_pinned_version_with_bad_metadata_is_explained(tmp_path: Path) -> None:
     with served_project(tmp_path, compiled=False) as served:
         root = served.server.roots["pypi"]
         files = listed_files(root) + [build_wheel("alpha", "3.0", ["beta"]).fixture_file(
@@ -481,5 +478,8 @@ def test_pinned_version_with_bad_metadata_is_one_clear_error(tmp_path: Path) -> 
         result = compile_cli(served.args(cache=False))
         assert result.exit_code == 1, result.output  # no plan: said per target, nothing written
         assert "Traceback" not in result.output and "internal error" not in result.output
-        assert "alpha" in result.stderr and not served.output.exists()
+        assert not served.output.exists()
+        assert "alpha 3.0 on pypi cannot be used" in result.stderr
+        assert "metadata claims to be evil 3.0, expected alpha 3.0" in result.stderr
+        assert "evil" not in result.stdout
 
