@@ -154,3 +154,17 @@ def test_stats_file_reports_counters_and_phases(served) -> None:
     assert document["http"]["requests"] == server.count() > 0
     assert document["sat_calls"] == sum(t["sat_calls"] for t in document["targets"].values()) > 0
     assert set(document["targets"]) == {"linux-cpu", "linux-gpu", "mac"}
+
+
+def test_artifacts_from_a_local_folder_are_flagged(tmp_path) -> None:
+    wheel = build_wheel("alpha", "1.0")
+    write_index(tmp_path / "idx", [wheel.fixture_file()])
+    (tmp_path / "files").symlink_to(tmp_path / "idx" / "files")  # pages link ../../files/<name>
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["alpha"]\n')
+    result = runner.invoke(app, ["compile", str(project), "--default-index", str(tmp_path / "idx"),
+                                 "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    assert "are files on this machine" in result.stdout and "alpha-1.0-py3-none-any.whl" in result.stdout

@@ -78,10 +78,12 @@ def reports_errors(command: F) -> F:
             output.error("interrupted")
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug: say so plainly, keep the details for -v
-            output.error(f"internal error: {type(exc).__name__}: {exc}\n"
+            from planner.urls import redact_text
+
+            output.error(f"internal error: {type(exc).__name__}: {redact_text(str(exc))}\n"
                          "  this is a bug in planner; rerun with -v to see where it happened")
             if output.verbose:
-                output.diagnostic("".join(traceback.format_exception(exc)))
+                output.diagnostic(redact_text("".join(traceback.format_exception(exc))))
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
     return wrapper  # type: ignore[return-value]

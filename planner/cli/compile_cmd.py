@@ -101,7 +101,7 @@ def compile_command(
     with clock.phase("generate"):
         outputs = render_outputs(context, plan)
     with clock.phase("write"):
-        written = write_outputs(out, outputs.files, remove=previous_outputs(out))
+        written = write_outputs(out, outputs.files, remove=previous_outputs(out), last=PLAN_FILE)
     if stats_file is not None:
         write_stats(stats_file, stats_document(clock, client, plan))
     if output_format is OutputFormat.JSON:

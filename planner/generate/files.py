@@ -9,17 +9,23 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
-def write_outputs(root: Path, files: Mapping[str, bytes], remove: Iterable[str] = ()) -> list[Path]:
+def write_outputs(root: Path, files: Mapping[str, bytes], remove: Iterable[str] = (),
+                  last: str | None = None) -> list[Path]:
     """Write `files` (relative path -> bytes) under `root`, then delete `remove` (relative paths
     of an earlier run's files that no longer belong; empty folders they leave go too).
 
     Every file is first written to a temporary file beside its destination and flushed; only when
     all are written are they renamed into place, so an interrupted run leaves the previous outputs
-    whole. Returns the paths written, in order.
+    whole. `last` is renamed after all others (the manifest: it appears only once every file it
+    lists is in place). Temporary files a killed run left behind are removed first. Returns the
+    paths written, in order.
     """
+    remove = list(remove)
+    for relative in sorted(set(files) | set(remove)):
+        _remove_leftover_temporaries(root / relative)
     staged: list[tuple[Path, Path]] = []
     try:
-        for relative, data in sorted(files.items()):
+        for relative, data in sorted(files.items(), key=lambda item: (item[0] == last, item[0])):
             destination = root / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
@@ -45,3 +51,17 @@ def write_outputs(root: Path, files: Mapping[str, bytes], remove: Iterable[str] 
             except OSError:
                 break
     return [destination for _, destination in staged]
+
+
+def _remove_leftover_temporaries(destination: Path) -> None:
+    """Delete `.<name>.<random>` siblings that `mkstemp` made for `destination` in a killed run."""
+    folder = destination.parent
+    if not folder.is_dir():
+        return
+    prefix = f".{destination.name}."
+    for candidate in folder.iterdir():
+        suffix = candidate.name[len(prefix):]
+        # mkstemp's random part: 8 characters of [a-z0-9_]
+        if candidate.name.startswith(prefix) and len(suffix) == 8 and suffix.replace("_", "").isalnum() \
+                and candidate.is_file():
+            candidate.unlink(missing_ok=True)

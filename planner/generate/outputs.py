@@ -64,6 +64,11 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
             files[f"{folder}/Dockerfile"] = dockerfile.encode()
         elif (reason := no_dockerfile_reason(target_plan.target)) is not None:
             notes.append(reason)
+    local = sorted({p.artifact.filename for t in plan.targets for p in t.packages
+                    if p.artifact.url.startswith("file:")})
+    if local:
+        notes.append(f"{len(local)} artifact(s) are files on this machine (a local index with its files, e.g. "
+                     f"{local[0]}): the outputs install them only here")
     manifest = {path: _sha256(data) for path, data in sorted(files.items())}
     document = plan_document(context.project, plan, context.index_urls)
     document["inputs"] = {"hash": context.inputs_hash, "planner_version": context.planner_version,
