@@ -3,9 +3,11 @@ same input."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -21,6 +23,24 @@ def write_outputs(root: Path, files: Mapping[str, bytes], remove: Iterable[str] 
     paths written, in order.
     """
     remove = list(remove)
+    root.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(root):  # concurrent compiles into one folder take turns writing
+        return _write_locked(root, files, remove, last)
+
+
+@contextmanager
+def _folder_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on the folder itself (no lock file to leave behind; released on exit,
+    however the process ends)."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_locked(root: Path, files: Mapping[str, bytes], remove: list[str], last: str | None) -> list[Path]:
     for relative in sorted(set(files) | set(remove)):
         _remove_leftover_temporaries(root / relative)
     staged: list[tuple[Path, Path]] = []
