@@ -310,11 +310,17 @@ class _FilesHandler(_IndexHandler):
         return super().do_GET()
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up: not news
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve_indexes(root: Path) -> Iterator[str]:
     """Serve the bundled indexes under `root` on 127.0.0.1 (see above); yields the base URL."""
     handler = type("Handler", (_FilesHandler,), {"root": root, "base": ""})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     handler.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -365,7 +371,7 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str], log_to: Path, timeou
     return Sample(wall, usage.ru_utime, usage.ru_stime, rss, proc.returncode)
 
 
-def tail(path: Path, lines: int = 20) -> str:
+def tail(path: Path, lines: int = 60) -> str:
     try:
         text = path.read_text(errors="replace").strip().splitlines()
     except OSError:
@@ -383,6 +389,35 @@ class Indexes:
     planner: list[str] = field(default_factory=list)
     uv: list[str] = field(default_factory=list)
     pip: list[str] = field(default_factory=lambda: ["--index-url", PYPI])
+    # Named uv indexes whose URL is replaced in the pyproject copy itself: on uv's command line,
+    # `--index NAME=URL` would add a new index that is not `explicit` and ranks before the
+    # default one, which changes the routing.
+    uv_index_urls: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def bundled(base: str) -> Indexes:
+        return Indexes(
+            planner=["--default-index", f"{base}/pypi/", "--index", f"pytorch-cpu={base}/pytorch-cpu/"],
+            uv=["--default-index", f"{base}/pypi/"],
+            pip=["--index-url", f"{base}/pypi/"],
+            uv_index_urls={"pytorch-cpu": f"{base}/pytorch-cpu/"},
+        )
+
+
+def replace_uv_index_urls(pyproject: str, urls: dict[str, str]) -> str:
+    """Set the `url` of each named `[[tool.uv.index]]` table (the tables' keys on separate lines)."""
+    def table(match: re.Match[str]) -> str:
+        body = match.group(0)
+        name = re.search(r'^name\s*=\s*"([^"]+)"', body, re.M)
+        if name and name.group(1) in urls:
+            body = re.sub(r'^url\s*=\s*"[^"]*"', f'url = "{urls[name.group(1)]}"', body, flags=re.M)
+        return body
+
+    text = re.sub(r"^\[\[tool\.uv\.index\]\][^\[]*", table, pyproject, flags=re.M)
+    for name, url in urls.items():
+        if url not in text:
+            raise ValueError(f"no [[tool.uv.index]] named {name!r} to point at {url}")
+    return text
 
 
 @dataclass
@@ -404,7 +439,10 @@ class Runner:
     def __post_init__(self) -> None:
         self.project_dir = self.work / "project"
         self.project_dir.mkdir(parents=True)
-        shutil.copy2(self.project.folder / "pyproject.toml", self.project_dir / "pyproject.toml")
+        pyproject = (self.project.folder / "pyproject.toml").read_text()
+        if self.tool == "uv" and self.indexes.uv_index_urls:
+            pyproject = replace_uv_index_urls(pyproject, self.indexes.uv_index_urls)
+        (self.project_dir / "pyproject.toml").write_text(pyproject)
         self.warm_cache = self.work / "cache-warm"
         self.warm_offline = self.tool != "pip-compile"
         if self.tool == "pip-compile":
@@ -412,8 +450,7 @@ class Runner:
 
     @property
     def scope(self) -> str:
-        return {"planner": "all targets", "uv": "universal (same platforms)",
-                "pip-compile": "this machine only"}[self.tool]
+        return {"planner": "all targets", "uv": "universal", "pip-compile": "this machine"}[self.tool]
 
     def command(self, cache: Path, offline: bool) -> tuple[list[str], dict[str, str]]:
         env = dict(self.env)
@@ -517,7 +554,15 @@ def count_packages(tool: str, project_dir: Path, out: Path) -> dict[str, Any]:
 
 # Phases of `planner compile --stats FILE` / PLANNER_STATS (planner/cli/run_stats.py): `fetch` is
 # the wall time spent inside the index provider, `solve` the rest of solving (encoding, SAT calls).
-PHASES = ("load", "fetch", "solve", "generate", "write")
+# Newer planners may split `solve` into `encode` and `sat`; the table shows whichever phases the
+# files name, in this order, then any others.
+PHASES = ("load", "fetch", "solve", "encode", "sat", "generate", "write")
+
+
+def phase_total(timed: dict[str, float]) -> float:
+    """Sum of non-overlapping phases: `solve` is left out when `encode`/`sat` split it."""
+    split = "encode" in timed or "sat" in timed
+    return sum(v for k, v in timed.items() if not (split and k == "solve"))
 
 
 def planner_counters(plan_json: Path, stats_json: Path) -> dict[str, Any]:
@@ -573,17 +618,13 @@ def benchmark(project: Project, tools: list[str], runs: int, cold_runs: int, tim
     work = Path(tempfile.mkdtemp(prefix=f"planner-bench-{project.name}-"))
     try:
         with (serve_indexes(project.fixture_indexes) if project.fixture_indexes else _no_server()) as base:
-            indexes = Indexes()
-            if base:
-                indexes.planner = ["--default-index", f"{base}/pypi/", "--index", f"pytorch-cpu={base}/pytorch-cpu/"]
-                indexes.uv = ["--default-index", f"{base}/pypi/", "--index", f"pytorch-cpu={base}/pytorch-cpu/"]
-                indexes.pip = ["--index-url", f"{base}/pypi/"]
+            indexes = Indexes.bundled(base) if base else Indexes()
             runners = [Runner(tool, project, work / tool, indexes, env, timeout) for tool in tools]
             for runner in runners:
                 log(f"   {runner.tool}: first run (fills the warm cache, not timed)")
                 runner.run("fill")
                 if runner.failure:
-                    log(f"   {runner.tool}: FAILED: {runner.failure}")
+                    log(f"   {runner.tool}: failed: {first_error_line(runner.failure)}")
             for i in range(runs):
                 for runner in runners:
                     runner.run("warm")
@@ -669,7 +710,7 @@ def summarize_planner(samples: list[Sample]) -> dict[str, Any]:
         for name, value in timed.items():
             phases.setdefault(name, []).append(value)
         if timed:
-            phases.setdefault("other", []).append(max(0.0, sample.wall - sum(timed.values())))
+            phases.setdefault("other", []).append(max(0.0, sample.wall - phase_total(timed)))
     counters["phases_median_s"] = {p: round(statistics.median(v), 4) for p, v in phases.items()}
     return counters
 
@@ -682,9 +723,7 @@ def profile_planner(project: Project, env: dict[str, str], out_dir: Path) -> Pat
     work = Path(tempfile.mkdtemp(prefix=f"planner-profile-{project.name}-"))
     try:
         with (serve_indexes(project.fixture_indexes) if project.fixture_indexes else _no_server()) as base:
-            indexes = Indexes()
-            if base:
-                indexes.planner = ["--default-index", f"{base}/pypi/", "--index", f"pytorch-cpu={base}/pytorch-cpu/"]
+            indexes = Indexes.bundled(base) if base else Indexes()
             runner = Runner("planner", project, work / "planner", indexes, env, 3600)
             runner.run("fill")
             runner.run("warm")  # finds out whether --offline works on the filled cache
@@ -694,7 +733,7 @@ def profile_planner(project: Project, env: dict[str, str], out_dir: Path) -> Pat
             cmd, run_env = runner.command(runner.warm_cache, offline=runner.warm_offline)
             report = out_dir / f"{dt.date.today().isoformat()}-{project.name}-planner-warm.pyinstrument.txt"
             report.parent.mkdir(parents=True, exist_ok=True)
-            profiled = [str(venv_bin("python")), "-m", "pyinstrument", "--renderer", "text", "--show-all",
+            profiled = [str(venv_bin("python")), "-m", "pyinstrument", "--renderer", "text",
                         "--outfile", str(report), *cmd[1:]]
             subprocess.run(profiled, cwd=runner.project_dir, env=run_env, check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -723,7 +762,8 @@ def first_error_line(text: str) -> str:
     """The line of a failed command's output that says what went wrong."""
     lines = [re.sub(r"^exit -?\d+: ", "", line).strip() for line in (text or "").splitlines()]
     lines = [line for line in lines if line]
-    found = ([line for line in lines if line.lower().startswith("error")][:1]
+    generic = ("error: subprocess-exited-with-error",)
+    found = ([line for line in lines if line.lower().startswith("error") and line not in generic][:1]
              or [line for line in lines if re.search(r"\w(Error|Exception)\b.*: ", line)][-1:]
              or lines[-1:] or [""])
     return found[0][:200].replace("|", "\\|")
@@ -743,8 +783,8 @@ def fmt_int(value: Any) -> str:
 
 def markdown(reports: list[dict[str, Any]], machine: dict[str, Any], versions: dict[str, Any]) -> str:
     lines = [
-        "| project | tool (scope) | cache | median s | min–max s | CPU s | peak RSS MiB | packages | planner ÷ tool |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| project | tool (scope) | cache | runs | median s | min–max s | CPU s | peak RSS MiB | packages | planner ÷ tool |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
     for report in reports:
@@ -766,7 +806,7 @@ def markdown(reports: list[dict[str, Any]], machine: dict[str, Any], versions: d
                 name = f"{tool} ({r['scope']})"
                 if r["status"] != "ok":
                     reason = r.get("note") or first_error_line(r["reason"])
-                    lines.append(f"| {report['project']} | {name} | {label} | n/a | | | | | {reason} |")
+                    lines.append(f"| {report['project']} | {name} | {label} | 0 | n/a | | | | | {reason} |")
                     continue
                 ratio = "—"
                 if tool != "planner" and planner and planner.get("status") == "ok":
@@ -775,7 +815,7 @@ def markdown(reports: list[dict[str, Any]], machine: dict[str, Any], versions: d
                 if tool == "planner" and r["packages"].get("per_target"):
                     per = list(r["packages"]["per_target"].values())
                     packages = f"{packages} ({min(per)}–{max(per)}/target)" if len(per) > 1 else str(packages)
-                lines.append(f"| {report['project']} | {name} | {label} | {fmt_s(r['median_s'])} | "
+                lines.append(f"| {report['project']} | {name} | {label} | {r['runs']} | {fmt_s(r['median_s'])} | "
                              f"{fmt_s(r['min_s'])}–{fmt_s(r['max_s'])} | {fmt_s(r['cpu_median_s'])} | "
                              f"{r['max_rss_mib']:.0f} | {packages} | {ratio} |")
     notes.append("Whole commands (interpreter start-up included), median of the timed runs after one untimed "
@@ -797,7 +837,11 @@ def markdown(reports: list[dict[str, Any]], machine: dict[str, Any], versions: d
                  f"planner {versions['planner']['commit'][:10]}"
                  f"{' + working-tree changes' if versions['planner']['working_tree_changes'] else ''}.")
 
-    phase_names = [*PHASES, "other"]
+    seen = {name for rep in reports for r in rep["results"] if r["tool"] == "planner"
+            for name in r.get("planner", {}).get("phases_median_s", {})}
+    phase_names = [p for p in PHASES if p in seen] + sorted(seen - set(PHASES) - {"other"}) + ["other"]
+    if len(phase_names) == 1:
+        phase_names = ["load", "fetch", "solve", "generate", "write", "other"]
     counters = ["", "planner's counters (median run; phase times from `--stats`; `other` = wall time outside "
                 "the phases: start-up, imports, printing):", "",
                 "| project | cache | targets | HTTP requests | KiB | metadata (source: count) | SAT calls | clauses | "
@@ -848,7 +892,14 @@ def main() -> int:
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/*.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folders (logs, outputs)")
     parser.add_argument("--upgrade-tools", action="store_true", help="reinstall the newest uv and pip-tools")
+    parser.add_argument("--table", nargs="+", metavar="RESULT_JSON",
+                        help="run nothing: print the Markdown table of these result files")
     args = parser.parse_args()
+
+    if args.table:
+        documents = [json.loads(Path(f).read_text()) for f in args.table]
+        print(markdown(documents, documents[0]["machine"], documents[0]["tools"]))
+        return 0
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if unknown := [t for t in tools if t not in TOOLS]:
