@@ -837,6 +837,9 @@ def markdown(reports: list[dict[str, Any]], machine: dict[str, Any], versions: d
                  f"planner {versions['planner']['commit'][:10]}"
                  f"{' + working-tree changes' if versions['planner']['working_tree_changes'] else ''}.")
 
+    commits = {rep["project"]: rep["tools"]["planner"]["commit"][:10] for rep in reports if "tools" in rep}
+    if len(set(commits.values())) > 1:
+        notes.append("planner commit per project: " + ", ".join(f"{k} {v}" for k, v in commits.items()) + ".")
     seen = {name for rep in reports for r in rep["results"] if r["tool"] == "planner"
             for name in r.get("planner", {}).get("phases_median_s", {})}
     phase_names = [p for p in PHASES if p in seen] + sorted(seen - set(PHASES) - {"other"}) + ["other"]
