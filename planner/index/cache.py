@@ -84,6 +84,17 @@ class Cache:
         }
         self._write(self._path("pages", f"{media} {url}"), header, page.body)
 
+    # -- parsed pages ---------------------------------------------------------------------------
+    # Parsing a large page (torch, numpy: thousands of files) costs far more than reading it; a
+    # warm run loads the parsed form instead. Keyed by the page body's hash and the parser's
+    # version, so it can never disagree with the raw page it came from; checked like every entry.
+    def get_parsed(self, key: str) -> bytes | None:
+        entry = self._read(self._path("parsed", key))
+        return entry[1] if entry else None
+
+    def put_parsed(self, key: str, data: bytes) -> None:
+        self._write(self._path("parsed", key), {"kind": "parsed page"}, data)
+
     # -- metadata -----------------------------------------------------------------------------
     def _metadata_path(self, artifact: Artifact) -> Path | None:
         if artifact.sha256:

@@ -63,7 +63,13 @@ def _specifier(text: str) -> SpecifierSet | None:
 def _admits_python(artifact: Artifact, python: str) -> bool:
     if not artifact.requires_python:
         return True
-    specifier = _specifier(artifact.requires_python)
+    return _python_admitted(artifact.requires_python, python)
+
+
+@lru_cache(maxsize=8192)
+def _python_admitted(requires_python: str, python: str) -> bool:
+    # A page repeats a handful of Requires-Python strings over thousands of files: decide each once.
+    specifier = _specifier(requires_python)
     # An index's broken Requires-Python must not hide a file: pip and uv ignore it too.
     if specifier is None:
         return True

@@ -12,13 +12,18 @@ Requires-Dist not dynamic). `offline=True` answers from the cache only and names
 
 from __future__ import annotations
 
+import copyreg
+import hashlib
+import io
 import os
+import pickle
 import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -62,6 +67,9 @@ MiB = 1024 * 1024
 _PARSE_LOCK = threading.Lock()
 # Freshness of a page whose server sends no caching headers at all (no Cache-Control, ETag or
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
+# Bump when parsing (planner/index/simple.py) or the page model (models.py) changes: parsed pages
+# cached under another format are ignored.
+PARSED_PAGE_FORMAT = "parsed-page-1"
 DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
@@ -200,6 +208,23 @@ class IndexClient:
         return parsed
 
     def _parse(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
+        if page.content_type == "404":
+            return ProjectPage(index.name, redact_url(url), name, ())
+        key = "\0".join((PARSED_PAGE_FORMAT, index.name, redact_url(url), name, page.content_type,
+                         hashlib.sha256(page.body).hexdigest()))
+        stored = self.cache.get_parsed(key)
+        if stored is not None:
+            try:
+                parsed = pickle.loads(stored)  # the user's own cache, hash-checked by Cache._read
+                if isinstance(parsed, ProjectPage):
+                    return parsed
+            except Exception:  # noqa: BLE001 - an unreadable entry is parsed again, never trusted
+                pass
+        parsed = self._parse_body(index, name, url, page)
+        self.cache.put_parsed(key, _pickle_page(parsed))
+        return parsed
+
+    def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
         if page.content_type == "404":
             return ProjectPage(index.name, redact_url(url), name, ())
         media = media_type_of(page.content_type)
@@ -343,6 +368,20 @@ class IndexClient:
             raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
         finally:
             path.unlink(missing_ok=True)
+
+
+def _read_only(mapping: dict) -> MappingProxyType:
+    return MappingProxyType(mapping)
+
+
+def _pickle_page(page: ProjectPage) -> bytes:
+    """Pickle with read-only mappings (artifact hashes) stored as their contents."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table,
+                              MappingProxyType: lambda proxy: (_read_only, (dict(proxy),))}
+    pickler.dump(page)
+    return buffer.getvalue()
 
 
 def _max_age(cache_control: str | None) -> int | None:

@@ -100,7 +100,12 @@ def _resolve(base_url: str, href: str) -> tuple[str, str]:
 
     Raises ValueError for a URL that does not parse (say, a broken IPv6 host).
     """
-    absolute = strip_credentials(urljoin(base_url, href.strip()))
+    href = href.strip()
+    netloc = href.split("/", 3)[2] if href.startswith(("https://", "http://")) else None
+    if netloc is not None and "@" not in netloc and "[" not in netloc:
+        absolute = href  # the usual case on PyPI: absolute, no credentials, nothing to join
+    else:
+        absolute = strip_credentials(urljoin(base_url, href))
     url, _, fragment = absolute.partition("#")
     return url, fragment
 
@@ -143,12 +148,21 @@ class _ParsedName:
     tags: frozenset[Tag]
 
 
+_TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
+
+
+def _shared_tags(tags: frozenset[Tag]) -> frozenset[Tag]:
+    """One object per distinct tag set: thousands of files share a few, which keeps pages small in
+    memory and in the parsed-page cache (pickle stores a shared object once)."""
+    return _TAG_SETS.setdefault(tags, tags)
+
+
 def _parse_filename(filename: str) -> _ParsedName | str:
     """The project, version and kind a file name stands for, or the reason it cannot be used."""
     try:
         if filename.endswith(".whl"):
             name, version, _build, tags = parse_wheel_filename(filename)
-            return _ParsedName(name, version, ArtifactKind.WHEEL, tags)
+            return _ParsedName(name, version, ArtifactKind.WHEEL, _shared_tags(tags))
         if filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
             return _ParsedName(name, version, ArtifactKind.SDIST, frozenset())

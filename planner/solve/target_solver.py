@@ -53,9 +53,10 @@ def _bare(text: str) -> str:
 SOLVER = "glucose4"  # incremental, with assumptions and phase setting
 
 
+@lru_cache(maxsize=65536)
 def public(version: Version) -> Version:
     """The version without its local label: `2.5.1+cpu` -> `2.5.1` (aligned with each other)."""
-    return Version(version.public)
+    return version if version.local is None else Version(version.public)
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ class TargetSolver:
         stable_exists = any(not c.version.is_prerelease for c, _ in pairs)
         constraints = [d for d in self.project.uv.constraints if d.name == name and
                        (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
-        for candidate, var in pairs + off_route:
+        for position, (candidate, var) in enumerate(pairs + off_route):
             reasons = self._inadmissible(candidate, stable_exists)
             excluded = [d for d in constraints if not d.requirement.specifier.contains(candidate.version, prereleases=True)]
             if not self.explain:  # one clause says it (the explaining formula states every reason)
@@ -250,7 +251,7 @@ class TargetSolver:
                             f"constraint-dependencies has {bare(dependency.requirement)}", dependency.origin,
                             package=name, requirement=bare(dependency.requirement), parent=PROJECT)
                 formula.add((-var,), formula.group(GroupKind.CONSTRAINT, text, dependency.origin, (fact,)))
-            if not reasons and not excluded and (candidate, var) in pairs:
+            if not reasons and not excluded and position < len(pairs):
                 package.admissible.append((candidate, var))
         # Explaining: a version without a fitting file is a variable ruled out by that fact (it
         # joins the requirements it would satisfy, so a core names it); never expanded.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from enum import StrEnum
 
 from packaging.markers import Marker
@@ -114,9 +115,21 @@ class Target:
 
     def evaluate(self, marker: Marker, extras: frozenset[str] = frozenset()) -> bool:
         """Evaluate a requirement marker on this target; `extras` are those requested with it."""
-        if not extras:
-            return marker.evaluate({**self.environment, "extra": ""})
-        return any(marker.evaluate({**self.environment, "extra": extra}) for extra in sorted(extras))
+        # The same few markers recur across thousands of requirements (every file of a package
+        # repeats its extras' markers): remember each answer by the marker's text.
+        key = (str(marker), extras)
+        answer = self._marker_answers.get(key)
+        if answer is None:
+            if not extras:
+                answer = marker.evaluate({**self.environment, "extra": ""})
+            else:
+                answer = any(marker.evaluate({**self.environment, "extra": extra}) for extra in sorted(extras))
+            self._marker_answers[key] = answer
+        return answer
+
+    @cached_property
+    def _marker_answers(self) -> dict[tuple[str, frozenset[str]], bool]:
+        return {}
 
     def activates(self, item: ConflictItem) -> bool:
         return item.name in (self.extras if item.kind is ConflictKind.EXTRA else self.groups)
