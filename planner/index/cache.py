@@ -109,6 +109,17 @@ class Cache:
         header = {"filename": artifact.filename, "url": artifact.url, "source": source}
         self._write(self._metadata_path(artifact), header, data)
 
+    def get_unusable(self, artifact: Artifact) -> str | None:
+        """Why an earlier run found `artifact`'s metadata unusable, if it did."""
+        path = self._metadata_path(artifact)
+        entry = self._read(path.with_name(path.name + ".unusable") if path is not None else None)
+        return entry[1].decode("utf-8", "replace") if entry else None
+
+    def put_unusable(self, artifact: Artifact, reason: str) -> None:
+        path = self._metadata_path(artifact)
+        if path is not None:
+            self._write(path.with_name(path.name + ".unusable"), {"filename": artifact.filename}, reason.encode())
+
     # -- storage ------------------------------------------------------------------------------
     def _path(self, kind: str, key: str, hashed: bool = True) -> Path | None:
         if self.root is None:

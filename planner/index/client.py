@@ -50,6 +50,7 @@ from planner.index.models import (
 )
 from planner.index.simple import ACCEPT_HEADER, IndexFormatError, media_type_of, parse_html_page, parse_json_page
 from planner.index.wheel_zip import (
+    ArchiveError,
     WheelZipError,
     read_sdist_pkg_info,
     read_wheel_metadata_file,
@@ -282,10 +283,19 @@ class IndexClient:
                 return result
             except MetadataUnavailable:
                 pass  # a bad cache entry is refetched, not trusted
+        unusable = None if self.refresh else self.cache.get_unusable(artifact)
+        if unusable is not None:  # known from an earlier run: needs a build, or no readable metadata
+            raise MetadataUnavailable(unusable)
         if self.offline:
             raise OfflineMiss(f"metadata of {artifact.filename} from index '{artifact.index}'")
-        data, source = self._fetch_metadata(artifact)
-        result = MetadataResult(self._parse_metadata(artifact, data), source, data)
+        try:
+            data, source = self._fetch_metadata(artifact)
+            result = MetadataResult(self._parse_metadata(artifact, data), source, data)
+        except MetadataUnavailable as exc:
+            # Remember it (keyed like metadata: by the file's hash), so that later runs, offline
+            # ones too, skip this file the same way instead of downloading it again or failing.
+            self.cache.put_unusable(artifact, str(exc))
+            raise
         self.cache.put_metadata(artifact, data, source.value)
         self.stats.count_metadata(source)
         return result
@@ -364,7 +374,7 @@ class IndexClient:
                 if artifact.kind is ArtifactKind.SDIST:
                     return read_sdist_pkg_info(handle, artifact.filename)
                 return read_wheel_metadata_file(handle)
-        except WheelZipError as exc:
+        except ArchiveError as exc:  # a wheel's zip or an sdist without PKG-INFO: that file is unusable
             raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
         finally:
             path.unlink(missing_ok=True)
