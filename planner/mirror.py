@@ -56,8 +56,8 @@ from packaging.version import Version
 
 from planner.errors import InputError
 from planner.index.models import Artifact, ArtifactKind, ProjectPage
-from planner.index.simple import HTML_METADATA_COPY_ATTR, JSON_METADATA_COPY_KEY, strip_credentials
-from planner.urls import redact_url
+from planner.index.simple import HTML_METADATA_COPY_ATTR, JSON_METADATA_COPY_KEY
+from planner.urls import redact_url, strip_userinfo
 
 if TYPE_CHECKING:
     from planner.index.client import IndexClient
@@ -623,7 +623,7 @@ def mirror(client: IndexClient, index: Index, request: MirrorRequest, out_dir: P
 def _upstream_url(artifact: Artifact) -> str:
     """The artifact's URL as the source gave it (absolute, resolved against its page), without
     credentials or fragment; the hash goes into the page's own fields."""
-    return strip_credentials(artifact.url.split("#", 1)[0])
+    return strip_userinfo(artifact.url.split("#", 1)[0])
 
 
 def _check_plain_name(filename: str) -> None:

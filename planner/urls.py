@@ -8,31 +8,31 @@ from urllib.parse import urlsplit, urlunsplit
 
 SUPPORTED_SCHEMES = ("https", "http", "file")
 # `scheme://user:secret@` anywhere in a text; the user info runs to the last '@' before the host.
+_URL_USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")  # at the start of a URL
 _TEXT_USERINFO_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s'\"<>]*@")
 
 
 def redact_url(url: str) -> str:
     """Hide user info (`user:secret@`) so that no credential reaches a message or a file."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    return _replace_userinfo(url, "***@", unparsable="<unparsable URL>")
 
 
 def strip_userinfo(url: str) -> str:
-    """The URL without user info: for files installers read (credentials come from netrc or the
-    installer's keyring instead; a `***` user name would only confuse them)."""
+    """The URL without user info: for pages, caches and the files installers read (credentials
+    come from netrc or a keyring instead; a `***` user name would only confuse an installer)."""
+    return _replace_userinfo(url, "", unparsable=None)
+
+
+def _replace_userinfo(url: str, replacement: str, unparsable: str | None) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return "<unparsable URL>"
+        # A broken IPv6 host, say: still never let `user:secret@` through.
+        return unparsable if unparsable is not None else _URL_USERINFO_RE.sub(r"\1", url, count=1)
     if "@" not in parts.netloc:
         return url
-    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, replacement + host, parts.path, parts.query, parts.fragment))
 
 
 def redact_text(text: str) -> str:

@@ -22,8 +22,8 @@ from planner.index.simple import (
     media_type_of,
     parse_html_page,
     parse_json_page,
-    strip_credentials,
 )
+from planner.urls import strip_userinfo as strip_credentials
 
 PYPI_PAGE_URL = "https://pypi.org/simple/torch/"
 CPU_PAGE_URL = "https://download.pytorch.org/whl/cpu/torch/"

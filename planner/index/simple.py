@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from types import MappingProxyType
 from typing import Any, Literal
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -39,6 +39,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from planner.index.models import Artifact, ArtifactKind, MetadataCopy, ProjectPage, SkippedFile
+from planner.urls import strip_userinfo
 
 JSON_MEDIA_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_MEDIA_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -50,7 +51,6 @@ SUPPORTED_API_MAJOR = 1
 
 _JSON_TYPES = {JSON_MEDIA_TYPE, "application/vnd.pypi.simple.latest+json"}
 _HTML_TYPES = {HTML_MEDIA_TYPE, "application/vnd.pypi.simple.latest+html", "text/html"}
-_USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 _HEX_RE = re.compile(r"[0-9a-fA-F]+")
 _UNFINISHED_ANCHOR_RE = re.compile(r"<a(?:[\s/>]|$)", re.IGNORECASE)
 # PEP 658 attribute value `<hashname>=<hexvalue>`.
@@ -82,19 +82,6 @@ def media_type_of(content_type_header: str | None) -> Literal["json", "html"] | 
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-def strip_credentials(url: str) -> str:
-    """`url` without user info (`user:secret@`), whatever else it holds."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        # Unparsable (a broken IPv6 host, say): still never let `user:secret@` through.
-        return _USERINFO_RE.sub(r"\1", url, count=1)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
 def _resolve(base_url: str, href: str) -> tuple[str, str]:
     """Absolute URL of `href` without credentials, and its fragment, split off.
 
@@ -105,7 +92,7 @@ def _resolve(base_url: str, href: str) -> tuple[str, str]:
     if netloc is not None and "@" not in netloc and "[" not in netloc:
         absolute = href  # the usual case on PyPI: absolute, no credentials, nothing to join
     else:
-        absolute = strip_credentials(urljoin(base_url, href))
+        absolute = strip_userinfo(urljoin(base_url, href))
     url, _, fragment = absolute.partition("#")
     return url, fragment
 
@@ -123,7 +110,7 @@ def _metadata_copy(page_url: str, base_url: str, href: str, hashes: Mapping[str,
     than the page: a copy is kept beside the pages, and only there is it read instead of the
     PEP 658 file."""
     url, _ = _resolve(base_url, href)
-    here, there = urlsplit(strip_credentials(page_url)), urlsplit(url)
+    here, there = urlsplit(strip_userinfo(page_url)), urlsplit(url)
     if (here.scheme.lower(), here.netloc.lower()) != (there.scheme.lower(), there.netloc.lower()):
         return None
     return MetadataCopy(url, MappingProxyType(dict(hashes)))
@@ -228,7 +215,7 @@ def _build_page(
         )
     return ProjectPage(
         index=index,
-        url=strip_credentials(page_url),
+        url=strip_userinfo(page_url),
         project=wanted,
         artifacts=tuple(artifacts),
         skipped=tuple(skipped),
