@@ -70,19 +70,9 @@ def _route_json(route: Route) -> dict[str, Any]:
 
 
 def target_json(target: Target) -> dict[str, Any]:
-    return {
-        "name": target.name,
-        "derived": target.derived,
-        "platform": target.platform.name,
-        "python": target.python.short,
-        "python_full_version": target.python.full,
-        "accelerator": str(target.accelerator),
-        "extras": list(target.extras),
-        "groups": list(target.groups),
-        "os_floor": target.os_floor_text,
-        "markers": dict(target.environment),
-        "wheel_tags": [str(tag) for tag in target.tags],
-    }
+    from planner.generate.plan_json import target_definition
+
+    return {**target_definition(target), "wheel_tags": [str(tag) for tag in target.tags]}
 
 
 def targets_json(loaded: LoadedTargets) -> dict[str, Any]:

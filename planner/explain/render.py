@@ -267,18 +267,9 @@ def _offered(solver: TargetSolver | None, name: str) -> str | None:
     return f"{indexes} has {name} {versions_text(versions)}"
 
 
-def describe_target(target: Target) -> str:
-    parts = [target.platform.name, f"Python {target.python}"]
-    if target.extras:
-        parts.append("extras " + ", ".join(target.extras))
-    if target.groups:
-        parts.append("groups " + ", ".join(target.groups))
-    return f"target '{target.name}' ({'; '.join(parts)})"
-
-
 def message(target: Target, explanation: Explanation) -> str:
     """The text compile prints for a target without a plan (short: one line per fact)."""
-    lines = [f"target '{target.name}' has no plan ({_short(target)}):"]
+    lines = [f"target '{target.name}' has no plan ({', '.join(target.description_parts())}):"]
     lines += [f"  {n}. {fact.text}" for n, fact in enumerate(explanation.facts, 1)]
     lines.append(f"  {explanation.conclusion}")
     if not explanation.complete:
@@ -287,15 +278,6 @@ def message(target: Target, explanation: Explanation) -> str:
         lines.append("  fixes (each checked by solving again):")
         lines += [f"  - {fix.text}" for fix in explanation.fixes]
     return "\n".join(lines)
-
-
-def _short(target: Target) -> str:
-    parts = [target.platform.name, f"Python {target.python}"]
-    if target.extras:
-        parts.append("extras " + ", ".join(target.extras))
-    if target.groups:
-        parts.append("groups " + ", ".join(target.groups))
-    return ", ".join(parts)
 
 
 def fix_lines(fixes: Sequence[Fix]) -> list[str]:

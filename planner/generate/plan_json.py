@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,7 +74,3 @@ def plan_document(project: Project, plan: Plan, index_urls: Mapping[str, str] | 
             for h in plan.held_back
         ],
     }
-
-
-def plan_json(project: Project, plan: Plan) -> bytes:
-    return (json.dumps(plan_document(project, plan), indent=2) + "\n").encode()

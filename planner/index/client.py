@@ -226,8 +226,6 @@ class IndexClient:
         return parsed
 
     def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
-        if page.content_type == "404":
-            return ProjectPage(index.name, redact_url(url), name, ())
         media = media_type_of(page.content_type)
         try:
             if media == "json":

@@ -131,6 +131,16 @@ class Target:
     def _marker_answers(self) -> dict[tuple[str, frozenset[str]], bool]:
         return {}
 
+    def description_parts(self, *, accelerator: bool = False) -> list[str]:
+        """What sets the target apart, for messages and file headers: platform, Python, (the
+        accelerator,) the extras and groups it activates."""
+        parts = [self.platform.name, f"Python {self.python}"] + ([str(self.accelerator)] if accelerator else [])
+        if self.extras:
+            parts.append("extras " + ", ".join(self.extras))
+        if self.groups:
+            parts.append("groups " + ", ".join(self.groups))
+        return parts
+
     def activates(self, item: ConflictItem) -> bool:
         return item.name in (self.extras if item.kind is ConflictKind.EXTRA else self.groups)
 
