@@ -22,8 +22,9 @@ from pathlib import Path
 from planner.errors import InputError
 from planner.generate.context import OutputContext
 from planner.generate.dockerfile import no_dockerfile_reason, render_dockerfile
+from planner.generate.hashing import unhashed_artifacts
 from planner.generate.plan_json import plan_document
-from planner.generate.pylock import lock_files, lock_kind_note
+from planner.generate.pylock import lock_files
 from planner.generate.requirements import requirements_txt
 from planner.plan.model import Plan
 
@@ -38,24 +39,24 @@ class Outputs:
 
 def require_hashes(context: OutputContext, plan: Plan) -> None:
     """Every artifact an output names must have a sha256 from its index."""
-    for target_plan in plan.targets:
-        for package in target_plan.packages:
-            if package.artifact.sha256 is None:
-                raise InputError(
-                    f"index '{package.index}' ({context.index_url(package.index)}) gives no sha256 for "
-                    f"{package.artifact.filename}: outputs pin every artifact by hash",
-                    fix="pass --fetch-missing-hashes to download the file and pin the hash of its bytes, "
-                        "or use an index that publishes sha256 hashes")
+    missing = unhashed_artifacts(plan)
+    if missing:
+        artifact = missing[0]
+        raise InputError(
+            f"index '{artifact.index}' ({context.index_url(artifact.index)}) gives no sha256 for "
+            f"{artifact.filename}: outputs pin every artifact by hash",
+            fix="pass --fetch-missing-hashes to download the file and pin the hash of its bytes, "
+                "or use an index that publishes sha256 hashes")
 
 
 def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     require_hashes(context, plan)
     files: dict[str, bytes] = {}
     notes: list[str] = []
-    for name, text in lock_files(context, plan).items():
-        files[name] = text.encode()
-    if (split := lock_kind_note(plan)) is not None:
-        notes.append(split)
+    locks, split_note = lock_files(context, plan)
+    files.update((name, text.encode()) for name, text in locks.items())
+    if split_note is not None:
+        notes.append(split_note)
     for target_plan in plan.targets:
         folder = target_plan.target.name
         files[f"{folder}/requirements.txt"] = requirements_txt(context, target_plan).encode()

@@ -33,42 +33,33 @@ from planner.urls import strip_userinfo
 LOCK_VERSION = "1.0"
 
 
-def lock_files(context: OutputContext, plan: Plan) -> dict[str, str]:
-    """File name -> text: `pylock.toml`, or one `pylock.<target>.toml` per target (see above)."""
-    targets = [t.target for t in plan.targets]
-    if not indistinguishable(targets):
-        return {"pylock.toml": render_lock(context, plan.targets)}
-    return {f"pylock.{t.target.name}.toml": render_lock(context, [t]) for t in plan.targets}
-
-
-def lock_kind_note(plan: Plan) -> str | None:
-    """Why the lock is split per target, or None when one `pylock.toml` covers all."""
+def lock_files(context: OutputContext, plan: Plan) -> tuple[dict[str, str], str | None]:
+    """File name -> text: `pylock.toml`, or one `pylock.<target>.toml` per target (see above);
+    and, when split, the note that says why."""
     pairs = indistinguishable([t.target for t in plan.targets])
     if not pairs:
-        return None
+        return {"pylock.toml": render_lock(context, plan.targets)}, None
     first, second = pairs[0]
-    return (f"targets {first} and {second} have the same machine, Python, extras and groups, so no "
+    note = (f"targets {first} and {second} have the same machine, Python, extras and groups, so no "
             f"marker tells them apart: wrote one pylock.<target>.toml per target")
+    return {f"pylock.{t.target.name}.toml": render_lock(context, [t]) for t in plan.targets}, note
 
 
 def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
     targets = [p.target for p in plans]
-    # (name, version, index) -> the targets installing it and the artifacts they install.
-    users: dict[tuple[str, Version, str], list[PlannedPackage]] = defaultdict(list)
-    target_names: dict[tuple[str, Version, str], list[str]] = defaultdict(list)
+    # (name, version, index) -> the targets installing it, with what each installs.
+    users: dict[tuple[str, Version, str], list[tuple[str, PlannedPackage]]] = defaultdict(list)
     for plan in plans:
         for package in plan.packages:
-            key = (package.name, package.version, package.index)
-            users[key].append(package)
-            target_names[key].append(plan.target.name)
+            users[(package.name, package.version, package.index)].append((plan.target.name, package))
     packages = []
-    for key in sorted(users, key=lambda k: (k[0], k[1], k[2])):
+    for key in sorted(users):
         name, version, index = key
-        using = target_names[key]
+        using = [target_name for target_name, _ in users[key]]
         marker = selector_marker(set(using), targets) if len(targets) > 1 else None
-        artifacts = sorted({p.artifact for p in users[key]}, key=lambda a: a.filename)
-        wheels = [_wheel(a) for a in artifacts if a.kind is ArtifactKind.WHEEL]
-        sdists = [_sdist(a) for a in artifacts if a.kind is ArtifactKind.SDIST]
+        artifacts = sorted({p.artifact for _, p in users[key]}, key=lambda a: a.filename)
+        wheels = [_file(PackageWheel, a) for a in artifacts if a.kind is ArtifactKind.WHEEL]
+        sdists = [_file(PackageSdist, a) for a in artifacts if a.kind is ArtifactKind.SDIST]
         requires_python = _common_requires_python(artifacts)
         packages.append(Package(
             name=name,
@@ -102,18 +93,8 @@ def render_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> str:
     return _toml(document)
 
 
-def _wheel(artifact: Artifact) -> PackageWheel:
-    return PackageWheel(
-        name=artifact.filename,
-        url=strip_userinfo(artifact.url),
-        size=artifact.size,
-        upload_time=_upload_time(artifact.upload_time),
-        hashes=dict(sorted(artifact.hashes.items())),
-    )
-
-
-def _sdist(artifact: Artifact) -> PackageSdist:
-    return PackageSdist(
+def _file(kind: type[PackageWheel] | type[PackageSdist], artifact: Artifact) -> PackageWheel | PackageSdist:
+    return kind(
         name=artifact.filename,
         url=strip_userinfo(artifact.url),
         size=artifact.size,
