@@ -116,32 +116,17 @@ def compile_command(
 
 def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output) -> Any:
     """Hash the bytes of each artifact whose index gives no sha256 (see generate/hashing.py)."""
-    import hashlib
-
     from planner.errors import InputError
     from planner.generate.hashing import unhashed_artifacts, with_hashes
 
-    def sha256_of(artifact: Any) -> str:
-        if offline:
-            raise InputError(f"--fetch-missing-hashes must download {artifact.filename}, and --offline forbids it",
-                             fix="run once without --offline")
-        path = client.fetcher.download(artifact.url, artifact.index, None, _MAX_HASHED_BYTES)
-        try:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-            return digest.hexdigest()
-        finally:
-            path.unlink(missing_ok=True)
-
-    for artifact in unhashed_artifacts(plan):
+    missing = unhashed_artifacts(plan)
+    if missing and offline:
+        raise InputError(f"--fetch-missing-hashes must download {missing[0].filename}, and --offline forbids it",
+                         fix="run once without --offline")
+    for artifact in missing:
         output.warning(f"index '{artifact.index}' publishes no sha256 for {artifact.filename}: "
                        "pinned to the hash of the bytes downloaded now")
-    return with_hashes(plan, sha256_of)
-
-
-_MAX_HASHED_BYTES = 8 << 30  # the largest wheels (CUDA builds) are a few GiB
+    return with_hashes(plan, client.artifact_sha256)
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:

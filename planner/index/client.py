@@ -365,6 +365,13 @@ class IndexClient:
             return None  # an odd zip: the full download below verifies and reads it properly
         return data
 
+    def artifact_sha256(self, artifact: Artifact) -> str:
+        """The sha256 of an artifact's bytes as the index serves them now (for indexes that
+        publish none); never from the cache: the point is to pin what is downloadable."""
+        if self.offline:
+            raise OfflineMiss(f"sha256 of {artifact.filename} (it must be downloaded to be hashed)")
+        return self.fetcher.sha256_of(artifact.url, artifact.index, _MAX_ARTIFACT_BYTES)
+
     def _metadata_by_download(self, artifact: Artifact) -> bytes:
         path: Path = self.fetcher.download(artifact.url, artifact.index, artifact.sha256, _MAX_ARTIFACT_BYTES)
         try:

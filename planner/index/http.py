@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from typing import BinaryIO
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,42 +227,51 @@ class Fetcher:
 
     def download(self, url: str, index: str, sha256: str | None, max_bytes: int) -> Path:
         """Stream `url` to a temporary file, verifying its sha256; the caller deletes the file."""
-        if url.startswith("file:"):
-            fd, tmp = tempfile.mkstemp(prefix="planner-dl-")
-            try:
-                digest = hashlib.sha256()
-                with _local_errors(index, url), open(_file_path(url), "rb") as source, os.fdopen(fd, "wb") as handle:
-                    while chunk := source.read(1 * MiB):
-                        digest.update(chunk)
-                        handle.write(chunk)
-                self._check_digest(index, url, sha256, digest.hexdigest())
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            return Path(tmp)
+        fd, tmp = tempfile.mkstemp(prefix="planner-dl-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                actual = self._stream(url, index, max_bytes, handle)
+            self._check_digest(index, url, sha256, actual)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return Path(tmp)
 
-        def once() -> Path:
+    def sha256_of(self, url: str, index: str, max_bytes: int) -> str:
+        """The sha256 of the bytes at `url`, streamed and kept nowhere."""
+        return self._stream(url, index, max_bytes, None)
+
+    def _stream(self, url: str, index: str, max_bytes: int, sink: BinaryIO | None) -> str:
+        """Read `url` in chunks into `sink` (if any), with retries; returns the bytes' sha256."""
+        if url.startswith("file:"):
+            digest = hashlib.sha256()
+            with _local_errors(index, url), open(_file_path(url), "rb") as source:
+                while chunk := source.read(1 * MiB):
+                    digest.update(chunk)
+                    if sink is not None:
+                        sink.write(chunk)
+            return digest.hexdigest()
+
+        def once() -> str:
+            if sink is not None:  # a retry starts the file over
+                sink.seek(0)
+                sink.truncate()
             clean, creds = self._auth(url)
             digest = hashlib.sha256()
-            fd, tmp = tempfile.mkstemp(prefix="planner-dl-")
-            try:
-                with os.fdopen(fd, "wb") as handle, self._client.stream("GET", clean, auth=creds) as response:
-                    self.stats.add(requests=1)
-                    if response.status_code != 200:
-                        self._raise_for_status(response, index, url)
-                    total = 0
-                    for chunk in response.iter_bytes(1 * MiB):
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise FetchError(index, url, f"download exceeds {_size(max_bytes)}")
-                        digest.update(chunk)
-                        handle.write(chunk)
-                    self.stats.add(nbytes=total)
-                self._check_digest(index, url, sha256, digest.hexdigest())
-                return Path(tmp)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with self._client.stream("GET", clean, auth=creds) as response:
+                self.stats.add(requests=1)
+                if response.status_code != 200:
+                    self._raise_for_status(response, index, url)
+                total = 0
+                for chunk in response.iter_bytes(1 * MiB):
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise FetchError(index, url, f"download exceeds {_size(max_bytes)}")
+                    digest.update(chunk)
+                    if sink is not None:
+                        sink.write(chunk)
+                self.stats.add(nbytes=total)
+            return digest.hexdigest()
 
         return self._with_retries(url, index, once)
 
