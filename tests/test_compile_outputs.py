@@ -16,7 +16,7 @@ from planner.project.model import DockerSettings
 from planner.targets.model import Accelerator, PythonVersion, Target, marker_environment
 from planner.targets.platforms import PLATFORMS
 from tests.fixtures.index_server import IndexServer
-from tests.fixtures.service_project import service_indexes, service_pyproject
+from tests.fixtures.service_project import minimal_project, service_indexes, service_pyproject
 from tests.fixtures.simple_index import FixtureFile, write_index
 from tests.fixtures.wheels import build_wheel
 
@@ -111,10 +111,7 @@ def test_an_artifact_without_a_sha256_stops_the_compile_and_writes_nothing(tmp_p
     wheel = build_wheel("alpha", "1.0")
     write_index(tmp_path / "idx", [FixtureFile(project="alpha", filename=wheel.filename, sha256=None,
                                                metadata=wheel.metadata, content=wheel.content)])
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["alpha"]\n')
+    project = minimal_project(tmp_path / "project", ["alpha"])
     with IndexServer({"pypi": tmp_path / "idx"}) as server:
         result = runner.invoke(app, ["compile", str(project), "--default-index", server.url("pypi"),
                                      "--cache-dir", str(tmp_path / "cache")])
@@ -160,10 +157,7 @@ def test_artifacts_from_a_local_folder_are_flagged(tmp_path) -> None:
     wheel = build_wheel("alpha", "1.0")
     write_index(tmp_path / "idx", [wheel.fixture_file()])
     (tmp_path / "files").symlink_to(tmp_path / "idx" / "files")  # pages link ../../files/<name>
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["alpha"]\n')
+    project = minimal_project(tmp_path / "project", ["alpha"])
     result = runner.invoke(app, ["compile", str(project), "--default-index", str(tmp_path / "idx"),
                                  "--cache-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output

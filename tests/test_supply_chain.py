@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from planner.cli.app import app
 from tests.fixtures.index_server import IndexServer
+from tests.fixtures.service_project import minimal_project
 from tests.fixtures.simple_index import FixtureFile, write_index
 from tests.fixtures.wheels import build_wheel
 
@@ -106,10 +107,7 @@ def test_fetch_missing_hashes_pins_the_downloaded_bytes(tmp_path) -> None:
     wheel = build_wheel("alpha", "1.0")
     write_index(tmp_path / "idx", [FixtureFile(project="alpha", filename=wheel.filename, sha256=None,
                                                metadata=wheel.metadata, content=wheel.content)])
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["alpha"]\n')
+    project = minimal_project(tmp_path / "project", ["alpha"])
     with IndexServer({"pypi": tmp_path / "idx"}) as server:
         args = ["compile", str(project), "--default-index", server.url("pypi"), "--cache-dir", str(tmp_path / "c")]
         refused = runner.invoke(app, args)  # fills the cache, writes nothing

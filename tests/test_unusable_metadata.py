@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from planner.cli.app import app
 from tests.fixtures.index_server import IndexServer
+from tests.fixtures.service_project import minimal_project
 from tests.fixtures.simple_index import FixtureFile, write_index
 from tests.fixtures.wheels import build_wheel
 
@@ -39,11 +40,7 @@ def test_sdists_that_need_a_build_are_skipped_online_and_offline(tmp_path) -> No
         _sdist("beta", "2.0", None),  # no PKG-INFO at all
     ]
     write_index(tmp_path / "idx", files)
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["alpha", "beta"]\n'
-        '[tool.planner.targets.linux]\nplatform = "linux-x86_64"\npython = "3.11"\n')
+    project = minimal_project(tmp_path / "project", ["alpha", "beta"], '[tool.planner.targets.linux]\nplatform = "linux-x86_64"\npython = "3.11"\n')
     with IndexServer({"pypi": tmp_path / "idx"}) as server:
         args = ["compile", str(project), "--default-index", server.url("pypi"), "--cache-dir", str(tmp_path / "cache")]
         online = runner.invoke(app, args)
