@@ -21,11 +21,12 @@ from functools import lru_cache
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from packaging.tags import Tag
+
 from planner.index.models import (
-    Artifact,
-    ArtifactKind,
     Candidate,
     CandidateSet,
+    FileTable,
     ProjectPage,
     Rejection,
     RejectionKind,
@@ -60,12 +61,6 @@ def _specifier(text: str) -> SpecifierSet | None:
         return None
 
 
-def _admits_python(artifact: Artifact, python: str) -> bool:
-    if not artifact.requires_python:
-        return True
-    return _python_admitted(artifact.requires_python, python)
-
-
 @lru_cache(maxsize=8192)
 def _python_admitted(requires_python: str, python: str) -> bool:
     # A page repeats a handful of Requires-Python strings over thousands of files: decide each once.
@@ -92,150 +87,132 @@ def _compact(items: Iterable[str], limit: int = MAX_LISTED_PLATFORMS) -> str:
 
 
 class _Selector:
-    """Selection state for one target: tag ranks, label, and the rejections collected."""
+    """Selection for one target: tag ranks and labels; records rejections when `record` is set.
 
-    def __init__(self, target: Target) -> None:
+    Reads the page's rows (`FileTable`), so that only the chosen file of each version becomes
+    an `Artifact`; without `record` it builds no rejection at all (the solver's common path)."""
+
+    def __init__(self, target: Target, record: bool) -> None:
         self.target = target
         self.python = target.python.full
         self.label = target_platform_label(target)
-        self.rank = {tag: position for position, tag in enumerate(target.tags)}
+        self.rank = _tag_ranks(target.tags)
         self.platforms = {tag.platform for tag in target.tags}
+        self.record = record
         self.rejections: list[Rejection] = []
+        self._ranks: dict[frozenset[Tag], int | None] = {}
 
-    def wheel_rank(self, artifact: Artifact) -> int | None:
-        ranks = [self.rank[tag] for tag in artifact.tags if tag in self.rank]
-        return min(ranks) if ranks else None
+    def wheel_rank(self, tags: frozenset[Tag]) -> int | None:
+        # Thousands of files share a few tag sets: rank each set once.
+        try:
+            return self._ranks[tags]
+        except KeyError:
+            ranks = [self.rank[tag] for tag in tags if tag in self.rank]
+            rank = self._ranks[tags] = min(ranks) if ranks else None
+            return rank
 
-    def reject(
-        self, artifact: Artifact | None, version: Version, index: str, kind: RejectionKind, detail: str
-    ) -> None:
-        filename = artifact.filename if artifact is not None else None
+    def reject(self, filename: str | None, version: Version, index: str, kind: RejectionKind, detail: str) -> None:
         self.rejections.append(Rejection(index, version, filename, kind, detail))
 
-    def select(self, index: str, version: Version, artifacts: Sequence[Artifact]) -> Candidate | None:
-        """The candidate (index, version) gives the target, recording every rejection on the way."""
-        fitting: list[tuple[int, Artifact]] = []
-        sdists: list[Artifact] = []
-        python_misfits: list[Artifact] = []
-        tag_misfits: list[Artifact] = []
-        for artifact in artifacts:
-            if not _admits_python(artifact, self.python):
-                python_misfits.append(artifact)
-                self.reject(
-                    artifact,
-                    version,
-                    index,
-                    RejectionKind.REQUIRES_PYTHON,
-                    f"{artifact.filename} requires Python {artifact.requires_python}; "
-                    f"the target has {self.python}",
-                )
+    def select(self, files: FileTable, version: Version, positions: Sequence[int]) -> Candidate | None:
+        """The candidate (index, version) gives the target, recording rejections on the way."""
+        index, record = files.index, self.record
+        fitting: list[tuple[int, int]] = []  # (rank, row)
+        sdists: list[int] = []
+        python_misfits: list[int] = []
+        tag_misfits: list[int] = []
+        for position in positions:
+            requires_python = files.requires_python(position)
+            if requires_python and not _python_admitted(requires_python, self.python):
+                python_misfits.append(position)
+                if record:
+                    self.reject(files.filename(position), version, index, RejectionKind.REQUIRES_PYTHON,
+                                f"{files.filename(position)} requires Python {requires_python}; "
+                                f"the target has {self.python}")
                 continue
-            if artifact.kind is ArtifactKind.SDIST:
-                sdists.append(artifact)
+            if not files.is_wheel(position):
+                sdists.append(position)
                 continue
-            rank = self.wheel_rank(artifact)
+            rank = self.wheel_rank(files.tags(position))
             if rank is None:
-                tag_misfits.append(artifact)
-                self.reject(
-                    artifact,
-                    version,
-                    index,
-                    RejectionKind.TAGS,
-                    f"{artifact.filename} has no tag for {self.label}",
-                )
+                tag_misfits.append(position)
+                if record:
+                    self.reject(files.filename(position), version, index, RejectionKind.TAGS,
+                                f"{files.filename(position)} has no tag for {self.label}")
                 continue
-            fitting.append((rank, artifact))
+            fitting.append((rank, position))
 
-        usable = [a for _, a in fitting] + sdists
-        if not usable:
-            self.reject(
-                None,
-                version,
-                index,
-                RejectionKind.NO_ARTIFACT,
-                self._no_artifact_detail(index, version, artifacts, python_misfits, tag_misfits),
-            )
+        if not fitting and not sdists:
+            if record:
+                self.reject(None, version, index, RejectionKind.NO_ARTIFACT,
+                            self._no_artifact_detail(files, version, positions, python_misfits, tag_misfits))
             return None
 
-        all_yanked = all(a.is_yanked for a in usable)
+        usable = [p for _, p in fitting] + sdists
+        all_yanked = all(files.yanked(p) is not None for p in usable)
         if not all_yanked:
             # Some file of this version is fine: yanked siblings are simply never chosen.
-            for artifact in usable:
-                if artifact.is_yanked:
-                    detail = self._yanked_text(artifact)
-                    self.reject(artifact, version, index, RejectionKind.YANKED, detail)
-            fitting = [(rank, a) for rank, a in fitting if not a.is_yanked]
-            sdists = [a for a in sdists if not a.is_yanked]
+            if record:
+                for position in usable:
+                    if files.yanked(position) is not None:
+                        self.reject(files.filename(position), version, index, RejectionKind.YANKED,
+                                    self._yanked_text(files, position))
+            fitting = [(rank, p) for rank, p in fitting if files.yanked(p) is None]
+            sdists = [p for p in sdists if files.yanked(p) is None]
 
-        chosen = self._best(fitting, sdists)
-        if all_yanked:
-            self.reject(
-                None,
-                version,
-                index,
-                RejectionKind.YANKED,
-                f"{chosen.name} {version} on {index} is yanked{self._reason(chosen)}; "
-                "usable only when pinned with == or ===",
-            )
+        chosen = files[self._best(files, fitting, sdists)]
+        if all_yanked and record:
+            self.reject(None, version, index, RejectionKind.YANKED,
+                        f"{chosen.name} {version} on {index} is yanked{self._reason(chosen.yanked)}; "
+                        "usable only when pinned with == or ===")
         return Candidate(chosen.name, version, index, chosen, yanked=all_yanked)
 
     @staticmethod
-    def _best(fitting: list[tuple[int, Artifact]], sdists: list[Artifact]) -> Artifact:
+    def _best(files: FileTable, fitting: list[tuple[int, int]], sdists: list[int]) -> int:
         if fitting:
             # Best tag first; the file name makes ties (build tags, duplicate uploads) deterministic.
-            return min(fitting, key=lambda pair: (pair[0], pair[1].filename))[1]
+            return min(fitting, key=lambda pair: (pair[0], files.filename(pair[1])))[1]
         # Prefer .tar.gz (the PEP 625 format) over legacy .zip, then by name.
-        return min(sdists, key=lambda a: (not a.filename.endswith(".tar.gz"), a.filename))
+        return min(sdists, key=lambda p: (not files.filename(p).endswith(".tar.gz"), files.filename(p)))
 
     @staticmethod
-    def _reason(artifact: Artifact) -> str:
-        return f" ({artifact.yanked})" if artifact.yanked else ""
+    def _reason(yanked: str | None) -> str:
+        return f" ({yanked})" if yanked else ""
 
-    def _yanked_text(self, artifact: Artifact) -> str:
-        return (
-            f"{artifact.filename} is yanked{self._reason(artifact)}; "
-            "another file of this version is used"
-        )
+    def _yanked_text(self, files: FileTable, position: int) -> str:
+        return (f"{files.filename(position)} is yanked{self._reason(files.yanked(position))}; "
+                "another file of this version is used")
 
-    def _no_artifact_detail(
-        self,
-        index: str,
-        version: Version,
-        artifacts: Sequence[Artifact],
-        python_misfits: Sequence[Artifact],
-        tag_misfits: Sequence[Artifact],
-    ) -> str:
-        name = artifacts[0].name
-        wheels = [a for a in artifacts if a.kind is ArtifactKind.WHEEL]
-        platforms = sorted({tag.platform for a in wheels for tag in a.tags})
+    def _no_artifact_detail(self, files: FileTable, version: Version, positions: Sequence[int],
+                            python_misfits: Sequence[int], tag_misfits: Sequence[int]) -> str:
+        wheels = [p for p in positions if files.is_wheel(p)]
+        platforms = sorted({tag.platform for p in wheels for tag in files.tags(p)})
         has = _compact(platforms) if platforms else "no wheels"
-        if any(a.kind is ArtifactKind.SDIST for a in artifacts):
+        if any(not files.is_wheel(p) for p in positions):
             has += ", and an sdist"
-        detail = f"no wheel for {self.label} ({name} {version} on {index} has: {has})"
+        detail = f"no wheel for {self.label} ({files.name} {version} on {files.index} has: {has})"
         # Wheels for the right platform but another Python are the most common surprise: say so.
         other_pythons = sorted(
-            {tag.interpreter for a in tag_misfits for tag in a.tags if tag.platform in self.platforms},
+            {tag.interpreter for p in tag_misfits for tag in files.tags(p) if tag.platform in self.platforms},
             key=_interpreter_key,
         )
         if other_pythons:
             detail += f"; wheels for this platform exist only for {', '.join(other_pythons)}"
         if python_misfits:
-            specifiers = sorted({a.requires_python or "" for a in python_misfits})
+            specifiers = sorted({files.requires_python(p) or "" for p in python_misfits})
             detail += f"; requires-python {' / '.join(specifiers)} excludes Python {self.python}"
         return detail
+
+
+@lru_cache(maxsize=64)
+def _tag_ranks(tags: tuple[Tag, ...]) -> dict[Tag, int]:
+    return {tag: position for position, tag in enumerate(tags)}
 
 
 def _has_files(page: ProjectPage) -> bool:
     # Unusable files still mean the index has the project: first-index must not fall through
     # to a later index then (that is how dependency confusion happens).
     return bool(page.artifacts or page.skipped)
-
-
-def _by_version(page: ProjectPage) -> dict[Version, list[Artifact]]:
-    groups: dict[Version, list[Artifact]] = {}
-    for artifact in page.artifacts:
-        groups.setdefault(artifact.version, []).append(artifact)
-    return groups
 
 
 def select_candidates(
@@ -248,46 +225,53 @@ def select_candidates(
     - first-index: only the first page that lists any file (even if none fits the target);
     - unsafe-first-match: each version from the first index that lists it;
     - unsafe-best-match: every version of every index.
+
+    The rejections (why each other file or version is out) are worked out when first read.
     """
     if not pages:
         raise ValueError("select_candidates needs the package's page on at least one index")
     name = pages[0].project
     if any(page.project != name for page in pages):
         raise ValueError(f"pages of different projects: {sorted({page.project for page in pages})}")
+    order, consulted = _versions_in_order(pages, strategy)
+    selector = _Selector(target, record=False)
+    candidates = [c for c in (selector.select(files, version, positions) for version, files, positions in order)
+                  if c is not None]
 
+    def rejections() -> tuple[Rejection, ...]:
+        recorder = _Selector(target, record=True)
+        for version, files, positions in order:
+            recorder.select(files, version, positions)
+        return tuple(recorder.rejections)
+
+    return CandidateSet(name=name, candidates=tuple(candidates), indexes_consulted=tuple(consulted),
+                        explain_rejections=rejections)
+
+
+def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy,
+                       ) -> tuple[list[tuple[Version, FileTable, list[int]]], list[str]]:
+    """(version, page files, rows of that version) to select from, newest first then in route
+    order, and the indexes consulted."""
     consulted: list[str] = []
     # (version, position of the index in the route) -> that index's files of the version
-    chosen: dict[tuple[Version, int], tuple[str, list[Artifact]]] = {}
+    chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
     if strategy is IndexStrategy.FIRST_INDEX:
         for position, page in enumerate(pages):
             consulted.append(page.index)
             if _has_files(page):
-                for version, files in _by_version(page).items():
-                    chosen[(version, position)] = (page.index, files)
+                for version, rows in page.files.version_groups().items():
+                    chosen[(version, position)] = (page.files, rows)
                 break
     else:
         first_listing: dict[Version, int] = {}
         for position, page in enumerate(pages):
             consulted.append(page.index)
-            for version, files in _by_version(page).items():
+            for version, rows in page.files.version_groups().items():
                 if strategy is IndexStrategy.UNSAFE_FIRST_MATCH:
                     if version in first_listing:
                         continue  # an earlier index lists this version: it alone is asked
                     first_listing[version] = position
-                chosen[(version, position)] = (page.index, files)
-
-    selector = _Selector(target)
-    candidates: list[Candidate] = []
+                chosen[(version, position)] = (page.files, rows)
     # Newest first, then route order (sort is stable, also with reverse=True).
     order = sorted(sorted(chosen, key=lambda key: key[1]), key=lambda key: key[0], reverse=True)
-    for version, position in order:
-        index, files = chosen[(version, position)]
-        candidate = selector.select(index, version, files)
-        if candidate is not None:
-            candidates.append(candidate)
-    return CandidateSet(
-        name=name,
-        candidates=tuple(candidates),
-        rejections=tuple(selector.rejections),
-        indexes_consulted=tuple(consulted),
-    )
+    return [(version, *chosen[(version, position)]) for version, position in order], consulted

@@ -12,9 +12,7 @@ Requires-Dist not dynamic). `offline=True` answers from the cache only and names
 
 from __future__ import annotations
 
-import copyreg
 import hashlib
-import io
 import os
 import pickle
 import threading
@@ -23,7 +21,6 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -70,7 +67,7 @@ _PARSE_LOCK = threading.Lock()
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
 # Bump when parsing (planner/index/simple.py) or the page model (models.py) changes: parsed pages
 # cached under another format are ignored.
-PARSED_PAGE_FORMAT = "parsed-page-1"
+PARSED_PAGE_FORMAT = "parsed-page-2"  # pages pickle their files as rows (FileTable)
 DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
@@ -222,7 +219,7 @@ class IndexClient:
             except Exception:  # noqa: BLE001 - an unreadable entry is parsed again, never trusted
                 pass
         parsed = self._parse_body(index, name, url, page)
-        self.cache.put_parsed(key, _pickle_page(parsed))
+        self.cache.put_parsed(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
         return parsed
 
     def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
@@ -383,20 +380,6 @@ class IndexClient:
             raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
         finally:
             path.unlink(missing_ok=True)
-
-
-def _read_only(mapping: dict) -> MappingProxyType:
-    return MappingProxyType(mapping)
-
-
-def _pickle_page(page: ProjectPage) -> bytes:
-    """Pickle with read-only mappings (artifact hashes) stored as their contents."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = {**copyreg.dispatch_table,
-                              MappingProxyType: lambda proxy: (_read_only, (dict(proxy),))}
-    pickler.dump(page)
-    return buffer.getvalue()
 
 
 def _max_age(cache_control: str | None) -> int | None:

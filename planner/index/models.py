@@ -6,20 +6,21 @@ metadata reading (`metadata.py`) and the network client (`client.py`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property, lru_cache
+from types import MappingProxyType
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 
 def _empty() -> Mapping[str, str]:
-    from types import MappingProxyType
-
     return MappingProxyType({})
 
 
@@ -98,19 +99,170 @@ class SkippedFile:
     reason: str
 
 
+# A file as a row of plain values (see `FileTable`); positions in the tuple:
+_FILENAME, _URL, _VERSION, _KIND, _TAG_KEY, _HASHES, _REQUIRES_PYTHON, _YANKED, _SIZE, _UPLOAD_TIME, \
+    _CORE_METADATA, _METADATA_COPY = range(12)
+Row = tuple[Any, ...]
+
+
+@lru_cache(maxsize=None)
+def parse_version(text: str) -> Version:
+    """One `Version` per distinct string: pages of one run repeat the same few thousand."""
+    return Version(text)
+
+
+@lru_cache(maxsize=None)
+def tags_of(tag_key: str) -> frozenset[Tag]:
+    """The tags of a wheel's `python-abi-platform` name part; one shared set per distinct part."""
+    return frozenset(parse_tag(tag_key))
+
+
+def wheel_tag_key(filename: str) -> str:
+    """`torch-2.5.1-cp311-cp311-linux_x86_64.whl` -> `cp311-cp311-linux_x86_64`."""
+    return "-".join(filename[: -len(".whl")].split("-")[-3:])
+
+
+def _pairs(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | None:
+    return None if mapping is None else tuple(mapping.items())
+
+
+def _row(artifact: Artifact) -> Row:
+    copy = artifact.metadata_copy
+    return (artifact.filename, artifact.url, str(artifact.version), artifact.kind.value,
+            wheel_tag_key(artifact.filename) if artifact.kind is ArtifactKind.WHEEL else "",
+            tuple(artifact.hashes.items()), artifact.requires_python, artifact.yanked, artifact.size,
+            artifact.upload_time, _pairs(artifact.core_metadata),
+            None if copy is None else (copy.url, tuple(copy.hashes.items())))
+
+
+class FileTable(Sequence[Artifact]):
+    """A page's files as rows of plain values, each made an `Artifact` on first use.
+
+    A project page can list tens of thousands of files (torch, numpy) while a target installs
+    one per version: rows load from the parsed-page cache an order of magnitude faster than
+    objects, and candidate selection reads the few fields it needs from the rows
+    (`version_groups`, `kind`, `tags`, `requires_python`, `yanked`, `filename`)."""
+
+    __slots__ = ("index", "name", "rows", "_artifacts", "_groups")
+
+    def __init__(self, index: str, name: NormalizedName, rows: tuple[Row, ...],
+                 artifacts: Sequence[Artifact | None] | None = None) -> None:
+        self.index = index
+        self.name = name
+        self.rows = rows
+        self._artifacts: list[Artifact | None] = list(artifacts) if artifacts is not None else [None] * len(rows)
+        self._groups: dict[Version, list[int]] | None = None
+
+    @classmethod
+    def of(cls, artifacts: Sequence[Artifact]) -> FileTable:
+        if isinstance(artifacts, FileTable):
+            return artifacts
+        index = artifacts[0].index if artifacts else ""
+        name = artifacts[0].name if artifacts else NormalizedName("")
+        return cls(index, name, tuple(_row(a) for a in artifacts), artifacts)
+
+    # -- Sequence[Artifact] --------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, position):  # type: ignore[no-untyped-def,override]
+        if isinstance(position, slice):
+            return tuple(self[i] for i in range(*position.indices(len(self.rows))))
+        artifact = self._artifacts[position]
+        if artifact is None:
+            artifact = self._artifacts[position] = self._artifact(self.rows[position])
+        return artifact
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[i] for i in range(len(self.rows)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FileTable):
+            return self.rows == other.rows
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.rows)
+
+    def __repr__(self) -> str:
+        return f"FileTable({self.index!r}, {self.name!r}, {len(self.rows)} files)"
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (FileTable, (self.index, self.name, self.rows))  # rows only: the compact form
+
+    def _artifact(self, row: Row) -> Artifact:
+        copy = row[_METADATA_COPY]
+        core = row[_CORE_METADATA]
+        return Artifact(
+            index=self.index, filename=row[_FILENAME], url=row[_URL], name=self.name,
+            version=parse_version(row[_VERSION]), kind=ArtifactKind(row[_KIND]),
+            tags=tags_of(row[_TAG_KEY]) if row[_TAG_KEY] else frozenset(),
+            hashes=MappingProxyType(dict(row[_HASHES])), requires_python=row[_REQUIRES_PYTHON],
+            yanked=row[_YANKED], size=row[_SIZE], upload_time=row[_UPLOAD_TIME],
+            core_metadata=None if core is None else MappingProxyType(dict(core)),
+            metadata_copy=None if copy is None else MetadataCopy(copy[0], MappingProxyType(dict(copy[1]))),
+        )
+
+    # -- what candidate selection reads, without making artifacts -------------------------------
+    def version_groups(self) -> dict[Version, list[int]]:
+        """Row positions per version, in page order (computed once)."""
+        if self._groups is None:
+            by_text: dict[str, list[int]] = {}
+            for position, row in enumerate(self.rows):
+                by_text.setdefault(row[_VERSION], []).append(position)
+            groups = {parse_version(text): positions for text, positions in by_text.items()}
+            if len(groups) < len(by_text):  # "1.0" and "1.0.0" are one version: keep page order
+                groups = {}
+                for position, row in enumerate(self.rows):
+                    groups.setdefault(parse_version(row[_VERSION]), []).append(position)
+            self._groups = groups
+        return self._groups
+
+    def kind(self, position: int) -> ArtifactKind:
+        return ArtifactKind(self.rows[position][_KIND])
+
+    def is_wheel(self, position: int) -> bool:
+        return self.rows[position][_KIND] == "wheel"
+
+    def tags(self, position: int) -> frozenset[Tag]:
+        artifact = self._artifacts[position]
+        if artifact is not None:
+            return artifact.tags
+        key = self.rows[position][_TAG_KEY]
+        return tags_of(key) if key else frozenset()
+
+    def filename(self, position: int) -> str:
+        return self.rows[position][_FILENAME]  # type: ignore[no-any-return]
+
+    def requires_python(self, position: int) -> str | None:
+        return self.rows[position][_REQUIRES_PYTHON]  # type: ignore[no-any-return]
+
+    def yanked(self, position: int) -> str | None:
+        return self.rows[position][_YANKED]  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class ProjectPage:
-    """Everything one index lists for one project."""
+    """Everything one index lists for one project (`artifacts` is kept as a `FileTable`)."""
 
     index: str
     url: str  # the page URL (redacted for display by callers)
     project: NormalizedName
-    artifacts: tuple[Artifact, ...]
+    artifacts: Sequence[Artifact]
     skipped: tuple[SkippedFile, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "artifacts", FileTable.of(self.artifacts))
+
+    @property
+    def files(self) -> FileTable:
+        return self.artifacts  # type: ignore[return-value]
 
     @property
     def versions(self) -> tuple[Version, ...]:
-        return tuple(sorted({a.version for a in self.artifacts}, reverse=True))
+        return tuple(sorted(self.files.version_groups(), reverse=True))
 
 
 class RejectionKind(StrEnum):
@@ -149,14 +301,24 @@ class Candidate:
         return (self.name, self.version, self.index)
 
 
+def _no_rejections() -> tuple[Rejection, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class CandidateSet:
     """The candidates of one package on one target, newest first, plus every rejection."""
 
     name: NormalizedName
     candidates: tuple[Candidate, ...]
-    rejections: tuple[Rejection, ...]
     indexes_consulted: tuple[str, ...]  # in order; with first-index, where the search stopped
+    # Works the rejections out: only explanations read them, so they are not built before.
+    explain_rejections: Callable[[], tuple[Rejection, ...]] = field(default=_no_rejections, compare=False,
+                                                                    repr=False)
+
+    @cached_property
+    def rejections(self) -> tuple[Rejection, ...]:
+        return self.explain_rejections()
 
 
 @dataclass(frozen=True)
