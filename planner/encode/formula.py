@@ -168,14 +168,14 @@ class Formula:
             return []
         encoded = CardEnc.atmost(lits=literals, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
         given = {abs(literal) for literal in literals}
-        aux: list[int] = []
+        aux: dict[int, None] = {}  # in order of first use
         for clause in encoded.clauses:
             for literal in clause:
                 if abs(literal) not in given and abs(literal) not in aux:
-                    aux.append(abs(literal))
+                    aux[abs(literal)] = None
                     self.names.setdefault(abs(literal), f"aux:{group.text}")
             self.add(clause, group)
-        return aux
+        return list(aux)
 
     def take_new(self) -> list[list[int]]:
         """Clauses added since the last call, for an incremental solver."""

@@ -96,20 +96,24 @@ class _Selector:
         self.target = target
         self.python = target.python.full
         self.label = target_platform_label(target)
-        self.rank = _tag_ranks(target.tags)
+        self.rank = target.tag_ranks
         self.platforms = {tag.platform for tag in target.tags}
         self.record = record
         self.rejections: list[Rejection] = []
+        # Thousands of files share a few tag sets and Requires-Python texts: decide each once.
         self._ranks: dict[frozenset[Tag], int | None] = {}
+        self._admitted: dict[str, bool] = {}
 
     def wheel_rank(self, tags: frozenset[Tag]) -> int | None:
-        # Thousands of files share a few tag sets: rank each set once.
-        try:
-            return self._ranks[tags]
-        except KeyError:
+        if tags not in self._ranks:
             ranks = [self.rank[tag] for tag in tags if tag in self.rank]
-            rank = self._ranks[tags] = min(ranks) if ranks else None
-            return rank
+            self._ranks[tags] = min(ranks) if ranks else None
+        return self._ranks[tags]
+
+    def admits(self, requires_python: str) -> bool:
+        if requires_python not in self._admitted:
+            self._admitted[requires_python] = _python_admitted(requires_python, self.python)
+        return self._admitted[requires_python]
 
     def reject(self, filename: str | None, version: Version, index: str, kind: RejectionKind, detail: str) -> None:
         self.rejections.append(Rejection(index, version, filename, kind, detail))
@@ -121,19 +125,21 @@ class _Selector:
         sdists: list[int] = []
         python_misfits: list[int] = []
         tag_misfits: list[int] = []
+        keys, admitted, ranks = files.selection_keys(), self._admitted, self._ranks
         for position in positions:
-            requires_python = files.requires_python(position)
-            if requires_python and not _python_admitted(requires_python, self.python):
+            requires_python, tags = keys[position]
+            if requires_python and not (admitted[requires_python] if requires_python in admitted
+                                        else self.admits(requires_python)):
                 python_misfits.append(position)
                 if record:
                     self.reject(files.filename(position), version, index, RejectionKind.REQUIRES_PYTHON,
                                 f"{files.filename(position)} requires Python {requires_python}; "
                                 f"the target has {self.python}")
                 continue
-            if not files.is_wheel(position):
+            if tags is None:
                 sdists.append(position)
                 continue
-            rank = self.wheel_rank(files.tags(position))
+            rank = ranks[tags] if tags in ranks else self.wheel_rank(tags)
             if rank is None:
                 tag_misfits.append(position)
                 if record:
@@ -202,11 +208,6 @@ class _Selector:
             specifiers = sorted({files.requires_python(p) or "" for p in python_misfits})
             detail += f"; requires-python {' / '.join(specifiers)} excludes Python {self.python}"
         return detail
-
-
-@lru_cache(maxsize=64)
-def _tag_ranks(tags: tuple[Tag, ...]) -> dict[Tag, int]:
-    return {tag: position for position, tag in enumerate(tags)}
 
 
 def _has_files(page: ProjectPage) -> bool:

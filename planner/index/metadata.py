@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Hashable, Iterable, Mapping
+from functools import lru_cache
 from typing import TypeVar
 
 from packaging.metadata import parse_email
@@ -370,13 +371,24 @@ def _check_expected(
 def _parse_requirement(line: str, where: str) -> Requirement:
     # compat32 keeps folded header lines as "\n\t..."; unfold them (RFC 5322).
     text = _FOLD.sub(" ", line).strip()
+    parsed = _requirement(text)
+    if isinstance(parsed, str):
+        raise MetadataError(f"{where}{parsed}")
+    return parsed
+
+
+@lru_cache(maxsize=None)
+def _requirement(text: str) -> Requirement | str:
+    """The requirement a Requires-Dist text stands for, or why it cannot be used. One object per
+    distinct text (never mutated): the versions of a package repeat the same lines, and markers
+    shared this way are evaluated once per target (`Target.evaluate` remembers by object)."""
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        raise MetadataError(f"{where}Requires-Dist line {text!r} does not parse: {exc}") from exc
+        return f"Requires-Dist line {text!r} does not parse: {exc}"
     problem = marker_problem(requirement.marker) if requirement.marker is not None else None
     if problem is not None:
-        raise MetadataError(f"{where}the marker of Requires-Dist line {text!r} cannot be evaluated: {problem}")
+        return f"the marker of Requires-Dist line {text!r} cannot be evaluated: {problem}"
     return requirement
 
 

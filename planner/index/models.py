@@ -111,6 +111,18 @@ def parse_version(text: str) -> Version:
     return Version(text)
 
 
+_VERSION_TEXTS: dict[int, tuple[Version, str]] = {}
+
+
+def version_text(version: Version) -> str:
+    """`str(version)`, remembered per object (`str` rebuilds the text on every call). By identity,
+    not equality: `1.0` and `1.0.0` are equal versions with different texts."""
+    entry = _VERSION_TEXTS.get(id(version))
+    if entry is None or entry[0] is not version:
+        entry = _VERSION_TEXTS[id(version)] = (version, str(version))
+    return entry[1]
+
+
 @lru_cache(maxsize=None)
 def tags_of(tag_key: str) -> frozenset[Tag]:
     """The tags of a wheel's `python-abi-platform` name part; one shared set per distinct part."""
@@ -143,7 +155,7 @@ class FileTable(Sequence[Artifact]):
     objects, and candidate selection reads the few fields it needs from the rows
     (`version_groups`, `kind`, `tags`, `requires_python`, `yanked`, `filename`)."""
 
-    __slots__ = ("index", "name", "rows", "_artifacts", "_groups")
+    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_selection_keys")
 
     def __init__(self, index: str, name: NormalizedName, rows: tuple[Row, ...],
                  artifacts: Sequence[Artifact | None] | None = None) -> None:
@@ -152,6 +164,7 @@ class FileTable(Sequence[Artifact]):
         self.rows = rows
         self._artifacts: list[Artifact | None] = list(artifacts) if artifacts is not None else [None] * len(rows)
         self._groups: dict[Version, list[int]] | None = None
+        self._selection_keys: list[tuple[str | None, frozenset[Tag] | None]] | None = None
 
     @classmethod
     def of(cls, artifacts: Sequence[Artifact]) -> FileTable:
@@ -219,6 +232,14 @@ class FileTable(Sequence[Artifact]):
                     groups.setdefault(parse_version(row[_VERSION]), []).append(position)
             self._groups = groups
         return self._groups
+
+    def selection_keys(self) -> list[tuple[str | None, frozenset[Tag] | None]]:
+        """Per row: (Requires-Python text, the wheel's tags or None for an sdist) — what decides
+        whether a file fits a target (computed once, shared by every target)."""
+        if self._selection_keys is None:
+            self._selection_keys = [(row[_REQUIRES_PYTHON], self.tags(position) if row[_KIND] == "wheel" else None)
+                                    for position, row in enumerate(self.rows)]
+        return self._selection_keys
 
     def kind(self, position: int) -> ArtifactKind:
         return ArtifactKind(self.rows[position][_KIND])

@@ -17,6 +17,7 @@ because the full formula only has more clauses.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +25,13 @@ from functools import lru_cache
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 from pysat.solvers import Solver
 
 from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
-from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind
+from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind, version_text
 from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
 from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
@@ -78,6 +80,53 @@ class PackageVars:
     found: CandidateSet
     vars: list[tuple[Candidate, int]]  # newest first, as the candidate set orders them
     admissible: list[tuple[Candidate, int]] = field(default_factory=list)
+    _satisfying: dict[str, list[int]] = field(default_factory=dict)
+    _ascending: tuple[list[Version], list[int]] | None = None
+
+    def satisfying(self, specifier: SpecifierSet) -> list[int]:
+        """The variables of the candidates whose version `specifier` admits (pre-releases
+        included: the policy is applied per candidate), in `vars` order; computed once per
+        distinct specifier, and only over the versions the specifier's bounds leave."""
+        key = str(specifier)
+        found = self._satisfying.get(key)
+        if found is None:
+            if self._ascending is None:
+                order = sorted(range(len(self.vars)), key=lambda i: self.vars[i][0].version)
+                self._ascending = ([self.vars[i][0].version for i in order], order)
+            versions, order = self._ascending
+            low, high = version_window(specifier, versions)
+            positions = sorted(order[i] for i in range(low, high)
+                               if specifier.contains(versions[i], prereleases=True))
+            found = self._satisfying[key] = [self.vars[i][1] for i in positions]
+        return found
+
+
+def version_window(specifier: SpecifierSet, ascending: Sequence[Version]) -> tuple[int, int]:
+    """A slice [low, high) of the sorted `ascending` versions outside of which `specifier` admits
+    none: bounds from its >=, >, <=, <, == and ~= clauses, found by bisection. (A superset: the
+    caller still checks each version inside; local labels and pre-release rules stay exact.)"""
+    low, high = 0, len(ascending)
+    for spec in specifier:
+        operator, text = spec.operator, spec.version
+        if operator in ("!=", "===") or text.endswith(".*"):
+            continue
+        try:
+            bound = Version(text)
+        except InvalidVersion:
+            continue
+        if operator in (">=", ">", "~="):
+            low = max(low, bisect_left(ascending, bound))
+        elif operator == "<":
+            high = min(high, bisect_left(ascending, bound))
+        elif operator in ("<=", "=="):
+            if operator == "==":
+                low = max(low, bisect_left(ascending, bound))
+            end = bisect_right(ascending, bound)
+            if bound.local is None:  # `<=1.0` and `==1.0` admit 1.0+cpu, sorted right after 1.0
+                while end < len(ascending) and public(ascending[end]) <= bound:
+                    end += 1
+            high = min(high, end)
+    return low, max(low, high)
 
 
 @dataclass
@@ -112,6 +161,8 @@ class TargetSolver:
         # Requirements the decisions so far impose on each pending package (set by `pending`).
         self.forced_edges: dict[NormalizedName, list[Edge]] = {}
         self.reach = Reach()
+        self._owner: dict[int, NormalizedName] = {}  # candidate variable -> its package
+        self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
         self.sat_calls = 0
         self.metadata_fetches = 0
         self._phases: list[int] = []
@@ -225,8 +276,10 @@ class TargetSolver:
         decided = route(self.project, self.target, name)
         found = self._candidates(decided)
         formula = self.formula
-        pairs = [(c, formula.var(("c", c.name, str(c.version), c.index), f"{c.name}=={c.version}@{c.index}"))
-                 for c in found.candidates]
+        pairs = []
+        for c in found.candidates:
+            text = version_text(c.version)
+            pairs.append((c, formula.var(("c", c.name, text, c.index), f"{c.name}=={text}@{c.index}")))
         off_route: list[tuple[Candidate, int]] = []
         unfit: list[tuple[Fact, int]] = []
         if self.explain:
@@ -256,6 +309,7 @@ class TargetSolver:
         # Explaining: a version without a fitting file is a variable ruled out by that fact (it
         # joins the requirements it would satisfy, so a core names it); never expanded.
         package.vars.extend((self._placeholder(name, fact), var) for fact, var in unfit)
+        self._owner.update((var, name) for _, var in package.vars)
         for fact, var in unfit:
             formula.add((-var,), formula.group(GroupKind.UNUSABLE, fact.text, facts=(fact,)))
         # Phase hints: models prefer each package's newest candidate, so lazy expansion reads the
@@ -381,8 +435,7 @@ class TargetSolver:
     def _require(self, edge: Edge) -> None:
         package = self._package(edge.name)
         prefix = ([-edge.parent] if edge.parent else []) + ([-edge.guard] if edge.guard else [])
-        satisfying = [v for c, v in package.vars if edge.requirement.specifier.contains(c.version, prereleases=True)]
-        self.formula.add(prefix + satisfying, edge.group)
+        self.formula.add(prefix + package.satisfying(edge.requirement.specifier), edge.group)
         for extra in sorted(edge.requirement.extras):
             self.formula.add(prefix + [self._extra_var(edge.name, canonicalize_name(extra))], edge.group)
 
@@ -400,7 +453,7 @@ class TargetSolver:
                 elif marker is None or self.target.evaluate(marker):
                     continue  # unconditional: added when the candidate was expanded
                 else:
-                    guards = [e for e in extras if self.target.evaluate(marker, frozenset({e}))]
+                    guards = [e for e in extras if self.target.evaluate_for_extra(marker, e)]
                 for extra in guards:
                     if extra is not None and extra not in requested:
                         continue  # nobody asked for this extra yet; `_extra_var` adds it when asked
@@ -460,8 +513,7 @@ class TargetSolver:
                 assumptions = given + [var if on(key) else -var for key, var in self.formula.selectors.items()]
             if not self.solver.solve(assumptions=assumptions):
                 return False
-            model = {lit for lit in self.solver.get_model() or () if lit > 0}
-            reach = self._reachable(model)
+            reach = self._reachable(self.solver.get_model() or [])
             todo = [pair for pair in reach.chosen.values() if pair[1] not in self.metadata]
             assert not [v for _, v in todo if v in self.unusable], "an unusable candidate was selected"
             if not todo:
@@ -474,16 +526,20 @@ class TargetSolver:
         selectors = self.formula.fact_of_selector
         return {selectors[lit] for lit in self.solver.get_core() or () if lit in selectors}
 
-    def _reachable(self, model: set[int]) -> Reach:
+    def _reachable(self, model: Sequence[int]) -> Reach:
+        """`model`: the solver's model, the literal of variable v at position v - 1."""
         reach = Reach()
+        taken: dict[NormalizedName, tuple[Candidate, int] | None] = {}
         queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
         while queue:
             edge, depth = queue.popleft()
-            package = self.packages[edge.name]
-            selected = [(c, v) for c, v in package.vars if v in model]
-            if not selected:
+            if edge.name not in taken:  # "at most one": the first true variable is the only one
+                taken[edge.name] = next(((c, v) for c, v in self.packages[edge.name].vars
+                                         if v <= len(model) and model[v - 1] > 0), None)
+            selected = taken[edge.name]
+            if selected is None:
                 continue  # only possible for an edge whose guard is false in this model
-            candidate, var = selected[0]
+            candidate, var = selected
             if edge.parent_name != edge.name:  # `pkg[x]` requiring `pkg[y]` is not a requirer
                 reach.required_by.setdefault(edge.name, set()).add(edge.parent_name)
             new_extras = {canonicalize_name(e) for e in edge.requirement.extras} - reach.extras.get(edge.name, set())
@@ -511,6 +567,7 @@ class TargetSolver:
         if not self.formula.has_var(key):
             var = self.formula.var(key, f"{name} public=={version}")
             self.formula.add([-var] + matching, self.formula.group(GroupKind.DECISION, f"{name} takes {version}"))
+            self._public_of[var] = (name, version)
         return self.formula.var(key, "")
 
     def excluded_by(self, name: NormalizedName, version: Version) -> Edge | None:
@@ -524,17 +581,19 @@ class TargetSolver:
 
     def feasible(self, literal: int) -> bool:
         """Can the decisions so far be extended with `literal`? (keeps the model when yes)"""
-        if literal in self._true_in_reach():
+        if self._holds_in_reach(literal):
             return True
         return self.solve([*self.fixed, literal])
 
-    def _true_in_reach(self) -> set[int]:
-        true = {var for _, var in self.reach.chosen.values()}
-        for name, (candidate, _) in self.reach.chosen.items():
-            key = ("pub", name, str(public(candidate.version)))
-            if self.formula.has_var(key):
-                true.add(self.formula.var(key, ""))
-        return true
+    def _holds_in_reach(self, literal: int) -> bool:
+        """Is `literal` (a candidate or a public-version variable) true in the current plan?"""
+        if literal in self._public_of:
+            name, version = self._public_of[literal]
+            chosen = self.reach.chosen.get(name)
+            return chosen is not None and public(chosen[0].version) == version
+        name = self._owner.get(literal)
+        chosen = self.reach.chosen.get(name) if name is not None else None
+        return chosen is not None and chosen[1] == literal
 
     def fix(self, literal: int) -> None:
         self.fixed.append(literal)

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from packaging.markers import Marker
 from packaging.tags import Tag
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 
 from planner.errors import Location
 from planner.project.model import ConflictItem, ConflictKind, DockerSettings
@@ -115,20 +115,29 @@ class Target:
 
     def evaluate(self, marker: Marker, extras: frozenset[str] = frozenset()) -> bool:
         """Evaluate a requirement marker on this target; `extras` are those requested with it."""
-        # The same few markers recur across thousands of requirements (every file of a package
-        # repeats its extras' markers): remember each answer by the marker's text.
-        key = (str(marker), extras)
-        answer = self._marker_answers.get(key)
-        if answer is None:
-            if not extras:
-                answer = marker.evaluate({**self.environment, "extra": ""})
-            else:
-                answer = any(marker.evaluate({**self.environment, "extra": extra}) for extra in sorted(extras))
-            self._marker_answers[key] = answer
-        return answer
+        # Thousands of requirements share a few markers (metadata parsing hands out one object
+        # per distinct Requires-Dist line), and each is asked about for every extra of its
+        # package: answer each marker once per extra it names, kept by object (and the object
+        # with it, so that its id cannot be reused).
+        return self._answers(marker).holds(extras)
+
+    def evaluate_for_extra(self, marker: Marker, extra: str) -> bool:
+        """`evaluate(marker, frozenset({extra}))`, without building the set."""
+        return self._answers(marker).value(extra)
+
+    def _answers(self, marker: Marker) -> _MarkerAnswers:
+        entry = self._marker_answers.get(id(marker))
+        if entry is None or entry[0] is not marker:
+            entry = self._marker_answers[id(marker)] = (marker, _MarkerAnswers(marker, self.environment))
+        return entry[1]
 
     @cached_property
-    def _marker_answers(self) -> dict[tuple[str, frozenset[str]], bool]:
+    def tag_ranks(self) -> dict[Tag, int]:
+        """Each accepted wheel tag -> its position in `tags` (0: the most preferred)."""
+        return {tag: position for position, tag in enumerate(self.tags)}
+
+    @cached_property
+    def _marker_answers(self) -> dict[int, tuple[Marker, _MarkerAnswers]]:
         return {}
 
     def description_parts(self, *, accelerator: bool = False) -> list[str]:
@@ -151,6 +160,51 @@ class Target:
         if self.platform.os is OperatingSystem.LINUX:
             return f"glibc {self.os_floor[0]}.{self.os_floor[1]}"
         return f"macOS {self.os_floor[0]}.{self.os_floor[1]}"
+
+
+# `extra == "x"` / `extra != "x"` in a marker's text (values are always double-quoted there).
+_EXTRA_COMPARISON = re.compile(r'\bextra (?:==|!=) "([^"]*)"|"([^"]*)" (?:==|!=) extra\b')
+_QUOTED = re.compile(r'"[^"]*"')
+_OTHER_EXTRA = "\x00another extra"  # a name no marker can mention
+
+
+class _MarkerAnswers:
+    """One marker's value on one environment, for any requested extra. A marker that compares
+    `extra` only with == / != has one value for every extra it does not name, so it is evaluated
+    once for each extra it names and once for all others; any other use of `extra` (`in`, say)
+    is evaluated per extra."""
+
+    __slots__ = ("marker", "environment", "answers", "per_extra")
+
+    def __init__(self, marker: Marker, environment: Mapping[str, str]) -> None:
+        self.marker = marker
+        self.environment = environment
+        text = str(marker)
+        named = [canonicalize_name(a or b) for a, b in _EXTRA_COMPARISON.findall(text)]
+        mentions = len(re.findall(r"\bextra\b", _QUOTED.sub("", text)))
+        self.per_extra = mentions != len(named)
+        self.answers: dict[str, bool] = {}
+        if not self.per_extra:
+            for extra in ("", *named, _OTHER_EXTRA):
+                self.answers[extra] = self._evaluate(extra)
+
+    def _evaluate(self, extra: str) -> bool:
+        return self.marker.evaluate({**self.environment, "extra": extra})
+
+    def holds(self, extras: frozenset[str]) -> bool:
+        if not extras:
+            return self.value("")
+        return any(self.value(extra) for extra in sorted(extras))
+
+    def value(self, extra: str) -> bool:
+        """The marker's value with `extra` requested ("": none)."""
+        answers = self.answers
+        if extra not in answers:  # an extra the marker does not name, or one not in canonical form
+            if self.per_extra:
+                answers[extra] = self._evaluate(extra)
+            else:
+                answers[extra] = answers.get(canonicalize_name(extra), answers[_OTHER_EXTRA])
+        return answers[extra]
 
 
 def marker_environment(platform: Platform, python: PythonVersion) -> dict[str, str]:
