@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import networkx as nx
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -242,6 +241,10 @@ def conflict_free_combinations(project: Project) -> list[tuple[ConflictItem, ...
     items = [ConflictItem(ConflictKind.EXTRA, e) for e in project.extras] + [
         ConflictItem(ConflictKind.GROUP, g) for g in project.groups
     ]
+    if not project.uv.conflicts:  # the common case: one combination, all of them
+        return [tuple(items)]
+    import networkx as nx  # imported here: it is slow to import and only conflicts need it
+
     graph = nx.Graph()
     graph.add_nodes_from(items)
     for conflict in project.uv.conflicts:
