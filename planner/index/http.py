@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import os
-import ssl
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
-
-import httpx
 
 from planner.errors import ExitCode, PlannerError
 from planner.index.auth import CredentialStore, split_userinfo
 from planner.urls import redact_text, redact_url
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
 
 MiB = 1024 * 1024
 USER_AGENT = "planner/0.1 (+https://pypi.org/project/planner)"
@@ -77,10 +78,21 @@ class Response:
 
 def ssl_context() -> ssl.SSLContext:
     """The system trust store, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (corporate proxies)."""
+    return _ssl_context(*_trust_locations())
+
+
+def _trust_locations() -> tuple[str | None, str | None]:
+    """`SSL_CERT_FILE` and `SSL_CERT_DIR`; a missing SSL_CERT_FILE is an error."""
     cafile = os.environ.get("SSL_CERT_FILE") or None
     capath = os.environ.get("SSL_CERT_DIR") or None
     if cafile and not Path(cafile).is_file():
         raise PlannerError(f"SSL_CERT_FILE points to a missing file: {cafile}")
+    return cafile, capath
+
+
+def _ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    import ssl  # imported here, with httpx, when the first request needs them
+
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
@@ -149,18 +161,43 @@ class Fetcher:
         self.backoff = backoff
         self.max_page_bytes = max_page_bytes
         self.stats = stats or FetchStats()
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            follow_redirects=True,
-            max_redirects=5,
-            verify=ssl_context(),
-            headers={"User-Agent": USER_AGENT},
-            trust_env=True,  # HTTP(S)_PROXY / NO_PROXY
-        )
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._trust = _trust_locations()
+        # The connection pool is made on the first request: a run that only reads the cache or
+        # file: indexes never imports httpx (slow to import) nor loads the trust store.
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def _client(self) -> httpx.Client:
+        client = self._http
+        if client is not None:
+            return client
+        with self._http_lock:
+            if self._http is None:
+                if self._closed:
+                    raise RuntimeError("the Fetcher is closed")
+                import httpx
+
+                self._http = httpx.Client(
+                    timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
+                    limits=httpx.Limits(max_connections=self._max_connections,
+                                        max_keepalive_connections=self._max_connections),
+                    follow_redirects=True,
+                    max_redirects=5,
+                    verify=_ssl_context(*self._trust),
+                    headers={"User-Agent": USER_AGENT},
+                    trust_env=True,  # HTTP(S)_PROXY / NO_PROXY
+                )
+            return self._http
 
     def close(self) -> None:
-        self._client.close()
+        with self._http_lock:
+            self._closed = True
+            if self._http is not None:
+                self._http.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -277,6 +314,8 @@ class Fetcher:
 
     # -- internals ----------------------------------------------------------------------------
     def _auth(self, url: str) -> tuple[str, httpx.BasicAuth | None]:
+        import httpx  # on the first request, like the client (see `_client`)
+
         clean, _ = split_userinfo(url)
         creds = self.credentials.for_url(url)
         return clean, (httpx.BasicAuth(creds.username, creds.password) if creds else None)
@@ -335,6 +374,8 @@ class Fetcher:
                              "the index or a proxy serves altered files; do not trust it")
 
     def _with_retries(self, url: str, index: str, attempt):  # type: ignore[no-untyped-def]
+        import httpx  # for its exceptions; only requests over the network come here
+
         last: str = ""
         for n in range(self.retries + 1):
             if n:
@@ -406,5 +447,7 @@ def _size(nbytes: int) -> str:
 
 
 def _file_path(url: str) -> Path:
+    from urllib.request import url2pathname  # imported here: it loads http.client, ssl and email
+
     parts = urlsplit(url)
     return Path(url2pathname(unquote(parts.path)))
