@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-import jinja2
 from packaging.utils import canonicalize_name
 
 from planner.errors import InputError, Location
@@ -27,6 +27,9 @@ from planner.plan.model import TargetPlan
 from planner.project.model import Project
 from planner.targets.model import AcceleratorKind, Target
 from planner.targets.platforms import OperatingSystem
+
+if TYPE_CHECKING:
+    import jinja2
 
 DEFAULT_DEBIAN_SUITE = "bookworm"
 VENV = "/opt/venv"
@@ -223,6 +226,8 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    import jinja2  # imported here, when a Dockerfile is rendered: it is slow to import
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("planner.generate", "templates"),
         autoescape=False,  # a Dockerfile, not HTML; every value is validated above
