@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _console(stderr: bool) -> Console:
+    from rich.console import Console  # imported when a command runs: `planner --help` needs no rich
+
     # rich honours NO_COLOR and disables colour when the stream is not a terminal. Piped output
     # gets a wide page so that tables stay one row per line for grep and diff.
     console = Console(stderr=stderr, highlight=False, soft_wrap=False)
