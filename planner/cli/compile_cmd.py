@@ -52,12 +52,9 @@ def compile_command(
     """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
     per target, requirements.txt and a Dockerfile (Linux) to output/."""
     from planner.cli.workspace import CacheOptions, load_targets, open_index_client
-    from planner.encode.formula import Formula
     from planner.generate.context import output_context
     from planner.generate.files import write_outputs
     from planner.generate.outputs import PLAN_FILE, previous_outputs, render_outputs, stale_reason
-    from planner.solve.objective import solve_plan
-    from planner.solve.provider import IndexProvider
 
     from planner.cli.run_stats import PhaseClock, TimedProvider, stats_document, write_stats
 
@@ -78,6 +75,11 @@ def compile_command(
             raise typer.Exit(int(ExitCode.UNSATISFIABLE))
         output.info(f"outputs in {out} are current")
         return
+    # The solver is imported once it is needed: --check, above, runs without it.
+    from planner.encode.formula import Formula
+    from planner.solve.objective import solve_plan
+    from planner.solve.provider import IndexProvider
+
     formulas: dict[str, Formula] = {}
     with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):

@@ -13,14 +13,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.utils import NormalizedName
+if TYPE_CHECKING:  # `compile --check` uses the clock and must not load the solver's modules
+    from packaging.utils import NormalizedName
 
-from planner.index.models import Artifact, CandidateSet, CoreMetadata
-from planner.solve.provider import Provider, Unusable
-from planner.targets.model import Target
-from planner.targets.routing import Route
+    from planner.index.models import Artifact, CandidateSet, CoreMetadata
+    from planner.solve.provider import Provider, Unusable
+    from planner.targets.model import Target
+    from planner.targets.routing import Route
 
 
 @dataclass
