@@ -21,6 +21,8 @@ PROJECT = "<project>"  # how the project itself appears in `required_by`
 
 @dataclass(frozen=True)
 class PlannedPackage:
+    """One package of a target's plan: the version, the index and the artifact to install."""
+
     name: NormalizedName
     version: Version
     index: str  # index name
@@ -31,6 +33,8 @@ class PlannedPackage:
 
 @dataclass(frozen=True)
 class SolveStats:
+    """Counters of one target's solve, for reports and benchmarks."""
+
     sat_calls: int = 0
     clauses: int = 0
     variables: int = 0
@@ -40,6 +44,8 @@ class SolveStats:
 
 @dataclass(frozen=True)
 class TargetPlan:
+    """One target's plan: the packages it installs."""
+
     target: Target
     packages: tuple[PlannedPackage, ...]  # sorted by name
     stats: SolveStats = field(default_factory=SolveStats)
@@ -101,6 +107,8 @@ class Explanation:
 
 @dataclass(frozen=True)
 class Unsatisfiable:
+    """A target without a plan: the message for the user and, when worked out, the explanation."""
+
     target: Target
     message: str
     explanation: Explanation | None = None
@@ -130,6 +138,8 @@ class HeldBack:
 
 @dataclass(frozen=True)
 class Plan:
+    """What a compile proves: each target's plan, the targets without one, and how the plans differ."""
+
     targets: tuple[TargetPlan, ...]
     unsatisfiable: tuple[Unsatisfiable, ...] = ()
     divergences: tuple[Divergence, ...] = ()
