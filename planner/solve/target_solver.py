@@ -21,7 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -52,6 +52,8 @@ def _bare(text: str) -> str:
     copy.marker = None
     return str(copy)
 
+_canonical = lru_cache(maxsize=None)(canonicalize_name)  # the same few thousand names, again and again
+
 SOLVER = "glucose4"  # incremental, with assumptions and phase setting
 
 
@@ -72,6 +74,11 @@ class Edge:
     requirement: Requirement
     name: NormalizedName
     group: Group
+
+    @cached_property
+    def extras(self) -> frozenset[NormalizedName]:
+        """The extras the requirement asks of `name`, normalized (read on every model)."""
+        return frozenset(canonicalize_name(e) for e in self.requirement.extras)
 
 
 @dataclass
@@ -442,11 +449,12 @@ class TargetSolver:
     def _add_edges(self, candidate: Candidate, var: int, metadata: CoreMetadata, only_extra: str | None = None) -> None:
         name = candidate.name
         requested = {e for (n, e) in self.extra_vars if n == name}
-        extras = sorted(requested | set(metadata.provides_extra)) if only_extra is None else [only_extra]
+        # Requirements of extras nobody asked for yet are added by `_extra_var` when asked.
+        extras = sorted(requested) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
         for raw in metadata.requires_dist:
             for requirement, note, override in self._overridden(raw):
-                target_name = canonicalize_name(requirement.name)
+                target_name = _canonical(requirement.name)
                 marker = raw.marker
                 if only_extra is None and (marker is None or self.target.evaluate(marker)):
                     guards: list[str | None] = [None]
@@ -542,7 +550,7 @@ class TargetSolver:
             candidate, var = selected
             if edge.parent_name != edge.name:  # `pkg[x]` requiring `pkg[y]` is not a requirer
                 reach.required_by.setdefault(edge.name, set()).add(edge.parent_name)
-            new_extras = {canonicalize_name(e) for e in edge.requirement.extras} - reach.extras.get(edge.name, set())
+            new_extras = edge.extras - reach.extras.get(edge.name, set()) if edge.extras else edge.extras
             first_visit = edge.name not in reach.chosen
             reach.chosen.setdefault(edge.name, (candidate, var))
             reach.depth.setdefault(edge.name, depth)
@@ -616,7 +624,7 @@ class TargetSolver:
             edge, depth = queue.popleft()
             name = edge.name
             requested = extras.setdefault(name, set())
-            requested.update(canonicalize_name(e) for e in edge.requirement.extras)
+            requested.update(edge.extras)
             if name not in self.decided:
                 out[name] = min(depth, out.get(name, depth))
                 self.forced_edges.setdefault(name, []).append(edge)
