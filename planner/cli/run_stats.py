@@ -8,6 +8,7 @@ inside the provider (index pages, candidate selection, metadata), `solve` the re
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,15 +27,28 @@ if TYPE_CHECKING:  # `compile --check` uses the clock and must not load the solv
 
 @dataclass
 class PhaseClock:
+    """Wall time per phase. Targets may be solved in threads side by side: a phase counts from
+    the moment any thread enters it until no thread is in it (overlaps are not added twice)."""
+
     phases: dict[str, float] = field(default_factory=dict)
+    _inside: dict[str, tuple[int, float]] = field(default_factory=dict)  # phase -> (threads in it, since)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
+        with self._guard:
+            count, since = self._inside.get(name, (0, time.perf_counter()))
+            self._inside[name] = (count + 1, since)
         try:
             yield
         finally:
-            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+            with self._guard:
+                count, since = self._inside[name]
+                if count == 1:
+                    del self._inside[name]
+                    self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - since
+                else:
+                    self._inside[name] = (count - 1, since)
 
 
 class TimedProvider:
@@ -55,6 +69,16 @@ class TimedProvider:
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
         with self.clock.phase("fetch"):
             return self.inner.metadata(artifacts)
+
+    @property
+    def parallel(self) -> bool:
+        return bool(getattr(self.inner, "parallel", False))
+
+    def prefetch(self, routes: Sequence[Route]) -> None:
+        prefetch = getattr(self.inner, "prefetch", None)
+        if prefetch is not None:
+            with self.clock.phase("fetch"):
+                prefetch(routes)
 
 
 def stats_document(clock: PhaseClock, client: Any, plan: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +137,7 @@ class IndexClient:
         self.max_workers = max_workers
         self.stats = ClientStats()
         self._pages: dict[tuple[str, str], ProjectPage] = {}
+        self._page_failures: dict[tuple[str, str], Exception] = {}  # a page fails once per run
         self._metadata: dict[tuple[str, str], MetadataResult] = {}
         self._locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -152,9 +153,31 @@ class IndexClient:
         if key in self._pages:
             return self._pages[key]
         with self._lock("page", *key):
+            if key in self._page_failures:
+                raise self._page_failures[key]
             if key not in self._pages:
-                self._pages[key] = self._load_page(index, name)
+                try:
+                    self._pages[key] = self._load_page(index, name)
+                except Exception as exc:  # remembered: retried and reported once, not per caller
+                    self._page_failures[key] = exc
+                    raise
         return self._pages[key]
+
+    def prefetch_pages(self, routes: Sequence[Route]) -> None:
+        """Load the pages of `routes` in parallel, ahead of the solver asking for them one by
+        one. Failures are left for that later call to report; from the cache alone (offline)
+        there is nothing to overlap."""
+        if self.offline or len(routes) < 2:
+            return
+
+        def load(decided: Route) -> None:
+            try:
+                self.pages(decided)
+            except Exception:  # noqa: BLE001 - reported when the solver asks for this page
+                pass
+
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="planner-pages") as pool:
+            list(pool.map(load, routes))
 
     def page_url(self, index: Index, package: NormalizedName) -> str:
         return f"{index.url.rstrip('/')}/{package}/"

@@ -22,6 +22,7 @@ below the newest version it could take alone is recorded with the target that he
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 
 from packaging.utils import NormalizedName
@@ -131,9 +132,8 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         raise ValueError(f"unknown alignment mode {alignment!r}")
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
-    for target in targets:
-        solver = TargetSolver(project, target, provider)
-        if solver.solve():
+    for target, (solver, solvable) in zip(targets, _first_models(project, targets, provider), strict=True):
+        if solvable:
             solvers.append(solver)
         elif explain:
             from planner.explain.unsat import unsatisfiable as explained
@@ -164,6 +164,21 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         held_back=tuple(sorted(held, key=lambda h: (h.package, h.target))),
         alignment=alignment,
     )
+
+
+def _first_models(project: Project, targets: Sequence[Target], provider: Provider) -> list[tuple[TargetSolver, bool]]:
+    """Each target's solver after its first solve. Targets are independent until the objective
+    aligns them, so where the provider waits on the network (`parallel`), they are solved side by
+    side and their downloads overlap. The result does not depend on it: each solver numbers its
+    own variables, and pages and metadata are the same whoever asks first."""
+    def first(target: Target) -> tuple[TargetSolver, bool]:
+        solver = TargetSolver(project, target, provider)
+        return solver, solver.solve()
+
+    if len(targets) < 2 or not getattr(provider, "parallel", False):
+        return [first(target) for target in targets]
+    with ThreadPoolExecutor(max_workers=min(len(targets), 4), thread_name_prefix="planner-target") as pool:
+        return list(pool.map(first, targets))
 
 
 def _explained_hold(project: Project, solvers: list[TargetSolver], held: HeldBack) -> HeldBack:

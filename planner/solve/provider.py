@@ -41,10 +41,19 @@ class Provider(Protocol):
         """Core metadata of each artifact (fetched in parallel where the provider can)."""
         ...
 
+    def prefetch(self, routes: Sequence[Route]) -> None:
+        """A hint: the candidates along these routes will be asked for soon (optional)."""
+        ...
+
 
 class IndexProvider:
     def __init__(self, client: IndexClient):
         self.client = client
+
+    @property
+    def parallel(self) -> bool:
+        """Worth solving targets side by side: answers may wait on the network."""
+        return not self.client.offline
 
     def candidates(self, package: NormalizedName, target: Target) -> CandidateSet:
         return self.client.candidates(package, target)
@@ -53,6 +62,9 @@ class IndexProvider:
         """The candidates along any route (explanations ask where a package would come from
         without a source rule); `candidates` is this along the project's route."""
         return select_candidates(self.client.pages(decided), target, decided.strategy)
+
+    def prefetch(self, routes: Sequence[Route]) -> None:
+        self.client.prefetch_pages(routes)
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
         def one(artifact: Artifact) -> CoreMetadata | Unusable:

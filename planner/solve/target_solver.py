@@ -232,6 +232,7 @@ class TargetSolver:
             if dependency.requirement.specifier.prereleases:
                 self._explicit_prerelease.add(dependency.name)
             self._note_pins(dependency.name, dependency.requirement)
+        self._prefetch(edge.name for edge in edges)
         for edge in edges:
             self._require(edge)
         return edges
@@ -481,9 +482,21 @@ class TargetSolver:
                     edges.append(edge)
                     self._require(edge)
 
+    def _prefetch(self, names: Iterable[NormalizedName]) -> None:
+        """Tell the provider which packages are about to be required, so that a cold cache
+        downloads their pages together instead of one by one as each is reached."""
+        prefetch = getattr(self.provider, "prefetch", None)
+        if prefetch is not None:
+            new = [route(self.project, self.target, name) for name in dict.fromkeys(names) if name not in self.packages]
+            if len(new) > 1:
+                prefetch(new)
+
     def _expand(self, candidates: Sequence[tuple[Candidate, int]]) -> None:
         results = self.provider.metadata([c.artifact for c, _ in candidates])
         self.metadata_fetches += len(candidates)
+        self._prefetch(_canonical(requirement.name) for result in results.values() if isinstance(result, CoreMetadata)
+                       for requirement in result.requires_dist
+                       if requirement.marker is None or self.target.evaluate(requirement.marker))
         for candidate, var in candidates:
             result = results[candidate.artifact]
             if isinstance(result, Unusable):
