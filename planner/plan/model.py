@@ -40,6 +40,7 @@ class SolveStats:
     variables: int = 0
     expansions: int = 0  # candidates whose dependencies were added
     metadata_fetches: int = 0  # metadata read for this target (cache hits included)
+    sat_seconds: float = field(default=0.0, compare=False)  # inside the SAT solver (never in outputs)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ because the full formula only has more clauses.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -171,6 +172,7 @@ class TargetSolver:
         self._owner: dict[int, NormalizedName] = {}  # candidate variable -> its package
         self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
         self.sat_calls = 0
+        self.sat_seconds = 0.0
         self.metadata_fetches = 0
         self._phases: list[int] = []
         self._explicit_prerelease: set[NormalizedName] = set()
@@ -532,9 +534,13 @@ class TargetSolver:
             if self.explain:
                 on = facts or (lambda key: True)
                 assumptions = given + [var if on(key) else -var for key, var in self.formula.selectors.items()]
-            if not self.solver.solve(assumptions=assumptions):
+            started = time.perf_counter()
+            satisfiable = self.solver.solve(assumptions=assumptions)
+            model = self.solver.get_model() or [] if satisfiable else []
+            self.sat_seconds += time.perf_counter() - started
+            if not satisfiable:
                 return False
-            reach = self._reachable(self.solver.get_model() or [])
+            reach = self._reachable(model)
             todo = [pair for pair in reach.chosen.values() if pair[1] not in self.metadata]
             assert not [v for _, v in todo if v in self.unusable], "an unusable candidate was selected"
             if not todo:
@@ -675,7 +681,7 @@ class TargetSolver:
             ))
         stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
                            variables=self.formula.num_vars, expansions=len(self.metadata),
-                           metadata_fetches=self.metadata_fetches)
+                           metadata_fetches=self.metadata_fetches, sat_seconds=self.sat_seconds)
         return TargetPlan(self.target, tuple(packages), stats)
 
     def why_no_candidate(self, name: NormalizedName, version: Version) -> str:
