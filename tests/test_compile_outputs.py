@@ -147,7 +147,9 @@ def test_stats_file_reports_counters_and_phases(served) -> None:
     stats = project.parent / "stats.json"
     assert compile_(project, server, "--stats", str(stats)).exit_code == 0
     document = json.loads(stats.read_text())
-    assert set(document["phases_seconds"]) == {"load", "fetch", "solve", "generate", "write"}
+    phases = document["phases_seconds"]
+    assert set(phases) == {"load", "fetch", "encode", "sat", "generate", "write"}
+    assert all(seconds >= 0 for seconds in phases.values()) and phases["sat"] > 0
     assert document["http"]["requests"] == server.count() > 0
     assert document["sat_calls"] == sum(t["sat_calls"] for t in document["targets"].values()) > 0
     assert set(document["targets"]) == {"linux-cpu", "linux-gpu", "mac"}
