@@ -173,6 +173,12 @@ class TargetSolver:
         self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
         self.sat_calls = 0
         self.sat_seconds = 0.0
+        # Steering (see `solve`): package -> position in its `admissible` list that models are
+        # steered to; the packages to steer next (reached by the last model, or new since).
+        self._preferred: dict[NormalizedName, int] = {}
+        self._to_steer: set[NormalizedName] = set()
+        self._order: dict[NormalizedName, int] | None = None
+        self._steps_down: dict[NormalizedName, int] = {}
         self.metadata_fetches = 0
         self._phases: list[int] = []
         self._explicit_prerelease: set[NormalizedName] = set()
@@ -296,6 +302,7 @@ class TargetSolver:
             off_route, unfit = self._explaining_vars(name, decided, found, {c.key for c, _ in pairs})
         package = PackageVars(name, found, pairs + off_route)
         self.packages[name] = package
+        self._to_steer.add(name)
         all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit]
         aux = formula.at_most_one(all_vars, formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
         stable_exists = any(not c.version.is_prerelease for c, _ in pairs)
@@ -443,9 +450,15 @@ class TargetSolver:
 
     # -- requirements ---------------------------------------------------------------------------
     def _require(self, edge: Edge) -> None:
+        first = edge.name not in self.packages
         package = self._package(edge.name)
         prefix = ([-edge.parent] if edge.parent else []) + ([-edge.guard] if edge.guard else [])
-        self.formula.add(prefix + package.satisfying(edge.requirement.specifier), edge.group)
+        satisfying = package.satisfying(edge.requirement.specifier)
+        self.formula.add(prefix + satisfying, edge.group)
+        if first:  # steer to the newest candidate the requirement that brought the package admits
+            admitted = set(satisfying)
+            self._preferred[edge.name] = next(
+                (i for i, (_, var) in enumerate(package.admissible) if var in admitted), 0)
         for extra in sorted(edge.requirement.extras):
             self.formula.add(prefix + [self._extra_var(edge.name, canonicalize_name(extra))], edge.group)
 
@@ -523,6 +536,7 @@ class TargetSolver:
         Explaining: `facts` says which facts hold (default: all); it is asked again after every
         expansion, since expanding creates facts (a new version's requirements)."""
         given = list(assumptions)
+        held = {self._owner.get(lit) or self._public_of.get(lit, (None,))[0] for lit in given}
         while True:
             for clause in self.formula.take_new():
                 self.solver.add_clause(clause)
@@ -531,22 +545,63 @@ class TargetSolver:
                 self._phases = []
             self.sat_calls += 1
             assumptions = given
+            steering: dict[int, NormalizedName] = {}
             if self.explain:
                 on = facts or (lambda key: True)
                 assumptions = given + [var if on(key) else -var for key, var in self.formula.selectors.items()]
+            else:
+                steering = self._steering(held)
+                assumptions = given + list(steering)
             started = time.perf_counter()
             satisfiable = self.solver.solve(assumptions=assumptions)
             model = self.solver.get_model() or [] if satisfiable else []
             self.sat_seconds += time.perf_counter() - started
             if not satisfiable:
-                return False
+                core = set(self.solver.get_core() or ()) if steering else set()
+                steered = [name for literal, name in steering.items() if literal in core]
+                if not steered:
+                    return False  # the given assumptions themselves cannot hold
+                self._step_down(max(steered, key=self._creation_order))
+                continue
             reach = self._reachable(model)
+            self._to_steer = set(reach.chosen)
             todo = [pair for pair in reach.chosen.values() if pair[1] not in self.metadata]
             assert not [v for _, v in todo if v in self.unusable], "an unusable candidate was selected"
             if not todo:
                 self.reach = reach
                 return True
             self._expand(sorted(todo, key=lambda pair: pair[1]))
+
+    # Steering: each SAT call also assumes, for the packages the last model reached (and those
+    # required since), their preferred candidate -- the newest admissible one at first. When those
+    # assumptions make the call UNSAT, the core names some; the one required last steps down to
+    # its next older candidate (or is left free when none is left) and the call is repeated. So
+    # models walk down from the newest versions, the way the objective will decide them, instead
+    # of wherever the SAT solver's heuristics land (often a package's oldest release, whose
+    # metadata must then be read, and which the objective undoes version by version). Answers are
+    # unchanged: a call is UNSAT only when a core has no steering assumption in it.
+    def _steering(self, held: set[NormalizedName | None]) -> dict[int, NormalizedName]:
+        steering: dict[int, NormalizedName] = {}
+        for name in sorted(self._to_steer, key=self._creation_order):
+            admissible = self.packages[name].admissible
+            position = self._preferred.get(name, 0)
+            if name in held or name in self.decided or position >= len(admissible):
+                continue
+            steering[admissible[position][1]] = name
+        return steering
+
+    def _step_down(self, name: NormalizedName) -> None:
+        # One version at a time at first; a package that keeps failing skips ever more of them
+        # (2, 4, ... at a time), so that a long walk costs few calls (the objective still
+        # settles each package on its newest feasible version).
+        steps = self._steps_down.get(name, 0)
+        self._steps_down[name] = steps + 1
+        self._preferred[name] = self._preferred.get(name, 0) + (1 << (steps // 4))
+
+    def _creation_order(self, name: NormalizedName) -> int:
+        if self._order is None or len(self._order) != len(self.packages):
+            self._order = {n: i for i, n in enumerate(self.packages)}
+        return self._order[name]
 
     def core(self) -> set[FactKey]:
         """After an UNSAT `solve` (explaining): the facts of the solver's core."""
