@@ -125,6 +125,7 @@ class _Selector:
         sdists: list[int] = []
         python_misfits: list[int] = []
         tag_misfits: list[int] = []
+        # The dict hits of `admits` and `wheel_rank` are inlined: this loop sees every file of every page.
         keys, admitted, ranks = files.selection_keys(), self._admitted, self._ranks
         for position in positions:
             requires_python, tags = keys[position]

@@ -125,7 +125,8 @@ def version_text(version: Version) -> str:
 
 @lru_cache(maxsize=None)
 def tags_of(tag_key: str) -> frozenset[Tag]:
-    """The tags of a wheel's `python-abi-platform` name part; one shared set per distinct part."""
+    """The tags of a wheel's `python-abi-platform` name part; one shared set per distinct part
+    (thousands of files share a few: pages stay small in memory, and selection ranks each once)."""
     return frozenset(parse_tag(tag_key))
 
 
@@ -240,9 +241,6 @@ class FileTable(Sequence[Artifact]):
             self._selection_keys = [(row[_REQUIRES_PYTHON], self.tags(position) if row[_KIND] == "wheel" else None)
                                     for position, row in enumerate(self.rows)]
         return self._selection_keys
-
-    def kind(self, position: int) -> ArtifactKind:
-        return ArtifactKind(self.rows[position][_KIND])
 
     def is_wheel(self, position: int) -> bool:
         return self.rows[position][_KIND] == "wheel"

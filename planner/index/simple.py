@@ -38,7 +38,15 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from planner.index.models import Artifact, ArtifactKind, MetadataCopy, ProjectPage, SkippedFile
+from planner.index.models import (
+    Artifact,
+    ArtifactKind,
+    MetadataCopy,
+    ProjectPage,
+    SkippedFile,
+    tags_of,
+    wheel_tag_key,
+)
 from planner.urls import strip_userinfo
 
 JSON_MEDIA_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -135,21 +143,13 @@ class _ParsedName:
     tags: frozenset[Tag]
 
 
-_TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
-
-
-def _shared_tags(tags: frozenset[Tag]) -> frozenset[Tag]:
-    """One object per distinct tag set: thousands of files share a few, which keeps pages small in
-    memory and in the parsed-page cache (pickle stores a shared object once)."""
-    return _TAG_SETS.setdefault(tags, tags)
-
-
 def _parse_filename(filename: str) -> _ParsedName | str:
     """The project, version and kind a file name stands for, or the reason it cannot be used."""
     try:
         if filename.endswith(".whl"):
-            name, version, _build, tags = parse_wheel_filename(filename)
-            return _ParsedName(name, version, ArtifactKind.WHEEL, _shared_tags(tags))
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            # One shared set per distinct tag part (`tags_of`), as pages loaded from the cache get.
+            return _ParsedName(name, version, ArtifactKind.WHEEL, tags_of(wheel_tag_key(filename)))
         if filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
             return _ParsedName(name, version, ArtifactKind.SDIST, frozenset())
