@@ -177,7 +177,7 @@ class TargetSolver:
         # steered to; the packages to steer next (reached by the last model, or new since).
         self._preferred: dict[NormalizedName, int] = {}
         self._to_steer: set[NormalizedName] = set()
-        self._order: dict[NormalizedName, int] | None = None
+        self._order: dict[NormalizedName, int] = {}  # package -> when it was first required
         self._steps_down: dict[NormalizedName, int] = {}
         self.metadata_fetches = 0
         self._phases: list[int] = []
@@ -302,6 +302,7 @@ class TargetSolver:
             off_route, unfit = self._explaining_vars(name, decided, found, {c.key for c, _ in pairs})
         package = PackageVars(name, found, pairs + off_route)
         self.packages[name] = package
+        self._order[name] = len(self._order)
         self._to_steer.add(name)
         all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit]
         aux = formula.at_most_one(all_vars, formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
@@ -561,7 +562,7 @@ class TargetSolver:
                 steered = [name for literal, name in steering.items() if literal in core]
                 if not steered:
                     return False  # the given assumptions themselves cannot hold
-                self._step_down(max(steered, key=self._creation_order))
+                self._step_down(max(steered, key=self._order.__getitem__))
                 continue
             reach = self._reachable(model)
             self._to_steer = set(reach.chosen)
@@ -582,7 +583,7 @@ class TargetSolver:
     # unchanged: a call is UNSAT only when a core has no steering assumption in it.
     def _steering(self, held: set[NormalizedName | None]) -> dict[int, NormalizedName]:
         steering: dict[int, NormalizedName] = {}
-        for name in sorted(self._to_steer, key=self._creation_order):
+        for name in sorted(self._to_steer, key=self._order.__getitem__):
             admissible = self.packages[name].admissible
             position = self._preferred.get(name, 0)
             if name in held or name in self.decided or position >= len(admissible):
@@ -597,11 +598,6 @@ class TargetSolver:
         steps = self._steps_down.get(name, 0)
         self._steps_down[name] = steps + 1
         self._preferred[name] = self._preferred.get(name, 0) + (1 << (steps // 4))
-
-    def _creation_order(self, name: NormalizedName) -> int:
-        if self._order is None or len(self._order) != len(self.packages):
-            self._order = {n: i for i, n in enumerate(self.packages)}
-        return self._order[name]
 
     def core(self) -> set[FactKey]:
         """After an UNSAT `solve` (explaining): the facts of the solver's core."""
