@@ -177,9 +177,9 @@ class Formula:
             self.add(clause, group)
         return list(aux)
 
-    def take_new(self) -> list[list[int]]:
+    def take_new(self) -> list[tuple[int, ...]]:
         """Clauses added since the last call, for an incremental solver."""
-        new = [list(clause) for clause, _ in self.clauses[self._given:]]
+        new = [clause for clause, _ in self.clauses[self._given:]]
         self._given = len(self.clauses)
         return new
 

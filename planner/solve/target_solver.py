@@ -90,6 +90,15 @@ class PackageVars:
     admissible: list[tuple[Candidate, int]] = field(default_factory=list)
     _satisfying: dict[str, list[int]] = field(default_factory=dict)
     _ascending: tuple[list[Version], list[int]] | None = None
+    _by_public: dict[Version, list[tuple[Candidate, int]]] | None = None
+
+    def by_public(self) -> dict[Version, list[tuple[Candidate, int]]]:
+        """Admissible candidates per public version (local labels dropped), newest first."""
+        if self._by_public is None:
+            self._by_public = {}
+            for candidate, var in self.admissible:
+                self._by_public.setdefault(public(candidate.version), []).append((candidate, var))
+        return self._by_public
 
     def satisfying(self, specifier: SpecifierSet) -> list[int]:
         """The variables of the candidates whose version `specifier` admits (pre-releases
@@ -637,8 +646,7 @@ class TargetSolver:
     # -- decisions for the objective --------------------------------------------------------------
     def public_literal(self, name: NormalizedName, version: Version) -> int | None:
         """A literal meaning "`name` has public version `version`", or None if no candidate has."""
-        package = self._package(name)
-        matching = [v for c, v in package.admissible if public(c.version) == version]
+        matching = [v for _, v in self.candidates_with_public(name, version)]
         if not matching:
             return None
         key = ("pub", name, str(version))
@@ -709,13 +717,10 @@ class TargetSolver:
         return out
 
     def admissible_versions(self, name: NormalizedName) -> list[Version]:
-        seen: dict[Version, None] = {}
-        for candidate, _ in self._package(name).admissible:
-            seen.setdefault(public(candidate.version), None)
-        return list(seen)
+        return list(self._package(name).by_public())
 
     def candidates_with_public(self, name: NormalizedName, version: Version) -> list[tuple[Candidate, int]]:
-        return [(c, v) for c, v in self._package(name).admissible if public(c.version) == version]
+        return self._package(name).by_public().get(version, [])
 
     # -- results --------------------------------------------------------------------------------
     def plan(self) -> TargetPlan:
