@@ -781,3 +781,71 @@ def test_selection_is_deterministic_across_calls(seed: ResolvedTargets) -> None:
     first = select_candidates(pages, target, IndexStrategy.UNSAFE_BEST_MATCH)
     second = select_candidates(pages, target, IndexStrategy.UNSAFE_BEST_MATCH)
     assert first == second
+
+
+def _oracle(page: ProjectPage, target: Target) -> list[tuple[str, str, bool]]:
+    """Rules 1-4 of planner/index/candidates.py, written out plainly per version."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    def admits(requires_python: str | None) -> bool:
+        if not requires_python:
+            return True
+        try:
+            return SpecifierSet(requires_python).contains(target.python.full, prereleases=True)
+        except InvalidSpecifier:
+            return True
+
+    rank = {tag: i for i, tag in enumerate(target.tags)}
+    out = []
+    for version in sorted({a.version for a in page.artifacts}, reverse=True):
+        files = [a for a in page.artifacts if a.version == version and admits(a.requires_python)]
+        wheels = [(min(rank[t] for t in a.tags if t in rank), a.filename, a) for a in files
+                  if a.kind is ArtifactKind.WHEEL and any(t in rank for t in a.tags)]
+        sdists = [a for a in files if a.kind is not ArtifactKind.WHEEL]
+        usable = [a for _, _, a in wheels] + sdists
+        if not usable:
+            continue
+        all_yanked = all(a.yanked is not None for a in usable)
+        if not all_yanked:
+            wheels = [w for w in wheels if w[2].yanked is None]
+            sdists = [a for a in sdists if a.yanked is None]
+        if wheels:
+            chosen = min(wheels, key=lambda w: (w[0], w[1]))[2]
+        else:
+            chosen = min(sdists, key=lambda a: (not a.filename.endswith(".tar.gz"), a.filename))
+        out.append((str(version), chosen.filename, all_yanked))
+    return out
+
+
+def test_selection_matches_the_rules_on_random_pages(seed: ResolvedTargets) -> None:
+    """Random pages (tags of every platform, Requires-Python texts, sdists, yanked files, `1.0`
+    next to `1.0.0`): the solver's path picks what the written-out rules pick, and the versions
+    it leaves out are exactly those the explainer's path says have no fitting file."""
+    tags = ["py3-none-any", "cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux_2_28_x86_64",
+            "cp311-cp311-manylinux_2_34_x86_64", "cp312-cp312-manylinux_2_17_x86_64",
+            "cp311-abi3-macosx_11_0_arm64", "cp311-cp311-macosx_14_0_arm64", "cp311-cp311-win_amd64",
+            "cp39-abi3-manylinux2014_aarch64", "cp310-cp310-musllinux_1_2_x86_64"]
+    pythons = [None, ">=3.8", ">=3.12", "<3.11", ">=3.11,<3.12", "not a specifier"]
+    versions = ["1.0", "1.0.0", "1.1", "2.0rc1", "2.0", "2.0.post1", "3.0"]
+    shuffler = random.Random(751)
+    for _ in range(60):
+        files: list[str | dict[str, Any]] = []
+        for version in shuffler.sample(versions, shuffler.randint(1, len(versions))):
+            for n in range(shuffler.randint(1, 5)):
+                name = (f"lib-{version}.tar.gz" if shuffler.random() < 0.2 else
+                        f"lib-{version}-{n}-{shuffler.choice(tags)}.whl")
+                entry: dict[str, Any] = {"filename": name}
+                if (python := shuffler.choice(pythons)) is not None:
+                    entry["requires-python"] = python
+                if shuffler.random() < 0.2:
+                    entry["yanked"] = True
+                if name not in [f["filename"] for f in files if isinstance(f, dict)]:
+                    files.append(entry)
+        page = page_of("pypi", files, project="lib")
+        for target in seed:
+            result = select_candidates([page], target, IndexStrategy.FIRST_INDEX)
+            assert [(str(c.version), c.artifact.filename, c.yanked) for c in result.candidates] == \
+                _oracle(page, target)
+            unfit = {str(r.version) for r in result.rejections
+                     if r.kind is RejectionKind.NO_ARTIFACT and r.filename is None}
+            assert unfit == {str(v) for v in page.files.version_groups()} - {str(c.version) for c in result.candidates}

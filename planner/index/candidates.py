@@ -30,6 +30,7 @@ from planner.index.models import (
     ProjectPage,
     Rejection,
     RejectionKind,
+    tags_of,
 )
 from planner.project.model import IndexStrategy
 from planner.targets.model import Target
@@ -97,7 +98,6 @@ class _Selector:
         self.python = target.python.full
         self.label = target_platform_label(target)
         self.rank = target.tag_ranks
-        self.platforms = {tag.platform for tag in target.tags}
         self.record = record
         self.rejections: list[Rejection] = []
         # Thousands of files share a few tag sets and Requires-Python texts: decide each once.
@@ -119,18 +119,17 @@ class _Selector:
         self.rejections.append(Rejection(index, version, filename, kind, detail))
 
     def select(self, files: FileTable, version: Version, positions: Sequence[int]) -> Candidate | None:
-        """The candidate (index, version) gives the target, recording rejections on the way."""
+        """The candidate (index, version) gives the target, recording rejections on the way
+        (the explainer's path; the solver's is `fitting_files` then `choose`)."""
         index, record = files.index, self.record
         fitting: list[tuple[int, int]] = []  # (rank, row)
         sdists: list[int] = []
         python_misfits: list[int] = []
         tag_misfits: list[int] = []
-        # The dict hits of `admits` and `wheel_rank` are inlined: this loop sees every file of every page.
-        keys, admitted, ranks = files.selection_keys(), self._admitted, self._ranks
+        keys = files.selection_keys()
         for position in positions:
             requires_python, tags = keys[position]
-            if requires_python and not (admitted[requires_python] if requires_python in admitted
-                                        else self.admits(requires_python)):
+            if requires_python and not self.admits(requires_python):
                 python_misfits.append(position)
                 if record:
                     self.reject(files.filename(position), version, index, RejectionKind.REQUIRES_PYTHON,
@@ -140,7 +139,7 @@ class _Selector:
             if tags is None:
                 sdists.append(position)
                 continue
-            rank = ranks[tags] if tags in ranks else self.wheel_rank(tags)
+            rank = self.wheel_rank(tags)
             if rank is None:
                 tag_misfits.append(position)
                 if record:
@@ -154,7 +153,20 @@ class _Selector:
                 self.reject(None, version, index, RejectionKind.NO_ARTIFACT,
                             self._no_artifact_detail(files, version, positions, python_misfits, tag_misfits))
             return None
+        return self.choose(files, version, fitting, sdists)
 
+    def choose(self, files: FileTable, version: Version, fitting: list[tuple[int, int]],
+               sdists: list[int]) -> Candidate:
+        """The candidate among the files of `version` that fit the target: `fitting` wheels as
+        (rank, row), and `sdists` rows (not both empty; their order does not matter)."""
+        index, record = files.index, self.record
+        if not record:  # the solver's path: no rejection to write down
+            yanked = files.yanked
+            live = [pair for pair in fitting if yanked(pair[1]) is None]
+            live_sdists = [p for p in sdists if yanked(p) is None] if sdists else sdists
+            all_yanked = not live and not live_sdists
+            chosen = files[self._best(files, fitting, sdists) if all_yanked else self._best(files, live, live_sdists)]
+            return Candidate(chosen.name, version, index, chosen, yanked=all_yanked)
         usable = [p for _, p in fitting] + sdists
         all_yanked = all(files.yanked(p) is not None for p in usable)
         if not all_yanked:
@@ -174,11 +186,36 @@ class _Selector:
                         "usable only when pinned with == or ===")
         return Candidate(chosen.name, version, index, chosen, yanked=all_yanked)
 
+    def fitting_files(self, files: FileTable) -> dict[Version, tuple[list[tuple[int, int]], list[int]]]:
+        """Per version of the page, its files that fit the target: wheels as (rank, row), sdists.
+
+        The same choice as `select` makes, without rejections: each selection key is decided
+        once, and only the files that fit are visited (a wheel-rich page fits a target with
+        a few percent of its files)."""
+        out: dict[Version, tuple[list[tuple[int, int]], list[int]]] = {}
+        for (requires_python, tag_key), rows in files.shapes().items():
+            if requires_python and not self.admits(requires_python):
+                continue
+            if tag_key is None:
+                for version, position in rows:
+                    out.setdefault(version, ([], []))[1].append(position)
+                continue
+            rank = self.wheel_rank(tags_of(tag_key))
+            if rank is None:
+                continue
+            for version, position in rows:
+                out.setdefault(version, ([], []))[0].append((rank, position))
+        return out
+
     @staticmethod
     def _best(files: FileTable, fitting: list[tuple[int, int]], sdists: list[int]) -> int:
+        if len(fitting) == 1:
+            return fitting[0][1]
         if fitting:
             # Best tag first; the file name makes ties (build tags, duplicate uploads) deterministic.
             return min(fitting, key=lambda pair: (pair[0], files.filename(pair[1])))[1]
+        if len(sdists) == 1:
+            return sdists[0]
         # Prefer .tar.gz (the PEP 625 format) over legacy .zip, then by name.
         return min(sdists, key=lambda p: (not files.filename(p).endswith(".tar.gz"), files.filename(p)))
 
@@ -199,8 +236,9 @@ class _Selector:
             has += ", and an sdist"
         detail = f"no wheel for {self.label} ({files.name} {version} on {files.index} has: {has})"
         # Wheels for the right platform but another Python are the most common surprise: say so.
+        platforms = {tag.platform for tag in self.target.tags}
         other_pythons = sorted(
-            {tag.interpreter for p in tag_misfits for tag in files.tags(p) if tag.platform in self.platforms},
+            {tag.interpreter for p in tag_misfits for tag in files.tags(p) if tag.platform in platforms},
             key=_interpreter_key,
         )
         if other_pythons:
@@ -237,8 +275,14 @@ def select_candidates(
         raise ValueError(f"pages of different projects: {sorted({page.project for page in pages})}")
     order, consulted = _versions_in_order(pages, strategy)
     selector = _Selector(target, record=False)
-    candidates = [c for c in (selector.select(files, version, positions) for version, files, positions in order)
-                  if c is not None]
+    fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
+    candidates = []
+    for version, files, _ in order:
+        if id(files) not in fitting:
+            fitting[id(files)] = selector.fitting_files(files)
+        found = fitting[id(files)].get(version)
+        if found is not None:
+            candidates.append(selector.choose(files, version, *found))
 
     def rejections() -> tuple[Rejection, ...]:
         recorder = _Selector(target, record=True)
@@ -255,25 +299,24 @@ def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy,
     """(version, page files, rows of that version) to select from, newest first then in route
     order, and the indexes consulted."""
     consulted: list[str] = []
-    # (version, position of the index in the route) -> that index's files of the version
-    chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
     if strategy is IndexStrategy.FIRST_INDEX:
-        for position, page in enumerate(pages):
+        for page in pages:
             consulted.append(page.index)
             if _has_files(page):
-                for version, rows in page.files.version_groups().items():
-                    chosen[(version, position)] = (page.files, rows)
-                break
-    else:
-        first_listing: dict[Version, int] = {}
-        for position, page in enumerate(pages):
-            consulted.append(page.index)
-            for version, rows in page.files.version_groups().items():
-                if strategy is IndexStrategy.UNSAFE_FIRST_MATCH:
-                    if version in first_listing:
-                        continue  # an earlier index lists this version: it alone is asked
-                    first_listing[version] = position
-                chosen[(version, position)] = (page.files, rows)
+                files = page.files
+                return [(version, files, rows) for version, rows in files.newest_first()], consulted
+        return [], consulted
+    # (version, position of the index in the route) -> that index's files of the version
+    chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
+    first_listing: dict[Version, int] = {}
+    for position, page in enumerate(pages):
+        consulted.append(page.index)
+        for version, rows in page.files.version_groups().items():
+            if strategy is IndexStrategy.UNSAFE_FIRST_MATCH:
+                if version in first_listing:
+                    continue  # an earlier index lists this version: it alone is asked
+                first_listing[version] = position
+            chosen[(version, position)] = (page.files, rows)
     # Newest first, then route order (sort is stable, also with reverse=True).
     order = sorted(sorted(chosen, key=lambda key: key[1]), key=lambda key: key[0], reverse=True)
     return [(version, *chosen[(version, position)]) for version, position in order], consulted

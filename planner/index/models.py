@@ -156,7 +156,7 @@ class FileTable(Sequence[Artifact]):
     objects, and candidate selection reads the few fields it needs from the rows
     (`version_groups`, `kind`, `tags`, `requires_python`, `yanked`, `filename`)."""
 
-    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_selection_keys")
+    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_newest_first", "_selection_keys", "_shapes")
 
     def __init__(self, index: str, name: NormalizedName, rows: tuple[Row, ...],
                  artifacts: Sequence[Artifact | None] | None = None) -> None:
@@ -165,7 +165,9 @@ class FileTable(Sequence[Artifact]):
         self.rows = rows
         self._artifacts: list[Artifact | None] = list(artifacts) if artifacts is not None else [None] * len(rows)
         self._groups: dict[Version, list[int]] | None = None
+        self._newest_first: list[tuple[Version, list[int]]] | None = None
         self._selection_keys: list[tuple[str | None, frozenset[Tag] | None]] | None = None
+        self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
 
     @classmethod
     def of(cls, artifacts: Sequence[Artifact]) -> FileTable:
@@ -234,6 +236,12 @@ class FileTable(Sequence[Artifact]):
             self._groups = groups
         return self._groups
 
+    def newest_first(self) -> list[tuple[Version, list[int]]]:
+        """`version_groups` as (version, rows), newest version first (sorted once)."""
+        if self._newest_first is None:
+            self._newest_first = sorted(self.version_groups().items(), key=lambda item: item[0], reverse=True)
+        return self._newest_first
+
     def selection_keys(self) -> list[tuple[str | None, frozenset[Tag] | None]]:
         """Per row: (Requires-Python text, the wheel's tags or None for an sdist) — what decides
         whether a file fits a target (computed once, shared by every target)."""
@@ -241,6 +249,27 @@ class FileTable(Sequence[Artifact]):
             self._selection_keys = [(row[_REQUIRES_PYTHON], self.tags(position) if row[_KIND] == "wheel" else None)
                                     for position, row in enumerate(self.rows)]
         return self._selection_keys
+
+    def shapes(self) -> dict[tuple[str | None, str | None], list[tuple[Version, int]]]:
+        """(version, row) of the files per (Requires-Python text, wheel tag part or None for an
+        sdist), in page order: what decides whether a file fits a target.
+
+        A page repeats a few hundred such keys over thousands of files: a target decides each
+        key once, then visits only the files that fit it (computed once, shared by every target)."""
+        if self._shapes is None:
+            shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] = {}
+            rows = self.rows
+            for version, positions in self.version_groups().items():
+                for position in positions:
+                    row = rows[position]
+                    key = (row[_REQUIRES_PYTHON], row[_TAG_KEY] if row[_KIND] == "wheel" else None)
+                    found = shapes.get(key)
+                    if found is None:
+                        shapes[key] = [(version, position)]
+                    else:
+                        found.append((version, position))
+            self._shapes = shapes
+        return self._shapes
 
     def is_wheel(self, position: int) -> bool:
         return self.rows[position][_KIND] == "wheel"
