@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.index.models import Artifact
@@ -41,6 +41,7 @@ class CachedPage:
     last_modified: str | None
     fetched_at: float  # UNIX time of the last fetch or successful revalidation
     max_age: int | None  # seconds the server said the page stays fresh
+    body_sha256: str | None = field(default=None, compare=False)  # read from the cache: checked then
 
     def is_fresh(self, now: float | None = None) -> bool:
         if not self.max_age:
@@ -71,6 +72,7 @@ class Cache:
             last_modified=header.get("last_modified"),
             fetched_at=float(header.get("fetched_at", 0)),
             max_age=header.get("max_age"),
+            body_sha256=header["sha256"],
         )
 
     def put_page(self, url: str, media: str, page: CachedPage) -> None:

@@ -231,8 +231,9 @@ class IndexClient:
     def _parse(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
         if page.content_type == "404":
             return ProjectPage(index.name, redact_url(url), name, ())
-        key = "\0".join((PARSED_PAGE_FORMAT, index.name, redact_url(url), name, page.content_type,
-                         hashlib.sha256(page.body).hexdigest()))
+        # A body read from the cache was hashed then: not again (pages run to megabytes).
+        body_sha256 = page.body_sha256 or hashlib.sha256(page.body).hexdigest()
+        key = "\0".join((PARSED_PAGE_FORMAT, index.name, redact_url(url), name, page.content_type, body_sha256))
         stored = self.cache.get_parsed(key)
         if stored is not None:
             try:
