@@ -93,6 +93,31 @@ def test_warm_cache_only_revalidates_and_offline_makes_no_request(
     assert "numpy" in str(missing.value) and "pypi" in str(missing.value)
 
 
+def test_warm_runs_load_stored_parses_and_survive_damaged_ones(seed_index_server, tmp_path) -> None:
+    """Pages and metadata are parsed once: later runs load the stored parse (the same values),
+    and a damaged stored parse is parsed again from the raw entry, never trusted."""
+    project = seed_project(seed_index_server)
+    target = resolve_targets(project).by_name("linux-x86_64-gpu")
+    cold = make_client(project, tmp_path)
+    found = cold.candidates("torch", target)
+    metadata = cold.metadata(found.candidates[0].artifact).metadata
+    parsed = sorted((tmp_path / "v1" / "parsed").glob("*/*"))
+    assert len(parsed) >= 2  # the page and the metadata file
+
+    def offline_view() -> tuple[object, object]:
+        client = make_client(project, tmp_path, offline=True)
+        again = client.candidates("torch", target)
+        result = client.metadata(again.candidates[0].artifact)
+        assert result.source is MetadataSource.CACHE
+        return again.candidates, result.metadata
+
+    assert offline_view() == (found.candidates, metadata)
+    for path in parsed:  # well-formed entries (their hash matches) holding garbage
+        Cache._write(path, {"kind": "damaged"}, b"\x80garbage")
+    assert offline_view() == (found.candidates, metadata)
+    assert not [p for p in parsed if p.read_bytes().endswith(b"garbage")]  # parsed again, stored again
+
+
 def test_fresh_pages_are_not_even_revalidated(seed_index_server, tmp_path) -> None:
     seed_index_server.max_age = 600
     project = seed_project(seed_index_server)

@@ -15,6 +15,8 @@ from planner.index.metadata import (
     MetadataNeedsBuild,
     check_sdist_metadata,
     hash_algorithm_for,
+    metadata_from_record,
+    metadata_record,
     parse_core_metadata,
     parse_sdist_metadata,
     parse_wheel_metadata,
@@ -98,6 +100,21 @@ def test_torch_requirements_evaluate_per_target() -> None:
     assert not any(n.startswith("nvidia-") or n == "triton" for n in active(macos))
     assert "setuptools" not in active(macos)
     assert "setuptools" in active({**macos, "python_version": "3.12"})
+
+
+def test_metadata_record_reads_back_equal() -> None:
+    """What a warm run loads instead of parsing again is the same metadata, requirement by
+    requirement (markers and extras included)."""
+    for parsed in (parse_core_metadata(torch_metadata()),
+                   parse_core_metadata(torch_metadata(version="2.5.1+cpu"), expected_version="2.5.1+cpu")):
+        again = metadata_from_record(metadata_record(parsed))
+        assert again == parsed
+        assert again.metadata_version == parsed.metadata_version and again.dynamic == parsed.dynamic
+        assert [(r.name, r.extras, r.specifier, str(r.marker)) for r in again.requires_dist] == \
+            [(r.name, r.extras, r.specifier, str(r.marker)) for r in parsed.requires_dist]
+    for damaged in (b"", b"{}", b'{"name": "x"}', b"not json", metadata_record(parsed).replace(b"torch", b"\xff")):
+        with pytest.raises(MetadataError):
+            metadata_from_record(damaged)
 
 
 def test_local_version_label_is_kept() -> None:

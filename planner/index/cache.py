@@ -5,6 +5,7 @@ Layout under the cache root (default: the user cache dir, e.g. `~/.cache/planner
     v1/pages/<2 hex>/<sha256 of page URL + media type>      index pages with their validators
     v1/metadata/<2 hex>/<sha256 of the artifact>             core metadata, immutable by hash
     v1/metadata-url/<2 hex>/<sha256 of the artifact URL>     metadata of artifacts without a hash
+    v1/parsed/<2 hex>/<sha256 of format, origin, raw hash>   parsed pages and metadata (derived)
 
 Each entry is one file: a JSON header line (validators, times, the body's sha256) then the body.
 Writes go to a temporary file in the same folder and are renamed into place, so a reader sees a
@@ -86,10 +87,11 @@ class Cache:
         }
         self._write(self._path("pages", f"{media} {url}"), header, page.body)
 
-    # -- parsed pages ---------------------------------------------------------------------------
+    # -- parsed pages and metadata ---------------------------------------------------------------
     # Parsing a large page (torch, numpy: thousands of files) costs far more than reading it; a
-    # warm run loads the parsed form instead. Keyed by the page body's hash and the parser's
-    # version, so it can never disagree with the raw page it came from; checked like every entry.
+    # warm run loads the parsed form instead (metadata files too: the e-mail format parses
+    # slowly). Keyed by the raw entry's hash and the parser's version, so it can never disagree
+    # with the raw entry it came from; checked like every entry.
     def get_parsed(self, key: str) -> bytes | None:
         entry = self._read(self._path("parsed", key))
         return entry[1] if entry else None
@@ -104,8 +106,13 @@ class Cache:
         return self._path("metadata-url", artifact.url)
 
     def get_metadata(self, artifact: Artifact) -> bytes | None:
+        entry = self.get_metadata_entry(artifact)
+        return entry[0] if entry else None
+
+    def get_metadata_entry(self, artifact: Artifact) -> tuple[bytes, str] | None:
+        """The cached metadata file and its sha256 (checked on reading)."""
         entry = self._read(self._metadata_path(artifact))
-        return entry[1] if entry else None
+        return (entry[1], entry[0]["sha256"]) if entry else None
 
     def put_metadata(self, artifact: Artifact, data: bytes, source: str) -> None:
         header = {"filename": artifact.filename, "url": artifact.url, "source": source}

@@ -33,6 +33,8 @@ from planner.index.metadata import (
     HashMismatch,
     MetadataError,
     MetadataNeedsBuild,
+    metadata_from_record,
+    metadata_record,
     parse_core_metadata,
     parse_sdist_metadata,
     verify_hash,
@@ -68,6 +70,7 @@ _PARSE_LOCK = threading.Lock()
 # Bump when parsing (planner/index/simple.py) or the page model (models.py) changes: parsed pages
 # cached under another format are ignored.
 PARSED_PAGE_FORMAT = "parsed-page-2"  # pages pickle their files as rows (FileTable)
+PARSED_METADATA_FORMAT = "parsed-metadata-1"  # `metadata_record` JSON
 DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
@@ -294,10 +297,11 @@ class IndexClient:
         return dict(zip(todo, results, strict=True))
 
     def _load_metadata(self, artifact: Artifact) -> MetadataResult:
-        cached = None if self.refresh else self.cache.get_metadata(artifact)
+        cached = None if self.refresh else self.cache.get_metadata_entry(artifact)
         if cached is not None:
+            data, digest = cached
             try:
-                result = MetadataResult(self._parse_metadata(artifact, cached), MetadataSource.CACHE, cached)
+                result = MetadataResult(self._parse_cached_metadata(artifact, data, digest), MetadataSource.CACHE, data)
                 self.stats.count_metadata(MetadataSource.CACHE)
                 return result
             except MetadataUnavailable:
@@ -316,8 +320,28 @@ class IndexClient:
             self.cache.put_unusable(artifact, str(exc))
             raise
         self.cache.put_metadata(artifact, data, source.value)
+        self.cache.put_parsed(self._metadata_key(artifact, hashlib.sha256(data).hexdigest()),
+                              metadata_record(result.metadata))
         self.stats.count_metadata(source)
         return result
+
+    @staticmethod
+    def _metadata_key(artifact: Artifact, digest: str) -> str:
+        """The stored parse of a metadata file with this sha256, read as `artifact`'s."""
+        return "\0".join((PARSED_METADATA_FORMAT, artifact.kind.value, artifact.name, str(artifact.version), digest))
+
+    def _parse_cached_metadata(self, artifact: Artifact, data: bytes, digest: str) -> CoreMetadata:
+        """Cached metadata, as parsed by an earlier run when it was (else parsed, and stored so)."""
+        key = self._metadata_key(artifact, digest)
+        stored = self.cache.get_parsed(key)
+        if stored is not None:
+            try:
+                return metadata_from_record(stored)
+            except MetadataError:
+                pass  # parsed again below
+        metadata = self._parse_metadata(artifact, data)
+        self.cache.put_parsed(key, metadata_record(metadata))
+        return metadata
 
     def _parse_metadata(self, artifact: Artifact, data: bytes) -> CoreMetadata:
         with _PARSE_LOCK:

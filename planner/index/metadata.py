@@ -10,6 +10,7 @@ it came with is an error, never silently accepted.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Hashable, Iterable, Mapping
 from functools import lru_cache
@@ -35,6 +36,8 @@ __all__ = [
     "MetadataError",
     "MetadataNeedsBuild",
     "check_sdist_metadata",
+    "metadata_from_record",
+    "metadata_record",
     "hash_algorithm_for",
     "parse_core_metadata",
     "parse_sdist_metadata",
@@ -146,6 +149,35 @@ def parse_core_metadata(
         dynamic=dynamic,
         metadata_version=metadata_version.strip() if metadata_version else None,
     )
+
+
+def metadata_record(meta: CoreMetadata) -> bytes:
+    """`meta` as a small JSON record (`metadata_from_record` reads it back): a warm run loads
+    the metadata it parsed before instead of parsing the e-mail format again."""
+    return json.dumps({
+        "name": meta.name, "version": str(meta.version),
+        "requires_dist": [str(requirement) for requirement in meta.requires_dist],
+        "requires_python": meta.requires_python, "provides_extra": list(meta.provides_extra),
+        "dynamic": list(meta.dynamic), "metadata_version": meta.metadata_version,
+    }).encode()
+
+
+def metadata_from_record(data: bytes) -> CoreMetadata:
+    """The `CoreMetadata` a `metadata_record` holds; `MetadataError` if it does not read back."""
+    try:
+        record = json.loads(data)
+        requires_dist = tuple(_requirement(text) for text in record["requires_dist"])
+        if any(isinstance(requirement, str) for requirement in requires_dist):
+            raise MetadataError("a stored requirement no longer parses")
+        return CoreMetadata(
+            name=canonicalize_name(record["name"]), version=Version(record["version"]),
+            requires_dist=requires_dist,  # type: ignore[arg-type]
+            requires_python=record["requires_python"],
+            provides_extra=tuple(canonicalize_name(extra) for extra in record["provides_extra"]),
+            dynamic=tuple(record["dynamic"]), metadata_version=record["metadata_version"],
+        )
+    except (ValueError, KeyError, TypeError) as exc:  # MetadataError is a ValueError too
+        raise MetadataError(f"stored metadata record does not read back: {exc}") from None
 
 
 def parse_wheel_metadata(
