@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from enum import StrEnum
 
 from packaging.markers import Marker
@@ -128,7 +128,7 @@ class Target:
     def _answers(self, marker: Marker) -> _MarkerAnswers:
         entry = self._marker_answers.get(id(marker))
         if entry is None or entry[0] is not marker:
-            entry = self._marker_answers[id(marker)] = (marker, _MarkerAnswers(marker, self.environment))
+            entry = self._marker_answers[id(marker)] = (marker, _shared_answers(marker, self.environment))
         return entry[1]
 
     @cached_property
@@ -176,10 +176,10 @@ class _MarkerAnswers:
 
     __slots__ = ("marker", "environment", "answers", "per_extra")
 
-    def __init__(self, marker: Marker, environment: Mapping[str, str]) -> None:
+    def __init__(self, marker: Marker, environment: Mapping[str, str], text: str | None = None) -> None:
         self.marker = marker
         self.environment = environment
-        text = str(marker)
+        text = str(marker) if text is None else text
         named = [canonicalize_name(a or b) for a, b in _EXTRA_COMPARISON.findall(text)]
         mentions = len(re.findall(r"\bextra\b", _QUOTED.sub("", text)))
         self.per_extra = mentions != len(named)
@@ -205,6 +205,30 @@ class _MarkerAnswers:
             else:
                 answers[extra] = answers.get(canonicalize_name(extra), answers[_OTHER_EXTRA])
         return answers[extra]
+
+
+# Answers shared by every target that agrees on the variables a marker names: (marker text,
+# those variables' values) -> answers. Sixteen targets over four Pythons and four platforms
+# evaluate `python_version < "3.12"` four times, not sixteen.
+_SHARED_ANSWERS: dict[tuple[str, tuple[str, ...]], _MarkerAnswers] = {}
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+@lru_cache(maxsize=None)
+def _named_variables(text: str) -> frozenset[str]:
+    return frozenset(_IDENTIFIER.findall(_QUOTED.sub("", text)))
+
+
+def _shared_answers(marker: Marker, environment: Mapping[str, str]) -> _MarkerAnswers:
+    text = str(marker)
+    named = _named_variables(text)
+    key = (text, tuple(value for variable, value in sorted(environment.items()) if variable in named))
+    answers = _SHARED_ANSWERS.get(key)
+    if answers is None:
+        # The marker's value depends only on the variables it names: any environment agreeing on
+        # them gives the same answers (its other variables are never read).
+        answers = _SHARED_ANSWERS[key] = _MarkerAnswers(marker, environment, text)
+    return answers
 
 
 def marker_environment(platform: Platform, python: PythonVersion) -> dict[str, str]:
