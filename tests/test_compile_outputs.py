@@ -164,3 +164,59 @@ def test_artifacts_from_a_local_folder_are_flagged(tmp_path) -> None:
                                  "--cache-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
     assert "are files on this machine" in result.stdout and "alpha-1.0-py3-none-any.whl" in result.stdout
+
+
+def _tomlkit_rendering(document: dict) -> str:
+    """The lock layout built as a tomlkit document (the model `pylock._toml` writes by hand)."""
+    import tomlkit
+
+    def inline(mapping: dict) -> object:
+        table = tomlkit.inline_table()
+        for key, value in mapping.items():
+            table[key] = inline(value) if isinstance(value, dict) else value
+        return table
+
+    out = tomlkit.document()
+    for key, value in document.items():
+        if key not in ("packages", "tool"):
+            out[key] = value
+    packages = tomlkit.aot()
+    for entry in document["packages"]:
+        table = tomlkit.table()
+        for key, value in entry.items():
+            if key in ("wheels", "dependencies"):
+                array = tomlkit.array()
+                array.multiline(True)
+                for item in value:
+                    array.append(inline(item))
+                table[key] = array
+            elif key == "sdist":
+                table[key] = inline(value)
+            else:
+                table[key] = value
+        packages.append(table)
+    out["packages"] = packages
+    out["tool"] = document["tool"]
+    return tomlkit.dumps(out)
+
+
+def test_lock_text_is_what_tomlkit_renders(served) -> None:
+    """The lock's text equals a tomlkit document's rendering of the same lock, also with values
+    that need quoting and escaping, and reads back as the same data."""
+    from planner.generate.pylock import _toml
+
+    project, server = served
+    assert compile_(project, server).exit_code == 0
+    example = Path(__file__).resolve().parent.parent / "examples" / "torch-cpu-gpu" / "output" / "pylock.toml"
+    for text in ((project / "output" / "pylock.toml").read_text(), example.read_text()):
+        document = tomllib.loads(text)
+        assert _toml(document) == _tomlkit_rendering(document) == text
+    document = tomllib.loads(example.read_text())
+    odd = document["packages"][0]
+    odd["marker"] = 'sys_platform == "linux" and extra == "ü\\\\ \t \u0001"'
+    odd["sdist"] = {"name": "a b.tar.gz", "url": "https://x/\"q\"", "size": 0, "hashes": {"sha-256 x": "00"}}
+    odd["dependencies"] = [{"name": "ünïcode", "marker": "'\"'"}]
+    document["tool"]["planner"]["command"] = "planner compile --index 'a=b \"c\"'"
+    rendered = _toml(document)
+    assert rendered == _tomlkit_rendering(document)
+    assert tomllib.loads(rendered) == document

@@ -14,9 +14,11 @@ CPU and a CUDA target differing only in accelerator), one lock per target is wri
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import tomlkit
 from packaging.markers import Marker
@@ -157,35 +159,45 @@ def _planner_table(context: OutputContext, plans: Sequence[TargetPlan]) -> dict:
             "command": context.command, "targets": targets}
 
 
-def _toml(document) -> str:  # type: ignore[no-untyped-def]
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml(document: dict[str, Any]) -> str:
     """TOML as people write locks: top-level keys, then one `[[packages]]` table per package with
-    its wheels as one inline table per line."""
-    out = tomlkit.document()
-    for key, value in document.items():
-        if key not in ("packages", "tool"):
-            out[key] = value
-    packages = tomlkit.aot()
+    its wheels as one inline table per line, then `[tool.*]`. The layout is written here (a
+    document model costs more than the rest of the lock for a large plan); tomlkit renders every
+    key and value (quoting, escaping, dates)."""
+    lines = [f"{_key(key)} = {_value(value)}" for key, value in document.items() if key not in ("packages", "tool")]
     for entry in document["packages"]:
-        table = tomlkit.table()
+        lines += ["", "[[packages]]"]
         for key, value in entry.items():
             if key in ("wheels", "dependencies"):
-                array = tomlkit.array()
-                array.multiline(True)
-                for item in value:
-                    array.append(_inline(item))
-                table[key] = array
-            elif key == "sdist":
-                table[key] = _inline(value)
-            else:
-                table[key] = value
-        packages.append(table)
-    out["packages"] = packages
-    out["tool"] = document["tool"]
-    return tomlkit.dumps(out)
+                lines += [f"{_key(key)} = [", *(f"    {_value(item)}," for item in value), "]"]
+            elif key != "tool":
+                lines.append(f"{_key(key)} = {_value(value)}")
+        for name, table in entry.get("tool", {}).items():
+            lines += ["", f"[packages.tool.{_key(name)}]"]
+            lines += [f"{_key(key)} = {_value(value)}" for key, value in table.items()]
+    for name, table in document.get("tool", {}).items():
+        lines += ["", f"[tool.{_key(name)}]"]
+        arrays = {key: value for key, value in table.items()
+                  if isinstance(value, list) and value and all(isinstance(item, dict) for item in value)}
+        lines += [f"{_key(key)} = {_value(value)}" for key, value in table.items() if key not in arrays]
+        for key, items in arrays.items():
+            for item in items:
+                lines += ["", f"[[tool.{_key(name)}.{_key(key)}]]"]
+                lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items()]
+    return "\n".join(lines) + "\n"
 
 
-def _inline(mapping) -> tomlkit.items.InlineTable:  # type: ignore[no-untyped-def]
-    table = tomlkit.inline_table()
-    for key, value in mapping.items():
-        table[key] = _inline(value) if isinstance(value, dict) else value
-    return table
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else tomlkit.string(key).as_string()
+
+
+def _value(value: Any) -> str:
+    """A value on one line: tables inline, arrays of values `[a, b]`."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(key)} = {_value(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    return tomlkit.item(value).as_string()  # type: ignore[no-any-return]
