@@ -190,7 +190,7 @@ def _python_only(text: str) -> tuple[str, str] | None:
 def _every_version(solver: TargetSolver | None, package: str, versions: Sequence[str]) -> bool:
     if solver is None or package not in solver.packages:
         return False
-    known = {str(c.version) for c, _ in solver.packages[package].admissible}  # type: ignore[index]
+    known = {str(c.version) for c in solver.packages[package].admissible_candidates()}  # type: ignore[index]
     return bool(known) and known <= set(versions)
 
 

@@ -1,11 +1,12 @@
 """One target's incremental encoding and SAT solving, with lazy metadata (encodings/SPEC.md).
 
-Variables: one per admissible candidate (package, version, index); one per requested package
-extra; auxiliary ones for "at most one" and for the objective's public-version choices.
-Clauses are added as the solver needs them:
+Variables: one per candidate (package, version, index) the solving reaches (a package's newest
+FIRST_CHUNK at first, older ones a chunk at a time behind tail literals; see `_materialize`);
+one per requested package extra; auxiliary ones for "at most one" and for the objective's
+public-version choices. Clauses are added as the solver needs them:
 
 - when a package is first required: its candidates, "at most one", and unit clauses for
-  candidates the pre-release policy, yanking or a constraint excludes;
+  candidates the pre-release policy, yanking or a constraint excludes (and so for each chunk);
 - when a candidate is selected in a model and reachable from the project: its dependencies.
 
 `solve(assumptions)` repeats solve -> expand the newly selected, reachable candidates -> solve
@@ -56,6 +57,9 @@ def _bare(text: str) -> str:
 _canonical = lru_cache(maxsize=None)(canonicalize_name)  # the same few thousand names, again and again
 
 SOLVER = "glucose4"  # incremental, with assumptions and phase setting
+# Candidates of a package that get variables when it is first required (newest first); the
+# others get theirs, a chunk at a time, when the solving reaches them (`_materialize`).
+FIRST_CHUNK = 32
 
 
 @lru_cache(maxsize=65536)
@@ -86,35 +90,63 @@ class Edge:
 class PackageVars:
     name: NormalizedName
     found: CandidateSet
-    vars: list[tuple[Candidate, int]]  # newest first, as the candidate set orders them
-    admissible: list[tuple[Candidate, int]] = field(default_factory=list)
+    # Candidates with a variable, newest first: a prefix of `found.candidates` (explaining: all
+    # of them, then other indexes' candidates and placeholders for versions without a file).
+    vars: list[tuple[Candidate, int]]
+    admissible: list[int] = field(default_factory=list)  # positions in `found.candidates`
+    # Lazy variables (see `TargetSolver._materialize`): `tail` means "one of the candidates
+    # without a variable" (None once every candidate has one); `spec_tails[s]` means "one of
+    # those that specifier `s` admits".
+    tail: int | None = None
+    spec_tails: dict[str, int] = field(default_factory=dict)
     _satisfying: dict[str, list[int]] = field(default_factory=dict)
+    _admitted: dict[str, list[int]] = field(default_factory=dict)
     _ascending: tuple[list[Version], list[int]] | None = None
-    _by_public: dict[Version, list[tuple[Candidate, int]]] | None = None
+    _by_public: dict[Version, list[int]] | None = None
 
-    def by_public(self) -> dict[Version, list[tuple[Candidate, int]]]:
-        """Admissible candidates per public version (local labels dropped), newest first."""
+    @property
+    def materialized(self) -> int:
+        """How many of `found.candidates` have a variable."""
+        return min(len(self.vars), len(self.found.candidates))
+
+    def admissible_candidates(self) -> list[Candidate]:
+        return [self.found.candidates[position] for position in self.admissible]
+
+    def by_public(self) -> dict[Version, list[int]]:
+        """Admissible candidates' positions per public version (local labels dropped), newest first."""
         if self._by_public is None:
             self._by_public = {}
-            for candidate, var in self.admissible:
-                self._by_public.setdefault(public(candidate.version), []).append((candidate, var))
+            candidates = self.found.candidates
+            for position in self.admissible:
+                self._by_public.setdefault(public(candidates[position].version), []).append(position)
         return self._by_public
 
-    def satisfying(self, specifier: SpecifierSet) -> list[int]:
-        """The variables of the candidates whose version `specifier` admits (pre-releases
-        included: the policy is applied per candidate), in `vars` order; computed once per
+    def admitted(self, specifier: SpecifierSet) -> list[int]:
+        """The positions in `found.candidates` of the candidates whose version `specifier` admits
+        (pre-releases included: the policy is applied per candidate), in order; computed once per
         distinct specifier, and only over the versions the specifier's bounds leave."""
+        key = str(specifier)
+        found = self._admitted.get(key)
+        if found is None:
+            candidates = self.found.candidates
+            if self._ascending is None:
+                order = sorted(range(len(candidates)), key=lambda i: candidates[i].version)
+                self._ascending = ([candidates[i].version for i in order], order)
+            versions, order = self._ascending
+            low, high = version_window(specifier, versions)
+            found = self._admitted[key] = sorted(order[i] for i in range(low, high)
+                                                 if specifier.contains(versions[i], prereleases=True))
+        return found
+
+    def satisfying(self, specifier: SpecifierSet) -> list[int]:
+        """Explaining (every candidate has a variable): the variables of the `vars` whose version
+        `specifier` admits, other indexes' candidates and placeholders included, in `vars` order."""
         key = str(specifier)
         found = self._satisfying.get(key)
         if found is None:
-            if self._ascending is None:
-                order = sorted(range(len(self.vars)), key=lambda i: self.vars[i][0].version)
-                self._ascending = ([self.vars[i][0].version for i in order], order)
-            versions, order = self._ascending
-            low, high = version_window(specifier, versions)
-            positions = sorted(order[i] for i in range(low, high)
-                               if specifier.contains(versions[i], prereleases=True))
-            found = self._satisfying[key] = [self.vars[i][1] for i in positions]
+            count = len(self.found.candidates)
+            found = self._satisfying[key] = [self.vars[p][1] for p in self.admitted(specifier)] + [
+                var for candidate, var in self.vars[count:] if specifier.contains(candidate.version, prereleases=True)]
         return found
 
 
@@ -154,6 +186,7 @@ class Reach:
     extras: dict[NormalizedName, set[str]] = field(default_factory=dict)
     depth: dict[NormalizedName, int] = field(default_factory=dict)
     required_by: dict[NormalizedName, set[str]] = field(default_factory=dict)
+    in_tail: list[NormalizedName] = field(default_factory=list)  # chosen among candidates without variables
 
 
 class TargetSolver:
@@ -188,6 +221,8 @@ class TargetSolver:
         self._to_steer: set[NormalizedName] = set()
         self._order: dict[NormalizedName, int] = {}  # package -> when it was first required
         self._steps_down: dict[NormalizedName, int] = {}
+        self._stable_exists: dict[NormalizedName, bool] = {}  # has a candidate that is no pre-release
+        self._constraints: dict[NormalizedName, list[Dependency]] = {}  # those that apply on this target
         self.metadata_fetches = 0
         self._phases: list[int] = []
         self._explicit_prerelease: set[NormalizedName] = set()
@@ -301,38 +336,29 @@ class TargetSolver:
         decided = route(self.project, self.target, name)
         found = self._candidates(decided)
         formula = self.formula
-        pairs = []
-        for c in found.candidates:
-            text = version_text(c.version)
-            pairs.append((c, formula.var(("c", c.name, text, c.index), f"{c.name}=={text}@{c.index}")))
+        candidates = found.candidates
+        # Explaining, every candidate gets a variable; solving, the newest FIRST_CHUNK do, and
+        # the rest when a model reaches into them (`_materialize`).
+        count = len(candidates) if self.explain or len(candidates) <= FIRST_CHUNK else FIRST_CHUNK
+        pairs = [(c, self._candidate_var(c)) for c in candidates[:count]]
         off_route: list[tuple[Candidate, int]] = []
         unfit: list[tuple[Fact, int]] = []
         if self.explain:
             off_route, unfit = self._explaining_vars(name, decided, found, {c.key for c, _ in pairs})
         package = PackageVars(name, found, pairs + off_route)
+        if count < len(candidates):
+            package.tail = formula.var(("tail", name, count), f"{name}: older than its newest {count} candidates")
         self.packages[name] = package
         self._order[name] = len(self._order)
         self._to_steer.add(name)
-        all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit]
+        all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit] + ([package.tail] if package.tail else [])
         aux = formula.at_most_one(all_vars, formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
-        stable_exists = any(not c.version.is_prerelease for c, _ in pairs)
-        constraints = [d for d in self.project.uv.constraints if d.name == name and
-                       (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
-        for position, (candidate, var) in enumerate(pairs + off_route):
-            reasons = self._inadmissible(candidate, stable_exists)
-            excluded = [d for d in constraints if not d.requirement.specifier.contains(candidate.version, prereleases=True)]
-            if not self.explain:  # one clause says it (the explaining formula states every reason)
-                reasons, excluded = reasons[:1], ([] if reasons else excluded[:1])
-            for kind, text, fact in reasons:
-                formula.add((-var,), formula.group(kind, text, facts=(fact,)))
-            for dependency in excluded:
-                text = f"constraint {dependency.requirement} excludes {name} {candidate.version}"
-                fact = Fact(("constraint", str(dependency.requirement), str(dependency.origin)), FactKind.CONSTRAINT,
-                            f"constraint-dependencies has {bare(dependency.requirement)}", dependency.origin,
-                            package=name, requirement=bare(dependency.requirement), parent=PROJECT)
-                formula.add((-var,), formula.group(GroupKind.CONSTRAINT, text, dependency.origin, (fact,)))
-            if not reasons and not excluded and position < len(pairs):
-                package.admissible.append((candidate, var))
+        self._stable_exists[name] = any(not c.version.is_prerelease for c in candidates)
+        self._constraints[name] = [d for d in self.project.uv.constraints if d.name == name and
+                                   (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
+        for candidate, var in pairs + off_route:
+            self._exclude(candidate, var)
+        package.admissible = [position for position, candidate in enumerate(candidates) if self._admits(candidate)]
         # Explaining: a version without a fitting file is a variable ruled out by that fact (it
         # joins the requirements it would satisfy, so a core names it); never expanded.
         package.vars.extend((self._placeholder(name, fact), var) for fact, var in unfit)
@@ -344,11 +370,116 @@ class TargetSolver:
         # the variables exist in the solver; the objective itself is enforced by assumptions.)
         # The counter's auxiliaries prefer true: "one is taken among the first i" lets the first
         # (newest) candidate be chosen and rules the older ones out, instead of the reverse.
-        if package.admissible:
-            self._phases.append(package.admissible[0][1])
-            self._phases.extend(-v for _, v in package.admissible[1:])
+        admissible = [pairs[position][1] for position in package.admissible if position < count]
+        if admissible:
+            self._phases.append(admissible[0])
+            self._phases.extend(-v for v in admissible[1:])
+        if package.tail:
+            self._phases.append(-package.tail)
         self._phases.extend(aux)
         return package
+
+    def _candidate_var(self, candidate: Candidate) -> int:
+        text = version_text(candidate.version)
+        return self.formula.var(("c", candidate.name, text, candidate.index), f"{candidate.name}=={text}@{candidate.index}")
+
+    def _exclude(self, candidate: Candidate, var: int) -> None:
+        """Unit clauses for every policy that rules `candidate` out (solving: the first one)."""
+        formula, name = self.formula, candidate.name
+        reasons = self._inadmissible(candidate, self._stable_exists[name])
+        excluded = [d for d in self._constraints[name]
+                    if not d.requirement.specifier.contains(candidate.version, prereleases=True)]
+        if not self.explain:  # one clause says it (the explaining formula states every reason)
+            reasons, excluded = reasons[:1], ([] if reasons else excluded[:1])
+        for kind, text, fact in reasons:
+            formula.add((-var,), formula.group(kind, text, facts=(fact,)))
+        for dependency in excluded:
+            text = f"constraint {dependency.requirement} excludes {name} {candidate.version}"
+            fact = Fact(("constraint", str(dependency.requirement), str(dependency.origin)), FactKind.CONSTRAINT,
+                        f"constraint-dependencies has {bare(dependency.requirement)}", dependency.origin,
+                        package=name, requirement=bare(dependency.requirement), parent=PROJECT)
+            formula.add((-var,), formula.group(GroupKind.CONSTRAINT, text, dependency.origin, (fact,)))
+
+    def _admits(self, candidate: Candidate) -> bool:
+        """No policy rules `candidate` out: `_exclude` adds no clause for it."""
+        name, version = candidate.name, candidate.version
+        if candidate.yanked and not self._pinned(name, version):
+            return False
+        if version.is_prerelease and not self._prerelease_allowed(name, self._stable_exists[name]):
+            return False
+        return all(d.requirement.specifier.contains(version, prereleases=True) for d in self._constraints[name])
+
+    # Lazy variables. A package with more than FIRST_CHUNK candidates starts with variables for
+    # the newest FIRST_CHUNK and a tail literal R ("one of the others") in its "at most one". A
+    # requirement's clause lists the variables it admits plus, when some candidate without a
+    # variable satisfies it, a literal T_s ("one of those that specifier s admits"), T_s -> R.
+    # When a model reaches a package through R, or the objective or steering asks for an older
+    # candidate, the next chunk (twice as many) gets variables x: x -> R, R -> (x... or R'),
+    # at most one of (x..., R'), R' -> R, and T_s -> (the x that s admits, or T_s'), T_s' -> R'.
+    # Every clause that mentions R or T_s keeps its meaning, refined; a model's plan never rests
+    # on a tail literal (the model is refined and solved again), so answers are those of the
+    # formula with every variable made up front.
+    def _materialize(self, package: PackageVars, position: int) -> None:
+        """Give variables to the candidates up to `position` (and, chunks doubling, beyond)."""
+        start, candidates = package.materialized, package.found.candidates
+        if package.tail is None or position < start:
+            return
+        formula, name, old_tail = self.formula, package.name, package.tail
+        end = min(len(candidates), max(position + 1, 2 * start))
+        group = formula.group(GroupKind.AT_MOST_ONE, f"one version of {name} (candidates {start + 1}-{end})")
+        new = [(c, self._candidate_var(c)) for c in candidates[start:end]]
+        tail = formula.var(("tail", name, end), f"{name}: older than its newest {end} candidates") \
+            if end < len(candidates) else None
+        following = [tail] if tail else []
+        for _, var in new:
+            formula.add((-var, old_tail), group)
+        formula.add([-old_tail, *(var for _, var in new), *following], group)
+        if tail:
+            formula.add((-tail, old_tail), group)
+        aux = formula.at_most_one([var for _, var in new] + following, group)
+        package.vars.extend(new)
+        package.tail = tail
+        self._owner.update((var, name) for _, var in new)
+        for candidate, var in new:
+            self._exclude(candidate, var)
+        for key, literal in list(package.spec_tails.items()):
+            admitted = package._admitted[key]
+            inside = [package.vars[p][1] for p in admitted if start <= p < end]
+            later = None
+            if tail and admitted[-1] >= end:
+                later = formula.var(("tail", name, end, key), f"{name}: older than its newest {end}, {key}")
+                formula.add((-later, tail), group)
+                package.spec_tails[key] = later
+            else:
+                del package.spec_tails[key]
+            formula.add([-literal, *inside, *([later] if later else [])], group)
+        self._phases.extend(-var for _, var in new)
+        self._phases.extend([-tail] if tail else [])
+        self._phases.extend(aux)
+
+    def _var_at(self, package: PackageVars, position: int) -> int:
+        """The variable of `found.candidates[position]` (made, with its chunk, when missing)."""
+        self._materialize(package, position)
+        return package.vars[position][1]
+
+    def _requirement_literals(self, package: PackageVars, specifier: SpecifierSet) -> list[int]:
+        """The literals a requirement with `specifier` on `package` is satisfied by."""
+        if self.explain:
+            return package.satisfying(specifier)
+        admitted = package.admitted(specifier)
+        count = package.materialized
+        literals = [package.vars[p][1] for p in admitted if p < count]
+        if admitted and admitted[-1] >= count:
+            key = str(specifier)
+            literal = package.spec_tails.get(key)
+            if literal is None:
+                literal = self.formula.var(("tail", package.name, count, key),
+                                           f"{package.name}: older than its newest {count}, {key}")
+                self.formula.add((-literal, package.tail), self.formula.group(
+                    GroupKind.AT_MOST_ONE, f"one version of {package.name}"))
+                package.spec_tails[key] = literal
+            literals.append(literal)
+        return literals
 
     def _candidates(self, decided: Route) -> CandidateSet:
         routed = getattr(self.provider, "routed_candidates", None)
@@ -425,16 +556,7 @@ class TargetSolver:
             out.append((GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with ==", fact))
         if version.is_prerelease:
             mode = self.project.uv.prerelease
-            explicit = name in self._explicit_prerelease
-            necessary = not stable_exists
-            allowed = {
-                PrereleaseMode.ALLOW: True,
-                PrereleaseMode.DISALLOW: False,
-                PrereleaseMode.EXPLICIT: explicit,
-                PrereleaseMode.IF_NECESSARY: necessary,
-                PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
-            }[mode]
-            if not allowed:
+            if not self._prerelease_allowed(name, stable_exists):
                 location = self.project.locations.get(("tool", "uv", "prerelease"))
                 fact = Fact(("prerelease", name, str(version)), FactKind.PRERELEASE,
                             f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"", location,
@@ -443,6 +565,17 @@ class TargetSolver:
                                                   f"\"{mode.value}\" and a stable version exists)", fact))
         return out
 
+    def _prerelease_allowed(self, name: NormalizedName, stable_exists: bool) -> bool:
+        explicit = name in self._explicit_prerelease
+        necessary = not stable_exists
+        return {
+            PrereleaseMode.ALLOW: True,
+            PrereleaseMode.DISALLOW: False,
+            PrereleaseMode.EXPLICIT: explicit,
+            PrereleaseMode.IF_NECESSARY: necessary,
+            PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
+        }[self.project.uv.prerelease]
+
     def _extra_var(self, name: NormalizedName, extra: str) -> int:
         key = (name, extra)
         if key in self.extra_vars:
@@ -450,8 +583,8 @@ class TargetSolver:
         var = self.formula.var(("x", name, extra), f"{name}[{extra}]")
         self.extra_vars[key] = var
         package = self._package(name)
-        self.formula.add([-var] + [v for _, v in package.vars], self.formula.group(
-            GroupKind.EXTRA, f"{name}[{extra}] needs {name}"))
+        self.formula.add([-var] + [v for _, v in package.vars] + ([package.tail] if package.tail else []),
+                         self.formula.group(GroupKind.EXTRA, f"{name}[{extra}] needs {name}"))
         # Candidates expanded before this extra was asked for: add their requirements under it.
         for candidate, cvar in package.vars:
             if cvar in self.metadata:
@@ -463,12 +596,11 @@ class TargetSolver:
         first = edge.name not in self.packages
         package = self._package(edge.name)
         prefix = ([-edge.parent] if edge.parent else []) + ([-edge.guard] if edge.guard else [])
-        satisfying = package.satisfying(edge.requirement.specifier)
-        self.formula.add(prefix + satisfying, edge.group)
+        self.formula.add(prefix + self._requirement_literals(package, edge.requirement.specifier), edge.group)
         if first:  # steer to the newest candidate the requirement that brought the package admits
-            admitted = set(satisfying)
+            admitted = set(package.admitted(edge.requirement.specifier))
             self._preferred[edge.name] = next(
-                (i for i, (_, var) in enumerate(package.admissible) if var in admitted), 0)
+                (i for i, position in enumerate(package.admissible) if position in admitted), 0)
         for extra in sorted(edge.requirement.extras):
             self.formula.add(prefix + [self._extra_var(edge.name, canonicalize_name(extra))], edge.group)
 
@@ -548,20 +680,20 @@ class TargetSolver:
         given = list(assumptions)
         held = {self._owner.get(lit) or self._public_of.get(lit, (None,))[0] for lit in given}
         while True:
-            for clause in self.formula.take_new():
-                self.solver.add_clause(clause)
-            if self._phases:
-                self.solver.set_phases(self._phases)
-                self._phases = []
-            self.sat_calls += 1
             assumptions = given
             steering: dict[int, NormalizedName] = {}
             if self.explain:
                 on = facts or (lambda key: True)
                 assumptions = given + [var if on(key) else -var for key, var in self.formula.selectors.items()]
             else:
-                steering = self._steering(held)
+                steering = self._steering(held)  # (may give variables to older candidates: first)
                 assumptions = given + list(steering)
+            for clause in self.formula.take_new():
+                self.solver.add_clause(clause)
+            if self._phases:
+                self.solver.set_phases(self._phases)
+                self._phases = []
+            self.sat_calls += 1
             started = time.perf_counter()
             satisfiable = self.solver.solve(assumptions=assumptions)
             model = self.solver.get_model() or [] if satisfiable else []
@@ -574,7 +706,12 @@ class TargetSolver:
                 self._step_down(max(steered, key=self._order.__getitem__))
                 continue
             reach = self._reachable(model)
-            self._to_steer = set(reach.chosen)
+            self._to_steer = set(reach.chosen) | set(reach.in_tail)
+            if reach.in_tail:  # reached through a tail literal: the next candidates get variables
+                for name in reach.in_tail:
+                    package = self.packages[name]
+                    self._materialize(package, package.materialized)
+                continue
             todo = [pair for pair in reach.chosen.values() if pair[1] not in self.metadata]
             assert not [v for _, v in todo if v in self.unusable], "an unusable candidate was selected"
             if not todo:
@@ -593,11 +730,11 @@ class TargetSolver:
     def _steering(self, held: set[NormalizedName | None]) -> dict[int, NormalizedName]:
         steering: dict[int, NormalizedName] = {}
         for name in sorted(self._to_steer, key=self._order.__getitem__):
-            admissible = self.packages[name].admissible
+            package = self.packages[name]
             position = self._preferred.get(name, 0)
-            if name in held or name in self.decided or position >= len(admissible):
+            if name in held or name in self.decided or position >= len(package.admissible):
                 continue
-            steering[admissible[position][1]] = name
+            steering[self._var_at(package, package.admissible[position])] = name
         return steering
 
     def _step_down(self, name: NormalizedName) -> None:
@@ -621,11 +758,15 @@ class TargetSolver:
         while queue:
             edge, depth = queue.popleft()
             if edge.name not in taken:  # "at most one": the first true variable is the only one
-                taken[edge.name] = next(((c, v) for c, v in self.packages[edge.name].vars
+                package = self.packages[edge.name]
+                taken[edge.name] = next(((c, v) for c, v in package.vars
                                          if v <= len(model) and model[v - 1] > 0), None)
+                if taken[edge.name] is None and package.tail and package.tail <= len(model) \
+                        and model[package.tail - 1] > 0:
+                    reach.in_tail.append(edge.name)  # a candidate without a variable yet
             selected = taken[edge.name]
             if selected is None:
-                continue  # only possible for an edge whose guard is false in this model
+                continue  # an edge whose guard is false in this model, or a package in its tail
             candidate, var = selected
             if edge.parent_name != edge.name:  # `pkg[x]` requiring `pkg[y]` is not a requirer
                 reach.required_by.setdefault(edge.name, set()).add(edge.parent_name)
@@ -659,7 +800,8 @@ class TargetSolver:
     def excluded_by(self, name: NormalizedName, version: Version) -> Edge | None:
         """A requirement already forced by the decisions that no candidate of `name` at public
         `version` satisfies: that version is out without asking the solver."""
-        builds = [c.version for c, _ in self.candidates_with_public(name, version)]
+        package = self._package(name)
+        builds = [package.found.candidates[p].version for p in package.by_public().get(version, [])]
         for edge in self.forced_edges.get(name, ()):
             if not any(edge.requirement.specifier.contains(v, prereleases=True) for v in builds):
                 return edge
@@ -720,7 +862,9 @@ class TargetSolver:
         return list(self._package(name).by_public())
 
     def candidates_with_public(self, name: NormalizedName, version: Version) -> list[tuple[Candidate, int]]:
-        return self._package(name).by_public().get(version, [])
+        package = self._package(name)
+        positions = package.by_public().get(version, [])
+        return [(package.found.candidates[p], self._var_at(package, p)) for p in positions]
 
     # -- results --------------------------------------------------------------------------------
     def plan(self) -> TargetPlan:
@@ -743,7 +887,7 @@ class TargetSolver:
     def why_no_candidate(self, name: NormalizedName, version: Version) -> str:
         """Why no admissible candidate of `name` has public version `version` on this target."""
         package = self._package(name)
-        for candidate, _ in package.vars:
+        for candidate in package.found.candidates:
             if public(candidate.version) == version:
                 return f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release or constraint)"
         details = [r.detail for r in package.found.rejections if public(r.version) == version and r.filename is None]
@@ -756,7 +900,8 @@ class TargetSolver:
         """A root requirement no admissible candidate satisfies (the common, plain cause)."""
         for edge in self.roots:
             package = self._package(edge.name)
-            if not any(edge.requirement.specifier.contains(c.version, prereleases=True) for c, _ in package.admissible):
+            if not any(edge.requirement.specifier.contains(c.version, prereleases=True)
+                       for c in package.admissible_candidates()):
                 rejections = [r.detail for r in package.found.rejections
                               if edge.requirement.specifier.contains(r.version, prereleases=True) and r.filename is None]
                 where = f" ({edge.group.location})" if edge.group.location else ""
