@@ -817,17 +817,23 @@ def _oracle(page: ProjectPage, target: Target) -> list[tuple[str, str, bool]]:
     return out
 
 
-def test_selection_matches_the_rules_on_random_pages(seed: ResolvedTargets) -> None:
+def test_selection_matches_the_rules_on_random_pages(
+    seed: ResolvedTargets, declared_target: Callable[[str, str], Target]
+) -> None:
     """Random pages (tags of every platform, Requires-Python texts, sdists, yanked files, `1.0`
     next to `1.0.0`): the solver's path picks what the written-out rules pick, and the versions
     it leaves out are exactly those the explainer's path says have no fitting file."""
-    tags = ["py3-none-any", "cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux_2_28_x86_64",
+    tags = ["py3-none-any", "cp311-cp311-manylinux_2_17_x86_64", "cp312-abi3-manylinux_2_28_aarch64",
+            "cp310-cp310-manylinux2014_aarch64", "py2.py3-none-any", "cp311-cp311-win32", "cp311-cp311-manylinux_2_28_x86_64",
             "cp311-cp311-manylinux_2_34_x86_64", "cp312-cp312-manylinux_2_17_x86_64",
             "cp311-abi3-macosx_11_0_arm64", "cp311-cp311-macosx_14_0_arm64", "cp311-cp311-win_amd64",
             "cp39-abi3-manylinux2014_aarch64", "cp310-cp310-musllinux_1_2_x86_64"]
     pythons = [None, ">=3.8", ">=3.12", "<3.11", ">=3.11,<3.12", "not a specifier"]
     versions = ["1.0", "1.0.0", "1.1", "2.0rc1", "2.0", "2.0.post1", "3.0"]
     shuffler = random.Random(751)
+    # Targets that share a page's choices (same decisions on its files) and targets that do not.
+    targets = [*seed, declared_target("linux-x86_64", "3.12"), declared_target("windows-x86_64", "3.11"),
+               declared_target("linux-aarch64", "3.10")]
     for _ in range(60):
         files: list[str | dict[str, Any]] = []
         for version in shuffler.sample(versions, shuffler.randint(1, len(versions))):
@@ -842,7 +848,7 @@ def test_selection_matches_the_rules_on_random_pages(seed: ResolvedTargets) -> N
                 if name not in [f["filename"] for f in files if isinstance(f, dict)]:
                     files.append(entry)
         page = page_of("pypi", files, project="lib")
-        for target in seed:
+        for target in targets:
             result = select_candidates([page], target, IndexStrategy.FIRST_INDEX)
             assert [(str(c.version), c.artifact.filename, c.yanked) for c in result.candidates] == \
                 _oracle(page, target)

@@ -459,7 +459,8 @@ class TargetSolver:
 
     def _var_at(self, package: PackageVars, position: int) -> int:
         """The variable of `found.candidates[position]` (made, with its chunk, when missing)."""
-        self._materialize(package, position)
+        if position >= len(package.vars):  # (explaining, `vars` holds every candidate and more)
+            self._materialize(package, position)
         return package.vars[position][1]
 
     def _requirement_literals(self, package: PackageVars, specifier: SpecifierSet) -> list[int]:
