@@ -164,8 +164,9 @@ class Cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps(header, sort_keys=True).encode() + b"\n" + body)
+                with os.fdopen(fd, "wb") as handle:  # two writes: no copy of a body of megabytes
+                    handle.write(json.dumps(header, sort_keys=True).encode() + b"\n")
+                    handle.write(body)
                 os.replace(tmp, path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

@@ -65,6 +65,7 @@ MiB = 1024 * 1024
 # with `ast.literal_eval`, and CPython 3.11 before 3.11.9 can fail ("AST constructor recursion
 # depth mismatch") when threads do that at once. Parsing is CPU-bound, so nothing is lost.
 _PARSE_LOCK = threading.Lock()
+_PAGE_PARSE_LOCK = threading.Lock()
 # Freshness of a page whose server sends no caching headers at all (no Cache-Control, ETag or
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
 # Bump when parsing (planner/index/simple.py) or the page model (models.py) changes: parsed pages
@@ -245,7 +246,8 @@ class IndexClient:
                     return parsed
             except Exception:  # noqa: BLE001 - an unreadable entry is parsed again, never trusted
                 pass
-        parsed = self._parse_body(index, name, url, page)
+        with _PAGE_PARSE_LOCK:  # one page at a time: no faster under the GIL, and big pages peak in memory
+            parsed = self._parse_body(index, name, url, page)
         self.cache.put_parsed(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
         return parsed
 
