@@ -754,35 +754,46 @@ class TargetSolver:
     def _reachable(self, model: Sequence[int]) -> Reach:
         """`model`: the solver's model, the literal of variable v at position v - 1."""
         reach = Reach()
+        chosen, depths, extras_of, required_by = reach.chosen, reach.depth, reach.extras, reach.required_by
+        edges_of, packages, size = self.edges, self.packages, len(model)
         taken: dict[NormalizedName, tuple[Candidate, int] | None] = {}
         queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
+        pop, push = queue.popleft, queue.append
+        # (Runs once per SAT call over every reached requirement: kept to plain dict and set work.)
         while queue:
-            edge, depth = queue.popleft()
-            if edge.name not in taken:  # "at most one": the first true variable is the only one
-                package = self.packages[edge.name]
-                taken[edge.name] = next(((c, v) for c, v in package.vars
-                                         if v <= len(model) and model[v - 1] > 0), None)
-                if taken[edge.name] is None and package.tail and package.tail <= len(model) \
-                        and model[package.tail - 1] > 0:
-                    reach.in_tail.append(edge.name)  # a candidate without a variable yet
-            selected = taken[edge.name]
+            edge, depth = pop()
+            name = edge.name
+            if name in taken:
+                selected = taken[name]
+            else:  # "at most one": the first true variable is the only one
+                package = packages[name]
+                selected = taken[name] = next(((c, v) for c, v in package.vars if v <= size and model[v - 1] > 0), None)
+                if selected is None and package.tail and package.tail <= size and model[package.tail - 1] > 0:
+                    reach.in_tail.append(name)  # a candidate without a variable yet
             if selected is None:
                 continue  # an edge whose guard is false in this model, or a package in its tail
-            candidate, var = selected
-            if edge.parent_name != edge.name:  # `pkg[x]` requiring `pkg[y]` is not a requirer
-                reach.required_by.setdefault(edge.name, set()).add(edge.parent_name)
-            new_extras = edge.extras - reach.extras.get(edge.name, set()) if edge.extras else edge.extras
-            first_visit = edge.name not in reach.chosen
-            reach.chosen.setdefault(edge.name, (candidate, var))
-            reach.depth.setdefault(edge.name, depth)
-            reach.extras.setdefault(edge.name, set()).update(new_extras)
-            if not (first_visit or new_extras):
-                continue
-            for child in self.edges.get(var, ()):
-                active = child.guard_extra is None or child.guard_extra in reach.extras[edge.name]
-                newly = first_visit or child.guard_extra in new_extras
-                if active and newly:
-                    queue.append((child, depth + 1))
+            if edge.parent_name != name:  # `pkg[x]` requiring `pkg[y]` is not a requirer
+                requirers = required_by.get(name)
+                if requirers is None:
+                    required_by[name] = {edge.parent_name}
+                else:
+                    requirers.add(edge.parent_name)
+            wanted = edge.extras
+            if name not in chosen:
+                chosen[name] = selected
+                depths[name] = depth
+                have = extras_of[name] = set(wanted)
+                for child in edges_of.get(selected[1], ()):
+                    if child.guard_extra is None or child.guard_extra in have:
+                        push((child, depth + 1))
+            elif wanted:
+                have = extras_of[name]
+                new = wanted - have
+                if new:  # requirements of the extras asked for only now
+                    have |= new
+                    for child in edges_of.get(selected[1], ()):
+                        if child.guard_extra in new:
+                            push((child, depth + 1))
         return reach
 
     # -- decisions for the objective --------------------------------------------------------------
@@ -837,26 +848,39 @@ class TargetSolver:
         depth from the project. Depends only on the decisions, never on which model the solver
         returned, so the order of decisions (and hence the optimum) is well defined."""
         out: dict[NormalizedName, int] = {}
+        forced: dict[NormalizedName, list[Edge]] = {}
         extras: dict[NormalizedName, set[str]] = {}
-        self.forced_edges = {}
+        expanded: dict[NormalizedName, int] = {}  # decided package -> how many extras it was expanded with
+        decided, edges_of = self.decided, self.edges
         queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
-        visited: set[tuple[NormalizedName, frozenset[str]]] = set()
+        pop, push = queue.popleft, queue.append
+        # (Runs after every decision over every requirement the decisions force: plain dict work.)
         while queue:
-            edge, depth = queue.popleft()
+            edge, depth = pop()
             name = edge.name
-            requested = extras.setdefault(name, set())
-            requested.update(edge.extras)
-            if name not in self.decided:
-                out[name] = min(depth, out.get(name, depth))
-                self.forced_edges.setdefault(name, []).append(edge)
+            requested = extras.get(name)
+            if requested is None:
+                requested = extras[name] = set(edge.extras)
+            elif edge.extras:
+                requested.update(edge.extras)
+            var = decided.get(name)
+            if var is None:
+                if name not in out or depth < out[name]:
+                    out[name] = depth
+                edges = forced.get(name)
+                if edges is None:
+                    forced[name] = [edge]
+                else:
+                    edges.append(edge)
                 continue
-            key = (name, frozenset(requested))
-            if key in visited:
+            # Requested extras only grow: a package is expanded again only when they have.
+            if expanded.get(name) == len(requested):
                 continue
-            visited.add(key)
-            for child in self.edges.get(self.decided[name], ()):
+            expanded[name] = len(requested)
+            for child in edges_of.get(var, ()):
                 if child.guard_extra is None or child.guard_extra in requested:
-                    queue.append((child, depth + 1))
+                    push((child, depth + 1))
+        self.forced_edges = forced
         return out
 
     def admissible_versions(self, name: NormalizedName) -> list[Version]:
