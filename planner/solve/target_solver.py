@@ -95,10 +95,10 @@ class PackageVars:
     vars: list[tuple[Candidate, int]]
     admissible: list[int] = field(default_factory=list)  # positions in `found.candidates`
     # Lazy variables (see `TargetSolver._materialize`): `tail` means "one of the candidates
-    # without a variable" (None once every candidate has one); `spec_tails[s]` means "one of
-    # those that specifier `s` admits".
+    # without a variable" (None once every candidate has one); `spec_tails[s]` holds the literal
+    # "one of those that specifier `s` admits", and the positions `s` admits.
     tail: int | None = None
-    spec_tails: dict[str, int] = field(default_factory=dict)
+    spec_tails: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
     _satisfying: dict[str, list[int]] = field(default_factory=dict)
     _admitted: dict[str, list[int]] = field(default_factory=dict)
     _ascending: tuple[list[Version], list[int]] | None = None
@@ -442,14 +442,13 @@ class TargetSolver:
         self._owner.update((var, name) for _, var in new)
         for candidate, var in new:
             self._exclude(candidate, var)
-        for key, literal in list(package.spec_tails.items()):
-            admitted = package._admitted[key]
+        for key, (literal, admitted) in list(package.spec_tails.items()):
             inside = [package.vars[p][1] for p in admitted if start <= p < end]
             later = None
             if tail and admitted[-1] >= end:
                 later = formula.var(("tail", name, end, key), f"{name}: older than its newest {end}, {key}")
                 formula.add((-later, tail), group)
-                package.spec_tails[key] = later
+                package.spec_tails[key] = (later, admitted)
             else:
                 del package.spec_tails[key]
             formula.add([-literal, *inside, *([later] if later else [])], group)
@@ -472,14 +471,13 @@ class TargetSolver:
         literals = [package.vars[p][1] for p in admitted if p < count]
         if admitted and admitted[-1] >= count:
             key = str(specifier)
-            literal = package.spec_tails.get(key)
-            if literal is None:
+            if key not in package.spec_tails:
                 literal = self.formula.var(("tail", package.name, count, key),
                                            f"{package.name}: older than its newest {count}, {key}")
                 self.formula.add((-literal, package.tail), self.formula.group(
                     GroupKind.AT_MOST_ONE, f"one version of {package.name}"))
-                package.spec_tails[key] = literal
-            literals.append(literal)
+                package.spec_tails[key] = (literal, admitted)
+            literals.append(package.spec_tails[key][0])
         return literals
 
     def _candidates(self, decided: Route) -> CandidateSet:
