@@ -620,3 +620,48 @@ def test_accept_header_prefers_json_then_html() -> None:
         "application/vnd.pypi.simple.v1+html;q=0.2",
         "text/html;q=0.01",
     ]
+
+
+def _reference_parse(filename: str) -> tuple[str, str, str, str] | str:
+    """packaging's own reading of a wheel or sdist name, for comparison with the page parser's."""
+    from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename,
+                                 parse_wheel_filename)
+    from packaging.version import InvalidVersion
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return (name, str(version), "wheel", "-".join(filename[:-4].split("-")[-3:]))
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return (name, str(version), "sdist", "")
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
+        return f"its name does not parse ({exc})"
+    return "not a wheel or an sdist (.tar.gz / .zip)"
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(
+    name=st.sampled_from(["torch", "Foo_Bar", "foo.bar", "foo__bar", "a-b", "", "x"]),
+    version=st.sampled_from(["2.5.1", "2.5.1+cpu", "1.0rc1", "01.0", "1.0.post1.dev2", "bad!", "1.*"]),
+    build=st.sampled_from([None, "1", "2abc", "x1", ""]),
+    tags=st.sampled_from(["py3-none-any", "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+                          "py36+-none-any", "cp311-abi3-macosx_11_0_arm64", "py2.py3-none-any", "x-y",
+                          "cp311-cp311-win_amd64", "py3-none-Any"]),
+    ext=st.sampled_from([".whl", ".tar.gz", ".zip", ".egg"]),
+)
+def test_file_names_read_as_packaging_reads_them(name: str, version: str, build: str | None, tags: str,
+                                                 ext: str) -> None:
+    """The page parser reads a wheel's name once per version and its tags once per tag part; what
+    it concludes (project, version, kind, tags, or the reason the name does not parse) is what
+    packaging concludes from each whole name."""
+    from planner.index.simple import _parse_filename
+
+    if ext == ".whl":
+        filename = "-".join(p for p in (name, version, build, tags) if p is not None) + ext
+    else:
+        filename = f"{name}-{version}{ext}"
+    parsed = _parse_filename(filename)
+    expected = _reference_parse(filename)
+    got = parsed if isinstance(parsed, str) else (parsed.name, parsed.version_text, parsed.kind.value, parsed.tag_key)
+    assert got == expected

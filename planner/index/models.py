@@ -139,13 +139,21 @@ def _pairs(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | N
     return None if mapping is None else tuple(mapping.items())
 
 
+def file_row(filename: str, url: str, version_text: str, kind: ArtifactKind, tag_key: str,
+             hashes: Mapping[str, str], requires_python: str | None, yanked: str | None, size: int | None,
+             upload_time: str | None, core_metadata: Mapping[str, str] | None,
+             metadata_copy: MetadataCopy | None) -> Row:
+    """A file as a `FileTable` row; `tag_key` is a wheel's tag part (`wheel_tag_key`), "" for an sdist."""
+    return (filename, url, version_text, kind.value, tag_key, tuple(hashes.items()), requires_python, yanked,
+            size, upload_time, _pairs(core_metadata),
+            None if metadata_copy is None else (metadata_copy.url, tuple(metadata_copy.hashes.items())))
+
+
 def _row(artifact: Artifact) -> Row:
-    copy = artifact.metadata_copy
-    return (artifact.filename, artifact.url, str(artifact.version), artifact.kind.value,
-            wheel_tag_key(artifact.filename) if artifact.kind is ArtifactKind.WHEEL else "",
-            tuple(artifact.hashes.items()), artifact.requires_python, artifact.yanked, artifact.size,
-            artifact.upload_time, _pairs(artifact.core_metadata),
-            None if copy is None else (copy.url, tuple(copy.hashes.items())))
+    return file_row(artifact.filename, artifact.url, str(artifact.version), artifact.kind,
+                    wheel_tag_key(artifact.filename) if artifact.kind is ArtifactKind.WHEEL else "",
+                    artifact.hashes, artifact.requires_python, artifact.yanked, artifact.size,
+                    artifact.upload_time, artifact.core_metadata, artifact.metadata_copy)
 
 
 class FileTable(Sequence[Artifact]):

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 from types import MappingProxyType
 from typing import Any, Literal
@@ -39,12 +40,13 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from planner.index.models import (
-    Artifact,
     ArtifactKind,
+    FileTable,
     MetadataCopy,
     ProjectPage,
+    Row,
     SkippedFile,
-    tags_of,
+    file_row,
     wheel_tag_key,
 )
 from planner.urls import strip_userinfo
@@ -138,21 +140,47 @@ def _unsafe_name_reason(filename: str) -> str | None:
 @dataclass(frozen=True)
 class _ParsedName:
     name: NormalizedName
-    version: Version
+    version_text: str  # the version, normalized (`str(Version)`)
     kind: ArtifactKind
-    tags: frozenset[Tag]
+    tag_key: str  # a wheel's tag part (`wheel_tag_key`), "" for an sdist
+
+
+@lru_cache(maxsize=65536)
+def _wheel_head(head: str) -> tuple[NormalizedName, str] | None:
+    """(name, normalized version) of a wheel whose name before its tags is `head`
+    (`name-version[-build]`), or None if that does not parse. The files of a version share their
+    head: each is parsed once, not once per platform."""
+    try:
+        name, version, _build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+    return name, str(version)
+
+
+@lru_cache(maxsize=4096)
+def _wheel_tags_parse(tag_key: str) -> bool:
+    """Does a wheel's tag part (`python-abi-platform`) parse? (Thousands of files share a few.)"""
+    try:
+        parse_wheel_filename(f"a-0-{tag_key}.whl")
+    except (InvalidWheelFilename, InvalidVersion):
+        return False
+    return True
 
 
 def _parse_filename(filename: str) -> _ParsedName | str:
     """The project, version and kind a file name stands for, or the reason it cannot be used."""
     try:
         if filename.endswith(".whl"):
-            name, version, _build, _tags = parse_wheel_filename(filename)
-            # One shared set per distinct tag part (`tags_of`), as pages loaded from the cache get.
-            return _ParsedName(name, version, ArtifactKind.WHEEL, tags_of(wheel_tag_key(filename)))
+            parts = filename[: -len(".whl")].split("-")
+            if len(parts) in (5, 6):  # name-version[-build]-python-abi-platform
+                head, tag_key = _wheel_head("-".join(parts[:-3])), "-".join(parts[-3:])
+                if head is not None and _wheel_tags_parse(tag_key):
+                    return _ParsedName(head[0], head[1], ArtifactKind.WHEEL, tag_key)
+            name, version, _build, _tags = parse_wheel_filename(filename)  # the exact reason, or
+            return _ParsedName(name, str(version), ArtifactKind.WHEEL, wheel_tag_key(filename))  # an odd name
         if filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
-            return _ParsedName(name, version, ArtifactKind.SDIST, frozenset())
+            return _ParsedName(name, str(version), ArtifactKind.SDIST, "")
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         return f"its name does not parse ({exc})"
     return "not a wheel or an sdist (.tar.gz / .zip)"
@@ -177,7 +205,7 @@ def _build_page(
     index: str, page_url: str, project: str, files: Iterable[_RawFile | SkippedFile]
 ) -> ProjectPage:
     wanted = canonicalize_name(project)
-    artifacts: list[Artifact] = []
+    rows: list[Row] = []
     skipped: list[SkippedFile] = []
     seen: set[str] = set()
     for raw in files:
@@ -195,29 +223,15 @@ def _build_page(
             skipped.append(SkippedFile(raw.filename, parsed))
             continue
         seen.add(raw.filename)
-        artifacts.append(
-            Artifact(
-                index=index,
-                filename=raw.filename,
-                url=raw.url,
-                name=parsed.name,
-                version=parsed.version,
-                kind=parsed.kind,
-                tags=parsed.tags,
-                hashes=MappingProxyType(dict(raw.hashes)),
-                requires_python=raw.requires_python,
-                yanked=raw.yanked,
-                size=raw.size,
-                upload_time=raw.upload_time,
-                core_metadata=raw.core_metadata,
-                metadata_copy=raw.metadata_copy,
-            )
-        )
+        rows.append(file_row(raw.filename, raw.url, parsed.version_text, parsed.kind, parsed.tag_key, raw.hashes,
+                             raw.requires_python, raw.yanked, raw.size, raw.upload_time, raw.core_metadata,
+                             raw.metadata_copy))
+    # Rows straight away (`FileTable`): a file becomes an `Artifact` only when some target uses it.
     return ProjectPage(
         index=index,
         url=strip_userinfo(page_url),
         project=wanted,
-        artifacts=tuple(artifacts),
+        artifacts=FileTable(index, wanted, tuple(rows)),
         skipped=tuple(skipped),
     )
 
