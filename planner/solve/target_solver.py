@@ -728,12 +728,12 @@ class TargetSolver:
     # unchanged: a call is UNSAT only when a core has no steering assumption in it.
     def _steering(self, held: set[NormalizedName | None]) -> dict[int, NormalizedName]:
         steering: dict[int, NormalizedName] = {}
-        for name in sorted(self._to_steer, key=self._order.__getitem__):
+        free = self._to_steer.difference(self.decided, held)  # late in the descent, a few of hundreds
+        for name in sorted(free, key=self._order.__getitem__):
             package = self.packages[name]
             position = self._preferred.get(name, 0)
-            if name in held or name in self.decided or position >= len(package.admissible):
-                continue
-            steering[self._var_at(package, package.admissible[position])] = name
+            if position < len(package.admissible):
+                steering[self._var_at(package, package.admissible[position])] = name
         return steering
 
     def _step_down(self, name: NormalizedName) -> None:
