@@ -68,6 +68,12 @@ class _GroupDescent:
             name = min(pending, key=lambda n: (pending[n], n))
             needing = [s for s in self.group if name in per_target[s.target.name]]
             self._decide(name, needing)
+            # Every model installs `name`, so some version of it is feasible: a target left
+            # without a decision means an inconsistent encoding (fail, never loop on it).
+            undecided = [s.target.name for s in needing if name not in s.decided]
+            if undecided:
+                raise AssertionError(f"no feasible version of {name} on {', '.join(undecided)}, "
+                                     "though every model installs it")
 
     def _decide(self, name: NormalizedName, needing: list[TargetSolver]) -> None:
         versions = sorted({v for s in needing for v in s.admissible_versions(name)}, reverse=True)
