@@ -28,7 +28,6 @@ from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
 
-from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -37,7 +36,7 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
 from planner.index.models import (
     ArtifactKind,
