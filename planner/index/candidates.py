@@ -126,9 +126,8 @@ class _Selector:
         sdists: list[int] = []
         python_misfits: list[int] = []
         tag_misfits: list[int] = []
-        keys = files.selection_keys()
         for position in positions:
-            requires_python, tags = keys[position]
+            requires_python = files.requires_python(position)
             if requires_python and not self.admits(requires_python):
                 python_misfits.append(position)
                 if record:
@@ -136,10 +135,10 @@ class _Selector:
                                 f"{files.filename(position)} requires Python {requires_python}; "
                                 f"the target has {self.python}")
                 continue
-            if tags is None:
+            if not files.is_wheel(position):
                 sdists.append(position)
                 continue
-            rank = self.wheel_rank(tags)
+            rank = self.wheel_rank(files.tags(position))
             if rank is None:
                 tag_misfits.append(position)
                 if record:
@@ -159,27 +158,17 @@ class _Selector:
                sdists: list[int]) -> Candidate:
         """The candidate among the files of `version` that fit the target: `fitting` wheels as
         (rank, row), and `sdists` rows (not both empty; their order does not matter)."""
-        index, record = files.index, self.record
-        if not record:  # the solver's path: no rejection to write down
-            yanked = files.yanked
-            live = [pair for pair in fitting if yanked(pair[1]) is None]
-            live_sdists = [p for p in sdists if yanked(p) is None] if sdists else sdists
-            all_yanked = not live and not live_sdists
-            chosen = files[self._best(files, fitting, sdists) if all_yanked else self._best(files, live, live_sdists)]
-            return Candidate(chosen.name, version, index, chosen, yanked=all_yanked)
-        usable = [p for _, p in fitting] + sdists
-        all_yanked = all(files.yanked(p) is not None for p in usable)
-        if not all_yanked:
+        index, record, yanked = files.index, self.record, files.yanked
+        live = [pair for pair in fitting if yanked(pair[1]) is None]
+        live_sdists = [p for p in sdists if yanked(p) is None]
+        all_yanked = not live and not live_sdists
+        if record and not all_yanked:
             # Some file of this version is fine: yanked siblings are simply never chosen.
-            if record:
-                for position in usable:
-                    if files.yanked(position) is not None:
-                        self.reject(files.filename(position), version, index, RejectionKind.YANKED,
-                                    self._yanked_text(files, position))
-            fitting = [(rank, p) for rank, p in fitting if files.yanked(p) is None]
-            sdists = [p for p in sdists if files.yanked(p) is None]
-
-        chosen = files[self._best(files, fitting, sdists)]
+            for position in [p for _, p in fitting] + sdists:
+                if yanked(position) is not None:
+                    self.reject(files.filename(position), version, index, RejectionKind.YANKED,
+                                self._yanked_text(files, position))
+        chosen = files[self._best(files, fitting, sdists) if all_yanked else self._best(files, live, live_sdists)]
         if all_yanked and record:
             self.reject(None, version, index, RejectionKind.YANKED,
                         f"{chosen.name} {version} on {index} is yanked{self._reason(chosen.yanked)}; "

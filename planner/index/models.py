@@ -164,7 +164,7 @@ class FileTable(Sequence[Artifact]):
     objects, and candidate selection reads the few fields it needs from the rows
     (`version_groups`, `kind`, `tags`, `requires_python`, `yanked`, `filename`)."""
 
-    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_newest_first", "_selection_keys", "_shapes")
+    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_newest_first", "_shapes")
 
     def __init__(self, index: str, name: NormalizedName, rows: tuple[Row, ...],
                  artifacts: Sequence[Artifact | None] | None = None) -> None:
@@ -174,7 +174,6 @@ class FileTable(Sequence[Artifact]):
         self._artifacts: list[Artifact | None] = list(artifacts) if artifacts is not None else [None] * len(rows)
         self._groups: dict[Version, list[int]] | None = None
         self._newest_first: list[tuple[Version, list[int]]] | None = None
-        self._selection_keys: list[tuple[str | None, frozenset[Tag] | None]] | None = None
         self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
 
     @classmethod
@@ -249,14 +248,6 @@ class FileTable(Sequence[Artifact]):
         if self._newest_first is None:
             self._newest_first = sorted(self.version_groups().items(), key=lambda item: item[0], reverse=True)
         return self._newest_first
-
-    def selection_keys(self) -> list[tuple[str | None, frozenset[Tag] | None]]:
-        """Per row: (Requires-Python text, the wheel's tags or None for an sdist) — what decides
-        whether a file fits a target (computed once, shared by every target)."""
-        if self._selection_keys is None:
-            self._selection_keys = [(row[_REQUIRES_PYTHON], self.tags(position) if row[_KIND] == "wheel" else None)
-                                    for position, row in enumerate(self.rows)]
-        return self._selection_keys
 
     def shapes(self) -> dict[tuple[str | None, str | None], list[tuple[Version, int]]]:
         """(version, row) of the files per (Requires-Python text, wheel tag part or None for an
