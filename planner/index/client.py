@@ -61,11 +61,11 @@ from planner.targets.routing import Route, route
 from planner.urls import redact_url
 
 MiB = 1024 * 1024
-# Metadata is fetched in worker threads but parsed one at a time: packaging parses marker strings
-# with `ast.literal_eval`, and CPython 3.11 before 3.11.9 can fail ("AST constructor recursion
-# depth mismatch") when threads do that at once. Parsing is CPU-bound, so nothing is lost.
+# Pages and metadata are fetched in worker threads but parsed one at a time. Parsing is CPU-bound,
+# so nothing is lost under the GIL; two large pages no longer peak in memory together; and
+# packaging parses marker strings with `ast.literal_eval`, which CPython 3.11 before 3.11.9 can
+# fail ("AST constructor recursion depth mismatch") when threads do that at once.
 _PARSE_LOCK = threading.Lock()
-_PAGE_PARSE_LOCK = threading.Lock()
 # Freshness of a page whose server sends no caching headers at all (no Cache-Control, ETag or
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
 # Bump when parsing (planner/index/simple.py) or the page model (models.py) changes: parsed pages
@@ -246,7 +246,7 @@ class IndexClient:
                     return parsed
             except Exception:  # noqa: BLE001 - an unreadable entry is parsed again, never trusted
                 pass
-        with _PAGE_PARSE_LOCK:  # one page at a time: no faster under the GIL, and big pages peak in memory
+        with _PARSE_LOCK:
             parsed = self._parse_body(index, name, url, page)
         self.cache.put_parsed(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
         return parsed
