@@ -386,9 +386,8 @@ class TargetSolver:
     def _exclude(self, candidate: Candidate, var: int) -> None:
         """Unit clauses for every policy that rules `candidate` out (solving: the first one)."""
         formula, name = self.formula, candidate.name
-        reasons = self._inadmissible(candidate, self._stable_exists[name])
-        excluded = [d for d in self._constraints[name]
-                    if not d.requirement.specifier.contains(candidate.version, prereleases=True)]
+        reasons = self._inadmissible(candidate)
+        excluded = self._excluding_constraints(candidate)
         if not self.explain:  # one clause says it (the explaining formula states every reason)
             reasons, excluded = reasons[:1], ([] if reasons else excluded[:1])
         for kind, text, fact in reasons:
@@ -402,12 +401,29 @@ class TargetSolver:
 
     def _admits(self, candidate: Candidate) -> bool:
         """No policy rules `candidate` out: `_exclude` adds no clause for it."""
-        name, version = candidate.name, candidate.version
-        if candidate.yanked and not self._pinned(name, version):
+        return not (self._yank_excludes(candidate) or self._prerelease_excludes(candidate)
+                    or self._excluding_constraints(candidate))
+
+    def _yank_excludes(self, candidate: Candidate) -> bool:
+        return candidate.yanked and not self._pinned(candidate.name, candidate.version)
+
+    def _prerelease_excludes(self, candidate: Candidate) -> bool:
+        if not candidate.version.is_prerelease:
             return False
-        if version.is_prerelease and not self._prerelease_allowed(name, self._stable_exists[name]):
-            return False
-        return all(d.requirement.specifier.contains(version, prereleases=True) for d in self._constraints[name])
+        explicit = candidate.name in self._explicit_prerelease
+        necessary = not self._stable_exists[candidate.name]
+        return not {
+            PrereleaseMode.ALLOW: True,
+            PrereleaseMode.DISALLOW: False,
+            PrereleaseMode.EXPLICIT: explicit,
+            PrereleaseMode.IF_NECESSARY: necessary,
+            PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
+        }[self.project.uv.prerelease]
+
+    def _excluding_constraints(self, candidate: Candidate) -> list[Dependency]:
+        """The constraints that apply on this target and leave `candidate`'s version out."""
+        return [d for d in self._constraints[candidate.name]
+                if not d.requirement.specifier.contains(candidate.version, prereleases=True)]
 
     # Lazy variables. A package with more than FIRST_CHUNK candidates starts with variables for
     # the newest FIRST_CHUNK and a tail literal R ("one of the others") in its "at most one". A
@@ -543,37 +559,25 @@ class TargetSolver:
         self.metadata[var] = CoreMetadata(name, version, (), None, ())
         return candidate
 
-    def _inadmissible(self, candidate: Candidate, stable_exists: bool) -> list[tuple[GroupKind, str, Fact]]:
+    def _inadmissible(self, candidate: Candidate) -> list[tuple[GroupKind, str, Fact]]:
         """Every policy that excludes `candidate` (yanked, pre-release), with its fact."""
         name, version = candidate.name, candidate.version
         out: list[tuple[GroupKind, str, Fact]] = []
-        if candidate.yanked and not self._pinned(name, version):
+        if self._yank_excludes(candidate):
             reason = f" ({candidate.artifact.yanked})" if candidate.artifact.yanked else ""
             fact = Fact(("yanked", name, str(version), candidate.index), FactKind.YANKED,
                         f"{name} {version} on {candidate.index} is yanked{reason}",
                         package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with ==", fact))
-        if version.is_prerelease:
+        if self._prerelease_excludes(candidate):
             mode = self.project.uv.prerelease
-            if not self._prerelease_allowed(name, stable_exists):
-                location = self.project.locations.get(("tool", "uv", "prerelease"))
-                fact = Fact(("prerelease", name, str(version)), FactKind.PRERELEASE,
-                            f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"", location,
-                            package=name, version=str(version), index=candidate.index)
-                out.append((GroupKind.PRERELEASE, f"{name} {version} is a pre-release (prerelease = "
-                                                  f"\"{mode.value}\" and a stable version exists)", fact))
+            location = self.project.locations.get(("tool", "uv", "prerelease"))
+            fact = Fact(("prerelease", name, str(version)), FactKind.PRERELEASE,
+                        f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"", location,
+                        package=name, version=str(version), index=candidate.index)
+            out.append((GroupKind.PRERELEASE, f"{name} {version} is a pre-release (prerelease = "
+                                              f"\"{mode.value}\" and a stable version exists)", fact))
         return out
-
-    def _prerelease_allowed(self, name: NormalizedName, stable_exists: bool) -> bool:
-        explicit = name in self._explicit_prerelease
-        necessary = not stable_exists
-        return {
-            PrereleaseMode.ALLOW: True,
-            PrereleaseMode.DISALLOW: False,
-            PrereleaseMode.EXPLICIT: explicit,
-            PrereleaseMode.IF_NECESSARY: necessary,
-            PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
-        }[self.project.uv.prerelease]
 
     def _extra_var(self, name: NormalizedName, extra: str) -> int:
         key = (name, extra)
