@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,14 @@ from planner.project.model import (
     PlannerSettings,
     PrereleaseMode,
     Project,
+    Resolution,
     TargetSpec,
     UvSettings,
     frozen_mapping,
 )
+from planner.project.cutoffs import EXAMPLES as CUTOFF_EXAMPLES
+from planner.project.cutoffs import CutoffError, ExcludeNewer, parse_exclude_newer
+from planner.project.fingerprint import fingerprint
 from planner.project.markers import marker_problem
 from planner.project.reader import DocumentReader, did_you_mean, toml_type_name
 from planner.project.toml_positions import TomlPositions
@@ -54,7 +59,8 @@ _TOML_LINE_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _UV_SUPPORTED = (
     "index", "sources", "conflicts", "index-strategy", "environments", "required-environments",
     "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
-    "index-url", "extra-index-url", "default-groups",
+    "index-url", "extra-index-url", "default-groups", "resolution", "exclude-newer", "exclude-newer-package",
+    "upgrade", "upgrade-package",
 )
 # [tool.uv] keys that do not change which artifacts a plan contains (they steer uv's installer,
 # cache, Python downloads or publishing). Accepted silently.
@@ -64,14 +70,10 @@ _UV_NO_EFFECT = (
     "native-tls", "offline", "concurrent-downloads", "concurrent-builds", "concurrent-installs",
     "link-mode", "compile-bytecode", "preview", "publish-url", "trusted-publishing", "check-url",
     "keyring-provider", "allow-insecure-host", "pip", "build-backend", "reinstall",
-    "reinstall-package", "upgrade", "upgrade-package", "no-cache", "fork-strategy",
-    "add-bounds", "conflicts-groups",
+    "reinstall-package", "no-cache", "fork-strategy", "add-bounds", "conflicts-groups",
 )
 # [tool.uv] keys uv documents that would change the plan and planner does not honour yet.
 _UV_UNSUPPORTED = {
-    "resolution": "planner always prefers the newest versions (after alignment)",
-    "exclude-newer": "the plan may pick versions uploaded after the cut-off",
-    "exclude-newer-package": "the plan may pick versions uploaded after the cut-off",
     "no-build": "planner never builds; sdists are used for metadata only",
     "no-build-package": "planner never builds; sdists are used for metadata only",
     "no-binary": "planner prefers wheels regardless",
@@ -93,7 +95,8 @@ _UV_UNSUPPORTED = {
 # Project-wide settings whose location later stages cite in messages.
 _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
     ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
-    ("tool", "uv", "index-strategy"), ("tool", "uv", "prerelease"),
+    ("tool", "uv", "index-strategy"), ("tool", "uv", "prerelease"), ("tool", "uv", "resolution"),
+    ("tool", "uv", "exclude-newer"), ("tool", "planner", "prefer-newest"),
 )
 _SOURCE_KEYS = ("index", "marker", "extra", "group")
 _OTHER_SOURCE_KINDS = ("git", "path", "url", "workspace", "editable")
@@ -150,6 +153,23 @@ def load_project(path: Path | str) -> Project:
             fix=_toml_fix(problem, text, line, column),
         ) from None
     return _ProjectLoader(DocumentReader(pyproject.resolve(), document, TomlPositions(text))).load()
+
+
+def _cutoff_meaning(value: object) -> str:
+    """An exclude-newer value (validated by the loader) by what it means, for the fingerprint."""
+    try:
+        return parse_exclude_newer(_cutoff_text(value)).meaning()
+    except (CutoffError, TypeError):
+        return repr(value)
+
+
+def _cutoff_text(value: object) -> str:
+    """TOML's own date and date-time values are accepted as well as strings."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
 
 
 _MARKER_VARIABLES = (
@@ -342,6 +362,7 @@ class _ProjectLoader:
             planner=planner,
             warnings=tuple(self.warnings),
             locations=frozen_mapping({path: self.r.location(path) for path in _LOCATED_SETTINGS if self.r.has(path)}),
+            fingerprint=fingerprint(self.r.document, _UV_NO_EFFECT, _cutoff_meaning),
         )
 
     def requires_python(self) -> SpecifierSet | None:
@@ -454,7 +475,42 @@ class _ProjectLoader:
             overrides=self.requirements((*base, "override-dependencies")),
             conflicts=self.conflicts(extras, groups, project_name),
             default_groups=self.default_groups(groups),
+            resolution=self.choice((*base, "resolution"), Resolution, Resolution.HIGHEST),
+            exclude_newer=self.exclude_newer((*base, "exclude-newer")),
+            exclude_newer_package=frozen_mapping(self.exclude_newer_package()),
+            upgrade=self.r.boolean((*base, "upgrade")),
+            upgrade_package=self.upgrade_packages(),
         )
+
+    def exclude_newer(self, path: KeyPath) -> ExcludeNewer | None:
+        value = self.r.get(path)
+        if value is None:
+            return None
+        try:
+            return parse_exclude_newer(_cutoff_text(value), self.r.location(path))
+        except TypeError:
+            self.r.fail(path, f"expected a string, found {toml_type_name(value)}", f"write it as {CUTOFF_EXAMPLES}")
+        except CutoffError as exc:
+            self.r.fail(path, f"invalid exclude-newer value: {exc}", f"write {CUTOFF_EXAMPLES}")
+
+    def exclude_newer_package(self) -> dict[NormalizedName, ExcludeNewer | None]:
+        base = ("tool", "uv", "exclude-newer-package")
+        out: dict[NormalizedName, ExcludeNewer | None] = {}
+        for raw_name, value in self.r.table(base, example='{ torch = "2024-06-01", numpy = false }').items():
+            path = (*base, raw_name)
+            name = self.name(path, raw_name, "package")
+            if value is False:
+                out[name] = None  # no cut-off for this package
+            elif value is True:
+                self.r.fail(path, "true is not a cut-off", f"write false (no cut-off for {raw_name}) or {CUTOFF_EXAMPLES}")
+            else:
+                out[name] = self.exclude_newer(path)
+        return out
+
+    def upgrade_packages(self) -> tuple[Dependency, ...]:
+        """`tool.uv.upgrade-package`: names, or requirements that bound the upgrade (as uv reads them)."""
+        path: KeyPath = ("tool", "uv", "upgrade-package")
+        return tuple(self.requirement((*path, n), raw) for n, raw in enumerate(self.r.string_array(path, '["torch"]')))
 
     def default_groups(self, groups: Mapping[str, Any]) -> tuple[NormalizedName, ...]:
         path: KeyPath = ("tool", "uv", "default-groups")
@@ -672,12 +728,19 @@ class _ProjectLoader:
     def planner_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any]) -> PlannerSettings:
         base = ("tool", "planner")
         table = self.r.table(base)
-        self.r.reject_unknown_keys(base, table, ("targets", "alignment"), "[tool.planner]")
+        self.r.reject_unknown_keys(base, table, ("targets", "alignment", "prefer-newest"), "[tool.planner]")
         alignment = self.r.string((*base, "alignment")) or "per-python"
         if alignment not in ALIGNMENT_MODES:
             hint = did_you_mean(alignment, ALIGNMENT_MODES)
             self.r.fail((*base, "alignment"), f"'{alignment}' is not an alignment mode",
                         (hint + " " if hint else "") + f"use one of: {', '.join(ALIGNMENT_MODES)}")
+        prefer: list[NormalizedName] = []
+        for n, raw in enumerate(self.r.string_array((*base, "prefer-newest"), '["vllm"]')):
+            name = self.name((*base, "prefer-newest", n), raw, "package")
+            if name in prefer:
+                self.r.fail((*base, "prefer-newest", n), f"'{raw}' is listed twice in prefer-newest",
+                            "list each package once, most important first")
+            prefer.append(name)
         targets: list[TargetSpec] = []
         for name, raw in self.r.table((*base, "targets")).items():
             path = (*base, "targets", name)
@@ -686,7 +749,7 @@ class _ProjectLoader:
                             "use letters, digits, '-', '_' and '.' (it becomes a folder name)")
             self.r.expect(path, raw, dict)
             targets.append(self.target(path, name, raw, extras, groups))
-        return PlannerSettings(targets=tuple(targets), alignment=alignment)
+        return PlannerSettings(targets=tuple(targets), alignment=alignment, prefer_newest=tuple(prefer))
 
     def target(self, path: KeyPath, name: str, raw: dict[str, Any], extras: Mapping[str, Any],
                groups: Mapping[str, Any]) -> TargetSpec:

@@ -21,6 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from planner.errors import Diagnostic, KeyPath, Location
+from planner.project.cutoffs import ExcludeNewer
 
 PYPI_NAME = "pypi"
 PYPI_URL = "https://pypi.org/simple"
@@ -46,6 +47,14 @@ class PrereleaseMode(StrEnum):
     IF_NECESSARY = "if-necessary"
     EXPLICIT = "explicit"
     IF_NECESSARY_OR_EXPLICIT = "if-necessary-or-explicit"  # uv's default
+
+
+class Resolution(StrEnum):
+    """uv's `resolution`: which of the versions a requirement allows is preferred."""
+
+    HIGHEST = "highest"  # the newest (the default)
+    LOWEST = "lowest"  # the lowest, for every package
+    LOWEST_DIRECT = "lowest-direct"  # the lowest for the project's direct requirements, the newest for the rest
 
 
 class ConflictKind(StrEnum):
@@ -147,6 +156,20 @@ class UvSettings:
     conflicts: tuple[ConflictSet, ...] = ()
     # Groups a plain `uv sync` installs; uv's default is "dev" when the project has it.
     default_groups: tuple[NormalizedName, ...] = ()
+    resolution: Resolution = Resolution.HIGHEST
+    # Files uploaded after the cut-off do not exist for the plan (project/cutoffs.py); per package,
+    # `exclude-newer-package` overrides it (None: `false`, the package has no cut-off).
+    exclude_newer: ExcludeNewer | None = None
+    exclude_newer_package: Mapping[NormalizedName, ExcludeNewer | None] = field(default_factory=frozen_mapping)
+    # `upgrade = true` / `upgrade-package = [...]`: as `--upgrade` / `--upgrade-package` on every compile.
+    upgrade: bool = False
+    upgrade_package: tuple[Dependency, ...] = ()
+
+    def cutoff(self, package: NormalizedName) -> ExcludeNewer | None:
+        """The cut-off that applies to `package`, if any."""
+        if package in self.exclude_newer_package:
+            return self.exclude_newer_package[package]
+        return self.exclude_newer
 
 
 @dataclass(frozen=True)
@@ -190,6 +213,9 @@ class PlannerSettings:
     # Which targets must share versions: "per-python" (targets with one Python minor), "per-target"
     # (none: each its own newest) or "all" (every target). See planner/solve/objective.py.
     alignment: str = "per-python"
+    # Packages decided first, in this order, each at the newest version it can have (before
+    # every other package; the default order is direct requirements first, by name).
+    prefer_newest: tuple[NormalizedName, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -209,6 +235,9 @@ class Project:
     pypi_url: str = PYPI_URL  # the implicit default index; `--default-index` replaces it
     # Where project-wide settings were written, for messages about them (see `locate`).
     locations: Mapping[KeyPath, Location] = field(default_factory=frozen_mapping)
+    # A hash of what plans depend on in the pyproject: its parsed, normalised content without
+    # comments, formatting and descriptive fields (project/fingerprint.py).
+    fingerprint: str = ""
 
     def locate(self, key: KeyPath) -> Location:
         return self.locations.get(tuple(key), Location(self.pyproject, tuple(key)))
@@ -216,6 +245,13 @@ class Project:
     @property
     def root(self) -> Path:
         return self.pyproject.parent
+
+    @cached_property
+    def direct_names(self) -> frozenset[NormalizedName]:
+        """Every package a requirement of the project names (dependencies, extras, groups)."""
+        everything = [*self.dependencies, *(d for ds in self.optional_dependencies.values() for d in ds),
+                      *(d for ds in self.dependency_groups.values() for d in ds)]
+        return frozenset(d.name for d in everything if d.name != self.name)
 
     @property
     def extras(self) -> tuple[NormalizedName, ...]:
