@@ -9,13 +9,20 @@ Rules, per (index, version):
 3. if every file left is yanked, the version stays as a yanked candidate (usable only when
    pinned with == / ===, PEP 592); otherwise yanked files are ignored;
 4. the best-ranked wheel wins (its best tag's position in `target.tags`, then its file name);
-   without a fitting wheel, the sdist; without either, the version is rejected.
+   without a fitting wheel, the sdist; without either, the version is rejected; but a file an
+   earlier plan installed (`prefer`) wins while it still fits and is not yanked.
+
+Under a cut-off (`exclude-newer`), files uploaded later are not there at all (as in uv, no
+rejection names them), nor are files whose index gives no upload time (the set records which
+indexes those were, so that the user is told). Whether an index has a package at all is decided
+on the full listing: a cut-off never makes first-index fall through to a later index.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from functools import lru_cache
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -32,6 +39,7 @@ from planner.index.models import (
     RejectionKind,
     tags_of,
 )
+from planner.project.cutoffs import parse_upload_time
 from planner.project.model import IndexStrategy
 from planner.targets.model import Target
 from planner.targets.platforms import OperatingSystem
@@ -118,7 +126,8 @@ class _Selector:
     def reject(self, filename: str | None, version: Version, index: str, kind: RejectionKind, detail: str) -> None:
         self.rejections.append(Rejection(index, version, filename, kind, detail))
 
-    def select(self, files: FileTable, version: Version, positions: Sequence[int]) -> Candidate | None:
+    def select(self, files: FileTable, version: Version, positions: Sequence[int],
+               prefer: str | None = None) -> Candidate | None:
         """The candidate (index, version) gives the target, recording rejections on the way
         (the explainer's path; the solver's is `fitting_files` then `choose`)."""
         index, record = files.index, self.record
@@ -152,12 +161,13 @@ class _Selector:
                 self.reject(None, version, index, RejectionKind.NO_ARTIFACT,
                             self._no_artifact_detail(files, version, positions, python_misfits, tag_misfits))
             return None
-        return self.choose(files, version, fitting, sdists)
+        return self.choose(files, version, fitting, sdists, prefer)
 
     def choose(self, files: FileTable, version: Version, fitting: list[tuple[int, int]],
-               sdists: list[int]) -> Candidate:
+               sdists: list[int], prefer: str | None = None) -> Candidate:
         """The candidate among the files of `version` that fit the target: `fitting` wheels as
-        (rank, row), and `sdists` rows (not both empty; their order does not matter)."""
+        (rank, row), and `sdists` rows (not both empty; their order does not matter); `prefer`,
+        the name of a file an earlier plan installed, wins when it is among them."""
         index, record, yanked = files.index, self.record, files.yanked
         live = [pair for pair in fitting if yanked(pair[1]) is None]
         live_sdists = [p for p in sdists if yanked(p) is None]
@@ -168,7 +178,9 @@ class _Selector:
                 if yanked(position) is not None:
                     self.reject(files.filename(position), version, index, RejectionKind.YANKED,
                                 self._yanked_text(files, position))
-        chosen = files[self._best(files, fitting, sdists) if all_yanked else self._best(files, live, live_sdists)]
+        pool = (fitting, sdists) if all_yanked else (live, live_sdists)
+        kept = [p for p in [p for _, p in pool[0]] + pool[1] if files.filename(p) == prefer] if prefer else []
+        chosen = files[kept[0] if kept else self._best(files, *pool)]
         if all_yanked and record:
             self.reject(None, version, index, RejectionKind.YANKED,
                         f"{chosen.name} {version} on {index} is yanked{self._reason(chosen.yanked)}; "
@@ -244,8 +256,17 @@ def _has_files(page: ProjectPage) -> bool:
     return bool(page.artifacts or page.skipped)
 
 
+@lru_cache(maxsize=65536)
+def _uploaded_before(text: str | None, cutoff: datetime) -> bool | None:
+    if not text:
+        return None
+    moment = parse_upload_time(text)
+    return None if moment is None else moment <= cutoff
+
+
 def select_candidates(
-    pages: Sequence[ProjectPage], target: Target, strategy: IndexStrategy
+    pages: Sequence[ProjectPage], target: Target, strategy: IndexStrategy, cutoff: datetime | None = None,
+    prefer: Iterable[tuple[str, str, str]] = (),
 ) -> CandidateSet:
     """The candidates of one package on `target`, newest version first, then in index order.
 
@@ -254,6 +275,8 @@ def select_candidates(
     - first-index: only the first page that lists any file (even if none fits the target);
     - unsafe-first-match: each version from the first index that lists it;
     - unsafe-best-match: every version of every index.
+    `cutoff`: files uploaded later are left out; `prefer`: (index, version, file name) of files
+    to keep choosing while they fit (see the module docstring).
 
     The rejections (why each other file or version is out) are worked out when first read.
     """
@@ -262,7 +285,8 @@ def select_candidates(
     name = pages[0].project
     if any(page.project != name for page in pages):
         raise ValueError(f"pages of different projects: {sorted({page.project for page in pages})}")
-    order, consulted = _versions_in_order(pages, strategy)
+    order, consulted, undated = _versions_in_order(pages, strategy, cutoff)
+    preferred: Mapping[tuple[str, str], str] = {(index, version): filename for index, version, filename in prefer}
     selector = _Selector(target, record=False)
     fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
     candidates = []
@@ -271,7 +295,8 @@ def select_candidates(
             fitting[id(files)] = selector.fitting_files(files)
         found = fitting[id(files)].get(version)
         if found is not None:
-            candidates.append(selector.choose(files, version, *found))
+            candidates.append(selector.choose(files, version, *found,
+                                              preferred.get((files.index, str(version))) if preferred else None))
 
     def rejections() -> tuple[Rejection, ...]:
         recorder = _Selector(target, record=True)
@@ -280,27 +305,39 @@ def select_candidates(
         return tuple(recorder.rejections)
 
     return CandidateSet(name=name, candidates=tuple(candidates), indexes_consulted=tuple(consulted),
-                        explain_rejections=rejections)
+                        undated=tuple(undated), explain_rejections=rejections)
 
 
-def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy,
-                       ) -> tuple[list[tuple[Version, FileTable, list[int]]], list[str]]:
+def _dated(files: FileTable, cutoff: datetime | None, undated: list[str]) -> FileTable:
+    """The files uploaded by `cutoff` (all of them without one); notes the index in `undated`
+    when files without an upload time had to be left out."""
+    if cutoff is None:
+        return files
+    table, missing = files.uploaded_by(cutoff, lambda text: _uploaded_before(text, cutoff))
+    if missing and files.index not in undated:
+        undated.append(files.index)
+    return table
+
+
+def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, cutoff: datetime | None = None,
+                       ) -> tuple[list[tuple[Version, FileTable, list[int]]], list[str], list[str]]:
     """(version, page files, rows of that version) to select from, newest first then in route
-    order, and the indexes consulted."""
+    order; the indexes consulted; the indexes whose undated files the cut-off left out."""
     consulted: list[str] = []
+    undated: list[str] = []
     if strategy is IndexStrategy.FIRST_INDEX:
         for page in pages:
             consulted.append(page.index)
-            if _has_files(page):
-                files = page.files
-                return [(version, files, rows) for version, rows in files.newest_first()], consulted
-        return [], consulted
+            if _has_files(page):  # on the full listing: a cut-off never makes it fall through
+                files = _dated(page.files, cutoff, undated)
+                return [(version, files, rows) for version, rows in files.newest_first()], consulted, undated
+        return [], consulted, undated
     # (version, position of the index in the route) -> that index's files of the version
     chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
     first_listing: dict[Version, int] = {}
     for position, page in enumerate(pages):
         consulted.append(page.index)
-        for version, rows in page.files.version_groups().items():
+        for version, rows in _dated(page.files, cutoff, undated).version_groups().items():
             if strategy is IndexStrategy.UNSAFE_FIRST_MATCH:
                 if version in first_listing:
                     continue  # an earlier index lists this version: it alone is asked
@@ -308,4 +345,4 @@ def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy,
             chosen[(version, position)] = (page.files, rows)
     # Newest first, then route order (sort is stable, also with reverse=True).
     order = sorted(sorted(chosen, key=lambda key: key[1]), key=lambda key: key[0], reverse=True)
-    return [(version, *chosen[(version, position)]) for version, position in order], consulted
+    return [(version, *chosen[(version, position)]) for version, position in order], consulted, undated

@@ -278,7 +278,7 @@ class IndexClient:
 
     def candidates(self, package: str, target: Target) -> CandidateSet:
         decided = route(self.project, target, package)
-        return select_candidates(self.pages(decided), target, decided.strategy)
+        return select_candidates(self.pages(decided), target, decided.strategy, decided.cutoff, decided.prefer)
 
     # -- metadata -----------------------------------------------------------------------------
     def metadata(self, artifact: Artifact) -> MetadataResult:

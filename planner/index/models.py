@@ -164,7 +164,7 @@ class FileTable(Sequence[Artifact]):
     objects, and candidate selection reads the few fields it needs from the rows
     (`version_groups`, `kind`, `tags`, `requires_python`, `yanked`, `filename`)."""
 
-    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_newest_first", "_shapes")
+    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_newest_first", "_shapes", "_uploaded_by")
 
     def __init__(self, index: str, name: NormalizedName, rows: tuple[Row, ...],
                  artifacts: Sequence[Artifact | None] | None = None) -> None:
@@ -175,6 +175,7 @@ class FileTable(Sequence[Artifact]):
         self._groups: dict[Version, list[int]] | None = None
         self._newest_first: list[tuple[Version, list[int]]] | None = None
         self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
+        self._uploaded_by: dict[object, tuple[FileTable, int]] = {}
 
     @classmethod
     def of(cls, artifacts: Sequence[Artifact]) -> FileTable:
@@ -289,6 +290,27 @@ class FileTable(Sequence[Artifact]):
     def yanked(self, position: int) -> str | None:
         return self.rows[position][_YANKED]  # type: ignore[no-any-return]
 
+    def upload_time(self, position: int) -> str | None:
+        return self.rows[position][_UPLOAD_TIME]  # type: ignore[no-any-return]
+
+    def uploaded_by(self, cutoff: object, uploaded_before: Callable[[str | None], bool | None]) -> tuple[FileTable, int]:
+        """The files uploaded by `cutoff` (as a table of their own, made once per cut-off), and how
+        many were left out because the index gives no upload time for them.
+        `uploaded_before(text)`: True/False, or None when the time is missing or unreadable."""
+        found = self._uploaded_by.get(cutoff)
+        if found is None:
+            kept: list[Row] = []
+            undated = 0
+            for row in self.rows:
+                verdict = uploaded_before(row[_UPLOAD_TIME])
+                if verdict is None:
+                    undated += 1
+                elif verdict:
+                    kept.append(row)
+            table = self if len(kept) == len(self.rows) else FileTable(self.index, self.name, tuple(kept))
+            found = self._uploaded_by[cutoff] = (table, undated)
+        return found
+
 
 @dataclass(frozen=True)
 class ProjectPage:
@@ -359,6 +381,8 @@ class CandidateSet:
     name: NormalizedName
     candidates: tuple[Candidate, ...]
     indexes_consulted: tuple[str, ...]  # in order; with first-index, where the search stopped
+    # Indexes whose files without an upload time (PEP 700) were left out under exclude-newer.
+    undated: tuple[str, ...] = ()
     # Works the rejections out: only explanations read them, so they are not built before.
     explain_rejections: Callable[[], tuple[Rejection, ...]] = field(default=_no_rejections, compare=False,
                                                                     repr=False)

@@ -61,7 +61,7 @@ class IndexProvider:
     def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
         """The candidates along any route (explanations ask where a package would come from
         without a source rule); `candidates` is this along the project's route."""
-        return select_candidates(self.client.pages(decided), target, decided.strategy)
+        return select_candidates(self.client.pages(decided), target, decided.strategy, decided.cutoff, decided.prefer)
 
     def prefetch(self, routes: Sequence[Route]) -> None:
         self.client.prefetch_pages(routes)

@@ -6,7 +6,8 @@ uv's semantics (docs/uv-compat.md):
 - otherwise the package comes from the non-explicit indexes in declaration order, then the
   default index (the one marked `default = true`, else PyPI); explicit indexes serve only the
   packages routed to them;
-- `index-strategy` says how those indexes combine (first-index: the first that has the package).
+- `index-strategy` says how those indexes combine (first-index: the first that has the package);
+- `exclude-newer` (or the package's `exclude-newer-package`) hides files uploaded after a cut-off.
 
 Unlike uv, a source applies to the package wherever it appears in the dependency graph, not only
 where the project names it directly: a package pinned to an explicit index never comes from
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -31,6 +33,10 @@ class Route:
     indexes: tuple[Index, ...]  # in priority order
     strategy: IndexStrategy  # how several indexes combine; irrelevant for one
     source: IndexSource | None = None  # the source entry that decided, if any
+    cutoff: datetime | None = None  # files uploaded later do not exist (exclude-newer)
+    # Files an earlier plan installed, (index, version text, file name): candidate selection
+    # keeps such a file when it still fits, instead of the best-ranked one (the solver sets it).
+    prefer: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def index_names(self) -> tuple[str, ...]:
@@ -55,6 +61,8 @@ def source_applies(source: IndexSource, target: Target) -> bool:
 
 def route(project: Project, target: Target, package: str) -> Route:
     name = canonicalize_name(package)
+    configured = project.uv.cutoff(name)
+    cutoff = configured.cutoff if configured is not None else None
     applicable = [s for s in project.uv.sources.get(name, ()) if source_applies(s, target)]
     if applicable:
         chosen = applicable[0]
@@ -66,10 +74,10 @@ def route(project: Project, target: Target, package: str) -> Route:
                     location=other.origin,
                     fix="make their marker/extra/group conditions exclusive",
                 )
-        return Route(name, (project.index(chosen.index),), project.uv.index_strategy, chosen)
+        return Route(name, (project.index(chosen.index),), project.uv.index_strategy, chosen, cutoff)
     default = project.default_index
     indexes = tuple(i for i in project.indexes if not i.explicit and i.name != default.name) + (default,)
-    return Route(name, indexes, project.uv.index_strategy)
+    return Route(name, indexes, project.uv.index_strategy, cutoff=cutoff)
 
 
 def source_routed_packages(project: Project) -> tuple[NormalizedName, ...]:
