@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from planner.explain.document import divergence_document, unsatisfiable_document, why_document, why_not_document
+from planner.explain.plan import explain_plan
 from planner.explain.why import why, why_not
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider, Release
-from planner.solve.objective import solve_plan
+from planner.solve import objective
 from planner.solve.target_solver import TargetSolver
 from planner.targets.resolve import resolve_targets
 
@@ -36,6 +37,11 @@ UNIVERSE = {"pypi": [
     Release("torch", "2.5.1", tag=LINUX), Release("torch", "2.5.1", tag=ARM_MAC),
     Release("torchvision", "0.17.2", ("torch==2.2.2",)), Release("torchvision", "0.20.1", ("torch==2.5.1",)),
 ]}
+
+
+def solve_plan(project, targets, provider, alignment="per-python"):  # type: ignore[no-untyped-def]
+    """The plan as compile has it: solved, then worded and explained."""
+    return explain_plan(project, objective.solve_plan(project, targets, provider, alignment), provider)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from planner.explain.plan import explain_plan
 from planner.plan.model import Plan
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider
@@ -50,7 +51,8 @@ def _load(path: Path, tmp_path: Path) -> tuple[dict[str, Any], Any, Any, dict[st
 
 
 def _solve(project: Any, targets: Any, indexes: Any) -> Plan:
-    return solve_plan(project, targets, MemoryProvider(project, indexes), "per-target")
+    provider = MemoryProvider(project, indexes)
+    return explain_plan(project, solve_plan(project, targets, provider, "per-target"), provider)
 
 
 @pytest.mark.parametrize("path", _cases())

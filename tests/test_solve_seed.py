@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from planner.explain.plan import explain_plan
 from planner.index.auth import CredentialStore
 from planner.index.cache import Cache
 from planner.index.client import IndexClient
@@ -22,7 +23,8 @@ def seed_plan(seed_index_server, tmp_path):
         [f"pytorch-cpu={seed_index_server.url('pytorch-cpu')}"], seed_index_server.url("pypi"), SEED))
     with Fetcher(CredentialStore(project.indexes), backoff=0.0) as fetcher:
         client = IndexClient(project, fetcher, Cache(tmp_path))
-        plan = solve_plan(project, resolve_targets(project).targets, IndexProvider(client))
+        provider = IndexProvider(client)
+        plan = explain_plan(project, solve_plan(project, resolve_targets(project).targets, provider), provider)
     return project, client, plan
 
 

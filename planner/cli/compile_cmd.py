@@ -83,8 +83,11 @@ def compile_command(
     formulas: dict[str, Formula] = {}
     with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
-            plan = solve_plan(loaded.project, chosen, TimedProvider(IndexProvider(client), clock),
-                              loaded.project.planner.alignment, formulas)
+            provider = TimedProvider(IndexProvider(client), clock)
+            plan = solve_plan(loaded.project, chosen, provider, loaded.project.planner.alignment, formulas)
+            from planner.explain.plan import explain_plan
+
+            plan = explain_plan(loaded.project, plan, provider)
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
     for unsat in plan.unsatisfiable:

@@ -40,7 +40,10 @@ def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
     with open_index_client(loaded, options) as client:
         provider = IndexProvider(client)
-        plan = solve_plan(loaded.project, loaded.targets, provider, loaded.project.planner.alignment, explain=False)
+        plan = solve_plan(loaded.project, loaded.targets, provider, loaded.project.planner.alignment)
+        from planner.explain.plan import explain_plan
+
+        plan = explain_plan(loaded.project, plan, provider, minimal=False)
         return body(loaded, chosen, plan, provider)
 
 

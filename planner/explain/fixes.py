@@ -246,7 +246,7 @@ def verify(edit: Edit, provider: Provider) -> Fix | None:
     from planner.solve.objective import solve_plan
 
     try:
-        plan: Plan = solve_plan(edit.project, [edit.target], provider, "per-target", explain=False)
+        plan: Plan = solve_plan(edit.project, [edit.target], provider, "per-target")
     except PlannerError:
         return None
     if plan.unsatisfiable:

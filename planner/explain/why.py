@@ -156,8 +156,10 @@ def _version_literal(solver: TargetSolver, name: NormalizedName, version: Versio
 
 
 def version_reason(project: Project, target: Target, provider: Provider, name: NormalizedName,
-                   version: Version, plan: Plan | None = None) -> VersionReason:
-    """The minimal reason `target` cannot have `name` at `version` (or what held it back)."""
+                   version: Version, plan: Plan | None = None,
+                   given: Sequence[tuple[NormalizedName, str | None]] = ()) -> VersionReason:
+    """The minimal reason `target` cannot have `name` at `version` (or what held it back).
+    `given`: packages at versions assumed as well (the decisions that came first)."""
     solver = TargetSolver(project, target, provider, explain=True)
     literal = _version_literal(solver, name, version)
     if literal is None:
@@ -165,16 +167,31 @@ def version_reason(project: Project, target: Target, provider: Provider, name: N
         offered = [str(c.version) for c, _ in solver.packages[name].vars]
         has = f" (it has {versions_text(offered)})" if offered else ""
         return VersionReason(str(version), note=f"{name} {version} is not on {indexes}{has}")
-    core = minimal_core(solver, [literal])
+    assumed = [literal]
+    for other, other_version in given:
+        try:
+            other_literal = _version_literal(solver, other, Version(str(other_version)))
+        except InvalidVersion:
+            other_literal = None
+        if other_literal is not None:
+            assumed.append(other_literal)
+    core = minimal_core(solver, assumed)
     if core is not None:
         return VersionReason(str(version), tuple(merge(core.facts, solver, name)))
     if plan is not None:
+        for target_plan in plan.targets:
+            if target_plan.target.name != target.name:
+                continue
+            for hold in target_plan.holds:
+                if hold.package == name and hold.reason:
+                    return VersionReason(str(version), note=f"{target.name} could install {name} {version} alone; "
+                                                            f"the plan holds it back: {hold.reason}")
         for held in plan.held_back:
             if held.package == name and held.target == target.name:
                 return VersionReason(str(version), note=f"held back to stay aligned with other targets: {held.reason}")
     return VersionReason(str(version), note=(
-        f"{target.name} could install {name} {version}, but the plan takes a newer version "
-        "(newest first, direct requirements decided before transitive ones)"))
+        f"{target.name} could install {name} {version} alone; the decisions the plan takes before {name} "
+        "(newest first, direct requirements before transitive ones) leave no room for it"))
 
 
 def why(project: Project, plan: Plan, provider: Provider, package: str, targets: Sequence[str] = ()) -> list[WhyAnswer]:

@@ -20,6 +20,15 @@ PROJECT = "<project>"  # how the project itself appears in `required_by`
 
 
 @dataclass(frozen=True)
+class Requirer:
+    """A requirement on a planned package that holds on its target: who states it, and how."""
+
+    by: str  # a package name, or PROJECT
+    requirement: str  # as written (after overrides), without its marker
+    via: str | None = None  # for the project's own: "dependencies", "extra cpu", "group dev"
+
+
+@dataclass(frozen=True)
 class PlannedPackage:
     """One package of a target's plan: the version, the index and the artifact to install."""
 
@@ -29,6 +38,32 @@ class PlannedPackage:
     artifact: Artifact
     extras: tuple[NormalizedName, ...] = ()  # extras of this package the plan activates
     required_by: tuple[str, ...] = ()  # package names that require it, or PROJECT; sorted
+    requirements: tuple[Requirer, ...] = ()  # the requirements on it that hold; sorted
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A direct requirement the plan has below the newest version its target can install, and
+    what holds it there: a fact from the solver (`cause`, `by`, ...), worded by planner/explain.
+
+    Causes: `project` / `constraint` (the project's own requirement or constraint excludes the
+    newest), `requirement` (a planned package's requirement does), `pin` (kept from the previous
+    plan; `by` names the pinned package when it is another one), `pins` (the pins kept together),
+    `upgrade` (an --upgrade-package decision), `alignment` (another target of its group cannot
+    take it), `resolution` (resolution = "lowest" / "lowest-direct"), `decision` (the version an
+    earlier decided package took excludes it), `conflict` (the newest cannot be installed with the
+    project's requirements at all)."""
+
+    package: NormalizedName
+    version: Version
+    newest: Version
+    cause: str
+    by: str | None = None
+    by_version: str | None = None
+    requirement: str | None = None
+    location: Location | None = None  # where the project's own requirement or constraint is written
+    reason: str = ""  # the words (planner/explain/plan.py)
+    facts: tuple[ExplainedFact, ...] = ()  # minimal facts behind `decision` / `conflict`, when worked out
 
 
 @dataclass(frozen=True)
@@ -50,6 +85,12 @@ class TargetPlan:
     target: Target
     packages: tuple[PlannedPackage, ...]  # sorted by name
     stats: SolveStats = field(default_factory=SolveStats)
+    holds: tuple[Hold, ...] = ()  # direct requirements below their newest version, by package
+    # Files of pins an index now lists with another sha256 than the previous plan recorded:
+    # (package, file name, index).
+    changed_files: tuple[tuple[str, str, str], ...] = ()
+    # Indexes whose files without an upload time were left out under exclude-newer.
+    undated: tuple[str, ...] = ()
 
     def get(self, name: str) -> PlannedPackage | None:
         for package in self.packages:
@@ -116,14 +157,30 @@ class Unsatisfiable:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why a target could not take a version the objective tried (a fact; explain/ words it).
+
+    Kinds: `unavailable` (no candidate has that version; `detail` says why, in the index's or
+    the candidate rules' terms), `excluded` (a requirement the decisions so far force excludes
+    it; `detail` is that requirement's fact), `infeasible` (it does not fit the other decisions),
+    `kept` (the target keeps another version from the previous plan or an upgrade decision)."""
+
+    target: str
+    version: Version
+    kind: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Divergence:
     """A package whose version or artifact differs across the targets that install it."""
 
     package: NormalizedName
     kind: str  # "version" (public versions differ) or "artifact" (same version, other file/index)
     choices: tuple[tuple[str, str], ...]  # (target name, "version [index]")
-    reason: str
+    reason: str = ""  # the words (planner/explain/plan.py)
     facts: tuple[ExplainedFact, ...] = ()  # the forcing facts behind `reason`, when known
+    refusals: tuple[Refusal, ...] = ()  # what kept the targets from a common newest version
 
 
 @dataclass(frozen=True)
@@ -134,7 +191,8 @@ class HeldBack:
     target: str
     version: Version  # the aligned version it got
     newest: Version  # the newest it could have had alone
-    reason: str
+    reason: str = ""  # the words (planner/explain/plan.py)
+    refusals: tuple[Refusal, ...] = ()  # why the other targets could not take `newest`
 
 
 @dataclass(frozen=True)

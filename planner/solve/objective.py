@@ -1,41 +1,56 @@
-"""The objective: aligned, then newest — a lexicographic descent over decisions (encodings/SPEC.md).
+"""The objective: a lexicographic optimum over decisions (encodings/SPEC.md, "Objective").
 
 Targets are split into alignment groups (`per-python`: targets sharing a Python minor;
-`per-target`: each alone; `all`). Within a group, packages are decided one at a time. The next
-package is the undecided one that the decisions so far force some target to install (a root
-requirement, or a requirement of a decided candidate) with the least (depth from the project,
-name): direct requirements first. This order depends only on earlier decisions, never on the
-model a SAT solver happens to return. For a package:
+`per-target`: each alone; `all`). Within a group, in this order of priority:
 
-1. **aligned**: the newest public version (local labels ignored, so `2.5.1+cpu` aligns with
-   `2.5.1`) that every target of the group installing the package can take, given the decisions
-   already made, is fixed on all of them;
-2. **diverged**: when no such version exists, each target takes its own newest feasible version,
-   and the divergence is recorded with the fact that prevented the common one;
-3. then, within the public version, each target takes its newest candidate (local label, index).
+0. **upgrades** (`--upgrade-package`, in the order given): each named package takes the newest
+   version it can have (the lowest, where `resolution` asks for the lowest), on every target of
+   the group that can install it at all, aligned when one version fits all of them; from then on
+   it may only be at that version (or absent).
+1. **keep**: per target, as many of the previous plan's pins as possible hold (a pin holds when
+   its package is at the pinned candidate, or not installed). When all can, all are fixed; when a
+   conflict forbids it, the fewest pins move: the least number is found by an implicit
+   hitting-set search over unsatisfiable cores (each core names pins that cannot all hold; a
+   minimum hitting set of the cores found so far is tried next, until it solves), and then "at
+   most that many pins move" is a cardinality constraint for the rest of the descent.
+2. **aligned, then newest**: packages are decided one at a time. The next is the undecided one
+   that the decisions so far force some target to install (a root requirement, or a requirement
+   of a decided candidate) with the least (position in `[tool.planner] prefer-newest`, depth from
+   the project, name): listed packages first, then direct requirements. For it:
+   a. **aligned**: the newest public version (local labels ignored, so `2.5.1+cpu` aligns with
+      `2.5.1`) that every target of the group installing the package can take, given the
+      decisions already made, is fixed on all of them;
+   b. **diverged**: when no such version exists, each target takes its own newest feasible one,
+      and the refusals that prevented a common version are recorded;
+   c. then, within the public version, each target takes its newest candidate (local label, index).
+   With `resolution = "lowest"` (every package) or `"lowest-direct"` (the project's direct
+   requirements), "newest" reads "lowest" for those packages, except the ones `prefer-newest` lists.
 
-Every decision is a SAT call under assumptions on the target's incremental solver, so the result
-is the lexicographic optimum of (aligned?, version) per package in that order. A target held
-below the newest version it could take alone is recorded with the target that held it back.
+Every decision is a SAT call under assumptions on the target's incremental solver. The order of
+decisions depends only on earlier decisions, never on the model a SAT solver happens to return.
+
+The solver returns facts (refusals, holds, divergences); planner/explain/ words them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
+from pysat.card import CardEnc, EncType
+from pysat.examples.hitman import Hitman
 
-from planner.encode.formula import Formula
-from planner.plan.model import Divergence, ExplainedFact, HeldBack, Plan, Unsatisfiable
-from planner.project.model import ALIGNMENT_MODES, Project
+from planner.encode.formula import Formula, GroupKind
+from planner.plan.model import PROJECT, Divergence, HeldBack, Hold, Plan, Refusal, Unsatisfiable
+from planner.previous.model import Pins
+from planner.project.model import ALIGNMENT_MODES, Project, Resolution
 from planner.solve.provider import Provider
-from planner.solve.target_solver import TargetSolver, public
+from planner.solve.target_solver import Edge, TargetSolver, bare, public
 from planner.targets.model import Target
-from planner.targets.routing import route
-
 
 
 def alignment_groups(solvers: Sequence[TargetSolver], mode: str) -> list[list[TargetSolver]]:
@@ -49,14 +64,97 @@ def alignment_groups(solvers: Sequence[TargetSolver], mode: str) -> list[list[Ta
     return list(groups.values())
 
 
-class _GroupDescent:
-    def __init__(self, group: list[TargetSolver]):
-        self.group = group
-        self.aligned: dict[NormalizedName, Version] = {}
-        self.reasons: dict[NormalizedName, str] = {}
-        self.held_back: list[HeldBack] = []
+@dataclass(frozen=True)
+class Preferences:
+    """The order of decisions and the direction each package is decided in."""
 
+    prefer_newest: tuple[NormalizedName, ...]
+    resolution: Resolution
+    direct: frozenset[NormalizedName]
+
+    @classmethod
+    def of(cls, project: Project) -> Preferences:
+        return cls(project.planner.prefer_newest, project.uv.resolution, project.direct_names)
+
+    def rank(self, name: NormalizedName) -> int:
+        """Packages `prefer-newest` lists come first, in its order."""
+        return self.prefer_newest.index(name) if name in self.prefer_newest else len(self.prefer_newest)
+
+    def lowest(self, name: NormalizedName) -> bool:
+        """Is `name` decided lowest version first?"""
+        if name in self.prefer_newest:
+            return False
+        return self.resolution is Resolution.LOWEST or (self.resolution is Resolution.LOWEST_DIRECT and name in self.direct)
+
+
+class _GroupDescent:
+    def __init__(self, group: list[TargetSolver], preferences: Preferences):
+        self.group = group
+        self.preferences = preferences
+        self.aligned: dict[NormalizedName, Version] = {}
+        self.refusals: dict[NormalizedName, tuple[Refusal, ...]] = {}
+        self.held_back: list[HeldBack] = []
+        self.bound: dict[str, int] = {}  # target -> how many pins may move (after the keep level)
+        self.moves: dict[str, int] = defaultdict(int)  # target -> pins moved by decisions so far
+        self.decided_at: dict[tuple[str, NormalizedName], int] = {}  # (target, package) -> len(fixed) before
+        self.lowest_first: set[NormalizedName] = set()
+
+    # -- level 0: upgrades ----------------------------------------------------------------------
+    def upgrade(self, name: NormalizedName) -> None:
+        """`--upgrade-package name`: its best version where it can be installed, aligned when one fits all."""
+        able = [s for s in self.group if s.feasible(s.installed_literal(name))]
+        if not able:
+            return
+        lowest = self.preferences.lowest(name)
+        versions = sorted({v for s in able for v in s.admissible_versions(name)}, reverse=not lowest)
+        for version in versions:
+            literals = [s.public_literal(name, version) for s in able]
+            if all(lit is not None and s.feasible(lit) for s, lit in zip(able, literals, strict=True)):
+                for solver in able:
+                    solver.fix_restriction(solver.restriction(name, version))
+                return
+        for solver in able:
+            own = sorted(solver.admissible_versions(name), reverse=not lowest)
+            for version in own:
+                literal = solver.public_literal(name, version)
+                if literal is not None and solver.feasible(literal):
+                    solver.fix_restriction(solver.restriction(name, version))
+                    break
+
+    # -- level 1: keep --------------------------------------------------------------------------
+    def keep(self, solver: TargetSolver) -> None:
+        """As many pins as possible hold (see the module docstring); sets `bound`."""
+        literals = {name: literal for name, literal in solver.keep.items() if name not in solver.restricted}
+        if not literals:
+            return
+        if solver.solve([*solver.fixed, *literals.values()]):
+            for literal in literals.values():
+                solver.fix_restriction(literal)
+            return
+        by_literal = {literal: name for name, literal in literals.items()}
+        with Hitman(htype="sorted") as hitman:
+            while True:
+                core = sorted(by_literal[lit] for lit in solver.last_core if lit in by_literal)
+                if not core:  # the decisions before this level alone cannot hold: a bug
+                    raise AssertionError(f"{solver.target.name}: no plan without the pins, though it had one")
+                hitman.hit(core)
+                released = set(hitman.get())
+                if solver.solve([*solver.fixed, *(lit for name, lit in literals.items() if name not in released)]):
+                    break
+        bound = len(released)
+        formula = solver.formula
+        selector = formula.var(("keep-bound",), f"at most {bound} pins of the previous plan move")
+        group = formula.group(GroupKind.DECISION, f"at most {bound} pins of the previous plan move")
+        encoded = CardEnc.atmost(lits=[-lit for lit in sorted(literals.values())], bound=bound, vpool=formula.pool,
+                                 encoding=EncType.seqcounter)
+        for clause in encoded.clauses:
+            formula.add((-selector, *clause), group)
+        solver.fix(selector)
+        self.bound[solver.target.name] = bound
+
+    # -- level 2: the descent -------------------------------------------------------------------
     def run(self) -> None:
+        rank = self.preferences.rank
         while True:
             per_target = {s.target.name: s.pending() for s in self.group}
             pending: dict[NormalizedName, int] = {}
@@ -65,8 +163,11 @@ class _GroupDescent:
                     pending[name] = min(depth, pending.get(name, depth))
             if not pending:
                 return
-            name = min(pending, key=lambda n: (pending[n], n))
+            name = min(pending, key=lambda n: (rank(n), pending[n], n))
             needing = [s for s in self.group if name in per_target[s.target.name]]
+            for solver in needing:
+                self.decided_at[(solver.target.name, name)] = len(solver.fixed)
+                self._settle_pin(solver, name)
             self._decide(name, needing)
             # Every model installs `name`, so some version of it is feasible: a target left
             # without a decision means an inconsistent encoding (fail, never loop on it).
@@ -74,27 +175,52 @@ class _GroupDescent:
             if undecided:
                 raise AssertionError(f"no feasible version of {name} on {', '.join(undecided)}, "
                                      "though every model installs it")
+            for solver in needing:
+                self._count_move(solver, name)
+
+    def _settle_pin(self, solver: TargetSolver, name: NormalizedName) -> None:
+        """Under a move budget, a pinned package that cannot move keeps its pin (one SAT call
+        instead of one per newer version)."""
+        if name in solver.keep and name not in solver.restricted and not solver.feasible(solver.moved_literal(name)):
+            solver.fix_restriction(solver.keep[name])
+
+    def _count_move(self, solver: TargetSolver, name: NormalizedName) -> None:
+        target = solver.target.name
+        if target not in self.bound or name not in solver.keep or solver.is_kept(name):
+            return
+        self.moves[target] += 1
+        if self.moves[target] >= self.bound[target]:  # the budget is spent: every other pin holds
+            for other, literal in solver.keep.items():
+                if other not in solver.decided and other not in solver.restricted:
+                    solver.fix_restriction(literal)
 
     def _decide(self, name: NormalizedName, needing: list[TargetSolver]) -> None:
-        versions = sorted({v for s in needing for v in s.admissible_versions(name)}, reverse=True)
+        lowest = self.preferences.lowest(name)
+        if lowest:
+            self.lowest_first.add(name)
+        versions = sorted({v for s in needing for v in s.admissible_versions(name)}, reverse=not lowest)
         if name in self.aligned:  # targets joining later try the group's version first
             versions = [self.aligned[name]] + [v for v in versions if v != self.aligned[name]]
-        newest_alone: dict[str, Version] = {}
-        failures: dict[Version, list[str]] = {}
+        first_feasible: dict[str, Version] = {}
+        failures: dict[Version, list[Refusal]] = {}
         chosen = None
         for version in versions:
             failed = []
             for solver in needing:
+                target = solver.target.name
+                allowed = solver.restricted.get(name)
                 literal = solver.public_literal(name, version)
                 excluded = solver.excluded_by(name, version) if literal is not None else None
-                if literal is None:
-                    failed.append(solver.why_no_candidate(name, version))
+                if allowed is not None and version not in allowed:
+                    failed.append(Refusal(target, version, "kept", ", ".join(str(v) for v in sorted(allowed))))
+                elif literal is None:
+                    failed.append(Refusal(target, version, *solver.refusal(name, version)))
                 elif excluded is not None:
-                    failed.append(f"{excluded.group.text} on {solver.target.name}")
+                    failed.append(Refusal(target, version, "excluded", excluded.group.text))
                 elif solver.feasible(literal):
-                    newest_alone.setdefault(solver.target.name, version)
+                    first_feasible.setdefault(target, version)
                 else:
-                    failed.append(f"{name} {version} does not fit the other choices on {solver.target.name}")
+                    failed.append(Refusal(target, version, "infeasible"))
             if not failed:
                 chosen = version
                 break
@@ -103,25 +229,31 @@ class _GroupDescent:
             self.aligned.setdefault(name, chosen)
             for solver in needing:
                 solver.fix(solver.public_literal(name, chosen))  # type: ignore[arg-type]
-                self._newest_candidate(solver, name, chosen)
-                alone = newest_alone.get(solver.target.name)
-                if alone is not None and alone > chosen:
+                self._best_candidate(solver, name, chosen, lowest)
+                alone = first_feasible.get(solver.target.name)
+                if not lowest and alone is not None and alone > chosen:
                     self.held_back.append(HeldBack(name, solver.target.name, chosen, alone,
-                                                   "; ".join(failures.get(alone, []))))
+                                                   refusals=tuple(failures.get(alone, []))))
             return
-        for solver in needing:  # no common version: each target its own newest
-            for version in solver.admissible_versions(name):
+        for solver in needing:  # no common version: each target its own best
+            allowed = solver.restricted.get(name)
+            for version in sorted(solver.admissible_versions(name), reverse=not lowest):
+                if allowed is not None and version not in allowed:
+                    continue
                 literal = solver.public_literal(name, version)
                 if literal is not None and solver.excluded_by(name, version) is None and solver.feasible(literal):
                     solver.fix(literal)
-                    self._newest_candidate(solver, name, version)
+                    self._best_candidate(solver, name, version, lowest)
                     break
         if versions:
-            self.reasons[name] = "; ".join(failures.get(versions[0], []))
+            self.refusals[name] = tuple(failures.get(versions[0], []))
 
     @staticmethod
-    def _newest_candidate(solver: TargetSolver, name: NormalizedName, version: Version) -> None:
-        for _, var in solver.candidates_with_public(name, version):
+    def _best_candidate(solver: TargetSolver, name: NormalizedName, version: Version, lowest: bool) -> None:
+        candidates = solver.candidates_with_public(name, version)
+        if lowest:  # the lowest build first; candidates of one version keep their index order
+            candidates = sorted(candidates, key=lambda pair: pair[0].version)
+        for _, var in candidates:
             if solver.feasible(var):
                 solver.decide(name, var)
                 return
@@ -129,56 +261,63 @@ class _GroupDescent:
 
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
-               formulas: dict[str, Formula] | None = None, explain: bool = True) -> Plan:
+               formulas: dict[str, Formula] | None = None, *, previous: Mapping[str, Pins] | None = None,
+               upgrade: Sequence[NormalizedName] = ()) -> Plan:
     """The plan of every target; `formulas`, when given, receives each target's final formula.
 
-    A target without a plan gets an explanation (planner/explain/: minimal facts, checked fixes)
-    unless `explain` is false (the explainer itself checks fixes this way)."""
+    `previous`: per target name, the pins of the previous plan to keep; `upgrade`: packages to
+    decide first, at their newest (their pins should not be in `previous`). A target without a
+    plan gets a short message; planner/explain/plan.py replaces it by the explanation, and words
+    divergences and holds."""
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"unknown alignment mode {alignment!r}")
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
-    for target, (solver, solvable) in zip(targets, _first_models(project, targets, provider), strict=True):
+    for target, (solver, solvable) in zip(targets, _first_models(project, targets, provider, previous or {}),
+                                          strict=True):
         if solvable:
             solvers.append(solver)
-        elif explain:
-            from planner.explain.unsat import unsatisfiable as explained
-
-            unsatisfiable.append(explained(project, target, provider))
-        else:
-            detail = solver.root_problem()
-            message = f"target '{target.name}' has no plan" + (f": {detail}" if detail else
-                                                               ": its requirements cannot all hold together")
-            unsatisfiable.append(Unsatisfiable(target, message))
-    reasons: dict[NormalizedName, str] = {}
+            continue
+        detail = solver.root_problem()
+        message = f"target '{target.name}' has no plan" + (f": {detail}" if detail else
+                                                           ": its requirements cannot all hold together")
+        unsatisfiable.append(Unsatisfiable(target, message))
+    preferences = Preferences.of(project)
+    refusals: dict[NormalizedName, tuple[Refusal, ...]] = {}
     held: list[HeldBack] = []
+    holds: dict[str, tuple[Hold, ...]] = {}
     for group in alignment_groups(solvers, alignment):
-        descent = _GroupDescent(group)
+        descent = _GroupDescent(group, preferences)
+        for name in upgrade:
+            descent.upgrade(name)
+        for solver in group:
+            descent.keep(solver)
         descent.run()
-        for name, reason in descent.reasons.items():
-            reasons.setdefault(name, reason)
+        for name, found in descent.refusals.items():
+            refusals.setdefault(name, found)
         held.extend(descent.held_back)
-    if explain:
-        held = [_explained_hold(project, solvers, h) for h in held]
-    plans = tuple(s.plan() for s in solvers)
+        for solver in group:
+            holds[solver.target.name] = _direct_holds(solver, descent)
+    plans = tuple(s.plan(holds.get(s.target.name, ())) for s in solvers)
     if formulas is not None:
         formulas.update((s.target.name, s.formula) for s in solvers)
     return Plan(
         targets=plans,
         unsatisfiable=tuple(unsatisfiable),
-        divergences=tuple(_divergences(project, solvers, reasons, alignment, provider if explain else None)),
+        divergences=tuple(_divergences(solvers, refusals)),
         held_back=tuple(sorted(held, key=lambda h: (h.package, h.target))),
         alignment=alignment,
     )
 
 
-def _first_models(project: Project, targets: Sequence[Target], provider: Provider) -> list[tuple[TargetSolver, bool]]:
+def _first_models(project: Project, targets: Sequence[Target], provider: Provider,
+                  previous: Mapping[str, Pins]) -> list[tuple[TargetSolver, bool]]:
     """Each target's solver after its first solve. Targets are independent until the objective
     aligns them, so where the provider waits on the network (`parallel`), they are solved side by
     side and their downloads overlap. The result does not depend on it: each solver numbers its
     own variables, and pages and metadata are the same whoever asks first."""
     def first(target: Target) -> tuple[TargetSolver, bool]:
-        solver = TargetSolver(project, target, provider)
+        solver = TargetSolver(project, target, provider, previous=previous.get(target.name))
         return solver, solver.solve()
 
     if len(targets) < 2 or not getattr(provider, "parallel", False):
@@ -187,28 +326,91 @@ def _first_models(project: Project, targets: Sequence[Target], provider: Provide
         return list(pool.map(first, targets))
 
 
-def _explained_hold(project: Project, solvers: list[TargetSolver], held: HeldBack) -> HeldBack:
-    """Replace "does not fit the other choices on T" by the minimal facts that keep T from it."""
-    from dataclasses import replace
+# -- what holds direct requirements back ----------------------------------------------------------
+def _direct_holds(solver: TargetSolver, descent: _GroupDescent) -> tuple[Hold, ...]:
+    """Each direct requirement of the target below the newest version it can install, with the
+    fact that holds it (`Hold`). Cheap causes are read off the plan; the others are found by
+    solving again with a growing prefix of the decisions taken before the package's own."""
+    target = solver.target.name
+    saved = solver.reach
+    edges = solver.active_edges()
+    aligned = {h.package for h in descent.held_back if h.target == target}
+    out: list[Hold] = []
+    for name in sorted({edge.name for edge in solver.roots}):
+        chosen = saved.chosen.get(name)
+        newest = solver.newest_admissible(name)
+        if chosen is None or newest is None or public(chosen[0].version) >= newest:
+            continue
+        version = chosen[0].version
+        builds = solver.public_builds(name, newest)
+        hold = _requirement_hold(solver, name, version, newest, builds, edges.get(name, []))
+        if hold is None and name in solver.previous and solver.is_kept(name) and name in solver.restricted:
+            hold = Hold(name, version, newest, "pin")
+        if hold is None and name in aligned:
+            hold = Hold(name, version, newest, "alignment")
+        if hold is None and name in descent.lowest_first:
+            hold = Hold(name, version, newest, "resolution")
+        if hold is None:
+            hold = _blocking(solver, name, version, newest, descent.decided_at.get((target, name), len(solver.fixed)))
+            solver.reach = saved  # (solving again moved it)
+        out.append(hold)
+    return tuple(out)
 
-    from planner.explain.why import version_reason
 
-    parts = []
-    for part in held.reason.split("; "):
-        marker = " does not fit the other choices on "
-        if marker in part:
-            name = part.split(marker)[1]
-            solver = next((s for s in solvers if s.target.name == name), None)
-            if solver is not None:
-                reason = version_reason(project, solver.target, solver.provider, held.package, held.newest)
-                if reason.facts:
-                    part = f"{name} cannot take {held.package} {held.newest}: {reason.text}"
-        parts.append(part)
-    return replace(held, reason="; ".join(parts))
+def _requirement_hold(solver: TargetSolver, name: NormalizedName, version: Version, newest: Version,
+                      builds: Sequence[Version], edges: Sequence[Edge]) -> Hold | None:
+    """The project's requirement, a constraint, or a planned package's requirement that admits
+    no build of `newest`."""
+    def excludes(specifier) -> bool:  # type: ignore[no-untyped-def]
+        return not any(specifier.contains(build, prereleases=True) for build in builds)
+
+    own = [e for e in edges if e.parent is None and excludes(e.requirement.specifier)]
+    if own:
+        return Hold(name, version, newest, "project", PROJECT, None, bare(own[0].requirement),
+                    own[0].group.location)
+    for constraint in solver.constraints_on(name):
+        if excludes(constraint.requirement.specifier):
+            return Hold(name, version, newest, "constraint", PROJECT, None, bare(constraint.requirement),
+                        constraint.origin)
+    for edge in sorted((e for e in edges if e.parent is not None), key=lambda e: (e.parent_name, str(e.requirement))):
+        if edge.parent_name != name and excludes(edge.requirement.specifier):
+            parent = solver.reach.chosen.get(NormalizedName(edge.parent_name))
+            by_version = str(parent[0].version) if parent else None
+            return Hold(name, version, newest, "requirement", edge.parent_name, by_version, bare(edge.requirement))
+    return None
 
 
-def _divergences(project: Project, solvers: list[TargetSolver], reasons: dict[NormalizedName, str],
-                 alignment: str, provider: Provider | None = None) -> list[Divergence]:
+def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newest: Version, at: int) -> Hold:
+    """The earliest assumption of the decisions taken before `name`'s own that rules `newest` out."""
+    literal = solver.public_literal(name, newest)
+    prefix = solver.fixed[:at]
+    if literal is None or solver.solve([*prefix, literal]):
+        return Hold(name, version, newest, "decision")  # (cannot happen: the descent tried it)
+    if not solver.solve([literal]):
+        return Hold(name, version, newest, "conflict")
+    low, high = 0, len(prefix)  # solve(prefix[:low] + [literal]) is SAT, with prefix[:high] UNSAT
+    while high - low > 1:
+        middle = (low + high) // 2
+        if solver.solve([*prefix[:middle], literal]):
+            low = middle
+        else:
+            high = middle
+    blocking = prefix[high - 1]
+    restricted = solver.restriction_of(blocking)
+    if restricted is not None:
+        other = restricted[0]
+        if other in solver.keep and solver.keep[other] == blocking:
+            return Hold(name, version, newest, "pin", other, solver.previous[other].describe())
+        return Hold(name, version, newest, "upgrade", other, ", ".join(str(v) for v in sorted(restricted[1])))
+    owner = solver.owner_of(blocking)
+    if owner is None:
+        return Hold(name, version, newest, "pins")  # the budget of moves the keep level set
+    other, other_version = owner
+    return Hold(name, version, newest, "decision", other, str(other_version))
+
+
+# -- divergences ----------------------------------------------------------------------------------
+def _divergences(solvers: list[TargetSolver], refusals: Mapping[NormalizedName, tuple[Refusal, ...]]) -> list[Divergence]:
     """Packages whose public version, or whose build (local label, index), differs by target."""
     by_package: dict[NormalizedName, list[tuple[TargetSolver, object]]] = defaultdict(list)
     for solver in solvers:
@@ -222,68 +424,6 @@ def _divergences(project: Project, solvers: list[TargetSolver], reasons: dict[No
         if len(builds) <= 1:
             continue
         choices = tuple((s.target.name, f"{c.version} [{c.index}]") for s, c in entries)  # type: ignore[attr-defined]
-        if len(publics) > 1:
-            reason = reasons.get(name) or _python_reason(entries, alignment) or "no common version fits every target"
-            facts: tuple[ExplainedFact, ...] = ()
-            python_split = len({s.target.python.short for s, _ in entries}) > 1 and alignment == "per-python"
-            if provider is not None and not python_split:
-                forced = _forcing_facts(project, provider, name, entries)
-                if forced is not None:
-                    mode = " (alignment = \"per-target\")" if alignment == "per-target" else ""
-                    reason, facts = forced[0] + mode, forced[1]
-            out.append(Divergence(name, "version", choices, reason, facts))
-            continue
-        reason, facts = _build_reason(project, name, entries)
-        out.append(Divergence(name, "artifact", choices, reason, facts))
+        kind = "version" if len(publics) > 1 else "artifact"
+        out.append(Divergence(name, kind, choices, refusals=refusals.get(name, ()) if kind == "version" else ()))
     return out
-
-
-def _forcing_facts(project: Project, provider: Provider, name: NormalizedName,
-                   entries) -> tuple[str, tuple[ExplainedFact, ...]] | None:  # type: ignore[no-untyped-def]
-    """For each target below the newest version another target took: the minimal facts that
-    keep it from that version ("no wheel of torch 2.6.0 for macosx_13_0_x86_64/cp311 ...")."""
-    from planner.explain.why import version_reason
-
-    best = max(public(c.version) for _, c in entries)
-    parts: list[str] = []
-    facts: list[ExplainedFact] = []
-    for solver, candidate in entries:
-        if public(candidate.version) == best:
-            continue
-        reason = version_reason(project, solver.target, provider, name, best)
-        if not reason.facts:
-            continue
-        parts.append(f"{solver.target.name} cannot take {name} {best}: {reason.text}")
-        facts.extend(f for f in reason.facts if f not in facts)
-    if not parts:
-        return None
-    return "; ".join(parts), tuple(facts)
-
-
-def _python_reason(entries, alignment: str) -> str | None:  # type: ignore[no-untyped-def]
-    pythons = {s.target.python.short for s, _ in entries}
-    if len(pythons) > 1 and alignment == "per-python":
-        return "targets on different Python versions are aligned separately (alignment = \"per-python\")"
-    if alignment == "per-target":
-        return "each target takes its own newest (alignment = \"per-target\")"
-    return None
-
-
-def _build_reason(project: Project, name: NormalizedName,
-                  entries) -> tuple[str, tuple[ExplainedFact, ...]]:  # type: ignore[no-untyped-def]
-    parts, facts = [], []
-    for solver, candidate in entries:
-        decided = route(project, solver.target, name)
-        if decided.source is not None:
-            text = (f"the source rule at {decided.source.origin} routes {name} on {solver.target.name} "
-                    f"to {decided.source.index}, which publishes {candidate.version}")
-            parts.append(text)
-            facts.append(ExplainedFact("source", text, decided.source.origin, name, True,
-                                       (f"source {name} {decided.source.index}",)))
-    if parts:
-        return "; ".join(parts), tuple(facts)
-    indexes = sorted({c.index for _, c in entries})
-    if len(indexes) > 1:
-        return (f"{name} comes from different indexes ({', '.join(indexes)}) under the index strategy "
-                f"\"{project.uv.index_strategy.value}\"", ())
-    return "the indexes publish different builds of this version for these targets", ()

@@ -22,7 +22,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
 from packaging.requirements import Requirement
@@ -34,7 +34,8 @@ from pysat.solvers import Solver
 from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
 from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind, version_text
-from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
+from planner.plan.model import PROJECT, Hold, PlannedPackage, Requirer, SolveStats, TargetPlan
+from planner.previous.model import Pin, Pins
 from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
@@ -191,14 +192,30 @@ class Reach:
 
 class TargetSolver:
     def __init__(self, project: Project, target: Target, provider: Provider, solver_name: str = SOLVER,
-                 explain: bool = False):
+                 explain: bool = False, previous: Pins | None = None):
         """`explain=True` builds the explaining formula (planner/explain/): every user-level fact
         guards its clauses with a selector, and versions the target cannot install (no fitting
-        file; another index than a source rule's) get variables that those facts rule out."""
+        file; another index than a source rule's) get variables that those facts rule out.
+
+        `previous`: the target's pins from the previous plan. Each pin whose candidate is still
+        admissible gets a keep literal (`keep`): true, the package is at the pinned candidate or
+        not installed (see `_only_literal`); the objective decides which of them hold."""
         self.project = project
         self.target = target
         self.provider = provider
         self.explain = explain
+        self.previous: dict[NormalizedName, Pin] = {} if explain else dict(previous or {})
+        self.keep: dict[NormalizedName, int] = {}  # package -> keep literal (admissible pins only)
+        self.unkept: dict[NormalizedName, Pin] = {}  # pins whose candidate is gone or inadmissible
+        self.changed_files: list[tuple[NormalizedName, str, str]] = []  # (package, file, index): new sha256
+        # package -> the public versions it may still take, once a restriction (a kept pin, an
+        # upgrade decision) is fixed; and each restriction literal's package and versions.
+        self.restricted: dict[NormalizedName, frozenset[Version]] = {}
+        self._restrictions: dict[int, tuple[NormalizedName, frozenset[Version]]] = {}
+        self._allowed: dict[int, set[int]] = {}  # restriction literal -> the candidate variables it allows
+        self._moved: dict[NormalizedName, int] = {}
+        self._installed: dict[NormalizedName, int] = {}
+        self.last_core: set[int] = set()  # after an UNSAT `solve`: the given assumptions in its core
         self.formula = Formula(selectors=explain)
         self.solver = Solver(name=solver_name)
         self.packages: dict[NormalizedName, PackageVars] = {}
@@ -228,6 +245,10 @@ class TargetSolver:
         self._explicit_prerelease: set[NormalizedName] = set()
         self._exact_pins: dict[NormalizedName, set[tuple[str, str]]] = {}  # (operator, version)
         self.roots = self._root_edges()
+        if self.previous:  # every pinned package gets its variables and keep literal up front
+            self._prefetch(self.previous)
+            for name in sorted(self.previous):
+                self._package(name)
 
     # -- roots ----------------------------------------------------------------------------------
     def _root_dependencies(self) -> list[tuple[Dependency, str]]:
@@ -334,6 +355,10 @@ class TargetSolver:
         if name in self.packages:
             return self.packages[name]
         decided = route(self.project, self.target, name)
+        pin = self.previous.get(name)
+        if pin is not None and pin.filename:  # keep choosing the file the previous plan installed
+            indexes = [pin.index] if pin.index else list(decided.index_names)
+            decided = replace(decided, prefer=tuple((index, str(pin.version), pin.filename) for index in indexes))
         found = self._candidates(decided)
         formula = self.formula
         candidates = found.candidates
@@ -377,7 +402,94 @@ class TargetSolver:
         if package.tail:
             self._phases.append(-package.tail)
         self._phases.extend(aux)
+        if pin is not None:
+            self._keep_pin(package, pin)
         return package
+
+    # -- pins and restrictions (the objective's levels before the descent) -----------------------
+    def _keep_pin(self, package: PackageVars, pin: Pin) -> None:
+        """The keep literal of a pin whose candidate is still admissible (else it is `unkept`)."""
+        candidates = package.found.candidates
+        positions = [p for p in package.admissible if candidates[p].version == pin.version
+                     and (pin.index is None or candidates[p].index == pin.index)]
+        if not positions:
+            self.unkept[package.name] = pin
+            return
+        for position in positions:
+            artifact = candidates[position].artifact
+            if pin.sha256 and artifact.filename == pin.filename and artifact.sha256 and artifact.sha256 != pin.sha256:
+                self.changed_files.append((package.name, artifact.filename, artifact.index))
+        self._preferred[package.name] = package.admissible.index(positions[0])  # steer to the pin
+        self.keep[package.name] = self._only_literal(
+            package, positions, ("keep", package.name), f"{package.name}: kept at {pin.describe()}",
+            f"keep {package.name} {pin.describe()} from the previous plan")
+
+    def _only_literal(self, package: PackageVars, positions: Sequence[int], key: Hashable, name: str,
+                      text: str) -> int:
+        """A literal meaning "`package` is at one of the candidates at `positions`, or not
+        installed": it excludes every other candidate and the tail (candidates made later imply
+        the tail, so they are excluded too)."""
+        formula = self.formula
+        if formula.has_var(key):
+            return formula.var(key, name)
+        allowed = {self._var_at(package, p) for p in positions}
+        literal = formula.var(key, name)
+        group = formula.group(GroupKind.DECISION, text)
+        for _, var in package.vars:
+            if var not in allowed:
+                formula.add((-literal, -var), group)
+        if package.tail:
+            formula.add((-literal, -package.tail), group)
+        versions = frozenset(public(package.found.candidates[p].version) for p in positions)
+        self._restrictions[literal] = (package.name, versions)
+        self._allowed[literal] = allowed
+        return literal
+
+    def restriction(self, name: NormalizedName, version: Version) -> int:
+        """A literal: `name` is at public `version` (any of its admissible candidates) or not installed."""
+        package = self._package(name)
+        positions = package.by_public().get(version, [])
+        return self._only_literal(package, positions, ("only", name, str(version)), f"{name}: only {version}",
+                                  f"{name} takes {version} or is not installed")
+
+    def moved_literal(self, name: NormalizedName) -> int:
+        """A literal: `name` is installed at a candidate its keep literal excludes."""
+        if name not in self._moved:
+            package = self._package(name)
+            allowed = self._allowed[self.keep[name]]
+            others = [v for _, v in package.vars if v not in allowed] + ([package.tail] if package.tail else [])
+            var = self.formula.var(("moved", name), f"{name}: moved from its pin")
+            self.formula.add([-var, *others], self.formula.group(GroupKind.DECISION, f"{name} moves from its pin"))
+            self._moved[name] = var
+        return self._moved[name]
+
+    def installed_literal(self, name: NormalizedName) -> int:
+        """A literal: `name` is installed (at any candidate)."""
+        if name not in self._installed:
+            package = self._package(name)
+            var = self.formula.var(("installed", name), f"{name} is installed")
+            self.formula.add([-var, *(v for _, v in package.vars), *([package.tail] if package.tail else [])],
+                             self.formula.group(GroupKind.DECISION, f"{name} is installed"))
+            self._installed[name] = var
+        return self._installed[name]
+
+    def fix_restriction(self, literal: int) -> None:
+        """Fix a keep or restriction literal: its package may only take those versions from now on."""
+        self.fix(literal)
+        name, versions = self._restrictions[literal]
+        self.restricted[name] = versions & self.restricted.get(name, versions)
+
+    def restriction_of(self, literal: int) -> tuple[NormalizedName, frozenset[Version]] | None:
+        return self._restrictions.get(literal)
+
+    def is_kept(self, name: NormalizedName) -> bool:
+        """Is `name`'s pin the candidate the current plan has (or is the package absent)?"""
+        pin = self.previous.get(name)
+        chosen = self.reach.chosen.get(name)
+        if pin is None or chosen is None:
+            return True
+        candidate = chosen[0]
+        return candidate.version == pin.version and (pin.index is None or candidate.index == pin.index)
 
     def _candidate_var(self, candidate: Candidate) -> int:
         text = version_text(candidate.version)
@@ -681,7 +793,8 @@ class TargetSolver:
         Explaining: `facts` says which facts hold (default: all); it is asked again after every
         expansion, since expanding creates facts (a new version's requirements)."""
         given = list(assumptions)
-        held = {self._owner.get(lit) or self._public_of.get(lit, (None,))[0] for lit in given}
+        held = {self._owner.get(lit) or self._public_of.get(lit, (None,))[0] or self._restrictions.get(lit, (None,))[0]
+                for lit in given}
         while True:
             assumptions = given
             steering: dict[int, NormalizedName] = {}
@@ -702,9 +815,10 @@ class TargetSolver:
             model = self.solver.get_model() or [] if satisfiable else []
             self.sat_seconds += time.perf_counter() - started
             if not satisfiable:
-                core = set(self.solver.get_core() or ()) if steering else set()
+                core = set(self.solver.get_core() or ())
                 steered = [name for literal, name in steering.items() if literal in core]
                 if not steered:
+                    self.last_core = core.intersection(given)
                     return False  # the given assumptions themselves cannot hold
                 self._step_down(max(steered, key=self._order.__getitem__))
                 continue
@@ -894,10 +1008,27 @@ class TargetSolver:
         return [(package.found.candidates[p], self._var_at(package, p)) for p in positions]
 
     # -- results --------------------------------------------------------------------------------
-    def plan(self) -> TargetPlan:
+    def active_edges(self) -> dict[NormalizedName, list[Edge]]:
+        """The requirements that hold in the current plan, by the package they name: the roots,
+        and the requirements of each planned candidate (of its planned extras)."""
+        out: dict[NormalizedName, list[Edge]] = {}
+        for edge in self.roots:
+            out.setdefault(edge.name, []).append(edge)
+        for name, (_, var) in self.reach.chosen.items():
+            extras = self.reach.extras.get(name, set())
+            for edge in self.edges.get(var, ()):
+                if edge.guard_extra is None or edge.guard_extra in extras:
+                    out.setdefault(edge.name, []).append(edge)
+        return out
+
+    def plan(self, holds: Sequence[Hold] = ()) -> TargetPlan:
+        edges = self.active_edges()
         packages = []
         for name in sorted(self.reach.chosen):
             candidate, _ = self.reach.chosen[name]
+            requirers = {Requirer(e.parent_name, bare(e.requirement),
+                                  e.group.facts[0].via if e.parent is None and e.group.facts else None)
+                         for e in edges.get(name, ()) if e.parent_name != name}
             packages.append(PlannedPackage(
                 name=name,
                 version=candidate.version,
@@ -905,23 +1036,49 @@ class TargetSolver:
                 artifact=candidate.artifact,
                 extras=tuple(sorted(self.reach.extras.get(name, ()))),
                 required_by=tuple(sorted(self.reach.required_by.get(name, ()))),
+                requirements=tuple(sorted(requirers, key=lambda r: (r.by != PROJECT, r.by, r.requirement, r.via or ""))),
             ))
         stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
                            variables=self.formula.num_vars, expansions=len(self.metadata),
                            metadata_fetches=self.metadata_fetches, sat_seconds=self.sat_seconds)
-        return TargetPlan(self.target, tuple(packages), stats)
+        undated = sorted({index for package in self.packages.values() for index in package.found.undated})
+        return TargetPlan(self.target, tuple(packages), stats, tuple(holds), tuple(self.changed_files), tuple(undated))
 
-    def why_no_candidate(self, name: NormalizedName, version: Version) -> str:
-        """Why no admissible candidate of `name` has public version `version` on this target."""
+    def public_builds(self, name: NormalizedName, version: Version) -> list[Version]:
+        """The versions of `name`'s admissible candidates with public version `version`."""
+        package = self._package(name)
+        return [package.found.candidates[p].version for p in package.by_public().get(version, [])]
+
+    def constraints_on(self, name: NormalizedName) -> list[Dependency]:
+        """The constraint-dependencies on `name` that apply on this target."""
+        self._package(name)
+        return self._constraints[name]
+
+    def owner_of(self, literal: int) -> tuple[NormalizedName, Version] | None:
+        """The package and version a decision literal fixes (a candidate or a public version)."""
+        if literal in self._public_of:
+            return self._public_of[literal]
+        name = self._owner.get(literal)
+        if name is None:
+            return None
+        return name, next(c.version for c, v in self.packages[name].vars if v == literal)
+
+    def newest_admissible(self, name: NormalizedName) -> Version | None:
+        versions = self._package(name).by_public()
+        return max(versions) if versions else None
+
+    def refusal(self, name: NormalizedName, version: Version) -> tuple[str, str]:
+        """(kind, detail) of why no admissible candidate of `name` has public version `version`
+        on this target: "excluded" by a candidate rule, rejected by the index's files, or absent."""
         package = self._package(name)
         for candidate in package.found.candidates:
             if public(candidate.version) == version:
-                return f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release or constraint)"
+                return "unavailable", f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release or constraint)"
         details = [r.detail for r in package.found.rejections if public(r.version) == version and r.filename is None]
         if details:
-            return details[0]
+            return "unavailable", details[0]
         indexes = ", ".join(package.found.indexes_consulted) or "its indexes"
-        return f"{name} {version} is not on {indexes}, where {name} is routed on {self.target.name}"
+        return "unavailable", f"{name} {version} is not on {indexes}, where {name} is routed on {self.target.name}"
 
     def root_problem(self) -> str | None:
         """A root requirement no admissible candidate satisfies (the common, plain cause)."""
