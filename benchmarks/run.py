@@ -566,23 +566,27 @@ def phase_total(timed: dict[str, float]) -> float:
 
 
 def planner_counters(plan_json: Path, stats_json: Path) -> dict[str, Any]:
-    """plan.json's per-target stats, plus the PLANNER_STATS file when planner writes one."""
+    """Per-target counters of the PLANNER_STATS file (older planners wrote them into plan.json)."""
     counters: dict[str, Any] = {}
-    try:
-        plan = json.loads(plan_json.read_text())
-        per_target = {t["target"]["name"]: t.get("stats", {}) for t in plan["targets"]}
+    per_target: dict[str, Any] = {}
+    if stats_json.exists():
+        try:
+            counters["stats_file"] = json.loads(stats_json.read_text())
+            per_target = dict(counters["stats_file"].get("targets", {}))
+        except (ValueError, AttributeError) as exc:
+            counters["stats_file_error"] = str(exc)
+    if not per_target:
+        try:
+            plan = json.loads(plan_json.read_text())
+            per_target = {t["target"]["name"]: t.get("stats", {}) for t in plan["targets"]}
+        except (OSError, ValueError, KeyError):
+            pass
+    if per_target:
         counters["targets"] = len(per_target)
         for key in ("sat_calls", "clauses", "variables", "metadata_fetches"):
             values = [s[key] for s in per_target.values() if key in s]
             counters[key] = sum(values) if values else None
         counters["per_target"] = per_target
-    except (OSError, ValueError, KeyError):
-        pass
-    if stats_json.exists():
-        try:
-            counters["stats_file"] = json.loads(stats_json.read_text())
-        except ValueError as exc:
-            counters["stats_file_error"] = str(exc)
     return counters
 
 

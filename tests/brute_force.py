@@ -22,18 +22,25 @@ Per target:
    options instead, for small universes, to test that claim.
 
 Then `optimum` applies the definition of `planner/solve/objective.py` by filtering these solution
-sets: alignment groups by mode; within a group, repeatedly the undecided package that the decisions
-so far force some target to install with the least (depth, name); the first public version (the
-group's earlier aligned version first, then newest first among the admissible ones) that every
-target needing the package still has a solution for, else each target's own newest; then each
-target's newest exact candidate. What is left of each target's set must be one solution.
+sets, level by level, per alignment group:
+
+0. upgrades (`upgrade`, in order): as 2., but only for these packages, each as soon as it is
+   forced (a direct requirement at once);
+1. keep: each target keeps the solutions that move the fewest pins (a pin whose candidate is
+   admissible moves when the solution installs its package at another candidate);
+2. repeatedly the undecided package that the decisions so far force some target to install with
+   the least (rank in `prefer-newest`, depth, name); the first public version (the group's earlier
+   aligned version first, then newest first among the admissible ones, or lowest first) that every
+   target needing the package still has a solution for, else each target's own first; then each
+   target's first exact candidate in the same direction.
+What is left of each target's set must be one solution.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -41,9 +48,11 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from planner.index.models import Candidate
-from planner.project.model import PrereleaseMode, Project
+from planner.previous.model import Pins
+from planner.project.model import PrereleaseMode, Project, Resolution
 from planner.solve.memory import MemoryProvider
 from planner.targets.model import Target
+from planner.targets.routing import route
 
 Solution = Mapping[NormalizedName, Candidate]
 Installed = dict[str, tuple[str, str]]  # name -> (version, index)
@@ -89,10 +98,11 @@ class Dep:
 class TargetUniverse:
     """Everything the enumeration needs about one target, derived from the plain rules."""
 
-    def __init__(self, project: Project, target: Target, provider: MemoryProvider):
+    def __init__(self, project: Project, target: Target, provider: MemoryProvider, pins: Pins | None = None):
         self.project = project
         self.target = target
         self.provider = provider
+        self.pins = dict(pins or {})
         self.roots: list[Requirement] = [r for raw in self._root_requirements() for r in self._override(raw)]
         self._found: dict[NormalizedName, tuple[Candidate, ...]] = {}
         self._admissible: dict[NormalizedName, tuple[Candidate, ...]] = {}
@@ -174,8 +184,31 @@ class TargetUniverse:
     # -- data -------------------------------------------------------------------------------------
     def found(self, name: NormalizedName) -> tuple[Candidate, ...]:
         if name not in self._found:
-            self._found[name] = tuple(self.provider.candidates(name, self.target).candidates)
+            decided = route(self.project, self.target, name)
+            pin = self.pins.get(name)
+            if pin is not None and pin.filename:  # the file a pin names is chosen while it fits
+                indexes = [pin.index] if pin.index else list(decided.index_names)
+                decided = replace(decided, prefer=tuple((i, str(pin.version), pin.filename) for i in indexes))
+            self._found[name] = tuple(self.provider.routed_candidates(decided, self.target).candidates)
         return self._found[name]
+
+    def pinned(self, name: NormalizedName) -> set[tuple[str, Version, str]] | None:
+        """The admissible candidates a pin keeps (None: no pin, or its candidate is gone)."""
+        pin = self.pins.get(name)
+        if pin is None:
+            return None
+        kept = {(c.name, c.version, c.index) for c in self.admissible(name)
+                if c.version == pin.version and (pin.index is None or c.index == pin.index)}
+        return kept or None
+
+    def moved(self, solution: Solution) -> int:
+        """How many keepable pins the solution moves."""
+        count = 0
+        for name in self.pins:
+            kept = self.pinned(name)
+            if kept is not None and name in solution and (name, solution[name].version, solution[name].index) not in kept:
+                count += 1
+        return count
 
     def admissible(self, name: NormalizedName) -> tuple[Candidate, ...]:
         """Newest version first, then index order (as `select_candidates` orders them)."""
@@ -345,42 +378,78 @@ def alignment_groups(names: Sequence[str], pythons: Mapping[str, str], mode: str
     return list(groups.values())
 
 
-def _descend(states: list[_TargetState]) -> None:
-    aligned: dict[NormalizedName, Version] = {}
+@dataclass(frozen=True)
+class Order:
+    """`[tool.planner] prefer-newest` and `resolution`: the order and direction of decisions."""
+
+    prefer_newest: tuple[str, ...] = ()
+    resolution: Resolution = Resolution.HIGHEST
+    direct: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, project: Project) -> Order:
+        direct = {d.name for d in project.dependencies}
+        direct |= {d.name for ds in project.optional_dependencies.values() for d in ds}
+        direct |= {d.name for ds in project.dependency_groups.values() for d in ds}
+        return cls(tuple(project.planner.prefer_newest), project.uv.resolution, frozenset(direct - {project.name}))
+
+    def rank(self, name: str) -> int:
+        return self.prefer_newest.index(name) if name in self.prefer_newest else len(self.prefer_newest)
+
+    def lowest(self, name: str) -> bool:
+        if name in self.prefer_newest:
+            return False
+        return self.resolution is Resolution.LOWEST or (self.resolution is Resolution.LOWEST_DIRECT and name in self.direct)
+
+
+def _own_versions(s: _TargetState, name: NormalizedName, lowest: bool) -> list[Version]:
+    return sorted({public(c.version) for c in s.universe.admissible(name)}, reverse=not lowest)
+
+
+def _keep(s: _TargetState) -> None:
+    fewest = min(s.universe.moved(x) for x in s.solutions)
+    s.solutions = [x for x in s.solutions if s.universe.moved(x) == fewest]
+
+
+def _descend(states: list[_TargetState], order: Order = Order(), aligned: dict[NormalizedName, Version] | None = None,
+             only: Sequence[NormalizedName] | None = None) -> None:
+    """Decide forced packages in order; `only`: just these, in this order (the upgrades)."""
+    aligned = {} if aligned is None else aligned
     while True:
         forced = {s.name: s.universe.forced(s.decided) for s in states}
         pending: dict[NormalizedName, int] = {}
         for names in forced.values():
             for name, d in names.items():
                 pending[name] = min(d, pending.get(name, d))
+        if only is not None:
+            pending = {n: d for n, d in pending.items() if n in only}
         if not pending:
             return
-        name = min(pending, key=lambda n: (pending[n], n))
+        if only is not None:
+            name = min(pending, key=list(only).index)
+        else:
+            name = min(pending, key=lambda n: (order.rank(n), pending[n], n))
         needing = [s for s in states if name in forced[s.name]]
         for s in needing:  # forced means: every remaining solution installs it
             assert all(name in solution for solution in s.solutions), (s.name, name)
+        lowest = order.lowest(name)
 
         def feasible(s: _TargetState, version: Version) -> bool:
             return any(public(solution[name].version) == version for solution in s.solutions)
 
-        versions = sorted({public(c.version) for s in needing for c in s.universe.admissible(name)}, reverse=True)
+        versions = sorted({public(c.version) for s in needing for c in s.universe.admissible(name)}, reverse=not lowest)
         if name in aligned:
             versions = [aligned[name]] + [v for v in versions if v != aligned[name]]
         common = next((v for v in versions if all(feasible(s, v) for s in needing)), None)
         if common is not None:
             aligned.setdefault(name, common)
         for s in needing:
-            if common is not None:
-                version = common
-            else:
-                own = []
-                for c in s.universe.admissible(name):
-                    if public(c.version) not in own:
-                        own.append(public(c.version))
-                version = next(v for v in own if feasible(s, v))
+            version = common if common is not None else next(v for v in _own_versions(s, name, lowest) if feasible(s, v))
             s.solutions = [x for x in s.solutions if public(x[name].version) == version]
-            chosen = next(c for c in s.universe.admissible(name)
-                          if public(c.version) == version and any(x[name] == c for x in s.solutions))
+            builds = [c for c in s.universe.admissible(name) if public(c.version) == version]
+            if lowest:  # lowest build first; one version's candidates keep their index order
+                builds = sorted(builds, key=lambda c: c.version)
+            chosen = next(c for c in builds if any(x[name] == c for x in s.solutions))
             s.solutions = [x for x in s.solutions if x[name] == chosen]
             s.decided[name] = chosen
 
@@ -391,11 +460,15 @@ def installed(solution: Solution) -> Installed:
 
 
 class Enumerator:
-    """Valid solutions of every target, computed once, and the optimum per alignment mode."""
+    """Valid solutions of every target, computed once, and the optimum per alignment mode.
+    `pins`: per target name, the previous plan's pins; `upgrade`: packages to decide first."""
 
-    def __init__(self, project: Project, targets: Sequence[Target], provider: MemoryProvider, naive: bool = False):
+    def __init__(self, project: Project, targets: Sequence[Target], provider: MemoryProvider, naive: bool = False,
+                 pins: Mapping[str, Pins] | None = None, upgrade: Sequence[NormalizedName] = ()):
         self.targets = list(targets)
-        self.universes = {t.name: TargetUniverse(project, t, provider) for t in self.targets}
+        self.order = Order.of(project)
+        self.upgrade = list(upgrade)
+        self.universes = {t.name: TargetUniverse(project, t, provider, (pins or {}).get(t.name)) for t in self.targets}
         self.solutions = {name: u.solutions(naive) for name, u in self.universes.items()}
         self.chosen: dict[tuple[str, str], Solution] = {}  # (mode, target) -> the optimum
 
@@ -405,7 +478,12 @@ class Enumerator:
         pythons = {t.name: t.python.short for t in self.targets}
         for group in alignment_groups(sat, pythons, mode):
             states = [_TargetState(self.universes[n], list(self.solutions[n]), {}) for n in group]
-            _descend(states)
+            aligned: dict[NormalizedName, Version] = {}
+            if self.upgrade:
+                _descend(states, self.order, aligned, only=self.upgrade)
+            for state in states:
+                _keep(state)
+            _descend(states, self.order, aligned)
             for s in states:
                 plans = {tuple(sorted(installed(x).items())) for x in s.solutions}
                 assert len(plans) == 1, f"{s.name}: {len(plans)} solutions left after the descent"

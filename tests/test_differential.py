@@ -3,8 +3,10 @@
 Hypothesis draws small index universes (a few packages, versions with local labels, pre-releases
 and yanked files, one or two indexes, platform-specific wheels, requires-python, extras, markers,
 cycles) and projects (extras with conflicts, sources, constraints, overrides, index strategies,
-two to four targets). For every alignment mode, planner and the enumerator must agree on which
-targets have a plan and, for those that do, on every installed package's version and index.
+resolution strategies, prefer-newest, two to four targets), and often a previous plan: random
+pins per target (some of versions or files that no longer exist) and packages to upgrade. For
+every alignment mode, planner and the enumerator must agree on which targets have a plan and, for
+those that do, on every installed package's version and index.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
 from planner.plan.model import Plan
+from planner.previous.model import Pin
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider, Release
 from planner.solve import target_solver
@@ -51,13 +57,23 @@ TARGETS = {
 # -- the universes ------------------------------------------------------------------------------
 @dataclass
 class Universe:
-    """A project and what its indexes publish; `pyproject` is the file's text."""
+    """A project and what its indexes publish; `pyproject` is the file's text. `pins`: per
+    target, (name, version, index or None, file name or None) a previous plan pinned; `upgrade`:
+    packages to upgrade (`--upgrade-package`)."""
 
     pyproject: str
     indexes: dict[str, list[Release]] = field(default_factory=dict)
+    pins: dict[str, list[tuple[str, str, str | None, str | None]]] = field(default_factory=dict)
+    upgrade: list[str] = field(default_factory=list)
+
+    def previous(self) -> dict[str, dict]:
+        """The pins as the solver takes them (upgraded packages have none, as on the command line)."""
+        return {target: {canonicalize_name(n): Pin(canonicalize_name(n), Version(v), i, f)
+                         for n, v, i, f in pins if canonicalize_name(n) not in self.upgrade}
+                for target, pins in self.pins.items()}
 
     def describe(self) -> str:
-        lines = [self.pyproject]
+        lines = [self.pyproject, f"pins: {self.pins}", f"upgrade: {self.upgrade}"]
         for index, releases in self.indexes.items():
             for r in releases:
                 flags = (f" requires-python {r.requires_python}" if r.requires_python else "") + \
@@ -164,6 +180,9 @@ def universes(draw, alignment_heavy: bool = False) -> Universe:
     prerelease = draw(st.sampled_from((None, None, None, "allow", "disallow", "if-necessary", "explicit")))
     if prerelease:
         uv.append(f'prerelease = "{prerelease}"')
+    resolution = draw(st.sampled_from((None, None, None, "lowest", "lowest-direct", "highest")))
+    if resolution:
+        uv.append(f'resolution = "{resolution}"')
     conflict = bool(extras) and draw(st.booleans())
     if conflict:
         uv.append('conflicts = [[{ extra = "p" }, { extra = "q" }]]')
@@ -199,6 +218,9 @@ def universes(draw, alignment_heavy: bool = False) -> Universe:
             else:
                 lines.append(f'{name} = {{ index = "alt", marker = {_q(condition)} }}')
 
+    if draw(st.integers(0, 3)) == 0:
+        lines += ["[tool.planner]", f"prefer-newest = {_toml_list(draw(st.lists(st.sampled_from(names), max_size=2, unique=True)))}"]
+
     # The targets.
     chosen = ["lin", "mac"] + (["lin12"] if alignment_heavy or draw(st.booleans()) else [])
     if extras and draw(st.booleans()):
@@ -214,7 +236,27 @@ def universes(draw, alignment_heavy: bool = False) -> Universe:
                   f"extras = {_toml_list(active)}"]
         if groups and draw(st.booleans()):
             lines.append(f"groups = {_toml_list(groups)}")
-    return Universe("\n".join(lines) + "\n", indexes)
+
+    # A previous plan: pins of published files (their file name or not), of versions no index
+    # has, on another index; and packages to upgrade.
+    pins: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
+    upgrade: list[str] = []
+    if draw(st.integers(0, 2)):
+        published_files = [(index, r) for index, releases in indexes.items() for r in releases]
+        for target in chosen:
+            pinned = []
+            for name in draw(st.lists(st.sampled_from(names), max_size=len(names), unique=True)):
+                files = [(i, r) for i, r in published_files if r.name == name]
+                kind = draw(st.integers(0, 5))
+                if files and kind <= 3:
+                    index, release = draw(st.sampled_from(files))
+                    pinned.append((name, release.version, None if kind == 3 else index,
+                                   release.filename if kind <= 1 else None))
+                else:
+                    pinned.append((name, draw(st.sampled_from(("0.5", "1.0", "2.0+cpu", "3.0"))), "pypi", None))
+            pins[target] = pinned
+        upgrade = draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
+    return Universe("\n".join(lines) + "\n", indexes, pins, upgrade)
 
 
 # -- running both sides -------------------------------------------------------------------------
@@ -247,24 +289,41 @@ def compare(universe: Universe, modes=MODES) -> dict[str, dict[str, object]]:
     target, then each installed package's version, index and requested extras); returns them."""
     with tempfile.TemporaryDirectory() as folder:
         project, targets, provider = load(universe, Path(folder))
-        enumerator = Enumerator(project, targets, provider)
+        previous = universe.previous()
+        upgrade = [canonicalize_name(n) for n in universe.upgrade]
+        enumerator = Enumerator(project, targets, provider, pins=previous, upgrade=upgrade)
         results = {}
         for mode in modes:
             expected = enumerator.optimum(mode)
-            plan = solve_plan(project, targets, provider, mode)
+            plan = solve_plan(project, targets, provider, mode, previous=previous, upgrade=upgrade)
             got = planner_result(plan, targets)
             # Lazy variables: with one candidate per package given a variable up front (the rest
             # made as the solving reaches them), the same plan.
             with first_chunk(1):
-                assert planner_result(solve_plan(project, targets, provider, mode), targets) == got, mode
+                assert planner_result(solve_plan(project, targets, provider, mode, previous=previous, upgrade=upgrade),
+                                      targets) == got, mode
             assert {t: r is UNSAT for t, r in got.items()} == {t: r is UNSAT for t, r in expected.items()}, mode
             assert got == expected, f"alignment {mode}: planner {got} != enumerator {expected}"
             for target_plan in plan.targets:
                 name = target_plan.target.name
                 extras = {p.name: p.extras for p in target_plan.packages}
                 assert extras == enumerator.extras(mode, name), f"alignment {mode}, target {name}: extras"
+                check_holds(target_plan, enumerator.solutions[name])
             results[mode] = got
         return results
+
+
+def check_holds(target_plan, solutions) -> None:  # type: ignore[no-untyped-def]
+    """What the plan says holds a direct requirement back agrees with the valid solutions: a
+    "conflict" newest version is in none of them; one held by an earlier "decision" is in some."""
+    for hold in target_plan.holds:
+        planned = target_plan.get(hold.package)
+        assert planned is not None and planned.version == hold.version and Version(hold.version.public) < hold.newest
+        at_newest = any(hold.package in x and Version(x[hold.package].version.public) == hold.newest for x in solutions)
+        if hold.cause == "conflict":
+            assert not at_newest, f"{target_plan.target.name}: {hold}"
+        elif hold.cause == "decision":
+            assert at_newest, f"{target_plan.target.name}: {hold}"
 
 
 # -- hand-written regressions -------------------------------------------------------------------
@@ -372,6 +431,64 @@ CONSTRAINT_MARKER_PRERELEASE = universe("""
     """ + TWO_TARGETS, pypi=[Release("c", "1.0"), Release("c", "2.1a1")])
 
 
+KEEP_ADDS_THE_CLOSURE = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a", "b", "c"]
+    """ + TWO_TARGETS, pypi=[
+        Release("a", "1.0"), Release("a", "2.0"), Release("b", "1.0"), Release("b", "2.0"),
+        Release("c", "1.0", ("b",)), Release("c", "2.0", ("a>=2",))])
+KEEP_ADDS_THE_CLOSURE.pins = {"lin": [("a", "1.0", "pypi", None), ("b", "1.0", "pypi", None)], "mac": []}
+
+KEEP_MOVES_FEWEST = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a", "b", "c"]
+    """ + TWO_TARGETS, pypi=[
+        Release("a", "1.0", ("d<2",)), Release("a", "2.0", ("d",)), Release("b", "1.0", ("e<2",)),
+        Release("b", "2.0", ("d>=2", "e>=2")), Release("c", "1.0", ("d>=2",)),
+        Release("d", "1.0"), Release("d", "2.0"), Release("e", "1.0"), Release("e", "2.0")])
+KEEP_MOVES_FEWEST.pins = {"lin": [("a", "1.0", "pypi", None), ("b", "1.0", "pypi", None), ("d", "1.0", "pypi", None),
+                                  ("e", "1.0", "pypi", None)]}
+
+UPGRADE_ONE = universe("""
+    [project]
+    name = "demo"
+    version = "0.1"
+    requires-python = ">=3.11"
+    dependencies = ["a", "b"]
+    """ + TWO_TARGETS, pypi=[
+        Release("a", "1.0", ("c<2",)), Release("a", "2.0", ("c>=2",)), Release("b", "1.0"), Release("b", "2.0"),
+        Release("c", "1.0"), Release("c", "2.0")])
+UPGRADE_ONE.pins = {t: [("a", "1.0", "pypi", None), ("b", "1.0", "pypi", None), ("c", "1.0", "pypi", None)]
+                    for t in ("lin", "mac")}
+UPGRADE_ONE.upgrade = ["a"]
+
+
+def test_keep_adds_only_the_new_closure() -> None:
+    """c is new: it takes 1.0, which fits the kept a 1.0 (c 2.0 would move a); mac, without
+    pins, takes the newest of everything."""
+    results = compare(KEEP_ADDS_THE_CLOSURE)
+    assert results["per-target"]["lin"] == {"a": ("1.0", "pypi"), "b": ("1.0", "pypi"), "c": ("1.0", "pypi")}
+    assert results["per-target"]["mac"] == {"a": ("2.0", "pypi"), "b": ("2.0", "pypi"), "c": ("2.0", "pypi")}
+
+
+def test_keep_moves_the_fewest_pins() -> None:
+    """c needs d>=2: d moves, and a 1.0 (d<2) with it; b and e stay (2 moves, not 4)."""
+    results = compare(KEEP_MOVES_FEWEST)
+    assert results["per-target"]["lin"] == {"a": ("2.0", "pypi"), "b": ("1.0", "pypi"), "c": ("1.0", "pypi"),
+                                           "d": ("2.0", "pypi"), "e": ("1.0", "pypi")}
+
+
+def test_upgrade_package_moves_it_and_what_it_forces() -> None:
+    results = compare(UPGRADE_ONE)
+    assert results["per-python"]["lin"] == {"a": ("2.0", "pypi"), "b": ("1.0", "pypi"), "c": ("2.0", "pypi")}
+
+
 def test_alignment_holds_a_package_back() -> None:
     results = compare(HOLD_BACK)
     assert results["per-python"] == {"lin": {"a": ("1.0", "pypi")}, "mac": {"a": ("1.0", "pypi")}}
@@ -430,6 +547,8 @@ RANDOM = settings(deadline=None, derandomize=True, database=None,
 @given(universes())
 @example(YANKED_PINNED_LONGER)
 @example(CONSTRAINT_MARKER_PRERELEASE)
+@example(KEEP_MOVES_FEWEST)
+@example(UPGRADE_ONE)
 def test_planner_matches_the_enumerator(universe: Universe) -> None:
     note(universe.describe())
     compare(universe)

@@ -26,6 +26,23 @@ from planner.cli.console import Output
 from planner.errors import ExitCode
 
 
+UpgradeOption = Annotated[bool, typer.Option(
+    "--upgrade", "-U", help="Allow every package to move: keep none of the previous plan's pins.")]
+UpgradePackageOption = Annotated[list[str] | None, typer.Option(
+    "--upgrade-package", "-P", metavar="NAME[==VERSION]",
+    help="Allow NAME to move (to the newest version, or within the given bounds); repeatable.")]
+ExcludeNewerOption = Annotated[str | None, typer.Option(
+    "--exclude-newer", metavar="WHEN",
+    help="Leave out files uploaded after WHEN: a timestamp, a date, or a span such as '7 days' "
+         "(replaces tool.uv.exclude-newer).")]
+ExcludeNewerPackageOption = Annotated[list[str] | None, typer.Option(
+    "--exclude-newer-package", metavar="NAME=WHEN",
+    help="The same for one package ('false': no cut-off for it); repeatable.")]
+ResolutionOption = Annotated[str | None, typer.Option(
+    "--resolution", metavar="STRATEGY",
+    help="highest (default), lowest, or lowest-direct (replaces tool.uv.resolution).")]
+
+
 @reports_errors
 def compile_command(
     ctx: typer.Context,
@@ -47,10 +64,21 @@ def compile_command(
         "--stats", envvar="PLANNER_STATS", metavar="FILE",
         help="Write counters and phase times of this run as JSON (for benchmarks).")] = None,
     check: Annotated[bool, typer.Option(
-        "--check", help="Write nothing; exit 1 if any output is missing or stale, 0 if all are current.")] = False,
+        "--check", help="Write nothing, no network; exit 1 if any output is missing or stale, 0 if all are current.")] = False,
+    upgrade: UpgradeOption = False,
+    upgrade_package: UpgradePackageOption = None,
+    exclude_newer: ExcludeNewerOption = None,
+    exclude_newer_package: ExcludeNewerPackageOption = None,
+    resolution: ResolutionOption = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Solve and print what would change; write nothing.")] = False,
+    locked: Annotated[bool, typer.Option(
+        "--locked", help="Solve; exit 1 with what would change if the outputs are not what this compile writes.")] = False,
 ) -> None:
     """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
-    per target, requirements.txt and a Dockerfile (Linux) to output/."""
+    per target, requirements.txt and a Dockerfile (Linux) to output/. The previous plan's pins are
+    kept unless --upgrade / --upgrade-package; what changed is printed per target."""
+    from planner.cli.lifecycle import LifecycleOptions, apply_settings, prepare
     from planner.cli.workspace import CacheOptions, load_targets, open_index_client
     from planner.generate.context import output_context
     from planner.generate.files import write_outputs
@@ -59,6 +87,10 @@ def compile_command(
     from planner.cli.run_stats import PhaseClock, TimedProvider, stats_document, write_stats
 
     output: Output = ctx.obj
+    if sum((check, dry_run, locked)) > 1:
+        from planner.errors import InputError
+
+        raise InputError("--check, --dry-run and --locked exclude each other", fix="pass one of them")
     clock = PhaseClock()
     with clock.phase("load"):
         loaded = load_targets(project, index or [], default_index)
@@ -66,8 +98,11 @@ def compile_command(
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, target or [])
     out = output_dir or loaded.project.root / "output"
-    context = output_context(loaded.project, loaded.declared or loaded.project, loaded.overrides.urls,
-                             loaded.overrides.default_url, list(target or []))
+    options = LifecycleOptions(upgrade, tuple(upgrade_package or ()), exclude_newer, tuple(exclude_newer_package or ()),
+                               resolution)
+    settled, settings = apply_settings(loaded.project, options)
+    context = output_context(settled, loaded.declared or loaded.project, loaded.overrides.urls,
+                             loaded.overrides.default_url, list(target or []), settings)
     if check:
         reason = stale_reason(out, context)
         if reason is not None:
@@ -75,24 +110,32 @@ def compile_command(
             raise typer.Exit(int(ExitCode.UNSATISFIABLE))
         output.info(f"outputs in {out} are current")
         return
+    prepared = prepare(settled, chosen, out, context.index_urls, options)
+    for warning in prepared.warnings:
+        output.warning(str(warning))
     # The solver is imported once it is needed: --check, above, runs without it.
+    from dataclasses import replace
+
     from planner.encode.formula import Formula
+    from planner.explain.plan import explain_plan
+    from planner.plan.changes import plan_changes
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
 
+    context = replace(context, project=prepared.project)
     formulas: dict[str, Formula] = {}
-    with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
+    with open_index_client(_with_project(loaded, prepared.project), CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
             provider = TimedProvider(IndexProvider(client), clock)
-            plan = solve_plan(loaded.project, chosen, provider, loaded.project.planner.alignment, formulas)
-            from planner.explain.plan import explain_plan
-
-            plan = explain_plan(loaded.project, plan, provider)
+            plan = solve_plan(prepared.project, chosen, provider, prepared.project.planner.alignment, formulas,
+                              previous=prepared.pins, upgrade=prepared.upgrade)
+            plan = explain_plan(prepared.project, plan, provider)
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
+    _index_warnings(plan, output)
     for unsat in plan.unsatisfiable:
         output.error(unsat.message)
-    if emit_cnf is not None:
+    if emit_cnf is not None and not (dry_run or locked):
         files = {f"{name}.cnf": formula.to_dimacs(f"planner formula of target {name}").encode()
                  for name, formula in formulas.items()}
         for path in write_outputs(emit_cnf, files):
@@ -101,22 +144,98 @@ def compile_command(
         if output_format is OutputFormat.JSON:
             from planner.generate.plan_json import plan_document
 
-            output.json(plan_document(loaded.project, plan, context.index_urls))
+            output.json(plan_document(prepared.project, plan, context.index_urls))
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
+    previous = prepared.previous.targets if prepared.previous is not None else None
+    changes = plan_changes(previous, plan, [t.name for t in chosen])
     with clock.phase("generate"):
         outputs = render_outputs(context, plan)
+    if dry_run or locked:
+        _print_changes(changes, output, output_format, outputs.files.get(PLAN_FILE))
+        if locked:
+            reason = _locked_reason(out, outputs.files, prepared.previous is not None, bool(changes))
+            if reason is not None:
+                output.error(f"outputs in {out} would change: {reason}; run: {context.command}")
+                raise typer.Exit(int(ExitCode.UNSATISFIABLE))
+            output.info(f"outputs in {out} are what this compile writes")
+        return
     with clock.phase("write"):
         written = write_outputs(out, outputs.files, remove=previous_outputs(out), last=PLAN_FILE)
     if stats_file is not None:
         write_stats(stats_file, stats_document(clock, client, plan))
     if output_format is OutputFormat.JSON:
-        output.json(json.loads(outputs.files[PLAN_FILE]))
-    else:
-        _summary(plan, output, loaded.project.default_index.name)
+        document = json.loads(outputs.files[PLAN_FILE])
+        if prepared.previous is not None:
+            document["changes"] = _changes_document(changes)
+        output.json(document)
+    elif prepared.previous is None or output.verbose:
+        _summary(plan, output, prepared.project.default_index.name)
+        for note in outputs.notes:
+            output.text(note)
+    elif changes:
+        _print_changes(changes, output, output_format, None)
+        _sections(plan, output)
         for note in outputs.notes:
             output.text(note)
     for path in written:
         output.info(f"wrote {path}")
+
+
+def _with_project(loaded: Any, project: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(loaded, project=project)
+
+
+def _index_warnings(plan: Any, output: Output) -> None:
+    undated = sorted({index for t in plan.targets for index in t.undated})
+    for index in undated:
+        output.warning(f"index '{index}' gives no upload time (PEP 700) for some of its files: exclude-newer "
+                       "treats them as not published (exempt a package with [tool.uv] exclude-newer-package "
+                       "= { name = false })")
+    changed = sorted({entry for t in plan.targets for entry in t.changed_files})
+    for package, filename, index in changed:
+        output.warning(f"index '{index}' now lists {filename} ({package}) with another sha256 than the previous plan "
+                       "recorded: the outputs pin the new hash; check why the file changed")
+
+
+def _print_changes(changes: Any, output: Output, output_format: OutputFormat, plan_file: bytes | None) -> None:
+    if output_format is OutputFormat.JSON:
+        document = json.loads(plan_file) if plan_file is not None else {}
+        document["changes"] = _changes_document(changes)
+        output.json(document)
+        return
+    for target_changes in changes:
+        for line in target_changes.lines():
+            output.text(line)
+
+
+def _changes_document(changes: Any) -> list[dict[str, Any]]:
+    return [{"target": t.target, "status": t.status,
+             "changes": [{"kind": c.kind, "package": c.package, "old": c.old, "new": c.new} for c in t.changes]}
+            for t in changes]
+
+
+def _locked_reason(out: Path, files: Any, had_previous: bool, changed: bool) -> str | None:
+    """Why the outputs on disk are not what this compile writes (plan.json's reports aside: its
+    reasons and held-back entries follow the indexes and the pyproject's line numbers)."""
+    from planner.generate.outputs import PLAN_FILE
+
+    if not had_previous:
+        return f"there are no previous outputs in {out}"
+    if changed:
+        return "the plan changes (above)"
+    for relative, data in sorted(files.items()):
+        if relative == PLAN_FILE:
+            continue
+        path = out / relative
+        if not path.is_file():
+            return f"{path} is missing"
+        if path.read_bytes() != data:
+            return f"{path} would be rewritten"
+    if not (out / PLAN_FILE).is_file():
+        return f"{out / PLAN_FILE} is missing"
+    return None
 
 
 def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output) -> Any:
@@ -143,6 +262,13 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
             where = "" if package.index == default_index else f"  [{package.index}]"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
             output.text(f"  {package.name}{extras} {package.version}{where}")
+    _sections(plan, output)
+
+
+def _sections(plan: Any, output: Output) -> None:
+    """Differences between targets, packages held back to align, direct requirements held back."""
+    from planner.explain.plan import shown_holds
+
     if plan.divergences:
         output.text("differences between targets:")
         for divergence in plan.divergences:
@@ -153,6 +279,16 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
         output.text("held back to keep targets aligned:")
         for held in plan.held_back:
             output.text(f"  {held.package} {held.version} on {held.target} (could take {held.newest} alone): {held.reason}")
+    holds = [(t.target.name, h) for t in plan.targets for h in shown_holds(t) if h.cause != "alignment"]
+    if holds:
+        output.text("direct requirements below their newest version:")
+        for target, hold in holds:
+            output.text(f"  {hold.package} {hold.version} on {target} (newest {hold.newest}): {hold.reason}")
+    kept = sorted({h.package for t in plan.targets for h in t.holds if h.cause == "pin" and h.by in (None, h.package)})
+    if kept:
+        output.text(f"{len(kept)} direct requirement(s) kept below their newest version from the previous plan "
+                    f"({', '.join(kept[:5])}{', ...' if len(kept) > 5 else ''}); planner compile -U (or -P NAME) "
+                    "upgrades them")
 
 
 app.command(name="compile")(compile_command)

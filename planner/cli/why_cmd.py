@@ -1,5 +1,11 @@
-"""`planner why` and `planner why-not`: why a package is in a target's plan at its version, and
-why a version is not (registers itself on `app`; see planner/explain/why.py)."""
+"""`planner why`, `planner why-not` and `planner tree`: why a package is in a target's plan at its
+version, why a version is not, and the plan's requirement tree (registers itself on `app`).
+
+By default they answer from the written plan (`plan.json` in the output folder: no network, no
+solving; planner/explain/written.py) and say when it is stale. `--fresh` solves again, as
+`planner compile` would now (its pins and cut-offs included), and answers with minimal facts
+(planner/explain/why.py). Without a written plan they solve.
+"""
 
 from __future__ import annotations
 
@@ -24,27 +30,85 @@ from planner.cli.app import (
 from planner.cli.console import Output
 
 ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="The project directory or its pyproject.toml.")]
+OutputOption = Annotated[Path | None, typer.Option(
+    "-o", "--output", help="The output folder holding the plan (default: output/ beside the pyproject).")]
+FreshOption = Annotated[bool, typer.Option(
+    "--fresh", help="Solve again (network and cache, as planner compile would now) instead of reading the plan.")]
+TargetsOption = Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeatable).")]
 
 
-def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str] | None, default_index: str | None,
-          options: Any, body: Any) -> Any:
-    from planner.cli.workspace import load_targets, open_index_client
-    from planner.solve.objective import solve_plan
-    from planner.solve.provider import IndexProvider
+def _written(ctx: typer.Context, project: Path, targets: list[str], index: list[str] | None, default_index: str | None,
+             output_dir: Path | None) -> Any:
+    """(loaded project, chosen targets, the written plan or None, `locate`), warning when stale."""
+    from planner.cli.lifecycle import apply_settings, options_from_words
+    from planner.cli.workspace import load_targets
+    from planner.generate.context import output_context
+    from planner.generate.outputs import PLAN_FILE, stale_reason
+    from planner.previous.written import read_written_plan
 
     output: Output = ctx.obj
     loaded = load_targets(project, index or [], default_index)
     for warning in loaded.warnings:
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, targets)
+    out = output_dir or loaded.project.root / "output"
+    path = out / PLAN_FILE
+    if not path.is_file():
+        output.info(f"no plan in {out} (planner compile writes it): solving now")
+        return loaded, chosen, None, {}
+    plan = read_written_plan(path)
+    selection = [t for t in plan.inputs.get("targets", []) if isinstance(t, str)] if isinstance(plan.inputs.get("targets"), list) else []
+    words = [w for w in plan.inputs.get("settings", []) if isinstance(w, str)] if isinstance(plan.inputs.get("settings"), list) else []
+    try:
+        settled, settings = apply_settings(loaded.project, options_from_words(words))
+        context = output_context(settled, loaded.declared or loaded.project, loaded.overrides.urls,
+                                 loaded.overrides.default_url, selection, settings)
+        reason = stale_reason(out, context)
+    except Exception as exc:  # noqa: BLE001 - an unreadable record makes the plan stale, nothing worse
+        reason = f"its recorded settings cannot be read ({exc})"
+    if reason is not None:
+        output.warning(f"the plan in {out} is stale ({reason}): the answer describes the written plan; "
+                       "run planner compile, or pass --fresh")
+    return loaded, chosen, plan, _locations(loaded.project)
+
+
+def _locations(project: Any) -> dict[tuple[str, str], str]:
+    """(package, via) -> "pyproject.toml:LINE" of the project's requirement, read now."""
+    out: dict[tuple[str, str], str] = {}
+    sources = [("dependencies", project.dependencies)]
+    sources += [(f"extra {extra}", deps) for extra, deps in project.optional_dependencies.items()]
+    sources += [(f"group {group}", deps) for group, deps in project.dependency_groups.items()]
+    for via, dependencies in sources:
+        for dependency in dependencies:
+            origin = dependency.origin
+            if origin.line is not None:
+                out.setdefault((dependency.name, via), f"{origin.file.name}:{origin.line}")
+    return out
+
+
+def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any) -> Any:
+    """Solve as compile would (pins and cut-offs of the written outputs), then answer."""
+    from planner.cli.lifecycle import LifecycleOptions, apply_settings, prepare
+    from planner.cli.workspace import open_index_client
+    from planner.explain.plan import explain_plan
+    from planner.generate.context import published_index_urls
+    from planner.solve.objective import solve_plan
+    from planner.solve.provider import IndexProvider
+
+    output: Output = ctx.obj
+    out = output_dir or loaded.project.root / "output"
+    settled, _ = apply_settings(loaded.project, LifecycleOptions())
+    prepared = prepare(settled, loaded.targets, out, published_index_urls(settled, loaded.declared or settled),
+                       LifecycleOptions())
+    for warning in prepared.warnings:
+        output.warning(str(warning))
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
     with open_index_client(loaded, options) as client:
         provider = IndexProvider(client)
-        plan = solve_plan(loaded.project, loaded.targets, provider, loaded.project.planner.alignment)
-        from planner.explain.plan import explain_plan
-
-        plan = explain_plan(loaded.project, plan, provider, minimal=False)
-        return body(loaded, chosen, plan, provider)
+        plan = solve_plan(prepared.project, loaded.targets, provider, prepared.project.planner.alignment,
+                          previous=prepared.pins)
+        plan = explain_plan(prepared.project, plan, provider, minimal=False)
+        return body(prepared.project, plan, provider)
 
 
 @reports_errors
@@ -52,8 +116,10 @@ def why_command(
     ctx: typer.Context,
     package: Annotated[str, typer.Argument(help="The package.")],
     project: ProjectOption = Path("."),
-    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeatable).")] = None,
+    target: TargetsOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
+    output_dir: OutputOption = None,
+    fresh: FreshOption = False,
     index: IndexOption = None,
     default_index: DefaultIndexOption = None,
     cache_dir: CacheDirOption = None,
@@ -63,13 +129,25 @@ def why_command(
 ) -> None:
     """Why PACKAGE is in each target's plan: requirement chains, and why that version."""
     from planner.cli.workspace import CacheOptions
-    from planner.explain.document import why_document
-    from planner.explain.why import why
 
     output: Output = ctx.obj
+    loaded, chosen, written, locate = _written(ctx, project, target or [], index, default_index, output_dir)
+    if written is not None and not fresh:
+        from planner.explain.written import why
 
-    def body(loaded: Any, chosen: Any, plan: Any, provider: Any) -> None:
-        answers = why(loaded.project, plan, provider, package, [t.name for t in chosen])
+        answer = why(written, package, [t.name for t in chosen], locate)
+        if output_format is OutputFormat.JSON:
+            output.json(answer.data)
+        else:
+            for line in answer.lines:
+                output.text(line)
+        return
+
+    from planner.explain.document import why_document
+    from planner.explain.why import why as why_fresh
+
+    def body(settled: Any, plan: Any, provider: Any) -> None:
+        answers = why_fresh(settled, plan, provider, package, [t.name for t in chosen])
         for unsat in plan.unsatisfiable:
             if unsat.target.name in {t.name for t in chosen}:
                 output.warning(f"target '{unsat.target.name}' has no plan (run planner compile for why)")
@@ -80,16 +158,36 @@ def why_command(
             for line in answer.lines():
                 output.text(line)
 
-    _plan(ctx, project, target or [], index, default_index, CacheOptions(cache_dir, no_cache, refresh, offline), body)
+    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body)
+
+
+def _spec(spec: str) -> tuple[str, str | None]:
+    """`torch` or `torch==2.6.0` -> (name, version or None)."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    from planner.errors import InputError
+
+    name, sep, version = spec.partition("==")
+    try:
+        canonicalize_name(name.strip(), validate=True)
+        if sep:
+            Version(version.strip())
+    except (InvalidVersion, ValueError):
+        raise InputError(f"'{spec}' is not PACKAGE or PACKAGE==VERSION", fix="write e.g. torch or torch==2.6.0") from None
+    return name.strip(), (version.strip() if sep else None)
 
 
 @reports_errors
 def why_not_command(
     ctx: typer.Context,
-    spec: Annotated[str, typer.Argument(metavar="PACKAGE==VERSION", help="The package and version, e.g. torch==2.6.0.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="The target.")],
+    spec: Annotated[str, typer.Argument(metavar="PACKAGE[==VERSION]",
+                                        help="The package, and a version (default: a newer one than planned).")],
+    target: TargetsOption = None,
     project: ProjectOption = Path("."),
     output_format: FormatOption = OutputFormat.TEXT,
+    output_dir: OutputOption = None,
+    fresh: FreshOption = False,
     index: IndexOption = None,
     default_index: DefaultIndexOption = None,
     cache_dir: CacheDirOption = None,
@@ -97,33 +195,69 @@ def why_not_command(
     refresh: RefreshOption = False,
     offline: OfflineOption = False,
 ) -> None:
-    """The minimal reason PACKAGE==VERSION is not in the plan of a target."""
-    from packaging.version import InvalidVersion, Version
-
+    """Why PACKAGE (at VERSION, or newer than planned) is not in the plan of each target."""
     from planner.cli.workspace import CacheOptions
-    from planner.errors import InputError
-    from planner.explain.document import why_not_document
-    from planner.explain.why import why_not
 
     output: Output = ctx.obj
-    name, sep, version = spec.partition("==")
-    try:
-        if not sep or not name.strip():
-            raise InvalidVersion(spec)
-        Version(version.strip())
-    except InvalidVersion:
-        raise InputError(f"'{spec}' is not PACKAGE==VERSION", fix="write e.g. torch==2.6.0") from None
+    name, version = _spec(spec)
+    loaded, chosen, written, _ = _written(ctx, project, target or [], index, default_index, output_dir)
+    if written is not None and not fresh:
+        from planner.explain.written import why_not
 
-    def body(loaded: Any, chosen: Any, plan: Any, provider: Any) -> None:
-        answer = why_not(loaded.project, plan, provider, name.strip(), version.strip(), chosen[0])
+        answer = why_not(written, name, version, [t.name for t in chosen])
         if output_format is OutputFormat.JSON:
-            output.json(why_not_document(answer))
-            return
-        for line in answer.lines():
-            output.text(line)
+            output.json(answer.data)
+        else:
+            for line in answer.lines:
+                output.text(line)
+        return
 
-    _plan(ctx, project, [target], index, default_index, CacheOptions(cache_dir, no_cache, refresh, offline), body)
+    from planner.explain.document import why_not_document
+    from planner.explain.why import why_not as why_not_fresh
+
+    def body(settled: Any, plan: Any, provider: Any) -> None:
+        answers = [why_not_fresh(settled, plan, provider, name, version, t) for t in chosen]
+        if output_format is OutputFormat.JSON:
+            documents = [why_not_document(a) for a in answers]
+            output.json(documents[0] if len(documents) == 1 else {"package": name, "targets": documents})
+            return
+        for answer in answers:
+            for line in answer.lines():
+                output.text(line)
+
+    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body)
+
+
+@reports_errors
+def tree_command(
+    ctx: typer.Context,
+    project: Annotated[Path, typer.Argument(help="The project directory or its pyproject.toml.")] = Path("."),
+    target: TargetsOption = None,
+    invert: Annotated[str | None, typer.Option(
+        "--invert", metavar="NAME", help="Show what requires NAME, up to the project.")] = None,
+    depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Maximum depth of the tree.")] = 255,
+    output_format: FormatOption = OutputFormat.TEXT,
+    output_dir: OutputOption = None,
+    index: IndexOption = None,
+    default_index: DefaultIndexOption = None,
+) -> None:
+    """Each target's requirement tree, read from the written plan."""
+    from planner.errors import InputError
+    from planner.explain.written import tree
+
+    output: Output = ctx.obj
+    loaded, chosen, written, _ = _written(ctx, project, target or [], index, default_index, output_dir)
+    if written is None:
+        raise InputError("planner tree reads the written plan, and there is none yet",
+                         fix="run planner compile first")
+    answer = tree(written, [t.name for t in chosen], invert, depth, loaded.project.default_index.name)
+    if output_format is OutputFormat.JSON:
+        output.json(answer.data)
+        return
+    for line in answer.lines:
+        output.text(line)
 
 
 app.command(name="why")(why_command)
 app.command(name="why-not")(why_not_command)
+app.command(name="tree")(tree_command)

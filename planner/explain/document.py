@@ -86,6 +86,7 @@ def why_not_document(answer: Any) -> dict[str, Any]:
         "package": answer.package,
         "version": answer.version,
         "planned": answer.planned,
+        "in_plan": answer.in_plan,
         "reason": _reason_document(answer.reason),
     }
 

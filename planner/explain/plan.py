@@ -152,6 +152,8 @@ def hold_text(project: Project, plan: Plan, target: str, hold: Hold) -> str:
     if hold.cause == "project":
         return f"the project requires {hold.requirement}{at}"
     if hold.cause == "constraint":
+        if hold.location is not None and hold.location.file.name.startswith("--"):
+            return f"{hold.location.file.name} {hold.requirement}"
         return f"constraint-dependencies has {hold.requirement}{at}"
     if hold.cause == "requirement":
         return f"{hold.by} {hold.by_version} requires {hold.requirement}"

@@ -76,8 +76,11 @@ class WhyNotAnswer:
     version: str
     planned: str | None  # the version the plan has, if any
     reason: VersionReason
+    in_plan: bool = False  # `version` is the planned one
 
     def lines(self) -> list[str]:
+        if self.in_plan:
+            return [f"{self.target}: {self.package} {self.version} is in the plan ({self.package} {self.planned})"]
         head = f"{self.target}: {self.package} {self.version} is not in the plan"
         if self.planned is not None:
             head += f" (it has {self.planned})"
@@ -215,23 +218,34 @@ def why(project: Project, plan: Plan, provider: Provider, package: str, targets:
     return out
 
 
-def why_not(project: Project, plan: Plan, provider: Provider, package: str, version: str,
+def why_not(project: Project, plan: Plan, provider: Provider, package: str, version: str | None,
             target: Target) -> WhyNotAnswer:
+    """Why `package` at `version` (None: at the newest version the target's indexes offer, when
+    newer than the planned one) is not in `target`'s plan."""
     name = canonicalize_name(package)
-    try:
-        wanted = Version(version)
-    except InvalidVersion:
-        raise ValueError(f"'{version}' is not a version") from None
     planned = None
     for target_plan in plan.targets:
         if target_plan.target.name == target.name:
             found = target_plan.get(name)
             planned = str(found.version) if found is not None else None
+    if version is None:
+        if planned is None:
+            return WhyNotAnswer(target.name, name, "", None, VersionReason("", note=f"nothing on {target.name} requires {name}"))
+        solver = TargetSolver(project, target, provider, explain=True)
+        offered = sorted({public(c.version) for c, _ in solver._package(name).vars}, reverse=True)
+        if not offered or offered[0] <= public(Version(planned)):
+            return WhyNotAnswer(target.name, name, planned, planned, VersionReason(planned), in_plan=True)
+        version = str(offered[0])
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        raise ValueError(f"'{version}' is not a version") from None
     if planned is not None and (Version(planned) == wanted or (wanted.local is None and public(Version(planned)) == wanted)):
-        return WhyNotAnswer(target.name, name, version, planned,
-                            VersionReason(version, note=f"it is in the plan: {name} {planned}"))
+        return WhyNotAnswer(target.name, name, version, planned, VersionReason(version), in_plan=True)
     if planned is None and target.name in {t.target.name for t in plan.targets}:
         return WhyNotAnswer(target.name, name, version, None,
                             VersionReason(version, note=f"nothing on {target.name} requires {name}"))
     reason = version_reason(project, target, provider, name, wanted, plan)
+    if not reason.facts and planned is not None and wanted < Version(planned):
+        reason = VersionReason(version, note=f"the plan takes a newer version, {planned} (newest first)")
     return WhyNotAnswer(target.name, name, version, planned, reason)

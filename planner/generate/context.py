@@ -9,9 +9,12 @@ so they name each index by a URL that works there:
   `planner mirror`) keeps the URL the pyproject declares: a folder on this machine can be neither
   installed from nor reproduced elsewhere, and a metadata-only mirror links its files upstream.
 
-The fingerprint covers the pyproject's bytes, the index overrides (folders as paths relative to the
-project, so a clone elsewhere has the same fingerprint), the chosen targets and planner's version.
-New releases on an index do not make outputs stale: they are picked up by the next compile.
+The fingerprint covers what the plan depends on in the pyproject (`Project.fingerprint`: its
+parsed content without comments, formatting and descriptive fields), the index overrides (folders
+as paths relative to the project, so a clone elsewhere has the same fingerprint), the command-line
+settings that shape the plan (`--exclude-newer`, `--resolution`, ...), the chosen targets and
+planner's version. New releases on an index do not make outputs stale: they are picked up by the
+next compile.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class OutputContext:
     command: str  # the canonical command that remakes the outputs, run in the project folder
     inputs_hash: str  # "sha256:<hex>"
     planner_version: str = __version__
+    selection: tuple[str, ...] = ()  # the targets compiled (--target), when not all
+    settings: tuple[str, ...] = ()  # command-line words that shape the plan (--resolution lowest, ...)
 
     def index_url(self, name: str) -> str:
         return self.index_urls[name]
@@ -77,13 +82,17 @@ def canonical_overrides(project: Project, index_options: Mapping[str, str], defa
 
 
 def output_context(project: Project, declared: Project, index_options: Mapping[str, str],
-                   default_index: str | None, target_names: Sequence[str]) -> OutputContext:
+                   default_index: str | None, target_names: Sequence[str],
+                   settings: Sequence[str] = ()) -> OutputContext:
+    """`settings`: command-line words that shape the plan, canonical (`--resolution lowest`)."""
     overrides = canonical_overrides(project, index_options, default_index)
     selection = [w for name in target_names for w in ("--target", name)]
-    command = shlex.join(["planner", "compile", *selection, *overrides])
+    command = shlex.join(["planner", "compile", *selection, *overrides, *settings])
     fingerprint = hashlib.sha256()
-    fingerprint.update(project.pyproject.read_bytes())
-    fingerprint.update(json.dumps({"overrides": overrides, "targets": list(target_names),
-                                   "planner": __version__}, sort_keys=True).encode())
+    fingerprint.update(project.fingerprint.encode())
+    facts: dict[str, object] = {"overrides": overrides, "targets": list(target_names), "planner": __version__}
+    if settings:
+        facts["settings"] = list(settings)
+    fingerprint.update(json.dumps(facts, sort_keys=True).encode())
     return OutputContext(project, published_index_urls(project, declared), command,
-                         f"sha256:{fingerprint.hexdigest()}")
+                         f"sha256:{fingerprint.hexdigest()}", selection=tuple(target_names), settings=tuple(settings))

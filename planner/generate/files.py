@@ -19,8 +19,9 @@ def write_outputs(root: Path, files: Mapping[str, bytes], remove: Iterable[str] 
     Every file is first written to a temporary file beside its destination and flushed; only when
     all are written are they renamed into place, so an interrupted run leaves the previous outputs
     whole. `last` is renamed after all others (the manifest: it appears only once every file it
-    lists is in place). Temporary files a killed run left behind are removed first. Returns the
-    paths written, in order.
+    lists is in place). A file whose bytes on disk are already `data` is left alone (not
+    rewritten, its time stamp kept). Temporary files a killed run left behind are removed first.
+    Returns the paths written, in order.
     """
     remove = list(remove)
     root.mkdir(parents=True, exist_ok=True)
@@ -47,6 +48,8 @@ def _write_locked(root: Path, files: Mapping[str, bytes], remove: list[str], las
     try:
         for relative, data in sorted(files.items(), key=lambda item: (item[0] == last, item[0])):
             destination = root / relative
+            if _holds(destination, data):
+                continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
             with os.fdopen(fd, "wb") as handle:
@@ -71,6 +74,15 @@ def _write_locked(root: Path, files: Mapping[str, bytes], remove: list[str], las
             except OSError:
                 break
     return [destination for _, destination in staged]
+
+
+def _holds(destination: Path, data: bytes) -> bool:
+    """Is `destination` a regular file with exactly these bytes?"""
+    try:
+        return destination.is_file() and not destination.is_symlink() and destination.stat().st_size == len(data) \
+            and destination.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _remove_leftover_temporaries(destination: Path) -> None:

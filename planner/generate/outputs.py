@@ -74,6 +74,10 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     document = plan_document(context.project, plan, context.index_urls)
     document["inputs"] = {"hash": context.inputs_hash, "planner_version": context.planner_version,
                           "command": context.command}
+    if context.selection:  # what `why` needs to tell whether the plan is current
+        document["inputs"]["targets"] = list(context.selection)
+    if context.settings:
+        document["inputs"]["settings"] = list(context.settings)
     document["outputs"] = manifest
     files[PLAN_FILE] = (json.dumps(document, indent=2) + "\n").encode()
     return Outputs(files, tuple(notes))

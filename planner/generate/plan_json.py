@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from planner.explain.document import divergence_document, unsatisfiable_document
-from planner.plan.model import Plan, PlannedPackage, TargetPlan
+from planner.explain.document import divergence_document, fact_document, unsatisfiable_document
+from planner.plan.model import Hold, Plan, PlannedPackage, TargetPlan
+from planner.project.cutoffs import ExcludeNewer, rfc3339
 from planner.project.model import Project
 from planner.targets.model import Target
 from planner.urls import strip_userinfo
@@ -44,17 +45,43 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str
         },
         "extras": list(package.extras),
         "required_by": list(package.required_by),
+        "requirements": [{"by": r.by, "requirement": r.requirement, **({"via": r.via} if r.via else {})}
+                         for r in package.requirements],
     }
+
+
+def hold_document(hold: Hold) -> dict[str, Any]:
+    return {"package": hold.package, "version": str(hold.version), "newest": str(hold.newest), "cause": hold.cause,
+            "by": hold.by, "by_version": hold.by_version, "requirement": hold.requirement, "reason": hold.reason,
+            "facts": [fact_document(f) for f in hold.facts]}
 
 
 def _target(index_urls: Mapping[str, str], plan: TargetPlan) -> dict[str, Any]:
-    stats = plan.stats
     return {
         "target": target_definition(plan.target),
         "packages": [_package(index_urls, p) for p in plan.packages],
-        "stats": {"sat_calls": stats.sat_calls, "clauses": stats.clauses, "variables": stats.variables,
-                  "metadata_fetches": stats.metadata_fetches},
+        "below_newest": [hold_document(h) for h in plan.holds],
     }
+
+
+def cutoff_document(cutoff: ExcludeNewer) -> dict[str, Any]:
+    """A resolved cut-off as recorded: the timestamp used and, for a span, the span."""
+    return {"timestamp": rfc3339(cutoff.cutoff), "span": cutoff.span_text}
+
+
+def settings_document(project: Project) -> dict[str, Any]:
+    """The plan-shaping settings a later compile needs to reproduce the plan (only those set)."""
+    out: dict[str, Any] = {}
+    if project.uv.resolution.value != "highest":
+        out["resolution"] = project.uv.resolution.value
+    if project.planner.prefer_newest:
+        out["prefer_newest"] = list(project.planner.prefer_newest)
+    if project.uv.exclude_newer is not None:
+        out["exclude_newer"] = cutoff_document(project.uv.exclude_newer)
+    if project.uv.exclude_newer_package:
+        out["exclude_newer_package"] = {name: False if cutoff is None else cutoff_document(cutoff)
+                                        for name, cutoff in sorted(project.uv.exclude_newer_package.items())}
+    return out
 
 
 def plan_document(project: Project, plan: Plan, index_urls: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -65,6 +92,7 @@ def plan_document(project: Project, plan: Plan, index_urls: Mapping[str, str] | 
         "planner_plan": FORMAT_VERSION,
         "project": project.name,
         "alignment": plan.alignment,
+        **settings_document(project),
         "targets": [_target(index_urls, t) for t in plan.targets],
         "unsatisfiable": [unsatisfiable_document(u) for u in plan.unsatisfiable],
         "divergences": [divergence_document(d) for d in plan.divergences],

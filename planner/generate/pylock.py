@@ -30,6 +30,7 @@ from planner.generate.context import OutputContext
 from planner.generate.markers import environment_marker, indistinguishable, selector_marker
 from planner.index.models import Artifact, ArtifactKind
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
+from planner.project.cutoffs import rfc3339
 from planner.urls import strip_userinfo
 
 LOCK_VERSION = "1.0"
@@ -155,8 +156,20 @@ def _planner_table(context: OutputContext, plans: Sequence[TargetPlan]) -> dict:
             "groups": list(t.groups),
             "environment": str(Marker(environment_marker(t))),
         })
-    return {"inputs-hash": context.inputs_hash, "planner-version": context.planner_version,
-            "command": context.command, "targets": targets}
+    table: dict[str, Any] = {"inputs-hash": context.inputs_hash, "planner-version": context.planner_version,
+                             "command": context.command}
+    uv = context.project.uv
+    if uv.exclude_newer is not None:  # the cut-off used, so that a later compile reproduces the lock
+        table["exclude-newer"] = rfc3339(uv.exclude_newer.cutoff)
+        if uv.exclude_newer.span is not None:
+            table["exclude-newer-span"] = uv.exclude_newer.span_text
+    if uv.exclude_newer_package:
+        table["exclude-newer-package"] = {
+            name: False if cutoff is None else {"timestamp": rfc3339(cutoff.cutoff),
+                                                **({"span": cutoff.span_text} if cutoff.span is not None else {})}
+            for name, cutoff in sorted(uv.exclude_newer_package.items())}
+    table["targets"] = targets
+    return table
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -3,10 +3,11 @@
 Targets are split into alignment groups (`per-python`: targets sharing a Python minor;
 `per-target`: each alone; `all`). Within a group, in this order of priority:
 
-0. **upgrades** (`--upgrade-package`, in the order given): each named package takes the newest
-   version it can have (the lowest, where `resolution` asks for the lowest), on every target of
-   the group that can install it at all, aligned when one version fits all of them; from then on
-   it may only be at that version (or absent).
+0. **upgrades** (`--upgrade-package`, in the order given): each named package that every plan
+   installs (a direct requirement, or one the upgrades decided first require) is decided as in
+   2. below, before any pin is kept, so that it takes its newest version and the pins it
+   conflicts with move. (Its own pin is not kept; an upgraded package that only some plans
+   install is decided in 2., as far as the kept pins allow.)
 1. **keep**: per target, as many of the previous plan's pins as possible hold (a pin holds when
    its package is at the pinned candidate, or not installed). When all can, all are fixed; when a
    conflict forbids it, the fewest pins move: the least number is found by an implicit
@@ -99,28 +100,6 @@ class _GroupDescent:
         self.decided_at: dict[tuple[str, NormalizedName], int] = {}  # (target, package) -> len(fixed) before
         self.lowest_first: set[NormalizedName] = set()
 
-    # -- level 0: upgrades ----------------------------------------------------------------------
-    def upgrade(self, name: NormalizedName) -> None:
-        """`--upgrade-package name`: its best version where it can be installed, aligned when one fits all."""
-        able = [s for s in self.group if s.feasible(s.installed_literal(name))]
-        if not able:
-            return
-        lowest = self.preferences.lowest(name)
-        versions = sorted({v for s in able for v in s.admissible_versions(name)}, reverse=not lowest)
-        for version in versions:
-            literals = [s.public_literal(name, version) for s in able]
-            if all(lit is not None and s.feasible(lit) for s, lit in zip(able, literals, strict=True)):
-                for solver in able:
-                    solver.fix_restriction(solver.restriction(name, version))
-                return
-        for solver in able:
-            own = sorted(solver.admissible_versions(name), reverse=not lowest)
-            for version in own:
-                literal = solver.public_literal(name, version)
-                if literal is not None and solver.feasible(literal):
-                    solver.fix_restriction(solver.restriction(name, version))
-                    break
-
     # -- level 1: keep --------------------------------------------------------------------------
     def keep(self, solver: TargetSolver) -> None:
         """As many pins as possible hold (see the module docstring); sets `bound`."""
@@ -152,8 +131,10 @@ class _GroupDescent:
         solver.fix(selector)
         self.bound[solver.target.name] = bound
 
-    # -- level 2: the descent -------------------------------------------------------------------
-    def run(self) -> None:
+    # -- levels 0 and 2: the descent -----------------------------------------------------------
+    def run(self, only: Sequence[NormalizedName] | None = None) -> None:
+        """Decide the pending packages in order; `only`: just these, in this order (the upgrades,
+        each as soon as the decisions make it pending)."""
         rank = self.preferences.rank
         while True:
             per_target = {s.target.name: s.pending() for s in self.group}
@@ -161,9 +142,14 @@ class _GroupDescent:
             for names in per_target.values():
                 for name, depth in names.items():
                     pending[name] = min(depth, pending.get(name, depth))
+            if only is not None:
+                pending = {name: depth for name, depth in pending.items() if name in only}
             if not pending:
                 return
-            name = min(pending, key=lambda n: (rank(n), pending[n], n))
+            if only is not None:
+                name = min(pending, key=list(only).index)
+            else:
+                name = min(pending, key=lambda n: (rank(n), pending[n], n))
             needing = [s for s in self.group if name in per_target[s.target.name]]
             for solver in needing:
                 self.decided_at[(solver.target.name, name)] = len(solver.fixed)
@@ -288,8 +274,8 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
     holds: dict[str, tuple[Hold, ...]] = {}
     for group in alignment_groups(solvers, alignment):
         descent = _GroupDescent(group, preferences)
-        for name in upgrade:
-            descent.upgrade(name)
+        if upgrade:
+            descent.run(only=list(upgrade))
         for solver in group:
             descent.keep(solver)
         descent.run()
@@ -297,7 +283,7 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
             refusals.setdefault(name, found)
         held.extend(descent.held_back)
         for solver in group:
-            holds[solver.target.name] = _direct_holds(solver, descent)
+            holds[solver.target.name] = _direct_holds(solver, descent, frozenset(upgrade))
     plans = tuple(s.plan(holds.get(s.target.name, ())) for s in solvers)
     if formulas is not None:
         formulas.update((s.target.name, s.formula) for s in solvers)
@@ -327,7 +313,7 @@ def _first_models(project: Project, targets: Sequence[Target], provider: Provide
 
 
 # -- what holds direct requirements back ----------------------------------------------------------
-def _direct_holds(solver: TargetSolver, descent: _GroupDescent) -> tuple[Hold, ...]:
+def _direct_holds(solver: TargetSolver, descent: _GroupDescent, upgraded: frozenset[NormalizedName]) -> tuple[Hold, ...]:
     """Each direct requirement of the target below the newest version it can install, with the
     fact that holds it (`Hold`). Cheap causes are read off the plan; the others are found by
     solving again with a growing prefix of the decisions taken before the package's own."""
@@ -351,7 +337,8 @@ def _direct_holds(solver: TargetSolver, descent: _GroupDescent) -> tuple[Hold, .
         if hold is None and name in descent.lowest_first:
             hold = Hold(name, version, newest, "resolution")
         if hold is None:
-            hold = _blocking(solver, name, version, newest, descent.decided_at.get((target, name), len(solver.fixed)))
+            hold = _blocking(solver, name, version, newest, descent.decided_at.get((target, name), len(solver.fixed)),
+                             upgraded)
             solver.reach = saved  # (solving again moved it)
         out.append(hold)
     return tuple(out)
@@ -380,7 +367,8 @@ def _requirement_hold(solver: TargetSolver, name: NormalizedName, version: Versi
     return None
 
 
-def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newest: Version, at: int) -> Hold:
+def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newest: Version, at: int,
+              upgraded: frozenset[NormalizedName]) -> Hold:
     """The earliest assumption of the decisions taken before `name`'s own that rules `newest` out."""
     literal = solver.public_literal(name, newest)
     prefix = solver.fixed[:at]
@@ -397,16 +385,14 @@ def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newe
             high = middle
     blocking = prefix[high - 1]
     restricted = solver.restriction_of(blocking)
-    if restricted is not None:
+    if restricted is not None:  # a kept pin
         other = restricted[0]
-        if other in solver.keep and solver.keep[other] == blocking:
-            return Hold(name, version, newest, "pin", other, solver.previous[other].describe())
-        return Hold(name, version, newest, "upgrade", other, ", ".join(str(v) for v in sorted(restricted[1])))
+        return Hold(name, version, newest, "pin", other, solver.previous[other].describe())
     owner = solver.owner_of(blocking)
     if owner is None:
         return Hold(name, version, newest, "pins")  # the budget of moves the keep level set
     other, other_version = owner
-    return Hold(name, version, newest, "decision", other, str(other_version))
+    return Hold(name, version, newest, "upgrade" if other in upgraded else "decision", other, str(other_version))
 
 
 # -- divergences ----------------------------------------------------------------------------------

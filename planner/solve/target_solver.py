@@ -55,6 +55,13 @@ def _bare(text: str) -> str:
     copy.marker = None
     return str(copy)
 
+def constraint_source(dependency: Dependency) -> str:
+    """How a constraint is named in an explanation: the pyproject's constraint-dependencies, or
+    the command-line option that set it for this run (`--upgrade-package torch==2.6`)."""
+    option = dependency.origin.file.name
+    return option if option.startswith("--") else "constraint-dependencies has"
+
+
 _canonical = lru_cache(maxsize=None)(canonicalize_name)  # the same few thousand names, again and again
 
 SOLVER = "glucose4"  # incremental, with assumptions and phase setting
@@ -214,7 +221,6 @@ class TargetSolver:
         self._restrictions: dict[int, tuple[NormalizedName, frozenset[Version]]] = {}
         self._allowed: dict[int, set[int]] = {}  # restriction literal -> the candidate variables it allows
         self._moved: dict[NormalizedName, int] = {}
-        self._installed: dict[NormalizedName, int] = {}
         self.last_core: set[int] = set()  # after an UNSAT `solve`: the given assumptions in its core
         self.formula = Formula(selectors=explain)
         self.solver = Solver(name=solver_name)
@@ -445,13 +451,6 @@ class TargetSolver:
         self._allowed[literal] = allowed
         return literal
 
-    def restriction(self, name: NormalizedName, version: Version) -> int:
-        """A literal: `name` is at public `version` (any of its admissible candidates) or not installed."""
-        package = self._package(name)
-        positions = package.by_public().get(version, [])
-        return self._only_literal(package, positions, ("only", name, str(version)), f"{name}: only {version}",
-                                  f"{name} takes {version} or is not installed")
-
     def moved_literal(self, name: NormalizedName) -> int:
         """A literal: `name` is installed at a candidate its keep literal excludes."""
         if name not in self._moved:
@@ -462,16 +461,6 @@ class TargetSolver:
             self.formula.add([-var, *others], self.formula.group(GroupKind.DECISION, f"{name} moves from its pin"))
             self._moved[name] = var
         return self._moved[name]
-
-    def installed_literal(self, name: NormalizedName) -> int:
-        """A literal: `name` is installed (at any candidate)."""
-        if name not in self._installed:
-            package = self._package(name)
-            var = self.formula.var(("installed", name), f"{name} is installed")
-            self.formula.add([-var, *(v for _, v in package.vars), *([package.tail] if package.tail else [])],
-                             self.formula.group(GroupKind.DECISION, f"{name} is installed"))
-            self._installed[name] = var
-        return self._installed[name]
 
     def fix_restriction(self, literal: int) -> None:
         """Fix a keep or restriction literal: its package may only take those versions from now on."""
@@ -507,7 +496,7 @@ class TargetSolver:
         for dependency in excluded:
             text = f"constraint {dependency.requirement} excludes {name} {candidate.version}"
             fact = Fact(("constraint", str(dependency.requirement), str(dependency.origin)), FactKind.CONSTRAINT,
-                        f"constraint-dependencies has {bare(dependency.requirement)}", dependency.origin,
+                        f"{constraint_source(dependency)} {bare(dependency.requirement)}", dependency.origin,
                         package=name, requirement=bare(dependency.requirement), parent=PROJECT)
             formula.add((-var,), formula.group(GroupKind.CONSTRAINT, text, dependency.origin, (fact,)))
 
