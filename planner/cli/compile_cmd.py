@@ -188,8 +188,7 @@ def _with_project(loaded: Any, project: Any) -> Any:
 
 
 def _index_warnings(plan: Any, output: Output) -> None:
-    undated = sorted({index for t in plan.targets for index in t.undated})
-    for index in undated:
+    for index in plan.undated:
         output.warning(f"index '{index}' gives no upload time (PEP 700) for some of its files: exclude-newer "
                        "treats them as not published (exempt a package with [tool.uv] exclude-newer-package "
                        "= { name = false })")

@@ -89,8 +89,6 @@ class TargetPlan:
     # Files of pins an index now lists with another sha256 than the previous plan recorded:
     # (package, file name, index).
     changed_files: tuple[tuple[str, str, str], ...] = ()
-    # Indexes whose files without an upload time were left out under exclude-newer.
-    undated: tuple[str, ...] = ()
 
     def get(self, name: str) -> PlannedPackage | None:
         for package in self.packages:
@@ -204,6 +202,8 @@ class Plan:
     divergences: tuple[Divergence, ...] = ()
     held_back: tuple[HeldBack, ...] = ()
     alignment: str = "per-python"
+    # Indexes whose files without an upload time were left out under exclude-newer (any target).
+    undated: tuple[str, ...] = ()
 
     def for_target(self, name: str) -> TargetPlan:
         for plan in self.targets:

@@ -259,8 +259,10 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         raise ValueError(f"unknown alignment mode {alignment!r}")
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
+    undated: set[str] = set()
     for target, (solver, solvable) in zip(targets, _first_models(project, targets, provider, previous or {}),
                                           strict=True):
+        undated |= solver.undated()
         if solvable:
             solvers.append(solver)
             continue
@@ -293,6 +295,7 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         divergences=tuple(_divergences(solvers, refusals)),
         held_back=tuple(sorted(held, key=lambda h: (h.package, h.target))),
         alignment=alignment,
+        undated=tuple(sorted(undated | {i for s in solvers for i in s.undated()})),
     )
 
 

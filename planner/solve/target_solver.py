@@ -1030,8 +1030,11 @@ class TargetSolver:
         stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
                            variables=self.formula.num_vars, expansions=len(self.metadata),
                            metadata_fetches=self.metadata_fetches, sat_seconds=self.sat_seconds)
-        undated = sorted({index for package in self.packages.values() for index in package.found.undated})
-        return TargetPlan(self.target, tuple(packages), stats, tuple(holds), tuple(self.changed_files), tuple(undated))
+        return TargetPlan(self.target, tuple(packages), stats, tuple(holds), tuple(self.changed_files))
+
+    def undated(self) -> set[str]:
+        """Indexes whose files without an upload time the cut-off left out, for any package."""
+        return {index for package in self.packages.values() for index in package.found.undated}
 
     def public_builds(self, name: NormalizedName, version: Version) -> list[Version]:
         """The versions of `name`'s admissible candidates with public version `version`."""
