@@ -342,3 +342,17 @@ def test_why_why_not_and_tree_read_the_written_plan(web) -> None:
     fresh = ask("why", "six", "-p", str(project), "--fresh", "--no-cache")
     assert fresh.exit_code == 0, fresh.output
     assert fresh.stdout.splitlines()[0] == "linux: six 1.17.0"
+
+
+def test_a_pinned_file_with_new_bytes_is_named(web) -> None:
+    """The index now lists the pinned file under its name with another sha256: the outputs pin
+    the new hash (it is what installs), and the user is told."""
+    project, server, root = web
+    assert compile_(project, server).exit_code == 0
+    files = _files(OLD_FILES[:-1], OLD) + [build_wheel("six", "1.16.0", ["typing-extensions; python_version < '3'"])
+                                          .fixture_file(upload_time=OLD)]
+    write_index(root, files)
+    result = compile_(project, server)
+    assert result.exit_code == 0, result.output
+    assert "index 'pypi' now lists six-1.16.0-py3-none-any.whl (six) with another sha256" in result.stderr
+    assert result.stdout.startswith("linux:\n  ~ six 1.16.0 (sha256 ")
