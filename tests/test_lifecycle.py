@@ -212,6 +212,12 @@ def test_exclude_newer_reproduces_the_older_plan_and_is_recorded(web, tmp_path) 
     assert snapshot(tmp_path / "span") == before  # the same cut-off: nothing rewritten
     check = compile_(project, server, "--check", output=tmp_path / "span")
     assert check.exit_code == 0, check.output
+    # The other commands read the span too (resolved against the clock).
+    assert runner.invoke(app, ["targets", str(project)]).exit_code == 0
+    shown = runner.invoke(app, ["candidates", "fastapi", "-p", str(project), "--default-index", server.url("pypi"),
+                                "--no-cache", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert "0.165.0" not in shown.stdout and "0.115.2" in shown.stdout
 
 
 def test_an_index_without_upload_times_is_named(web, tmp_path) -> None:

@@ -39,7 +39,8 @@ TargetsOption = Annotated[list[str] | None, typer.Option("--target", "-t", help=
 
 def _written(ctx: typer.Context, project: Path, targets: list[str], index: list[str] | None, default_index: str | None,
              output_dir: Path | None) -> Any:
-    """(loaded project, chosen targets, the written plan or None, `locate`), warning when stale."""
+    """(loaded project, chosen targets, the written plan or None, `locate`, the plan settings it
+    records), warning when stale."""
     from planner.cli.lifecycle import apply_settings, options_from_words
     from planner.cli.workspace import load_targets
     from planner.generate.context import output_context
@@ -55,7 +56,7 @@ def _written(ctx: typer.Context, project: Path, targets: list[str], index: list[
     path = out / PLAN_FILE
     if not path.is_file():
         output.info(f"no plan in {out} (planner compile writes it): solving now")
-        return loaded, chosen, None, {}
+        return loaded, chosen, None, {}, []
     plan = read_written_plan(path)
     selection = [t for t in plan.inputs.get("targets", []) if isinstance(t, str)] if isinstance(plan.inputs.get("targets"), list) else []
     words = [w for w in plan.inputs.get("settings", []) if isinstance(w, str)] if isinstance(plan.inputs.get("settings"), list) else []
@@ -69,7 +70,7 @@ def _written(ctx: typer.Context, project: Path, targets: list[str], index: list[
     if reason is not None:
         output.warning(f"the plan in {out} is stale ({reason}): the answer describes the written plan; "
                        "run planner compile, or pass --fresh")
-    return loaded, chosen, plan, _locations(loaded.project)
+    return loaded, chosen, plan, _locations(loaded.project), words
 
 
 def _locations(project: Any) -> dict[tuple[str, str], str]:
@@ -86,9 +87,10 @@ def _locations(project: Any) -> dict[tuple[str, str], str]:
     return out
 
 
-def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any) -> Any:
-    """Solve as compile would (pins and cut-offs of the written outputs), then answer."""
-    from planner.cli.lifecycle import LifecycleOptions, apply_settings, prepare
+def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any,
+           words: list[str]) -> Any:
+    """Solve as compile would (the plan settings, pins and cut-offs of the written outputs), then answer."""
+    from planner.cli.lifecycle import LifecycleOptions, apply_settings, options_from_words, prepare
     from planner.cli.workspace import open_index_client
     from planner.explain.plan import explain_plan
     from planner.generate.context import published_index_urls
@@ -97,7 +99,11 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
 
     output: Output = ctx.obj
     out = output_dir or loaded.project.root / "output"
-    settled, _ = apply_settings(loaded.project, LifecycleOptions())
+    try:
+        recorded = options_from_words(words)
+    except ValueError:
+        recorded = LifecycleOptions()
+    settled, _ = apply_settings(loaded.project, recorded)
     prepared = prepare(settled, loaded.targets, out, published_index_urls(settled, loaded.declared or settled),
                        LifecycleOptions())
     for warning in prepared.warnings:
@@ -131,7 +137,7 @@ def why_command(
     from planner.cli.workspace import CacheOptions
 
     output: Output = ctx.obj
-    loaded, chosen, written, locate = _written(ctx, project, target or [], index, default_index, output_dir)
+    loaded, chosen, written, locate, words = _written(ctx, project, target or [], index, default_index, output_dir)
     if written is not None and not fresh:
         from planner.explain.written import why
 
@@ -158,7 +164,7 @@ def why_command(
             for line in answer.lines():
                 output.text(line)
 
-    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body)
+    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body, words)
 
 
 def _spec(spec: str) -> tuple[str, str | None]:
@@ -200,7 +206,7 @@ def why_not_command(
 
     output: Output = ctx.obj
     name, version = _spec(spec)
-    loaded, chosen, written, _ = _written(ctx, project, target or [], index, default_index, output_dir)
+    loaded, chosen, written, _, words = _written(ctx, project, target or [], index, default_index, output_dir)
     if written is not None and not fresh:
         from planner.explain.written import why_not
 
@@ -225,7 +231,7 @@ def why_not_command(
             for line in answer.lines():
                 output.text(line)
 
-    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body)
+    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body, words)
 
 
 @reports_errors
@@ -246,7 +252,7 @@ def tree_command(
     from planner.explain.written import tree
 
     output: Output = ctx.obj
-    loaded, chosen, written, _ = _written(ctx, project, target or [], index, default_index, output_dir)
+    loaded, chosen, written, _, _ = _written(ctx, project, target or [], index, default_index, output_dir)
     if written is None:
         raise InputError("planner tree reads the written plan, and there is none yet",
                          fix="run planner compile first")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from planner.errors import Diagnostic, InputError
 from planner.project.loader import find_pyproject, load_project
-from planner.project.model import Project
+from planner.project.model import Project, frozen_mapping
 from planner.project.overrides import IndexOverrides, apply_index_overrides
 from planner.targets.model import Target
 from planner.targets.resolve import resolve_targets
@@ -35,7 +35,7 @@ def load_targets(path: Path, index_options: list[str], default_index: str | None
     pyproject = find_pyproject(path)
     overrides = IndexOverrides.parse(index_options, default_index, Path.cwd())
     declared = load_project(pyproject)
-    project = apply_index_overrides(declared, overrides)
+    project = resolve_spans(apply_index_overrides(declared, overrides))
     resolved = resolve_targets(project)
     return LoadedTargets(
         project=project,
@@ -46,6 +46,22 @@ def load_targets(path: Path, index_options: list[str], default_index: str | None
         declared=declared,
         overrides=overrides,
     )
+
+
+def resolve_spans(project: Project) -> Project:
+    """exclude-newer spans resolved against the clock (a compile resolves them again, reusing the
+    timestamp its previous outputs recorded)."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    uv = project.uv
+    if uv.exclude_newer is None and not uv.exclude_newer_package:
+        return project
+    now = datetime.now(UTC)
+    return replace(project, uv=replace(
+        uv, exclude_newer=uv.exclude_newer.resolved(now) if uv.exclude_newer else None,
+        exclude_newer_package=frozen_mapping({
+            name: None if cutoff is None else cutoff.resolved(now) for name, cutoff in uv.exclude_newer_package.items()})))
 
 
 @dataclass(frozen=True)

@@ -333,6 +333,11 @@ def _direct_holds(solver: TargetSolver, descent: _GroupDescent, upgraded: frozen
         version = chosen[0].version
         builds = solver.public_builds(name, newest)
         hold = _requirement_hold(solver, name, version, newest, builds, edges.get(name, []))
+        if hold is None:  # can the newest be installed at all? (also what a fresh compile would say)
+            literal = solver.public_literal(name, newest)
+            if literal is None or not solver.solve([literal]):
+                hold = Hold(name, version, newest, "conflict")
+            solver.reach = saved  # (solving again moved it)
         if hold is None and name in solver.previous and solver.is_kept(name) and name in solver.restricted:
             hold = Hold(name, version, newest, "pin")
         if hold is None and name in aligned:
@@ -342,7 +347,7 @@ def _direct_holds(solver: TargetSolver, descent: _GroupDescent, upgraded: frozen
         if hold is None:
             hold = _blocking(solver, name, version, newest, descent.decided_at.get((target, name), len(solver.fixed)),
                              upgraded)
-            solver.reach = saved  # (solving again moved it)
+            solver.reach = saved
         out.append(hold)
     return tuple(out)
 
@@ -372,13 +377,12 @@ def _requirement_hold(solver: TargetSolver, name: NormalizedName, version: Versi
 
 def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newest: Version, at: int,
               upgraded: frozenset[NormalizedName]) -> Hold:
-    """The earliest assumption of the decisions taken before `name`'s own that rules `newest` out."""
+    """The earliest assumption of the decisions taken before `name`'s own that rules `newest` out
+    (`newest` alone is feasible: the caller checked)."""
     literal = solver.public_literal(name, newest)
     prefix = solver.fixed[:at]
     if literal is None or solver.solve([*prefix, literal]):
         return Hold(name, version, newest, "decision")  # (cannot happen: the descent tried it)
-    if not solver.solve([literal]):
-        return Hold(name, version, newest, "conflict")
     low, high = 0, len(prefix)  # solve(prefix[:low] + [literal]) is SAT, with prefix[:high] UNSAT
     while high - low > 1:
         middle = (low + high) // 2

@@ -62,7 +62,7 @@ def source_applies(source: IndexSource, target: Target) -> bool:
 def route(project: Project, target: Target, package: str) -> Route:
     name = canonicalize_name(package)
     configured = project.uv.cutoff(name)
-    cutoff = configured.cutoff if configured is not None else None
+    cutoff = configured.timestamp if configured is not None else None  # (a span: once resolved)
     applicable = [s for s in project.uv.sources.get(name, ()) if source_applies(s, target)]
     if applicable:
         chosen = applicable[0]
