@@ -178,16 +178,20 @@ def hold_text(project: Project, plan: Plan, target: str, hold: Hold) -> str:
         if hold.by is None:
             return f"the decisions taken before it leave no room for {name} {newest}"
         return f"{hold.by} {hold.by_version} was decided first ({_order_note(project, hold)}) and {name} {newest} does not fit it"
-    return f"{name} {newest} cannot be installed together with the project's requirements"
+    return (f"{name} {newest} cannot be installed together with the project's requirements "
+            f"(planner why-not {name}=={newest} --fresh names them)")
 
 
 def _hold(project: Project, plan: Plan, target_plan: TargetPlan, provider: Provider | None, hold: Hold) -> Hold:
+    """Worded; a hold by an earlier decision also gets its minimal facts (which requirement of the
+    newest version the decided package's version excludes). A conflict does not: its minimal facts
+    cost a search over the whole explaining formula per target; `why-not --fresh` works them out."""
     text = hold_text(project, plan, target_plan.target.name, hold)
     facts: tuple[ExplainedFact, ...] = ()
-    if provider is not None and hold.cause in ("decision", "conflict"):
+    if provider is not None and hold.cause == "decision" and hold.by:
         from planner.explain.why import version_reason
 
-        given = [(NormalizedName(hold.by), hold.by_version)] if hold.cause == "decision" and hold.by else []
+        given = [(NormalizedName(hold.by), hold.by_version)]
         reason = version_reason(project, target_plan.target, provider, hold.package, hold.newest, given=given)
         if reason.facts:
             facts = reason.facts
