@@ -182,21 +182,21 @@ def hold_text(project: Project, plan: Plan, target: str, hold: Hold) -> str:
             f"(planner why-not {name}=={newest} --fresh names them)")
 
 
-def _hold(project: Project, plan: Plan, target_plan: TargetPlan, provider: Provider | None, hold: Hold) -> Hold:
-    """Worded; a hold by an earlier decision also gets its minimal facts (which requirement of the
-    newest version the decided package's version excludes). A conflict does not: its minimal facts
-    cost a search over the whole explaining formula per target; `why-not --fresh` works them out."""
-    text = hold_text(project, plan, target_plan.target.name, hold)
-    facts: tuple[ExplainedFact, ...] = ()
-    if provider is not None and hold.cause == "decision" and hold.by:
-        from planner.explain.why import version_reason
+def clash_text(clash) -> str:  # type: ignore[no-untyped-def]
+    against = "; ".join(f"the project requires {r}" if by == PROJECT else f"{by} {v} requires {r}"
+                        for by, v, r in clash.against)
+    return f"it requires {clash.requirement}, and the plan has {clash.package} {clash.version}" + \
+        (f" ({against})" if against else "")
 
-        given = [(NormalizedName(hold.by), hold.by_version)]
-        reason = version_reason(project, target_plan.target, provider, hold.package, hold.newest, given=given)
-        if reason.facts:
-            facts = reason.facts
-            text += ": " + reason.text
-    return replace(hold, reason=text, facts=facts)
+
+def _hold(project: Project, plan: Plan, target_plan: TargetPlan, provider: Provider | None, hold: Hold) -> Hold:
+    """Worded, with the requirements of the newest version that the plan's versions do not meet
+    (`clashes`, read from the metadata the solving had). Minimal facts are not searched for here:
+    that costs a search over the whole explaining formula per target; `why-not --fresh` does it."""
+    text = hold_text(project, plan, target_plan.target.name, hold)
+    if hold.clashes:
+        text += ": " + "; ".join(clash_text(c) for c in hold.clashes)
+    return replace(hold, reason=text)
 
 
 def shown_holds(target_plan: TargetPlan) -> Sequence[Hold]:

@@ -19,14 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from planner.errors import InputError
-from planner.generate.context import OutputContext
-from planner.generate.dockerfile import no_dockerfile_reason, render_dockerfile
-from planner.generate.hashing import unhashed_artifacts
-from planner.generate.plan_json import plan_document
-from planner.generate.pylock import lock_files
-from planner.generate.requirements import requirements_txt
-from planner.plan.model import Plan
+
+if TYPE_CHECKING:  # `--check`, `why` and `tree` read outputs without the generators (jinja2, tomlkit)
+    from planner.generate.context import OutputContext
+    from planner.plan.model import Plan
 
 PLAN_FILE = "plan.json"
 
@@ -39,6 +38,8 @@ class Outputs:
 
 def require_hashes(context: OutputContext, plan: Plan) -> None:
     """Every artifact an output names must have a sha256 from its index."""
+    from planner.generate.hashing import unhashed_artifacts
+
     missing = unhashed_artifacts(plan)
     if missing:
         artifact = missing[0]
@@ -50,6 +51,11 @@ def require_hashes(context: OutputContext, plan: Plan) -> None:
 
 
 def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
+    from planner.generate.dockerfile import no_dockerfile_reason, render_dockerfile
+    from planner.generate.plan_json import plan_document
+    from planner.generate.pylock import lock_files
+    from planner.generate.requirements import requirements_txt
+
     require_hashes(context, plan)
     files: dict[str, bytes] = {}
     notes: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from planner.explain.document import divergence_document, fact_document, unsatisfiable_document
+from planner.explain.document import divergence_document, unsatisfiable_document
 from planner.plan.model import Hold, Plan, PlannedPackage, TargetPlan
 from planner.project.cutoffs import ExcludeNewer, rfc3339
 from planner.project.model import Project
@@ -53,7 +53,9 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str
 def hold_document(hold: Hold) -> dict[str, Any]:
     return {"package": hold.package, "version": str(hold.version), "newest": str(hold.newest), "cause": hold.cause,
             "by": hold.by, "by_version": hold.by_version, "requirement": hold.requirement, "reason": hold.reason,
-            "facts": [fact_document(f) for f in hold.facts]}
+            "clashes": [{"requirement": c.requirement, "package": c.package, "version": c.version,
+                         "against": [{"by": by, "version": v, "requirement": r} for by, v, r in c.against]}
+                        for c in hold.clashes]}
 
 
 def _target(index_urls: Mapping[str, str], plan: TargetPlan) -> dict[str, Any]:

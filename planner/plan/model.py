@@ -42,6 +42,19 @@ class PlannedPackage:
 
 
 @dataclass(frozen=True)
+class Clash:
+    """A requirement of a newer version that the plan's version of a package does not satisfy:
+    `requirement` (of the newer version) on `package`, which the plan has at `version`; `against`:
+    the plan's requirements on that package that admit none of the versions it would need, as
+    (requiring package or PROJECT, its version, the requirement)."""
+
+    requirement: str
+    package: str
+    version: str
+    against: tuple[tuple[str, str | None, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Hold:
     """A direct requirement the plan has below the newest version its target can install, and
     what holds it there: a fact from the solver (`cause`, `by`, ...), worded by planner/explain.
@@ -62,6 +75,7 @@ class Hold:
     by_version: str | None = None
     requirement: str | None = None
     location: Location | None = None  # where the project's own requirement or constraint is written
+    clashes: tuple[Clash, ...] = ()  # decision, pin of another package: what of the newest does not fit
     reason: str = ""  # the words (planner/explain/plan.py)
     facts: tuple[ExplainedFact, ...] = ()  # minimal facts behind `decision` / `conflict`, when worked out
 

@@ -40,17 +40,17 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from pysat.card import CardEnc, EncType
 from pysat.examples.hitman import Hitman
 
 from planner.encode.formula import Formula, GroupKind
-from planner.plan.model import PROJECT, Divergence, HeldBack, Hold, Plan, Refusal, Unsatisfiable
+from planner.plan.model import PROJECT, Clash, Divergence, HeldBack, Hold, Plan, Refusal, Unsatisfiable
 from planner.previous.model import Pins
 from planner.project.model import ALIGNMENT_MODES, Project, Resolution
 from planner.solve.provider import Provider
-from planner.solve.target_solver import Edge, TargetSolver, bare, public
+from planner.solve.target_solver import Edge, Reach, TargetSolver, bare, public
 from planner.targets.model import Target
 
 
@@ -333,11 +333,8 @@ def _direct_holds(solver: TargetSolver, descent: _GroupDescent, upgraded: frozen
         version = chosen[0].version
         builds = solver.public_builds(name, newest)
         hold = _requirement_hold(solver, name, version, newest, builds, edges.get(name, []))
-        if hold is None:  # can the newest be installed at all? (also what a fresh compile would say)
-            literal = solver.public_literal(name, newest)
-            if literal is None or not solver.solve([literal]):
-                hold = Hold(name, version, newest, "conflict")
-            solver.reach = saved  # (solving again moved it)
+        # A kept pin is named as such without asking whether the newest could be installed at all:
+        # that proof can explore far beyond the plan (and its metadata) on every re-compile.
         if hold is None and name in solver.previous and solver.is_kept(name) and name in solver.restricted:
             hold = Hold(name, version, newest, "pin")
         if hold is None and name in aligned:
@@ -346,7 +343,7 @@ def _direct_holds(solver: TargetSolver, descent: _GroupDescent, upgraded: frozen
             hold = Hold(name, version, newest, "resolution")
         if hold is None:
             hold = _blocking(solver, name, version, newest, descent.decided_at.get((target, name), len(solver.fixed)),
-                             upgraded)
+                             upgraded, saved)
             solver.reach = saved
         out.append(hold)
     return tuple(out)
@@ -376,13 +373,17 @@ def _requirement_hold(solver: TargetSolver, name: NormalizedName, version: Versi
 
 
 def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newest: Version, at: int,
-              upgraded: frozenset[NormalizedName]) -> Hold:
-    """The earliest assumption of the decisions taken before `name`'s own that rules `newest` out
-    (`newest` alone is feasible: the caller checked)."""
+              upgraded: frozenset[NormalizedName], plan: Reach) -> Hold:
+    """The earliest assumption of the decisions taken before `name`'s own that rules `newest` out,
+    with the newest version's requirements that the plan's versions do not satisfy (`clashes`)."""
     literal = solver.public_literal(name, newest)
     prefix = solver.fixed[:at]
     if literal is None or solver.solve([*prefix, literal]):
         return Hold(name, version, newest, "decision")  # (cannot happen: the descent tried it)
+    if not solver.solve([literal]):
+        return Hold(name, version, newest, "conflict")
+    solver.reach = plan
+    clashes = _clashes(solver, name, newest)
     low, high = 0, len(prefix)  # solve(prefix[:low] + [literal]) is SAT, with prefix[:high] UNSAT
     while high - low > 1:
         middle = (low + high) // 2
@@ -394,12 +395,35 @@ def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newe
     restricted = solver.restriction_of(blocking)
     if restricted is not None:  # a kept pin
         other = restricted[0]
-        return Hold(name, version, newest, "pin", other, solver.previous[other].describe())
+        return Hold(name, version, newest, "pin", other, solver.previous[other].describe(), clashes=clashes)
     owner = solver.owner_of(blocking)
     if owner is None:
-        return Hold(name, version, newest, "pins")  # the budget of moves the keep level set
+        return Hold(name, version, newest, "pins", clashes=clashes)  # the budget of moves the keep level set
     other, other_version = owner
-    return Hold(name, version, newest, "upgrade" if other in upgraded else "decision", other, str(other_version))
+    return Hold(name, version, newest, "upgrade" if other in upgraded else "decision", other, str(other_version),
+                clashes=clashes)
+
+
+def _clashes(solver: TargetSolver, name: NormalizedName, newest: Version) -> tuple[Clash, ...]:
+    """The requirements of `name` at `newest` (from its metadata, when the solving read it) that the
+    plan's version of the package they name does not satisfy, each with the plan's requirements on
+    that package that admit none of the versions it would need."""
+    edges = solver.active_edges()
+    plan = solver.reach.chosen
+    out: list[Clash] = []
+    for requirement in solver.expanded_requirements(name, newest):
+        other = canonicalize_name(requirement.name)
+        chosen = plan.get(other)
+        if chosen is None or requirement.specifier.contains(chosen[0].version, prereleases=True):
+            continue
+        wanted = [v for v in solver.admissible_versions(other) if requirement.specifier.contains(v, prereleases=True)]
+        against = tuple(sorted({
+            (e.parent_name, str(plan[NormalizedName(e.parent_name)][0].version) if e.parent_name in plan else None,
+             bare(e.requirement))
+            for e in edges.get(other, ())
+            if not any(e.requirement.specifier.contains(v, prereleases=True) for v in wanted)}))
+        out.append(Clash(bare(requirement), other, str(chosen[0].version), against))
+    return tuple(out)
 
 
 # -- divergences ----------------------------------------------------------------------------------

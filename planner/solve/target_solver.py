@@ -1055,6 +1055,15 @@ class TargetSolver:
             return None
         return name, next(c.version for c, v in self.packages[name].vars if v == literal)
 
+    def expanded_requirements(self, name: NormalizedName, version: Version) -> list[Requirement]:
+        """The requirements (markers evaluated here, no extra) of the first candidate of `name` at
+        public `version` whose metadata the solving has read; none when it read none."""
+        for _, var in self.candidates_with_public(name, version):
+            metadata = self.metadata.get(var)
+            if metadata is not None:
+                return [r for r in metadata.requires_dist if r.marker is None or self.target.evaluate(r.marker)]
+        return []
+
     def newest_admissible(self, name: NormalizedName) -> Version | None:
         versions = self._package(name).by_public()
         return max(versions) if versions else None
