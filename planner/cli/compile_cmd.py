@@ -79,11 +79,13 @@ def compile_command(
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
+    from planner.sources.provider import with_local_sources
 
     formulas: dict[str, Formula] = {}
     with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
+        provider = with_local_sources(loaded.project, IndexProvider(client))
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
-            plan = solve_plan(loaded.project, chosen, TimedProvider(IndexProvider(client), clock),
+            plan = solve_plan(loaded.project, chosen, TimedProvider(provider, clock),
                               loaded.project.planner.alignment, formulas)
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
@@ -112,6 +114,10 @@ def compile_command(
         _summary(plan, output, loaded.project.default_index.name)
         for note in outputs.notes:
             output.text(note)
+        for found in provider.distributions():
+            if found.outside:
+                output.text(f"{found.artifact.name} comes from '{found.artifact.path}', outside the project folder "
+                            f"(source rule at {found.source.origin}): the outputs need it at that place")
     for path in written:
         output.info(f"wrote {path}")
 

@@ -231,32 +231,59 @@ class TargetSolver:
 
     # -- roots ----------------------------------------------------------------------------------
     def _root_dependencies(self) -> list[tuple[Dependency, str]]:
-        """The project's requirements on this target, with where they come from."""
+        """The requirements the target starts from, with where they come from: each local
+        package it installs (a package is required by name, so its dependencies come from its
+        own metadata; a project that is no package stands for its dependencies and the target's
+        extras of it), then the target's dependency groups of the root and of those packages."""
         project, target = self.project, self.target
-        found: list[tuple[Dependency, str]] = [(d, "dependencies") for d in project.dependencies]
-        pending = list(target.extras)
-        seen_extras: set[str] = set()
-        while pending:  # an extra may require the project's own other extras
-            extra = pending.pop(0)
-            if extra in seen_extras:
+        found: list[tuple[Dependency, str]] = []
+        owners: list[Project] = []
+        for name in target.packages or (project.name,):
+            local = project.local_projects.get(name)
+            if local is None:
                 continue
-            seen_extras.add(extra)
-            for dependency in project.optional_dependencies.get(extra, ()):
-                found.append((dependency, f"extra {extra}"))
+            owners.append(local)
+            suffix = "" if local is project else f" of {local.name}"
+            if local.is_package:
+                extras = [e for e in target.extras if e in local.optional_dependencies]
+                wanted = Requirement(local.name + (f"[{','.join(extras)}]" if extras else ""))
+                found.append((Dependency(wanted, local.origin or local.locate(("project",))), "packages"))
+                continue
+            found.extend((d, "dependencies" + suffix) for d in local.dependencies)
+            found.extend(self._extras_of(local, target.extras, suffix))
         for group in target.groups:
-            found.extend((d, f"group {group}") for d in project.dependency_groups.get(group, ()))
+            for owner in {id(p): p for p in (project, *owners)}.values():
+                suffix = "" if owner is project else f" of {owner.name}"
+                found.extend((d, f"group {group}{suffix}") for d in owner.dependency_groups.get(group, ()))
         out: list[tuple[Dependency, str]] = []
-        for dependency, via in found:
+        seen: set[tuple[str, str]] = set()
+        expanded = {(owner.name, extra) for owner in owners if not owner.is_package for extra in target.extras}
+        while found:
+            dependency, via = found.pop(0)
             requirement = dependency.requirement
             if requirement.marker is not None and not target.evaluate(requirement.marker):
                 continue
-            if canonicalize_name(requirement.name) == project.name:
-                for extra in requirement.extras:  # `demo[gpu]` inside demo: that extra's requirements
-                    for inner in project.optional_dependencies.get(canonicalize_name(extra), ()):
-                        if inner not in [d for d, _ in found]:
-                            found.append((inner, f"extra {extra}"))
+            owner = project.local_projects.get(canonicalize_name(requirement.name))
+            if owner is not None and not owner.is_package:
+                # `demo[gpu]` inside demo, a project that is no package: that extra's requirements
+                new = [e for e in requirement.extras if (owner.name, canonicalize_name(e)) not in expanded]
+                expanded.update((owner.name, canonicalize_name(e)) for e in new)
+                found.extend(self._extras_of(owner, new, "" if owner is project else f" of {owner.name}"))
                 continue
-            out.append((dependency, via))
+            key = (str(dependency.requirement), str(dependency.origin))
+            if key not in seen:
+                seen.add(key)
+                out.append((dependency, via))
+        return out
+
+    @staticmethod
+    def _extras_of(owner: Project, extras: Iterable[str], suffix: str) -> list[tuple[Dependency, str]]:
+        """The requirements of `owner`'s extras (those it declares), extras it names of itself
+        included later by the caller."""
+        out = []
+        for extra in extras:
+            name = canonicalize_name(extra)
+            out.extend((d, f"extra {name}{suffix}") for d in owner.optional_dependencies.get(name, ()))
         return out
 
     def _root_edges(self) -> list[Edge]:
@@ -267,8 +294,10 @@ class TargetSolver:
                 if requirement.specifier.prereleases:
                     self._explicit_prerelease.add(name)
                 self._note_pins(name, requirement)
+                said = (f"target '{self.target.name}' installs {bare(dependency.requirement)}" if via == "packages"
+                        else f"the project requires {bare(dependency.requirement)} ({via})")
                 fact = Fact(("requirement", via, str(dependency.requirement), str(dependency.origin)),
-                            FactKind.REQUIREMENT, f"the project requires {bare(dependency.requirement)} ({via})",
+                            FactKind.REQUIREMENT, said,
                             dependency.origin, package=name, requirement=bare(dependency.requirement),
                             parent=PROJECT, via=via)
                 group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
@@ -613,7 +642,9 @@ class TargetSolver:
         # Requirements of extras nobody asked for yet are added by `_extra_var` when asked.
         extras = sorted(requested) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
-        for raw in metadata.requires_dist:
+        origins = metadata.origins  # a local package's: where each requirement was written
+        for position, raw in enumerate(metadata.requires_dist):
+            origin = origins[position] if origins else None
             for requirement, note, override in self._overridden(raw):
                 target_name = _canonical(requirement.name)
                 marker = raw.marker
@@ -630,14 +661,16 @@ class TargetSolver:
                     where = f" [extra {extra}]" if extra else ""
                     facts: tuple[Fact, ...] = ()
                     if self.explain:  # (reading requirements again is not free: only when explaining)
+                        said = f" ({origin})" if origin is not None else ""
                         fact = Fact(("dependency", name, str(candidate.version), str(raw), extra), FactKind.DEPENDENCY,
-                                    f"{name} {candidate.version} requires {bare(raw)}" + (f" (its extra {extra})" if extra else ""),
+                                    f"{name} {_shown_version(candidate)}requires {bare(raw)}"
+                                    + (f" (its extra {extra})" if extra else "") + said, origin,
                                     package=target_name, version=str(candidate.version), requirement=bare(raw),
                                     parent=name, via=extra)
                         facts = (fact, *self._override_facts(override))
                     group = self.formula.group(GroupKind.DEPENDENCY,
                                                f"{name} {candidate.version} requires {requirement}{where}{note}",
-                                               facts=facts)
+                                               origin, facts=facts)
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
                     self._require(edge)
@@ -936,6 +969,12 @@ class TargetSolver:
                 indexes = ", ".join(package.found.indexes_consulted)
                 return f"nothing on {indexes} satisfies {edge.requirement}{where}{detail}"
         return None
+
+
+def _shown_version(candidate: Candidate) -> str:
+    """`"1.0 "` for a message, or nothing for a local package whose version is dynamic."""
+    version = candidate.version
+    return "" if version.local == "dynamic" and candidate.artifact.is_local else f"{version} "
 
 
 def _without_sources(project: Project, name: NormalizedName) -> Project:

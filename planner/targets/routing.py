@@ -11,6 +11,11 @@ uv's semantics (docs/uv-compat.md):
 Unlike uv, a source applies to the package wherever it appears in the dependency graph, not only
 where the project names it directly: a package pinned to an explicit index never comes from
 another one.
+
+Local packages come from no index: a workspace member (whatever requires it, even without a
+`{ workspace = true }` entry: a local package is never taken from an index), or a package whose
+`path` source applies on the target. Their route has no indexes and names the local source;
+`planner/sources/` gives their one candidate.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from packaging.utils import NormalizedName, canonicalize_name
 
 from planner.errors import InputError
-from planner.project.model import Index, IndexSource, IndexStrategy, Project
+from planner.project.model import Index, IndexSource, IndexStrategy, LocalSource, PathSource, Project, WorkspaceSource
 from planner.targets.model import Target
 
 
@@ -31,12 +36,18 @@ class Route:
     indexes: tuple[Index, ...]  # in priority order
     strategy: IndexStrategy  # how several indexes combine; irrelevant for one
     source: IndexSource | None = None  # the source entry that decided, if any
+    local: LocalSource | None = None  # a local package: where it comes from (then no indexes)
 
     @property
     def index_names(self) -> tuple[str, ...]:
         return tuple(index.name for index in self.indexes)
 
     def describe(self) -> str:
+        if isinstance(self.local, WorkspaceSource):
+            return "the workspace member"
+        if isinstance(self.local, PathSource):
+            where = f" (source rule at {self.local.origin})" if self.local.origin else ""
+            return f"the path '{self.local.written}'{where}"
         names = " > ".join(self.index_names)
         if self.source is not None:
             return f"{names} (source rule at {self.source.origin})" if self.source.origin else names
@@ -45,7 +56,7 @@ class Route:
         return names
 
 
-def source_applies(source: IndexSource, target: Target) -> bool:
+def source_applies(source: IndexSource | LocalSource, target: Target) -> bool:
     if source.extra is not None and source.extra not in target.extras:
         return False
     if source.group is not None and source.group not in target.groups:
@@ -55,7 +66,25 @@ def source_applies(source: IndexSource, target: Target) -> bool:
 
 def route(project: Project, target: Target, package: str) -> Route:
     name = canonicalize_name(package)
+    if name in project.local_projects:
+        declared = [s for s in project.uv.local_sources.get(name, ()) if isinstance(s, WorkspaceSource)]
+        return Route(name, (), project.uv.index_strategy,
+                     local=declared[0] if declared else WorkspaceSource(name))
     applicable = [s for s in project.uv.sources.get(name, ()) if source_applies(s, target)]
+    paths = [s for s in project.uv.local_sources.get(name, ()) if source_applies(s, target)]
+    if paths:
+        chosen_path = paths[0]
+        for other_source in (*paths[1:], *applicable):
+            if not isinstance(other_source, PathSource) or other_source.path != chosen_path.path:
+                what = (f"index '{other_source.index}'" if isinstance(other_source, IndexSource)
+                        else other_source.describe())
+                raise InputError(
+                    f"on target '{target.name}', two sources for '{name}' apply and disagree: "
+                    f"the path '{chosen_path.written}' (at {chosen_path.origin}) and {what}",
+                    location=other_source.origin,
+                    fix="make their marker/extra/group conditions exclusive",
+                )
+        return Route(name, (), project.uv.index_strategy, local=chosen_path)
     if applicable:
         chosen = applicable[0]
         for other in applicable[1:]:
@@ -73,7 +102,7 @@ def route(project: Project, target: Target, package: str) -> Route:
 
 
 def source_routed_packages(project: Project) -> tuple[NormalizedName, ...]:
-    return tuple(project.uv.sources)
+    return tuple(dict.fromkeys((*project.uv.sources, *project.uv.local_sources)))
 
 
 def routing_table(project: Project, targets: Iterable[Target]) -> dict[str, dict[NormalizedName, Route]]:
