@@ -67,7 +67,7 @@ def compile_command(
     chosen = _select_targets(loaded.targets, target or [])
     out = output_dir or loaded.project.root / "output"
     context = output_context(loaded.project, loaded.declared or loaded.project, loaded.overrides.urls,
-                             loaded.overrides.default_url, list(target or []))
+                             loaded.overrides.default_url, list(target or []), out)
     if check:
         reason = stale_reason(out, context)
         if reason is not None:
@@ -144,6 +144,8 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
                     f"{len(target_plan.packages)} packages")
         for package in target_plan.packages:
             where = "" if package.index == default_index else f"  [{package.index}]"
+            if package.artifact.is_local:
+                where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
             output.text(f"  {package.name}{extras} {package.version}{where}")
     if plan.divergences:

@@ -79,6 +79,7 @@ class Edge:
     requirement: Requirement
     name: NormalizedName
     group: Group
+    via: str | None = None  # root requirements: "dependencies", "extra x", "group g", "packages"
 
     @cached_property
     def extras(self) -> frozenset[NormalizedName]:
@@ -303,7 +304,7 @@ class TargetSolver:
                 group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
                                            dependency.origin, (fact, *self._override_facts(override)))
 
-                edges.append(Edge(None, PROJECT, None, None, requirement, name, group))
+                edges.append(Edge(None, PROJECT, None, None, requirement, name, group, via))
         # Constraints and overrides are first-party requirements too: a pre-release or an exact
         # pin they name allows that pre-release or yanked version (as uv does).
         for dependency in (*self.project.uv.constraints, *self.project.uv.overrides):
@@ -927,8 +928,44 @@ class TargetSolver:
         return [(package.found.candidates[p], self._var_at(package, p)) for p in positions]
 
     # -- results --------------------------------------------------------------------------------
+    def _closure(self, roots: Iterable[Edge]) -> set[NormalizedName]:
+        """The planned packages `roots` reach through the plan's own requirements (extras
+        followed as requested along the way)."""
+        chosen, reached, extras = self.reach.chosen, set(), {}
+        queue = deque(roots)
+        while queue:
+            edge = queue.popleft()
+            selected = chosen.get(edge.name)
+            if selected is None:
+                continue
+            have = extras.setdefault(edge.name, set())
+            new = set(edge.extras) - have
+            first = edge.name not in reached
+            reached.add(edge.name)
+            have |= new
+            for child in self.edges.get(selected[1], ()):
+                if (first and child.guard_extra is None) or child.guard_extra in new:
+                    queue.append(child)
+        return reached
+
+    def _group_only(self) -> dict[NormalizedName, tuple[NormalizedName, ...]]:
+        """Packages only the target's dependency groups need, with those groups."""
+        def in_group(edge: Edge, group: str) -> bool:
+            return edge.via is not None and (edge.via == f"group {group}" or edge.via.startswith(f"group {group} of "))
+
+        base = [e for e in self.roots if not any(in_group(e, g) for g in self.target.groups)]
+        needed = self._closure(base)
+        out: dict[NormalizedName, list[NormalizedName]] = {}
+        if len(needed) == len(self.reach.chosen):
+            return {}
+        for group in self.target.groups:
+            for name in self._closure(base + [e for e in self.roots if in_group(e, group)]) - needed:
+                out.setdefault(name, []).append(canonicalize_name(group))
+        return {name: tuple(groups) for name, groups in out.items()}
+
     def plan(self) -> TargetPlan:
         packages = []
+        group_only = self._group_only()
         for name in sorted(self.reach.chosen):
             candidate, _ = self.reach.chosen[name]
             packages.append(PlannedPackage(
@@ -938,6 +975,7 @@ class TargetSolver:
                 artifact=candidate.artifact,
                 extras=tuple(sorted(self.reach.extras.get(name, ()))),
                 required_by=tuple(sorted(self.reach.required_by.get(name, ()))),
+                for_groups=group_only.get(name, ()),
             ))
         stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
                            variables=self.formula.num_vars, expansions=len(self.metadata),
