@@ -156,11 +156,6 @@ class _Checker:
         local = self.project.local_projects
         return [local[name] for name in names if name in local]
 
-    def is_virtual_local(self, name: NormalizedName) -> Project | None:
-        """The local project of that name when it is no package (it stands for its requirements)."""
-        local = self.project.local_projects.get(name)
-        return local if local is not None and not local.is_package else None
-
     def root_edges(self) -> list[_Edge]:
         """The target's active root requirements, with self-references of projects that are no
         package expanded."""
@@ -188,7 +183,7 @@ class _Checker:
             if not self.holds(requirement):
                 continue
             origin = f"the project ({where}, {dependency.origin})"
-            itself = self.is_virtual_local(dependency.name)
+            itself = owner if owner is not None and dependency.name == owner.name and not owner.is_package else None
             if itself is not None:
                 for extra in sorted(canonicalize_name(e) for e in requirement.extras):
                     if (itself.name, extra) in expanded:
@@ -221,8 +216,8 @@ class _Checker:
             core = self.core_metadata(package)
             for requirement in core.requires_dist if core is not None else ():
                 active = frozenset(c for c in contexts if self.holds(requirement, c))
-                if not active or self.is_virtual_local(canonicalize_name(requirement.name)) is not None:
-                    continue  # a project that is no package is not planned: it is what installs them
+                if not active:
+                    continue
                 origin = f"{package.name} {package.version}"
                 for replaced, note in self.overridden(requirement):
                     edges.append(_Edge(package.name, replaced, origin, active, note))

@@ -237,7 +237,7 @@ class TargetSolver:
         own metadata; a project that is no package stands for its dependencies and the target's
         extras of it), then the target's dependency groups of the root and of those packages."""
         project, target = self.project, self.target
-        found: list[tuple[Dependency, str]] = []
+        found: list[tuple[Dependency, str, Project]] = []
         owners: list[Project] = []
         for name in target.packages or (project.name,):
             local = project.local_projects.get(name)
@@ -248,24 +248,23 @@ class TargetSolver:
             if local.is_package:
                 extras = [e for e in target.extras if e in local.optional_dependencies]
                 wanted = Requirement(local.name + (f"[{','.join(extras)}]" if extras else ""))
-                found.append((Dependency(wanted, local.origin or local.locate(("project",))), "packages"))
+                found.append((Dependency(wanted, local.origin or local.locate(("project",))), "packages", local))
                 continue
-            found.extend((d, "dependencies" + suffix) for d in local.dependencies)
+            found.extend((d, "dependencies" + suffix, local) for d in local.dependencies)
             found.extend(self._extras_of(local, target.extras, suffix))
         for group in target.groups:
             for owner in {id(p): p for p in (project, *owners)}.values():
                 suffix = "" if owner is project else f" of {owner.name}"
-                found.extend((d, f"group {group}{suffix}") for d in owner.dependency_groups.get(group, ()))
+                found.extend((d, f"group {group}{suffix}", owner) for d in owner.dependency_groups.get(group, ()))
         out: list[tuple[Dependency, str]] = []
         seen: set[tuple[str, str]] = set()
         expanded = {(owner.name, extra) for owner in owners if not owner.is_package for extra in target.extras}
         while found:
-            dependency, via = found.pop(0)
+            dependency, via, owner = found.pop(0)
             requirement = dependency.requirement
             if requirement.marker is not None and not target.evaluate(requirement.marker):
                 continue
-            owner = project.local_projects.get(canonicalize_name(requirement.name))
-            if owner is not None and not owner.is_package:
+            if dependency.name == owner.name and not owner.is_package:
                 # `demo[gpu]` inside demo, a project that is no package: that extra's requirements
                 new = [e for e in requirement.extras if (owner.name, canonicalize_name(e)) not in expanded]
                 expanded.update((owner.name, canonicalize_name(e)) for e in new)
@@ -278,13 +277,12 @@ class TargetSolver:
         return out
 
     @staticmethod
-    def _extras_of(owner: Project, extras: Iterable[str], suffix: str) -> list[tuple[Dependency, str]]:
-        """The requirements of `owner`'s extras (those it declares), extras it names of itself
-        included later by the caller."""
+    def _extras_of(owner: Project, extras: Iterable[str], suffix: str) -> list[tuple[Dependency, str, Project]]:
+        """The requirements of `owner`'s extras (those it declares)."""
         out = []
         for extra in extras:
             name = canonicalize_name(extra)
-            out.extend((d, f"extra {name}{suffix}") for d in owner.optional_dependencies.get(name, ()))
+            out.extend((d, f"extra {name}{suffix}", owner) for d in owner.optional_dependencies.get(name, ()))
         return out
 
     def _root_edges(self) -> list[Edge]:
