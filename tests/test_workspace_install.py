@@ -23,6 +23,7 @@ from planner.solve.provider import IndexProvider
 from planner.sources.provider import with_local_sources
 from tests.fixtures.index_server import IndexServer
 from tests.fixtures.workspace_project import write_workspace
+from tests.test_dockerfile import hadolint_findings
 from tests.test_generate_install import _clean_env, _installed, _uv, _venv, on_linux_target
 
 runner = CliRunner()
@@ -124,7 +125,7 @@ def test_uv_installs_the_target_from_the_pylock(workspace, tmp_path) -> None:
     _check_environment(python, project)
 
 
-def test_image_leaves_the_dev_group_out_and_runs_the_app(workspace) -> None:
+def test_image_leaves_the_dev_group_out_and_runs_the_app(workspace, tmp_path) -> None:
     project, _, _ = workspace
     image = (project / "output" / "linux" / "image-requirements.txt").read_text()
     assert "checker==" not in image and "gamma==" not in image and "alpha==1.5" in image
@@ -132,5 +133,6 @@ def test_image_leaves_the_dev_group_out_and_runs_the_app(workspace) -> None:
     assert "COPY output/linux/image-requirements.txt /tmp/requirements.txt" in dockerfile
     assert "COPY packages/app /src/packages/app" in dockerfile and "-e" not in dockerfile.split("FROM")[1]
     assert 'CMD ["app-run"]' in dockerfile
+    assert hadolint_findings(dockerfile, tmp_path) == []
     ignore = (project / "output" / "linux" / "Dockerfile.dockerignore").read_text().splitlines()
     assert "**/.venv" in ignore and "output/" in ignore and "!output/linux/image-requirements.txt" in ignore

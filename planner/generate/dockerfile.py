@@ -249,7 +249,7 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9._+/@-]+")
 
 def _copy_path(path: str, what: str) -> str:
     """A path for COPY / pip in the Dockerfile: made of characters that need no quoting."""
-    if not _SAFE_PATH.fullmatch(path) or path.startswith("/") or ".." in path.split("/"):
+    if path != "." and (not _SAFE_PATH.fullmatch(path) or path.startswith("/") or ".." in path.split("/")):
         raise InputError(f"the local package at '{path}' has characters a Dockerfile would need to quote ({what})",
                          fix="rename the folder or file with letters, digits, '.', '_', '-' and '/'")
     return path
@@ -265,6 +265,8 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
     local = [p for p in packages if p.artifact.is_local]
     trees = tuple(_copy_path(str(p.artifact.path), "a source tree") for p in local
                   if p.artifact.kind is ArtifactKind.DIRECTORY)
+    if "." in trees:  # the project itself: one copy of the folder holds its members too
+        trees = (".", *(t for t in trees if t != "."))
     files = tuple(_copy_path(str(p.artifact.path), "a file") for p in local
                   if p.artifact.kind is not ArtifactKind.DIRECTORY)
     root_context = bool(local)

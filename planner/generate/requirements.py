@@ -45,7 +45,7 @@ def local_trees(packages: Sequence[PlannedPackage]) -> list[PlannedPackage]:
 
 def local_path(path: str) -> str:
     """A path from the project folder as an installer's requirement line needs it (`./x`)."""
-    return path if path.startswith(("../", "./")) or path == ".." else f"./{path}"
+    return path if path.startswith(("../", "./")) or path in (".", "..") else f"./{path}"
 
 
 def requirements_txt(context: OutputContext, plan: TargetPlan, packages: Sequence[PlannedPackage] | None = None,

@@ -98,7 +98,7 @@ _UV_UNSUPPORTED = {
 }
 # Project-wide settings whose location later stages cite in messages.
 _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
-    ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
+    ("project", "name"), ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
     ("tool", "uv", "index-strategy"), ("tool", "uv", "prerelease"),
 )
 _SOURCE_KEYS = ("index", "marker", "extra", "group")
@@ -378,7 +378,8 @@ class _ProjectLoader:
             dynamic=tuple(dynamic), origin=self.r.location(() if virtual else ("project",)), shown=self.r.shown,
         )
         if member:
-            return self.member(common, requires_python, optional, groups, name)
+            located = {path: self.r.location(path) for path in _LOCATED_SETTINGS if self.r.has(path)}
+            return self.member({**common, "locations": frozen_mapping(located)}, requires_python, optional, groups, name)
         workspace = self.workspace_settings()
         indexes = self.indexes()
         members = self.load_members(workspace, indexes, name) if workspace is not None else ()
