@@ -136,3 +136,13 @@ def test_image_leaves_the_dev_group_out_and_runs_the_app(workspace, tmp_path) ->
     assert hadolint_findings(dockerfile, tmp_path) == []
     ignore = (project / "output" / "linux" / "Dockerfile.dockerignore").read_text().splitlines()
     assert "**/.venv" in ignore and "output/" in ignore and "!output/linux/image-requirements.txt" in ignore
+
+
+def test_why_names_local_packages_with_their_pyproject_lines(workspace) -> None:
+    project, server, cache = workspace
+    result = runner.invoke(app, ["why", "beta", "-p", str(project), "-t", "linux", "--default-index",
+                                 server.url("pypi"), "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert ("required by: app (a package the target installs, packages/app/pyproject.toml:2) -> app 0.2.0 requires "
+            "core (packages/app/pyproject.toml:6) -> core 1.1.0 requires beta (packages/core/pyproject.toml:6)") in text
