@@ -278,6 +278,12 @@ class IndexClient:
 
     def candidates(self, package: str, target: Target) -> CandidateSet:
         decided = route(self.project, target, package)
+        if decided.local is not None:  # planner/sources/ answers for local packages, not an index
+            from planner.errors import InputError
+
+            raise InputError(f"{decided.package} is a local package on target '{target.name}' "
+                             f"({decided.describe()}): no index is asked for it",
+                             fix="ask about a package that comes from an index")
         return select_candidates(self.pages(decided), target, decided.strategy)
 
     # -- metadata -----------------------------------------------------------------------------

@@ -17,13 +17,16 @@ and requirements are parsed and checked like an index's.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -38,7 +41,9 @@ from planner.errors import InputError, Location
 from planner.index.metadata import MetadataError, MetadataNeedsBuild, parse_sdist_metadata, parse_wheel_metadata
 from planner.index.models import LOCAL_INDEX, Artifact, ArtifactKind, CoreMetadata, Unusable
 from planner.index.wheel_zip import ArchiveError, read_sdist_pkg_info, read_wheel_metadata_file
+from planner.project.loader import read_document
 from planner.project.model import Dependency, PathSource, Project, WorkspaceSource
+from planner.project.reader import DocumentReader
 
 # The version of a local source tree whose version is dynamic (known only after a build): a
 # local label no index version carries. Outputs write no version for it.
@@ -123,7 +128,7 @@ def _directory_artifact(name: NormalizedName, version: Version, path: str, edita
     )
 
 
-def _requires_dist(dependencies: tuple[Dependency, ...], optional: dict[str, tuple[Dependency, ...]] | object,
+def _requires_dist(dependencies: tuple[Dependency, ...], optional: Mapping[str, tuple[Dependency, ...]],
                    ) -> tuple[tuple[Requirement, ...], tuple[Location | None, ...]]:
     """`[project]` dependencies as core metadata: extras' requirements get `extra == "x"`."""
     requirements: list[Requirement] = []
@@ -131,7 +136,7 @@ def _requires_dist(dependencies: tuple[Dependency, ...], optional: dict[str, tup
     for dependency in dependencies:
         requirements.append(dependency.requirement)
         origins.append(dependency.origin)
-    for extra, items in optional.items():  # type: ignore[attr-defined]
+    for extra, items in optional.items():
         for dependency in items:
             requirement = Requirement(str(dependency.requirement))
             condition = f'extra == "{extra}"'
@@ -142,8 +147,6 @@ def _requires_dist(dependencies: tuple[Dependency, ...], optional: dict[str, tup
 
 
 def _tree_distribution(project: Project, source: PathSource, shown: str, outside: bool) -> LocalDistribution:
-    from planner.project.loader import read_document
-
     pyproject = source.path / "pyproject.toml"
     empty = _directory_artifact(source.package, DYNAMIC_VERSION, shown, source.editable, None)
     if not pyproject.is_file():
@@ -194,7 +197,7 @@ def _tree_distribution(project: Project, source: PathSource, shown: str, outside
     return LocalDistribution(artifact, metadata, source, outside)
 
 
-def _requirement(reader, path, raw) -> Dependency:  # type: ignore[no-untyped-def]
+def _requirement(reader: DocumentReader, path: tuple[str | int, ...], raw: object) -> Dependency:
     text = reader.expect(path, raw, str, '"numpy>=1.26"')
     try:
         requirement = Requirement(text)
@@ -207,7 +210,7 @@ def _requirement(reader, path, raw) -> Dependency:  # type: ignore[no-untyped-de
     return Dependency(requirement, reader.location(path))
 
 
-def _specifier(reader, path) -> SpecifierSet | None:  # type: ignore[no-untyped-def]
+def _specifier(reader: DocumentReader, path: tuple[str | int, ...]) -> SpecifierSet | None:
     text = reader.string(path)
     if text is None:
         return None
@@ -219,7 +222,7 @@ def _specifier(reader, path) -> SpecifierSet | None:  # type: ignore[no-untyped-
 
 # -- files -----------------------------------------------------------------------------------------
 def _file_artifact(source: PathSource, shown: str, kind: ArtifactKind, name: NormalizedName, version: Version,
-                   data: bytes, tags: frozenset = frozenset()) -> Artifact:  # type: ignore[type-arg]
+                   data: bytes, tags: frozenset[Tag] = frozenset()) -> Artifact:
     return Artifact(
         index=LOCAL_INDEX, filename=source.path.name, url=shown, name=name, version=version, kind=kind, tags=tags,
         hashes={"sha256": hashlib.sha256(data).hexdigest()}, size=len(data), path=shown,
@@ -250,8 +253,6 @@ def _wheel_distribution(source: PathSource, shown: str, outside: bool) -> LocalD
     _check_name(source, name)
     data = _read(source)
     artifact = _file_artifact(source, shown, ArtifactKind.WHEEL, name, version, data, frozenset(tags))
-    import io
-
     try:
         metadata: CoreMetadata | Unusable = parse_wheel_metadata(read_wheel_metadata_file(io.BytesIO(data), source.path.name),
                                                                  source.path.name)
@@ -272,8 +273,6 @@ def _sdist_distribution(source: PathSource, shown: str, outside: bool) -> LocalD
     _check_name(source, name)
     data = _read(source)
     artifact = _file_artifact(source, shown, ArtifactKind.SDIST, name, version, data)
-    import io
-
     try:
         metadata: CoreMetadata | Unusable = parse_sdist_metadata(read_sdist_pkg_info(io.BytesIO(data), source.path.name),
                                                                  source.path.name)
@@ -287,8 +286,6 @@ def _sdist_distribution(source: PathSource, shown: str, outside: bool) -> LocalD
 
 
 def _with_requires_python(artifact: Artifact, text: str) -> Artifact:
-    from dataclasses import replace
-
     try:
         SpecifierSet(text)
     except InvalidSpecifier:

@@ -89,15 +89,6 @@ class LocalSourcesProvider:
             out[artifact] = found.metadata
         return out
 
-    def local_metadata(self, artifact: Artifact) -> CoreMetadata:
-        """The metadata of a local artifact of the plan (for the plan checker)."""
-        found = self._by_artifact[(artifact.index, artifact.url)]
-        if isinstance(found.metadata, Unusable):
-            from planner.errors import PlannerError
-
-            raise PlannerError(found.metadata.reason)
-        return found.metadata
-
 
 def with_local_sources(project: Project, inner: Any) -> LocalSourcesProvider:
     """`inner` with the project's local packages in front (idempotent)."""
