@@ -418,7 +418,10 @@ class _ProjectLoader:
         other settings are read from the root only (as uv does), so they are warned about here."""
         base = ("tool", "uv")
         for key in self.r.table(base):
-            if key not in _UV_MEMBER_KEYS:
+            if key == "index":  # uv gathers members' indexes; planner reads the root's only
+                self.warn((*base, key), "[[tool.uv.index]] in a workspace member is not read: declare the index "
+                          "in the workspace root (planner reads indexes from the root only)")
+            elif key not in _UV_MEMBER_KEYS:
                 self.warn((*base, key), f"tool.uv.{key} in a workspace member is ignored: uv reads it from "
                           "the workspace root only")
         if self.r.has(("tool", "planner")):
