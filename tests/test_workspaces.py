@@ -161,3 +161,15 @@ def test_targets_show_the_packages_each_installs(tmp_path) -> None:
     assert [t["packages"] for t in document["targets"]] == [["api", "worker"], ["api", "worker"]]
     assert document["project"]["virtual"] is True
     assert [(m["name"], m["package"]) for m in document["project"]["members"]] == [("api", True), ("worker", False)]
+
+
+def test_requires_python_of_a_workspace_is_the_intersection_of_the_members(tmp_path) -> None:
+    _write(tmp_path, {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a", "b"]\n',
+        "a/pyproject.toml": '[project]\nname = "a"\nversion = "1"\nrequires-python = ">=3.10"\n',
+        "b/pyproject.toml": '[project]\nname = "b"\nversion = "1"\nrequires-python = ">=3.11,<3.14"\n',
+    })
+    project = load_project(tmp_path)
+    assert project.requires_python.contains("3.11.0") and not project.requires_python.contains("3.10.9")
+    assert not project.requires_python.contains("3.14.0")
+    assert {t.python.short for t in resolve_targets(project).targets} == {"3.11"}
