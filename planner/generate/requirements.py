@@ -8,7 +8,10 @@ How each line pins its artifact (docs/outputs.md argues the choice):
   only the locked bytes;
 - a package from any other index (routed there by `[tool.uv.sources]`, or found there first) is a
   direct reference `name @ <artifact url>` with its `--hash`: pip and uv fetch that one file and
-  never look the name up on another index, so no public package can stand in for it.
+  never look the name up on another index, so no public package can stand in for it;
+- so is a package from a flat index (`format = "flat"`, `find-links`): such an index is no
+  simple index an installer could be pointed at, and its files have URLs of their own. When the
+  default index is flat, the file starts with `--no-index` instead of `--index-url`.
 
 No `--extra-index-url` is ever written: it would let either installer take a same-named package
 from an index the plan did not choose.
@@ -22,7 +25,8 @@ from planner.urls import strip_userinfo
 
 
 def requirements_txt(context: OutputContext, plan: TargetPlan) -> str:
-    default_index = context.project.default_index.name
+    default = context.project.default_index
+    default_index = default.name
     target = plan.target
     lines = [
         f"# Target {target.name} ({'; '.join(target.description_parts(accelerator=True))}): "
@@ -32,18 +36,19 @@ def requirements_txt(context: OutputContext, plan: TargetPlan) -> str:
         "# Install with:",
         "#   pip install --require-hashes --no-deps --only-binary=:all: -r requirements.txt",
         "#   uv pip install --require-hashes --no-deps -r requirements.txt",
-        f"--index-url {context.index_url(default_index)}",
+        "--no-index" if default.is_flat else f"--index-url {context.index_url(default_index)}",
         "",
     ]
+    by_name = "" if default.is_flat else default_index  # packages written as name==version
     for package in plan.packages:
-        lines += _entry(context, package, default_index)
+        lines += _entry(context, package, by_name)
     return "\n".join(lines) + "\n"
 
 
-def _entry(context: OutputContext, package: PlannedPackage, default_index: str) -> list[str]:
+def _entry(context: OutputContext, package: PlannedPackage, by_name: str) -> list[str]:
     artifact = package.artifact  # hashed: outputs.require_hashes ran first
     via = ", ".join("the project" if name == PROJECT else name for name in package.required_by)
-    if package.index == default_index:
+    if package.index == by_name:
         head = f"{package.name}=={package.version}"
         comment = f"    # via {via}" if via else None
     else:

@@ -446,6 +446,11 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / 1024:.4g} KiB"
 
 
+def file_url_path(url: str) -> Path:
+    """The local path of a `file:` URL."""
+    return _file_path(url)
+
+
 def _file_path(url: str) -> Path:
     from urllib.request import url2pathname  # imported here: it loads http.client, ssl and email
 

@@ -309,7 +309,7 @@ class _Checker:
             self.add("routing", package.name, f"{package.name} has no valid route: {exc}")
             return
         allowed = decided.source.index if decided.source is not None else None
-        if package.index not in decided.index_names or (
+        if package.index not in decided.allowed_index_names or (
             allowed is not None and package.index != allowed
         ):
             self.add(
