@@ -368,3 +368,38 @@ def test_pip_and_uv_install_the_requirements_exactly(project: Path, server: Inde
                    "-r", str(requirements)]
     subprocess.run(command, check=True, capture_output=True, env=_clean_env(tmp_path))
     assert _installed(python) == {name: version for name, (version, _) in _planned(project).items()}
+
+
+@on_linux_target
+def test_a_flat_default_index_gives_requirements_without_an_index(server: IndexServer, tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(textwrap.dedent(f"""\
+        [project]
+        name = "app"
+        version = "0.1.0"
+        requires-python = ">=3.11"
+        dependencies = ["gamma<2"]
+
+        [[tool.uv.index]]
+        name = "wheels"
+        url = "{server.url("wheels")}"
+        format = "flat"
+        default = true
+
+        [tool.planner.targets.linux]
+        platform = "linux-x86_64"
+        python = "3.11"
+        """))
+    result = runner.invoke(app, ["compile", str(project), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    requirements = project / "output" / "linux" / "requirements.txt"
+    lines = requirements.read_text().splitlines()
+    assert "--no-index" in lines and not any(line.startswith("--index-url") for line in lines)
+    assert f"gamma @ {server.file_url('wheels', GAMMA_1.filename)} \\" in lines
+    python = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    subprocess.run([uv, "pip", "install", "--python", str(python), "--require-hashes", "--no-deps",
+                    "-r", str(requirements)], check=True, capture_output=True, env=_clean_env(tmp_path))
+    assert _installed(python) == {"gamma": "1.0"}
