@@ -21,7 +21,14 @@ import pytest
 from planner.errors import InputError
 from planner.project.references import GitRef, GitRefKind, git_source, parse_direct_reference
 from planner.sources import git as git_module
-from planner.sources.git import GitError, GitOfflineMiss, GitSources, GitUnavailable, git_timeout, normalized_url
+from planner.sources.git import (
+    GitError,
+    GitOfflineMiss,
+    GitSources,
+    GitUnavailable,
+    git_timeout,
+    normalized_url,
+)
 from planner.sources.tree_metadata import NeedsBuild
 from tests.fixtures.git_repos import (
     FixtureRepository,
