@@ -84,6 +84,12 @@ def test_refs_resolve_to_the_fixture_commits(repository: FixtureRepository, sour
     assert (metadata.name, str(metadata.version)) == ("gitpkg", version)
 
 
+def test_the_id_of_an_annotated_tag_stands_for_its_commit(repository: FixtureRepository, sources: GitSources) -> None:
+    tag_object = run_git(repository.bare, "rev-parse", "v1.0")
+    assert tag_object != repository.commits["c1"]
+    assert sources.resolve(git_source(repository.file_url, rev=tag_object)).commit == repository.commits["c1"]
+
+
 def test_metadata_of_a_commit_and_of_a_subdirectory(repository: FixtureRepository, sources: GitSources) -> None:
     c2 = sources.metadata(sources.resolve(git_source(repository.file_url, rev=repository.commits["c2"])))
     assert _requires(c2) == ["alpha>=1.0", 'beta; extra == "fast"']

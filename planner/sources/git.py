@@ -269,7 +269,7 @@ class GitSources:
                 if self.offline:
                     raise self._offline_miss(reference)
                 self._fetch_commit(reference, db, commit, None)
-            return commit
+            return self._peeled(db, commit)  # the id of an annotated tag stands for its commit
         if self.offline:
             return self._offline_answer(reference, url, db)
         refs = self._ls_remote(reference)
@@ -530,6 +530,13 @@ class GitSources:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
         return db
+
+    def _peeled(self, db: Path, oid: str) -> str:
+        done = self._git_run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{oid}^{{commit}}"], cwd=db)
+        commit = done.stdout.decode().strip()
+        if not _COMMIT_RE.fullmatch(commit):
+            raise GitError(str(db), f"object {oid} is no commit")
+        return commit
 
     def _has_commit(self, db: Path, commit: str) -> bool:
         return self._git_run(["cat-file", "-e", f"{commit}^{{commit}}"], cwd=db, check=False).returncode == 0
