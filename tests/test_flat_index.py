@@ -18,9 +18,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.pylock import Pylock
 from typer.testing import CliRunner
 
 from planner.cli.app import app
@@ -322,6 +324,11 @@ def test_compile_plans_from_flat_indexes_and_the_plan_checks(project: Path, serv
     assert f"--hash=sha256:{sha256(BETA_15.content)}" in requirements
     lock = (project / "output" / "pylock.toml").read_text()
     assert (project / "wheelhouse").resolve().as_uri() in lock
+    [target] = load_targets(project, [], server.url("pypi")).targets
+    selected = Pylock.from_dict(tomllib.loads(lock)).select(
+        environment=dict(target.environment), tags=list(target.tags), extras=[], dependency_groups=[])
+    assert {package.name: artifact.url for package, artifact in selected}["beta"] == \
+        (project / "wheelhouse" / BETA_15.filename).resolve().as_uri()
 
     # The independent checker, on the same plan solved in-process.
     loaded = load_targets(project, [], server.url("pypi"))
