@@ -325,14 +325,14 @@ class GitSources:
         for spec in attempts:
             try:
                 self._remote(reference, ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-                                         "--recurse-submodules=no", "--", "{url}", *spec], cwd=db)
+                                         "--recurse-submodules=no", "--", "{url}", *spec], git_dir=db)
             except GitError as exc:
                 if _is_access_problem(exc):
                     raise
                 last = exc
                 continue
             if self._has_commit(db, commit):
-                self._git_run(["update-ref", f"refs/planner/{commit}", commit], cwd=db)
+                self._git_run(["update-ref", f"refs/planner/{commit}", commit], git_dir=db)
                 return
         if last is not None and not _names_missing_object(last):
             raise last
@@ -348,7 +348,7 @@ class GitSources:
         """A commit id prefix (`rev = "1a2b3c4"`): needs the history, fetched in full once."""
         for attempt in range(2):
             done = self._git_run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{prefix}^{{commit}}"],
-                                 cwd=db, check=False)
+                                 git_dir=db, check=False)
             if done.returncode == 0:
                 commit = done.stdout.decode().strip()
                 if _COMMIT_RE.fullmatch(commit):
@@ -358,7 +358,7 @@ class GitSources:
                                "write more of the commit id (or all 40 characters)")
             if attempt == 0:
                 self._remote(reference, ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-                                         "--recurse-submodules=no", "--", "{url}", *self._everything(db)], cwd=db)
+                                         "--recurse-submodules=no", "--", "{url}", *self._everything(db)], git_dir=db)
         raise GitError(reference.url, f"it has no branch, tag or commit '{prefix}'",
                        "check the rev (a short commit id must be a prefix of a commit on a branch or tag)")
 
@@ -366,7 +366,7 @@ class GitSources:
     def entry(self, resolved: ResolvedGit, path: str) -> TreeEntry | None:
         """The tree entry at `path` (relative to the repository root) in the commit, or None."""
         db = self._database(normalized_url(resolved.reference.url))
-        out = self._git_run(["ls-tree", "-z", "--long", "--full-tree", resolved.commit, "--", path], cwd=db).stdout
+        out = self._git_run(["ls-tree", "-z", "--long", "--full-tree", resolved.commit, "--", path], git_dir=db).stdout
         for entry in _tree_entries(out):
             if entry.path == path:
                 return entry
@@ -386,7 +386,7 @@ class GitSources:
         if entry.size is None or entry.size > max_bytes:
             raise GitError(resolved.reference.url, f"{path} is implausibly large ({entry.size} bytes)")
         db = self._database(normalized_url(resolved.reference.url))
-        data = self._git_run(["cat-file", "blob", entry.oid], cwd=db).stdout
+        data = self._git_run(["cat-file", "blob", entry.oid], git_dir=db).stdout
         if len(data) != entry.size:
             raise GitError(resolved.reference.url, f"{path} reads back with {len(data)} bytes, not {entry.size}")
         return data
@@ -424,7 +424,7 @@ class GitSources:
         url = normalized_url(resolved.reference.url)
         db = self._database(url)
         entries = list(_tree_entries(self._git_run(["ls-tree", "-r", "-z", "--long", "--full-tree", resolved.commit],
-                                                   cwd=db).stdout))
+                                                   git_dir=db).stdout))
         self._check_entries(resolved, entries)
         target = self.root / "checkouts" / _key(url) / resolved.commit
         skipped = tuple(e.path for e in entries if e.kind == "commit")
@@ -496,7 +496,7 @@ class GitSources:
         with tempfile.TemporaryFile() as ids:
             ids.write(("\n".join(oids) + "\n").encode())
             ids.seek(0)
-            command, env = self._command(["cat-file", "--batch"], (), None)
+            command, env = self._command(["cat-file", "--batch"], (), None, db)
             process = subprocess.Popen(command, cwd=db, env=env, stdin=ids, stdout=subprocess.PIPE,
                                        stderr=subprocess.DEVNULL, start_new_session=True)
             assert process.stdout is not None
@@ -532,14 +532,14 @@ class GitSources:
         return db
 
     def _peeled(self, db: Path, oid: str) -> str:
-        done = self._git_run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{oid}^{{commit}}"], cwd=db)
+        done = self._git_run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{oid}^{{commit}}"], git_dir=db)
         commit = done.stdout.decode().strip()
         if not _COMMIT_RE.fullmatch(commit):
             raise GitError(str(db), f"object {oid} is no commit")
         return commit
 
     def _has_commit(self, db: Path, commit: str) -> bool:
-        return self._git_run(["cat-file", "-e", f"{commit}^{{commit}}"], cwd=db, check=False).returncode == 0
+        return self._git_run(["cat-file", "-e", f"{commit}^{{commit}}"], git_dir=db, check=False).returncode == 0
 
     def _record_path(self, url: str, ref: GitRef) -> Path:
         name = f"{ref.kind.value} {ref.name or ''}"
@@ -570,7 +570,8 @@ class GitSources:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- running git ------------------------------------------------------------------------------
-    def _remote(self, reference: GitReference, args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    def _remote(self, reference: GitReference, args: list[str],
+                git_dir: Path | None = None) -> subprocess.CompletedProcess:
         """A git command that talks to the repository; `{url}` in `args` is its URL (for http(s),
         without user info: credentials go through the helper)."""
         from planner.index.auth import CredentialStore, split_userinfo
@@ -590,13 +591,13 @@ class GitSources:
                        "PLANNER_GIT_USERNAME": credentials.username, "PLANNER_GIT_PASSWORD": credentials.password}
         command = [clean if arg == "{url}" else arg for arg in args]
         secrets = [credentials.password] if credentials is not None and credentials.password else []
-        done = self._git_run(command, cwd=cwd, config=config, extra_env=env, check=False)
+        done = self._git_run(command, git_dir=git_dir, config=config, extra_env=env, check=False)
         if done.returncode != 0:
             raise _remote_error(reference, done.stderr.decode("utf-8", "replace"), secrets)
         return done
 
-    def _command(self, args: Sequence[str], config: Sequence[str],
-                 extra_env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
+    def _command(self, args: Sequence[str], config: Sequence[str], extra_env: Mapping[str, str] | None,
+                 git_dir: Path | None = None) -> tuple[list[str], dict[str, str]]:
         env = {k: v for k, v in self._environ.items() if k not in _REPOSITORY_VARIABLES}
         env.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="", SSH_ASKPASS="", GCM_INTERACTIVE="never",
                    LC_ALL="C", LANGUAGE="", GIT_PROTOCOL_FROM_USER="0", GIT_LITERAL_PATHSPECS="1")
@@ -604,15 +605,17 @@ class GitSources:
         base = ["protocol.allow=never", "core.hooksPath=/dev/null", "transfer.fsckObjects=true",
                 "fetch.recurseSubmodules=false", "submodule.recurse=false", "gc.auto=0", "maintenance.auto=false",
                 "core.fsmonitor=false", "safe.bareRepository=all"]
-        command = [self._git]
+        command = [self._git] + ([f"--git-dir={git_dir}"] if git_dir is not None else [])  # no discovery
         for item in (*base, *config):
             command += ["-c", item]
         return command + list(args), env
 
-    def _git_run(self, args: list[str], *, cwd: Path | None = None, config: Sequence[str] = (),
-                 extra_env: Mapping[str, str] | None = None, check: bool = True,
+    def _git_run(self, args: list[str], *, git_dir: Path | None = None, cwd: Path | None = None,
+                 config: Sequence[str] = (), extra_env: Mapping[str, str] | None = None, check: bool = True,
                  stdin: bytes | None = None) -> subprocess.CompletedProcess:
-        command, env = self._command(args, config, extra_env)
+        """Run git on the repository `git_dir` (or in `cwd`) under the hardened settings."""
+        command, env = self._command(args, config, extra_env, git_dir)
+        cwd = cwd or git_dir
         try:
             process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE if stdin is not None
                                        else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
