@@ -11,6 +11,7 @@ from rich.table import Table
 from planner.cli.console import Output
 from planner.cli.workspace import LoadedTargets
 from planner.errors import format_key
+from planner.project.model import Index
 from planner.targets.model import Target
 from planner.project.model import PathSource, WorkspaceSource
 from planner.targets.routing import Route
@@ -60,10 +61,8 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
             _routes_text(loaded.routes[target.name]),
         )
     output.out.print(table)
-    indexes = ", ".join(
-        f"{index.name} ({index.display_url}{', explicit' if index.explicit else ''}{', default' if index.default else ''})"
-        for index in loaded.project.indexes
-    )
+    indexes = ", ".join(f"{index.name} ({', '.join([index.display_url, *_index_roles(index)])})"
+                        for index in loaded.project.indexes)
     output.text(f"indexes: {indexes}")
     project = loaded.project
     if project.members:
@@ -79,9 +78,15 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
                       + ", ".join(f"{k}={v!r}" for k, v in target.environment.items()))
 
 
+def _index_roles(index: Index) -> list[str]:
+    roles = ["find-links"] if index.find_links else ["flat"] if index.is_flat else []
+    return roles + [role for role, on in (("explicit", index.explicit), ("default", index.default)) if on]
+
+
 def _route_json(route: Route) -> dict[str, Any]:
     data: dict[str, Any] = {
         "indexes": [{"name": index.name, "url": index.display_url} for index in route.indexes],
+        "alongside": [{"name": index.name, "url": index.display_url} for index in route.alongside],
         "strategy": route.strategy.value,
         "source": None,
     }
@@ -118,7 +123,8 @@ def targets_json(loaded: LoadedTargets) -> dict[str, Any]:
         },
         "derived": loaded.derived,
         "indexes": [
-            {"name": i.name, "url": i.display_url, "explicit": i.explicit, "default": i.default}
+            {"name": i.name, "url": i.display_url, "explicit": i.explicit, "default": i.default,
+             "format": i.format.value, "find_links": i.find_links}
             for i in project.indexes
         ],
         "targets": [

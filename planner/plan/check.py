@@ -336,7 +336,7 @@ class _Checker:
             self.check_local(package, decided.local)
             return
         allowed = decided.source.index if decided.source is not None else None
-        if package.index not in decided.index_names or (
+        if package.index not in decided.allowed_index_names or (
             allowed is not None and package.index != allowed
         ):
             self.add(

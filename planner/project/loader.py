@@ -34,6 +34,7 @@ from planner.project.model import (
     Dependency,
     DockerSettings,
     Index,
+    IndexFormat,
     IndexSource,
     IndexStrategy,
     PlannerSettings,
@@ -59,7 +60,7 @@ _TOML_LINE_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _UV_SUPPORTED = (
     "index", "sources", "conflicts", "index-strategy", "environments", "required-environments",
     "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
-    "index-url", "extra-index-url", "default-groups", "workspace", "package",
+    "index-url", "extra-index-url", "default-groups", "workspace", "package", "find-links",
 )
 # [tool.uv] keys a workspace member may set; uv reads the others from the workspace root only.
 _UV_MEMBER_KEYS = ("sources", "package", "dev-dependencies", "managed")
@@ -91,7 +92,6 @@ _UV_UNSUPPORTED = {
     "extra-build-dependencies": "planner never builds",
     "extra-build-variables": "planner never builds",
     "dependency-metadata": "metadata is always read from the artifacts",
-    "find-links": "flat find-links pages are not read",
     "no-index": "indexes are still consulted",
     "no-sources": "sources are still applied",
     "torch-backend": "use [tool.uv.sources] and targets instead",
@@ -711,18 +711,14 @@ class _ProjectLoader:
                 url = normalize_index_url(raw_url, self.r.file.parent)
             except ValueError as exc:
                 self.r.fail((*path, "url"), f"invalid index URL: {exc}", "use an https:// URL of a simple index, or a local path")
-            index_format = self.r.string((*path, "format")) or "simple"
-            if index_format == "flat":
-                self.r.fail((*path, "format"), f"index '{name}' is a flat (find-links) index, which planner does not read yet",
-                            "serve the files as a simple (PEP 503) index and drop format = \"flat\", or remove the index")
-            if index_format != "simple":
-                self.r.fail((*path, "format"), f"unknown index format '{index_format}'", 'use format = "simple" (the default)')
+            index_format = self.choice((*path, "format"), IndexFormat, IndexFormat.SIMPLE)
             out.append(Index(
                 name=name,
                 url=url,
                 explicit=self.r.boolean((*path, "explicit")),
                 default=self.r.boolean((*path, "default")),
                 origin=self.r.location(path),
+                format=index_format,
             ))
         defaults = [(n, index) for n, index in enumerate(out) if index.default]
         if len(defaults) > 1:
@@ -731,7 +727,28 @@ class _ProjectLoader:
                         f"more than one index is marked default = true ('{first.name}' and '{second.name}')",
                         "keep default = true on one index only")
         out.extend(self.legacy_index_urls(bool(defaults), {index.name for index in out}))
+        out.extend(self.find_links({index.name for index in out}))
         return tuple(out)
+
+    def find_links(self, taken: set[str]) -> list[Index]:
+        """uv's `find-links`: flat pages or folders of files consulted beside the indexes, named
+        `find-links-N` in messages and outputs."""
+        path: KeyPath = ("tool", "uv", "find-links")
+        out: list[Index] = []
+        for n, raw in enumerate(self.r.string_array(path, '["./wheels", "https://example.com/wheels.html"]')):
+            item: KeyPath = (*path, n)
+            try:
+                url = normalize_index_url(raw, self.r.file.parent)
+            except ValueError as exc:
+                self.r.fail(item, f"invalid find-links location: {exc}",
+                            "use an https:// URL of an HTML page of links, or the path of a folder of wheels and sdists")
+            name = f"find-links-{n + 1}"
+            if name in taken:
+                self.r.fail(item, f"index name '{name}' is reserved for tool.uv.find-links",
+                            "rename the [[tool.uv.index]] entry")
+            out.append(Index(name=name, url=url, origin=self.r.location(item), format=IndexFormat.FLAT,
+                             find_links=True))
+        return out
 
     def legacy_index_urls(self, has_default: bool, taken: set[str]) -> list[Index]:
         """uv's older `index-url` / `extra-index-url` settings, as unnamed indexes."""

@@ -48,6 +48,13 @@ class PrereleaseMode(StrEnum):
     IF_NECESSARY_OR_EXPLICIT = "if-necessary-or-explicit"  # uv's default
 
 
+class IndexFormat(StrEnum):
+    """uv's `format` of an index: a Simple Repository API, or a flat page or folder of files."""
+
+    SIMPLE = "simple"  # PEP 503 / PEP 691: one page per project
+    FLAT = "flat"  # pip's find-links: one HTML page of links, or a local folder, listing every file
+
+
 class ConflictKind(StrEnum):
     EXTRA = "extra"
     GROUP = "group"
@@ -103,6 +110,14 @@ class Index:
     explicit: bool = False
     default: bool = False
     origin: Location | None = None  # None: not written in the pyproject (implicit PyPI)
+    format: IndexFormat = IndexFormat.SIMPLE
+    # A `[tool.uv] find-links` location (named `find-links-N`): never part of a route's index
+    # order; its files are candidates beside those of the indexes (see targets/routing.py).
+    find_links: bool = False
+
+    @property
+    def is_flat(self) -> bool:
+        return self.format is IndexFormat.FLAT
 
     @property
     def display_url(self) -> str:
@@ -178,7 +193,8 @@ LocalSource = PathSource | WorkspaceSource
 class UvSettings:
     """The `[tool.uv]` settings planner honours (uv's semantics, see docs/uv-compat.md)."""
 
-    indexes: tuple[Index, ...] = ()  # as written, in order; PyPI is added by `Project.indexes`
+    # As written, in order, then the `find-links` locations; PyPI is added by `Project.indexes`.
+    indexes: tuple[Index, ...] = ()
     sources: Mapping[NormalizedName, tuple[IndexSource, ...]] = field(default_factory=frozen_mapping)
     index_strategy: IndexStrategy = IndexStrategy.FIRST_INDEX
     prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
@@ -330,6 +346,11 @@ class Project:
         if defaults:
             return (*declared, defaults[0])
         return (*declared, Index(name=PYPI_NAME, url=self.pypi_url, default=True))
+
+    @property
+    def find_links(self) -> tuple[Index, ...]:
+        """The `find-links` locations, in the order written."""
+        return tuple(index for index in self.uv.indexes if index.find_links)
 
     def index(self, name: str) -> Index:
         for candidate in self.indexes:

@@ -13,7 +13,6 @@ from typing import Protocol
 
 from packaging.utils import NormalizedName
 
-from planner.index.candidates import select_candidates
 from planner.index.client import IndexClient, MetadataUnavailable
 from planner.index.models import Artifact, CandidateSet, CoreMetadata, Unusable
 from planner.targets.model import Target
@@ -54,7 +53,7 @@ class IndexProvider:
     def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
         """The candidates along any route (explanations ask where a package would come from
         without a source rule); `candidates` is this along the project's route."""
-        return select_candidates(self.client.pages(decided), target, decided.strategy)
+        return self.client.route_candidates(decided, target)
 
     def prefetch(self, routes: Sequence[Route]) -> None:
         self.client.prefetch_pages(routes)

@@ -6,7 +6,10 @@ uv's semantics (docs/uv-compat.md):
 - otherwise the package comes from the non-explicit indexes in declaration order, then the
   default index (the one marked `default = true`, else PyPI); explicit indexes serve only the
   packages routed to them;
-- `index-strategy` says how those indexes combine (first-index: the first that has the package).
+- `index-strategy` says how those indexes combine (first-index: the first that has the package);
+- `find-links` locations are no part of that order: their files are candidates beside those of
+  the indexes (`Route.alongside`), as pip and uv merge them, but never for a package a source
+  entry routes (that package comes from its index only).
 
 Unlike uv, a source applies to the package wherever it appears in the dependency graph, not only
 where the project names it directly: a package pinned to an explicit index never comes from
@@ -37,10 +40,18 @@ class Route:
     strategy: IndexStrategy  # how several indexes combine; irrelevant for one
     source: IndexSource | None = None  # the source entry that decided, if any
     local: LocalSource | None = None  # a local package: where it comes from (then no indexes)
+    # `find-links` locations consulted beside `indexes`, whatever the strategy (none when a
+    # source entry decided).
+    alongside: tuple[Index, ...] = ()
 
     @property
     def index_names(self) -> tuple[str, ...]:
         return tuple(index.name for index in self.indexes)
+
+    @property
+    def allowed_index_names(self) -> tuple[str, ...]:
+        """Every index a candidate of this route may come from."""
+        return self.index_names + tuple(index.name for index in self.alongside)
 
     def describe(self) -> str:
         if isinstance(self.local, WorkspaceSource):
@@ -52,7 +63,9 @@ class Route:
         if self.source is not None:
             return f"{names} (source rule at {self.source.origin})" if self.source.origin else names
         if len(self.indexes) > 1:
-            return f"{names} ({self.strategy.value})"
+            names = f"{names} ({self.strategy.value})"
+        if self.alongside:
+            names += f", with {', '.join(index.name for index in self.alongside)}"
         return names
 
 
@@ -97,8 +110,9 @@ def route(project: Project, target: Target, package: str) -> Route:
                 )
         return Route(name, (project.index(chosen.index),), project.uv.index_strategy, chosen)
     default = project.default_index
-    indexes = tuple(i for i in project.indexes if not i.explicit and i.name != default.name) + (default,)
-    return Route(name, indexes, project.uv.index_strategy)
+    indexes = tuple(i for i in project.indexes
+                    if not i.explicit and not i.find_links and i.name != default.name) + (default,)
+    return Route(name, indexes, project.uv.index_strategy, alongside=project.find_links)
 
 
 def source_routed_packages(project: Project) -> tuple[NormalizedName, ...]:
