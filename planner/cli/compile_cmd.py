@@ -102,7 +102,7 @@ def compile_command(
                                resolution)
     settled, settings = apply_settings(loaded.project, options)
     context = output_context(settled, loaded.declared or loaded.project, loaded.overrides.urls,
-                             loaded.overrides.default_url, list(target or []), settings)
+                             loaded.overrides.default_url, list(target or []), settings, output_dir=out)
     if check:
         reason = stale_reason(out, context)
         if reason is not None:
@@ -121,15 +121,17 @@ def compile_command(
     from planner.plan.changes import plan_changes
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
+    from planner.sources.provider import with_local_sources
 
     context = replace(context, project=prepared.project)
     formulas: dict[str, Formula] = {}
     with open_index_client(_with_project(loaded, prepared.project), CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
+        provider = with_local_sources(prepared.project, IndexProvider(client))
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
-            provider = TimedProvider(IndexProvider(client), clock)
-            plan = solve_plan(prepared.project, chosen, provider, prepared.project.planner.alignment, formulas,
+            timed = TimedProvider(provider, clock)
+            plan = solve_plan(prepared.project, chosen, timed, prepared.project.planner.alignment, formulas,
                               previous=prepared.pins, upgrade=prepared.upgrade)
-            plan = explain_plan(prepared.project, plan, provider)
+            plan = explain_plan(prepared.project, plan, timed)
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
     _index_warnings(plan, output)
@@ -168,15 +170,18 @@ def compile_command(
         if prepared.previous is not None:
             document["changes"] = _changes_document(changes)
         output.json(document)
-    elif prepared.previous is None or output.verbose:
-        _summary(plan, output, prepared.project.default_index.name)
+    elif prepared.previous is None or output.verbose or changes:
+        if prepared.previous is None or output.verbose:
+            _summary(plan, output, prepared.project.default_index.name)
+        else:
+            _print_changes(changes, output, output_format, None)
+            _sections(plan, output)
         for note in outputs.notes:
             output.text(note)
-    elif changes:
-        _print_changes(changes, output, output_format, None)
-        _sections(plan, output)
-        for note in outputs.notes:
-            output.text(note)
+        for found in provider.distributions():
+            if found.outside:
+                output.text(f"{found.artifact.name} comes from '{found.artifact.path}', outside the project folder "
+                            f"(source rule at {found.source.origin}): the outputs need it at that place")
     for path in written:
         output.info(f"wrote {path}")
 
@@ -259,6 +264,8 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
                     f"{len(target_plan.packages)} packages")
         for package in target_plan.packages:
             where = "" if package.index == default_index else f"  [{package.index}]"
+            if package.artifact.is_local:
+                where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
             output.text(f"  {package.name}{extras} {package.version}{where}")
     _sections(plan, output)

@@ -96,6 +96,7 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
     from planner.generate.context import published_index_urls
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
+    from planner.sources.provider import with_local_sources
 
     output: Output = ctx.obj
     out = output_dir or loaded.project.root / "output"
@@ -110,7 +111,7 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
         output.warning(str(warning))
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
     with open_index_client(loaded, options) as client:
-        provider = IndexProvider(client)
+        provider = with_local_sources(prepared.project, IndexProvider(client))
         plan = solve_plan(prepared.project, loaded.targets, provider, prepared.project.planner.alignment,
                           previous=prepared.pins)
         plan = explain_plan(prepared.project, plan, provider, minimal=False)

@@ -42,9 +42,24 @@ class OutputContext:
     planner_version: str = __version__
     selection: tuple[str, ...] = ()  # the targets compiled (--target), when not all
     settings: tuple[str, ...] = ()  # command-line words that shape the plan (--resolution lowest, ...)
+    output_dir: Path | None = None  # where the files go (default: output/ beside the pyproject)
 
     def index_url(self, name: str) -> str:
         return self.index_urls[name]
+
+    @property
+    def out(self) -> Path:
+        return (self.output_dir or self.project.root / "output").resolve()
+
+    def from_lock(self, path: str) -> str:
+        """A local package's path (from the project folder) as seen from the output folder,
+        where the lock is: PEP 751 paths are relative to the lock file."""
+        return Path(os.path.relpath((self.project.root / path).resolve(), self.out)).as_posix()
+
+    def output_folder(self) -> str | None:
+        """The output folder from the project folder (POSIX), or None when it lies outside."""
+        relative = Path(os.path.relpath(self.out, self.project.root.resolve()))
+        return None if relative.parts[:1] == ("..",) else relative.as_posix()
 
 
 def _is_folder(url: str) -> bool:
@@ -83,7 +98,7 @@ def canonical_overrides(project: Project, index_options: Mapping[str, str], defa
 
 def output_context(project: Project, declared: Project, index_options: Mapping[str, str],
                    default_index: str | None, target_names: Sequence[str],
-                   settings: Sequence[str] = ()) -> OutputContext:
+                   settings: Sequence[str] = (), output_dir: Path | None = None) -> OutputContext:
     """`settings`: command-line words that shape the plan, canonical (`--resolution lowest`)."""
     overrides = canonical_overrides(project, index_options, default_index)
     selection = [w for name in target_names for w in ("--target", name)]
@@ -95,4 +110,4 @@ def output_context(project: Project, declared: Project, index_options: Mapping[s
         facts["settings"] = list(settings)
     fingerprint.update(json.dumps(facts, sort_keys=True).encode())
     return OutputContext(project, published_index_urls(project, declared), command,
-                         f"sha256:{fingerprint.hexdigest()}", selection=tuple(target_names), settings=tuple(settings))
+                         f"sha256:{fingerprint.hexdigest()}", selection=tuple(target_names), settings=tuple(settings), output_dir=output_dir)

@@ -85,3 +85,11 @@ def _normalise_list(content: dict[str, Any], path: tuple[str, ...]) -> None:
                 items[n] = str(Requirement(item))
             except InvalidRequirement:
                 pass
+
+
+def combined_fingerprint(root: str, members: Iterable[Any]) -> str:
+    """A workspace's fingerprint: the root's and each member's (`Project`), by where it is."""
+    parts = [root] + sorted(f"{m.shown or m.pyproject}={m.fingerprint}" for m in members)
+    if len(parts) == 1:
+        return root
+    return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -107,7 +107,7 @@ class MemoryProvider:
                 self._by_artifact[(index.name, artifact.url)] = release
                 artifacts.append(artifact)
             pages.append(ProjectPage(index.name, f"memory://{index.name}/{package}/", package, tuple(artifacts)))
-        return select_candidates(pages, target, decided.strategy, decided.cutoff, decided.prefer)
+        return select_candidates(pages, target, decided.strategy, cutoff=decided.cutoff, prefer=decided.prefer)
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata]:
         self.metadata_calls += len(artifacts)
