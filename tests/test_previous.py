@@ -174,3 +174,16 @@ def test_the_fingerprint_follows_meaning_only(tmp_path: Path) -> None:
     assert fingerprint(PYPROJECT.replace('["a"]', '["a >= 1"]')) == fingerprint(PYPROJECT.replace('["a"]', '["a>=1"]'))
     assert fingerprint(PYPROJECT.replace('["a"]', '["a>=1"]')) != base
     assert fingerprint(PYPROJECT + '\n[tool.uv]\nresolution = "lowest"\n') != base
+
+
+def test_a_workspace_fingerprint_follows_its_members(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.uv.workspace]\nmembers = ["packages/*"]\n')
+    member = tmp_path / "packages" / "api"
+    member.mkdir(parents=True)
+    text = '[project]\nname = "api"\nversion = "0.1"\nrequires-python = ">=3.11"\ndependencies = ["a"]\n'
+    (member / "pyproject.toml").write_text(text)
+    base = load_project(tmp_path).fingerprint
+    (member / "pyproject.toml").write_text("# a comment\n" + text)
+    assert load_project(tmp_path).fingerprint == base
+    (member / "pyproject.toml").write_text(text.replace('["a"]', '["a", "b"]'))
+    assert load_project(tmp_path).fingerprint != base

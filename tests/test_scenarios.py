@@ -31,6 +31,7 @@ from planner.plan.check import check_target_plan
 from planner.plan.model import Plan
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider, Release
+from planner.explain.plan import explain_plan
 from planner.solve.objective import ALIGNMENT_MODES, solve_plan
 from planner.sources.provider import with_local_sources
 from planner.targets.resolve import resolve_targets
@@ -303,7 +304,7 @@ def test_scenario(path: Path, tmp_path: Path) -> None:
         _fail(path, f"index table(s) {sorted(unknown_indexes)} name no index of the project")
 
     provider = with_local_sources(project, MemoryProvider(project, scenario.indexes))
-    plan = solve_plan(project, targets, provider, scenario.alignment)
+    plan = explain_plan(project, solve_plan(project, targets, provider, scenario.alignment), provider)
 
     problems: list[str] = []
     for target_plan in plan.targets:  # the independent checker, on every plan

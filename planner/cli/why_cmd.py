@@ -73,17 +73,33 @@ def _written(ctx: typer.Context, project: Path, targets: list[str], index: list[
     return loaded, chosen, plan, _locations(loaded.project), words
 
 
-def _locations(project: Any) -> dict[tuple[str, str], str]:
-    """(package, via) -> "pyproject.toml:LINE" of the project's requirement, read now."""
-    out: dict[tuple[str, str], str] = {}
-    sources = [("dependencies", project.dependencies)]
-    sources += [(f"extra {extra}", deps) for extra, deps in project.optional_dependencies.items()]
-    sources += [(f"group {group}", deps) for group, deps in project.dependency_groups.items()]
-    for via, dependencies in sources:
-        for dependency in dependencies:
-            origin = dependency.origin
-            if origin.line is not None:
-                out.setdefault((dependency.name, via), f"{origin.file.name}:{origin.line}")
+def _locations(project: Any) -> dict[tuple[str, str, str], str]:
+    """Where requirements are written, read now: (PROJECT, package, via) for the project's own
+    (via "dependencies", "extra X", "group G", or "packages" for a workspace member the target
+    installs) and (local package, package, "") for a member's -> "pyproject.toml:LINE"."""
+    from planner.previous.written import PROJECT
+
+    def where(origin: Any) -> str | None:
+        if origin is None or origin.line is None:
+            return None
+        return f"{getattr(origin, 'shown', None) or origin.file.name}:{origin.line}"
+
+    def requirements(owner: Any) -> list[tuple[str, Any]]:
+        found = [("dependencies", d) for d in owner.dependencies]
+        found += [(f"extra {extra}", d) for extra, deps in owner.optional_dependencies.items() for d in deps]
+        found += [(f"group {group}", d) for group, deps in owner.dependency_groups.items() for d in deps]
+        return found
+
+    out: dict[tuple[str, str, str], str] = {}
+    for via, dependency in requirements(project):
+        if (at := where(dependency.origin)) is not None:
+            out.setdefault((PROJECT, dependency.name, via), at)
+    for member in getattr(project, "members", ()):
+        if (at := where(member.origin)) is not None:
+            out.setdefault((PROJECT, member.name, "packages"), at)
+        for _, dependency in requirements(member):
+            if (at := where(dependency.origin)) is not None:
+                out.setdefault((member.name, dependency.name, ""), at)
     return out
 
 

@@ -40,22 +40,24 @@ def _graph(target: WrittenTarget) -> nx.DiGraph:
     return graph
 
 
-def _step(target: WrittenTarget, parent: str, child: NormalizedName, locate: Mapping[tuple[str, str], str]) -> str:
+def _step(target: WrittenTarget, parent: str, child: NormalizedName, locate: Mapping[tuple[str, str, str], str]) -> str:
     package = target.packages[child]
     for requirement in package.requirements:
         if requirement.by != parent:
             continue
         if parent == PROJECT:
-            via = "" if requirement.via in (None, "dependencies") else f"{requirement.via}, "
-            where = locate.get((child, requirement.via or "dependencies"), "")
-            inner = f"{via}{where}".rstrip(", ")
+            via = requirement.via or "dependencies"
+            said = {"dependencies": "", "packages": "a package the target installs, "}.get(via, f"{via}, ")
+            inner = f"{said}{locate.get((PROJECT, child, via), '')}".rstrip(", ")
             return f"{requirement.requirement}" + (f" ({inner})" if inner else "")
-        return f"{parent} {target.packages[NormalizedName(parent)].version} requires {requirement.requirement}" \
-            if parent in target.packages else f"{parent} requires {requirement.requirement}"
+        at = locate.get((parent, child, ""))
+        said = f" ({at})" if at else ""
+        return f"{parent} {target.packages[NormalizedName(parent)].version} requires {requirement.requirement}{said}" \
+            if parent in target.packages else f"{parent} requires {requirement.requirement}{said}"
     return child if parent == PROJECT else f"{parent} requires {child}"
 
 
-def chains(target: WrittenTarget, name: NormalizedName, locate: Mapping[tuple[str, str], str],
+def chains(target: WrittenTarget, name: NormalizedName, locate: Mapping[tuple[str, str, str], str],
            limit: int = MAX_CHAINS) -> list[tuple[str, ...]]:
     graph = _graph(target)
     if name not in graph or not nx.has_path(graph, PROJECT, name):
@@ -77,7 +79,7 @@ def _direct(package: WrittenPackage) -> bool:
     return any(r.by == PROJECT for r in package.requirements)
 
 
-def why(plan: WrittenPlan, package: str, targets: Sequence[str], locate: Mapping[tuple[str, str], str]) -> Answer:
+def why(plan: WrittenPlan, package: str, targets: Sequence[str], locate: Mapping[tuple[str, str, str], str]) -> Answer:
     name = canonicalize_name(package)
     lines: list[str] = []
     data = []
@@ -162,6 +164,8 @@ def _why_not_one(plan: WrittenPlan, target: WrittenTarget, name: NormalizedName,
 
 def _requirement_text(target: WrittenTarget, requirement) -> str:  # type: ignore[no-untyped-def]
     if requirement.by == PROJECT:
+        if requirement.via == "packages":
+            return f"the target installs {requirement.requirement}"
         via = "" if requirement.via in (None, "dependencies") else f" ({requirement.via})"
         return f"the project requires {requirement.requirement}{via}"
     parent = target.packages.get(NormalizedName(requirement.by))
