@@ -132,10 +132,15 @@ def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output)
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:
+    from planner.plan.runtime import carried_runtime
+
     for target_plan in plan.targets:
         target = target_plan.target
-        output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator}): "
-                    f"{len(target_plan.packages)} packages")
+        output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator_text}): "
+                    f"{len(target_plan.packages)} packages, {carried_runtime(target_plan).describe()}")
+        for item in target_plan.left_out:
+            output.text(f"  left out: {item}: {item.reason}")
+            output.text(f"    {item.fix}")
         for package in target_plan.packages:
             where = "" if package.index == default_index else f"  [{package.index}]"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""

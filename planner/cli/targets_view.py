@@ -36,7 +36,7 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
             target.name,
             target.platform.name,
             target.python.short,
-            str(target.accelerator),
+            str(target.accelerator) if target.accelerator is not None else "-",
             _activated(target),
             _routes_text(loaded.routes[target.name]),
         )
@@ -47,7 +47,9 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
     )
     output.text(f"indexes: {indexes}")
     if loaded.derived:
-        output.text("targets derived by the default rule (no [tool.planner.targets]; see docs/targets.md)")
+        output.text("targets derived by the default rule (no [tool.planner.targets]; see docs/targets.md):")
+        for note in loaded.notes:
+            output.text(f"  {note}")
     for target in loaded.targets:
         output.detail(f"{target.name}: {target.os_floor_text or 'no OS floor'}, {len(target.tags)} wheel tags, "
                       f"best {target.tags[0]}; markers: "
@@ -84,6 +86,7 @@ def targets_json(loaded: LoadedTargets) -> dict[str, Any]:
             "requires_python": str(project.requires_python) if project.requires_python else None,
         },
         "derived": loaded.derived,
+        "derivation": list(loaded.notes),
         "indexes": [
             {"name": i.name, "url": i.display_url, "explicit": i.explicit, "default": i.default}
             for i in project.indexes

@@ -29,6 +29,7 @@ class LoadedTargets:
     warnings: tuple[Diagnostic, ...]
     declared: Project | None = None  # the project as written, before command-line index overrides
     overrides: IndexOverrides = IndexOverrides()
+    notes: tuple[str, ...] = ()  # how the default rule applied (derived targets)
 
 
 def load_targets(path: Path, index_options: list[str], default_index: str | None) -> LoadedTargets:
@@ -45,6 +46,7 @@ def load_targets(path: Path, index_options: list[str], default_index: str | None
         warnings=project.warnings + resolved.warnings,
         declared=declared,
         overrides=overrides,
+        notes=resolved.notes,
     )
 
 

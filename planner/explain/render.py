@@ -94,6 +94,8 @@ def merge(facts: Sequence[Fact], solver: TargetSolver | None = None, subject: st
             key: tuple[object, ...] = (fact.kind, fact.parent, fact.requirement, fact.via)
         elif fact.kind is FactKind.ARTIFACT:
             key = (fact.kind, fact.package, fact.index, _artifact_shape(fact.text))
+        elif fact.kind is FactKind.ACCELERATOR:
+            key = (fact.kind, fact.package, fact.index, fact.text.partition(": ")[2])
         elif fact.kind in (FactKind.YANKED, FactKind.PRERELEASE, FactKind.UNUSABLE):
             key = (fact.kind, fact.package, fact.index if fact.kind is not FactKind.PRERELEASE else None)
         else:
@@ -101,7 +103,7 @@ def merge(facts: Sequence[Fact], solver: TargetSolver | None = None, subject: st
         buckets[key].append(fact)
     order = {FactKind.REQUIREMENT: 0, FactKind.DEPENDENCY: 1, FactKind.OVERRIDE: 2, FactKind.CONSTRAINT: 3,
              FactKind.SOURCE: 4, FactKind.ARTIFACT: 5, FactKind.YANKED: 6, FactKind.PRERELEASE: 7,
-             FactKind.UNUSABLE: 8}
+             FactKind.UNUSABLE: 8, FactKind.ACCELERATOR: 9}
     lines = []
     for group in buckets.values():
         first = group[0]
@@ -172,6 +174,9 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
             f" ({at})" if at else " (uv's default policy)")
     elif kind is FactKind.UNUSABLE:
         text = first.text
+    elif kind is FactKind.ACCELERATOR:
+        versions = versions_text([str(f.version) for f in group])
+        text = f"{first.package} {versions} on {first.index}: {first.text.partition(': ')[2]}" + (f" ({at})" if at else "")
     elif kind is FactKind.SOURCE:
         text = f"{first.text} ({at})" + _index_has(solver, first)
     else:
@@ -269,7 +274,8 @@ def _offered(solver: TargetSolver | None, name: str) -> str | None:
 
 def message(target: Target, explanation: Explanation) -> str:
     """The text compile prints for a target without a plan (short: one line per fact)."""
-    lines = [f"target '{target.name}' has no plan ({', '.join(target.description_parts())}):"]
+    parts = target.description_parts(accelerator=target.accelerator is not None)
+    lines = [f"target '{target.name}' has no plan ({', '.join(parts)}):"]
     lines += [f"  {n}. {fact.text}" for n, fact in enumerate(explanation.facts, 1)]
     lines.append(f"  {explanation.conclusion}")
     if not explanation.complete:

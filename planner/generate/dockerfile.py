@@ -24,7 +24,9 @@ from packaging.utils import canonicalize_name
 from planner.errors import InputError, Location
 from planner.index.models import ArtifactKind
 from planner.plan.model import TargetPlan
+from planner.plan.runtime import carried_runtime
 from planner.project.model import Project
+from planner.targets.cuda import compatibility_floor, minimum_driver
 from planner.targets.model import AcceleratorKind, Target
 from planner.targets.platforms import OperatingSystem
 
@@ -40,37 +42,6 @@ UID = 10001
 
 # Docker's platform names for planner's Linux architectures (`docker build --platform`).
 OCI_PLATFORMS: Mapping[str, str] = MappingProxyType({"x86_64": "linux/amd64", "aarch64": "linux/arm64"})
-
-# Minimum Linux driver for each CUDA toolkit release (its GA release), from the table "CUDA Toolkit
-# and Corresponding Driver Versions" of NVIDIA's CUDA toolkit release notes.
-CUDA_MINIMUM_DRIVER: Mapping[tuple[int, int], str] = MappingProxyType({
-    (11, 0): "450.51.05",
-    (11, 1): "455.23",
-    (11, 2): "460.27.03",
-    (11, 3): "465.19.01",
-    (11, 4): "470.42.01",
-    (11, 5): "495.29.05",
-    (11, 6): "510.39.01",
-    (11, 7): "515.43.04",
-    (11, 8): "520.61.05",
-    (12, 0): "525.60.13",
-    (12, 1): "530.30.02",
-    (12, 2): "535.54.03",
-    (12, 3): "545.23.06",
-    (12, 4): "550.54.14",
-    (12, 5): "555.42.02",
-    (12, 6): "560.28.03",
-    (12, 8): "570.26",
-    (12, 9): "575.51.03",
-    (13, 0): "580.65.06",
-})
-# Oldest driver that runs any release of a CUDA major version through minor version
-# compatibility (with a limited feature set), from the same release notes.
-CUDA_COMPATIBILITY_FLOOR: Mapping[int, str] = MappingProxyType({11: "450.80.02", 12: "525.60.13", 13: "580.65.06"})
-
-# The pip package that carries the CUDA runtime a plan installs (`nvidia-cuda-runtime-cu12`).
-_CUDA_RUNTIME_RE = re.compile(r"nvidia-cuda-runtime(?:-cu\d+)?")
-_CUDA_VERSION_RE = re.compile(r"(\d+)(?:\.(\d+))?")
 
 # An image reference as Docker's reference grammar spells it: [registry[:port]/]path[:tag][@digest].
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d+)?"
@@ -96,44 +67,43 @@ def no_dockerfile_reason(target: Target) -> str | None:
 
 @dataclass(frozen=True)
 class CudaDriver:
-    """Which NVIDIA driver a CUDA target's image needs on the host."""
+    """Which NVIDIA driver a CUDA image needs on the host, from the runtime the plan carries."""
 
-    version: str | None  # CUDA major.minor (or major), None when unknown
-    source: str  # where the version comes from, for the comment
+    version: str | None  # CUDA major.minor (or major) of the planned runtime, None when unknown
+    source: str  # the package that says so, for the comment
     minimum: str | None  # minimum driver of that release, None when not in the table
     compatibility_floor: str | None  # minimum driver under minor version compatibility
 
 
 def cuda_driver(target_plan: TargetPlan) -> CudaDriver | None:
-    """The driver note of a CUDA target; None for other accelerators.
-
-    The CUDA version is the target's (`accelerator = "cuda12.4"`), else the version of the CUDA
-    runtime package the plan installs (`nvidia-cuda-runtime-cu12 12.4.127` is CUDA 12.4).
-    """
-    accelerator = target_plan.target.accelerator
-    if accelerator.kind is not AcceleratorKind.CUDA:
-        return None
-    found: tuple[str, str] | None = None
-    if accelerator.version:
-        found = (accelerator.version, f"accelerator {accelerator}")
-    else:
-        for package in target_plan.packages:
-            if _CUDA_RUNTIME_RE.fullmatch(package.name):
-                found = (package.version.base_version, f"{package.name} {package.version}")
-                break
-    if found is None:
-        return CudaDriver(None, "the target names no CUDA version and the plan installs no CUDA runtime package",
+    """The driver note of an image whose plan carries a CUDA runtime, or whose target states
+    CUDA; None otherwise. The version is the planned runtime's (planner/plan/runtime.py), never
+    the target's name: `nvidia-cuda-runtime-cu12 12.4.127` is CUDA 12.4 whatever the target says."""
+    runtime = carried_runtime(target_plan)
+    stated = target_plan.target.accelerator
+    if runtime.kind is not AcceleratorKind.CUDA:
+        if stated is None or stated.kind is not AcceleratorKind.CUDA:
+            return None
+        return CudaDriver(None, "the plan installs no CUDA runtime: the base image or the host must provide one",
                           None, None)
-    text, source = found
-    match = _CUDA_VERSION_RE.match(text)
-    if match is None:  # pragma: no cover - accelerator and package versions are numeric
-        return CudaDriver(None, source, None, None)
-    major = int(match.group(1))
-    if match.group(2) is None:
-        return CudaDriver(str(major), source, None, CUDA_COMPATIBILITY_FLOOR.get(major))
-    minor = int(match.group(2))
-    return CudaDriver(f"{major}.{minor}", source, CUDA_MINIMUM_DRIVER.get((major, minor)),
-                      CUDA_COMPATIBILITY_FLOOR.get(major))
+    tracking = [p for p in runtime.packages if p.runtime.kind is AcceleratorKind.CUDA
+                and (p.runtime.major, p.runtime.minor) == (runtime.major, runtime.minor)]
+    evidence = sorted(tracking or runtime.packages, key=lambda p: (p.runtime.evidence != "runtime", p.name))[0]
+    source = f"{evidence.name} {evidence.version}"
+    if runtime.major is None:
+        return CudaDriver(None, f"{source} does not say which CUDA version", None, None)
+    return CudaDriver(runtime.version_text, source, minimum_driver(runtime.major, runtime.minor)
+                      if runtime.minor is not None else None, compatibility_floor(runtime.major))
+
+
+def image_accelerator(target_plan: TargetPlan) -> str:
+    """What the image runs on, for its label: the stated accelerator, else the planned runtime's."""
+    if target_plan.target.accelerator is not None:
+        return str(target_plan.target.accelerator)
+    runtime = carried_runtime(target_plan)
+    if runtime.kind is None:
+        return "cpu"
+    return f"{runtime.kind.value}{runtime.version_text}"
 
 
 def _setting_location(target: Target, key: str) -> Location | None:
@@ -210,7 +180,7 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         python=target.python.short,
         python_min=(target.python.major, target.python.minor, target.python.micro),
         machine=target.platform.platform_machine,
-        accelerator=str(target.accelerator),
+        accelerator=image_accelerator(target_plan),
         extras=tuple(target.extras),
         groups=tuple(target.groups),
         base_image=base_image(target),
@@ -220,8 +190,14 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         indexes=tuple(indexes),
         sdists=tuple(p.name for p in target_plan.packages if p.artifact.kind is ArtifactKind.SDIST),
         cuda=cuda_driver(target_plan),
-        rocm=target.accelerator.kind is AcceleratorKind.ROCM,
+        rocm=_runs_rocm(target_plan),
     )
+
+
+def _runs_rocm(target_plan: TargetPlan) -> bool:
+    stated = target_plan.target.accelerator
+    return (carried_runtime(target_plan).kind is AcceleratorKind.ROCM
+            or (stated is not None and stated.kind is AcceleratorKind.ROCM))
 
 
 @lru_cache(maxsize=1)

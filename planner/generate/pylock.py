@@ -30,6 +30,7 @@ from planner.generate.context import OutputContext
 from planner.generate.markers import environment_marker, indistinguishable, selector_marker
 from planner.index.models import Artifact, ArtifactKind
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
+from planner.plan.runtime import carried_runtime
 from planner.urls import strip_userinfo
 
 LOCK_VERSION = "1.0"
@@ -38,7 +39,7 @@ LOCK_VERSION = "1.0"
 def lock_files(context: OutputContext, plan: Plan) -> tuple[dict[str, str], str | None]:
     """File name -> text: `pylock.toml`, or one `pylock.<target>.toml` per target (see above);
     and, when split, the note that says why."""
-    pairs = indistinguishable([t.target for t in plan.targets])
+    pairs = indistinguishable([t.requested_target for t in plan.targets])
     if not pairs:
         return {"pylock.toml": render_lock(context, plan.targets)}, None
     first, second = pairs[0]
@@ -48,7 +49,9 @@ def lock_files(context: OutputContext, plan: Plan) -> tuple[dict[str, str], str 
 
 
 def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
-    targets = [p.target for p in plans]
+    # Targets as installers are told about them: with the extras and groups they ask for, also
+    # those a derived target left out (an installer accepts the flag and installs nothing for it).
+    targets = [p.requested_target for p in plans]
     # (name, version, index) -> the targets installing it, with what each installs.
     users: dict[tuple[str, Version, str], list[tuple[str, PlannedPackage]]] = defaultdict(list)
     for plan in plans:
@@ -145,16 +148,20 @@ def _dependencies(name: str, plans: Sequence[TargetPlan], using: Sequence[str],
 def _planner_table(context: OutputContext, plans: Sequence[TargetPlan]) -> dict:
     targets = []
     for plan in plans:
-        t = plan.target
-        targets.append({
-            "name": t.name,
-            "platform": t.platform.name,
-            "python": t.python.short,
-            "accelerator": str(t.accelerator),
+        t = plan.requested_target
+        entry: dict[str, Any] = {"name": t.name, "platform": t.platform.name, "python": t.python.short}
+        if t.accelerator is not None:  # TOML has no null: a target that states none has no key
+            entry["accelerator"] = str(t.accelerator)
+        entry["runtime"] = carried_runtime(plan).name
+        entry.update({
             "extras": list(t.extras),
             "groups": list(t.groups),
             "environment": str(Marker(environment_marker(t))),
         })
+        if plan.left_out:
+            entry["left-out"] = [{item.kind: item.name, "reason": item.reason, "fix": item.fix}
+                                 for item in plan.left_out]
+        targets.append(entry)
     return {"inputs-hash": context.inputs_hash, "planner-version": context.planner_version,
             "command": context.command, "targets": targets}
 

@@ -32,9 +32,10 @@ def requirements_txt(context: OutputContext, plan: TargetPlan) -> str:
         "# Install with:",
         "#   pip install --require-hashes --no-deps --only-binary=:all: -r requirements.txt",
         "#   uv pip install --require-hashes --no-deps -r requirements.txt",
-        f"--index-url {context.index_url(default_index)}",
-        "",
     ]
+    for item in plan.left_out:
+        lines.append(f"# Left out: {item} cannot be installed on this target: {item.reason}")
+    lines += [f"--index-url {context.index_url(default_index)}", ""]
     for package in plan.packages:
         lines += _entry(context, package, default_index)
     return "\n".join(lines) + "\n"

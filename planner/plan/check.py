@@ -21,7 +21,7 @@ Rules (every marker is evaluated on `plan.target`):
 
 Violation kinds: root-requirement, dependency, constraint, duplicate, artifact (the file is
 another package's), tags, requires-python, metadata (unreadable), routing, yanked, unrequired,
-required-by.
+required-by, accelerator (a build whose runtime the target's stated accelerator cannot run).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from planner.index.models import Artifact, ArtifactKind, CoreMetadata
 from planner.plan.model import PROJECT, PlannedPackage, TargetPlan
 from planner.project.model import Dependency, Project
 from planner.targets.routing import route
+from planner.targets.runtimes import runtime_of, runtime_problem
 
 Metadata = Callable[[Artifact], CoreMetadata]
 
@@ -114,6 +115,7 @@ class _Checker:
         self.check_constraints()
         for package in self.plan.packages:
             self.check_artifact(package)
+            self.check_accelerator(package)
             self.check_routing(package)
             self.check_yanked(package, all_edges)
         self.check_reachability(all_edges)
@@ -289,6 +291,16 @@ class _Checker:
                     package.name,
                     f"{what} requires Python {text} ({source}), the target has {python}",
                 )
+
+    def check_accelerator(self, package: PlannedPackage) -> None:
+        """A stated accelerator is a hard requirement: no build whose runtime it cannot run."""
+        accelerator = self.target.accelerator
+        runtime = runtime_of(package.name, package.version) if accelerator is not None else None
+        problem = runtime_problem(accelerator, runtime) if accelerator and runtime else None
+        if problem:
+            self.add("accelerator", package.name,
+                     f"{package.name} {package.version} is {runtime.describe()} and the target states "  # type: ignore[union-attr]
+                     f"accelerator {accelerator}: {problem}")
 
     def requires_python(self, package: PlannedPackage) -> Iterable[tuple[str, str]]:
         """Requires-Python as the index lists it and as the file's own metadata declares it.

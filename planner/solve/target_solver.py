@@ -39,6 +39,7 @@ from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
+from planner.targets.runtimes import Runtime, runtime_of, runtime_problem
 
 FactKey = tuple[Hashable, ...]
 
@@ -227,6 +228,7 @@ class TargetSolver:
         self._phases: list[int] = []
         self._explicit_prerelease: set[NormalizedName] = set()
         self._exact_pins: dict[NormalizedName, set[tuple[str, str]]] = {}  # (operator, version)
+        self._runtime_problems: dict[tuple[NormalizedName, Version], tuple[Runtime, str] | None] = {}
         self.roots = self._root_edges()
 
     # -- roots ----------------------------------------------------------------------------------
@@ -402,7 +404,20 @@ class TargetSolver:
     def _admits(self, candidate: Candidate) -> bool:
         """No policy rules `candidate` out: `_exclude` adds no clause for it."""
         return not (self._yank_excludes(candidate) or self._prerelease_excludes(candidate)
-                    or self._excluding_constraints(candidate))
+                    or self._excluding_constraints(candidate) or self._runtime_problem(candidate))
+
+    def _runtime_problem(self, candidate: Candidate) -> tuple[Runtime, str] | None:
+        """The runtime `candidate` carries and why the target's stated accelerator rules it out
+        (planner/targets/runtimes.py); None when it may be installed."""
+        accelerator = self.target.accelerator
+        if accelerator is None:
+            return None
+        key = (candidate.name, candidate.version)
+        if key not in self._runtime_problems:
+            runtime = runtime_of(candidate.name, candidate.version)
+            problem = runtime_problem(accelerator, runtime) if runtime is not None else None
+            self._runtime_problems[key] = (runtime, problem) if runtime is not None and problem else None
+        return self._runtime_problems[key]
 
     def _yank_excludes(self, candidate: Candidate) -> bool:
         return candidate.yanked and not self._pinned(candidate.name, candidate.version)
@@ -577,6 +592,16 @@ class TargetSolver:
                         package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.PRERELEASE, f"{name} {version} is a pre-release (prerelease = "
                                               f"\"{mode.value}\" and a stable version exists)", fact))
+        problem = self._runtime_problem(candidate)
+        if problem is not None:
+            runtime, why = problem
+            target = self.target
+            fact = Fact(("accelerator", name, str(version), candidate.index), FactKind.ACCELERATOR,
+                        f"{name} {version} on {candidate.index}: {runtime.describe()}, which target '{target.name}' "
+                        f"(accelerator {target.accelerator}) cannot install: {why}", target.accelerator_origin,
+                        package=name, version=str(version), index=candidate.index)
+            out.append((GroupKind.ACCELERATOR, f"{name} {version} is {runtime.describe()}; accelerator "
+                                               f"{target.accelerator}: {why}", fact))
         return out
 
     def _extra_var(self, name: NormalizedName, extra: str) -> int:
@@ -916,7 +941,7 @@ class TargetSolver:
         package = self._package(name)
         for candidate in package.found.candidates:
             if public(candidate.version) == version:
-                return f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release or constraint)"
+                return f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release, constraint or accelerator)"
         details = [r.detail for r in package.found.rejections if public(r.version) == version and r.filename is None]
         if details:
             return details[0]
