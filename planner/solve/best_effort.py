@@ -36,22 +36,29 @@ def reduce_target(project: Project, target: Target, provider: Provider) -> tuple
     for kind, names, kept in (("extra", target.extras, kept_extras), ("group", target.groups, kept_groups)):
         for name in names:
             alone = replace(base, extras=(name,)) if kind == "extra" else replace(base, groups=(name,))
-            if TargetSolver(project, alone, provider).solve():
+            item = None if TargetSolver(project, alone, provider).solve() else _left_out(project, alone, provider,
+                                                                                         kind, name)
+            if item is None:
                 kept.append(name)
             else:
-                left.append(_left_out(project, alone, provider, kind, name))
+                left.append(item)
     return replace(target, extras=tuple(kept_extras), groups=tuple(kept_groups)), tuple(left)
 
 
-def _left_out(project: Project, alone: Target, provider: Provider, kind: str, name: str) -> LeftOut:
-    """Why `alone` (the project's dependencies plus one extra or group) has no plan."""
+def _left_out(project: Project, alone: Target, provider: Provider, kind: str, name: str) -> LeftOut | None:
+    """Why `alone` (the project's dependencies plus one extra or group) has no plan, when that is
+    a matter of the platform: no file of some version fits it (tags, Python). Anything else (pins
+    that clash everywhere, a runtime the stated accelerator rules out) is no best effort: the
+    item stays, and the target's own explanation says what is wrong."""
     from planner.explain.mus import minimal_core
     from planner.explain.render import conclusion, merge
 
     solver = TargetSolver(project, alone, provider, explain=True)
     core = minimal_core(solver)
-    if core is None:  # (cannot happen: the plain solver found no plan)
-        return LeftOut(kind, name, "its requirements cannot all hold together there")
+    kinds = {fact.kind for fact in core.facts} if core is not None else set()
+    if FactKind.ARTIFACT not in kinds or FactKind.ACCELERATOR in kinds:
+        return None
+    assert core is not None
     lines = merge(core.facts, solver)
     blocking = [line.text for line in lines if line.kind not in (FactKind.REQUIREMENT, FactKind.DEPENDENCY)]
     reason = "; ".join(blocking[:MAX_REASON_LINES]) if blocking else conclusion(core.facts, solver)

@@ -316,10 +316,10 @@ def _derived_pythons(project: Project, platform: Platform,
     inside = [python for python in candidates if _in_environments(project, platform, python)]
     if not inside:
         return []
-    named = {minor for marker in project.uv.environments for minor in pythons_named(marker)}
     chosen: dict[PythonVersion, str] = {}
-    for python in inside:
-        if python.minor_tuple in named:
+    for python in inside:  # named by an environment that holds for it on this platform
+        environment = marker_environment(platform, python)
+        if any(python.minor_tuple in pythons_named(m) and m.evaluate(environment) for m in project.uv.environments):
             chosen[python] = "named by tool.uv.environments"
     lowest, newest = inside[0], inside[-1]
     chosen[lowest] = "the lowest CPython requires-python admits" + (" here" if project.uv.environments else "")

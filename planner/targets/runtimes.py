@@ -238,7 +238,8 @@ def accelerator_in_name(text: str) -> Accelerator | None:
     """The accelerator a name says: an extra or group (`cu124`, `rocm6.2`, `cpu`), an index name
     (`pytorch-cu124`) or an index URL (`https://download.pytorch.org/whl/cu124`); None when the
     name says none. `gpu` says a GPU, not which (the caller decides per platform)."""
-    lowered = text.lower().rstrip("/")
+    # Normalized extra names spell `rocm6.2` as `rocm6-2`: read a dash between digits as a dot.
+    lowered = re.sub(r"(?<=\d)-(?=\d)", ".", text.lower().rstrip("/"))
     if "://" in lowered:  # a URL: its path segments, last first
         tokens = [t for t in lowered.split("://", 1)[1].split("/")[1:] if t][::-1]
     else:
