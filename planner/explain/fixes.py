@@ -125,9 +125,9 @@ def _original_requirement(project: Project, fact: Fact) -> Requirement | None:
 
 
 def _fact_edits(project: Project, target: Target, fact: Fact,
-                platform_bound: bool = False) -> list[tuple[Change, Callable[[Project], Project]]]:
-    """The ways to relax one fact, most conservative first. `platform_bound`: the target fails
-    for want of a fitting file, so a marker that keeps the requirement off it is offered too."""
+                marker: str | None = None) -> list[tuple[Change, Callable[[Project], Project]]]:
+    """The ways to relax one fact, most conservative first. `marker`: the target fails for want
+    of a file that fits it, and this marker keeps a requirement off such targets (an edit too)."""
     where = _where(fact.location)
     kind = fact.kind
     if kind is FactKind.REQUIREMENT:
@@ -139,7 +139,6 @@ def _fact_edits(project: Project, target: Target, fact: Fact,
             loose = _unpinned(original)
             edits.append((Change("relax-requirement", f"relax {fact.requirement}{where}", fact.location),
                           lambda p: _edit_requirements(p, fact, loose)))
-        marker = _excluding_marker(project, target) if platform_bound else None
         if marker is not None:
             marked = _with_marker(original, marker)
             edits.append((Change("add-marker", f"add the marker `; {marker}` to {fact.requirement}{where}",
@@ -177,8 +176,10 @@ def _fact_edits(project: Project, target: Target, fact: Fact,
     return []
 
 
-def _excluding_marker(project: Project, target: Target) -> str | None:
-    """The shortest marker false on `target` and true on the project's other targets."""
+def _excluding_marker(project: Project, target: Target, bound: str) -> str | None:
+    """The shortest marker false on `target` and the project's targets like it, true on the others:
+    alike in platform (`bound` "platform": no wheel for it) or in Python (`bound` "python": wheels
+    only for other Pythons)."""
     from planner.targets.resolve import resolve_targets
     from planner.targets.separate import separating_marker
 
@@ -186,7 +187,12 @@ def _excluding_marker(project: Project, target: Target) -> str | None:
         others = [t for t in resolve_targets(project).targets if t.name != target.name]
     except PlannerError:
         others = []
-    return separating_marker(others, [target])
+    if bound == "python":
+        alike = [t for t in others if t.python.minor_tuple == target.python.minor_tuple]
+    else:
+        alike = [t for t in others if t.platform == target.platform]
+    keep = [t for t in others if t not in alike]
+    return separating_marker(keep, [target, *alike])
 
 
 def _with_marker(requirement: Requirement, marker: str) -> Requirement:
@@ -203,11 +209,11 @@ def _subject(facts: Iterable[Fact]) -> NormalizedName | None:
     return None
 
 
-def _edits_for(project: Project, target: Target, facts: Sequence[Fact], platform_bound: bool = False) -> list[Edit]:
+def _edits_for(project: Project, target: Target, facts: Sequence[Fact], marker: str | None = None) -> list[Edit]:
     """Every combination of one edit per fact (usually one fact, so a short list)."""
     combos: list[tuple[tuple[Change, ...], Project]] = [((), project)]
     for fact in facts:
-        options = _fact_edits(project, target, fact, platform_bound)
+        options = _fact_edits(project, target, fact, marker)
         if not options:
             return []
         combos = [(changes + (change,), apply(edited)) for changes, edited in combos for change, apply in options]
@@ -436,10 +442,15 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     seen: set[str] = set()
     sets = correction_sets(solver, core, limit=limit)
     candidates: list[Edit] = []
-    platform_bound = any(fact.kind is FactKind.ARTIFACT for fact in core)
+    artifacts = [fact for fact in core if fact.kind is FactKind.ARTIFACT]
+    platform_bound = None
+    if artifacts:  # wheels only for other Pythons, or a Requires-Python: a matter of the Python
+        by_python = all("exist only for" in f.text or "requires-python" in f.text for f in artifacts)
+        platform_bound = "python" if by_python else "platform"
+    marker = _excluding_marker(project, target, platform_bound) if platform_bound and sets else None
     for keys in sets:
         facts = [solver.formula.facts[k] for k in solver.formula.facts if k in keys]
-        candidates.extend(_edits_for(project, target, facts, platform_bound))
+        candidates.extend(_edits_for(project, target, facts, marker))
     gentle = {"relax-requirement": 0, "route-to-default": 0, "route-to-index": 0, "allow-prereleases": 0,
               "pin-yanked": 1, "add-marker": 1, "raise-os-floor": 1, "set-accelerator": 1}
     suggested = target_edits(project, target, core)

@@ -58,8 +58,9 @@ def fit(host: HostFacts, facts: TargetFacts) -> TargetFit:
     usage = _accelerator(host, facts, missing, notes)
     if missing:
         return TargetFit(target.name, False, tuple(missing))
-    cuda = facts.runtime_version if facts.runtime_kind is AcceleratorKind.CUDA else (None, None)
-    rank = (usage, cuda[0] or 0, cuda[1] or 0)
+    kind, version = _needs(facts)
+    cuda = version if kind is AcceleratorKind.CUDA and usage == 2 else (None, None)
+    rank = (usage, cuda[0] or 0, cuda[1] or 0)  # among GPU targets that fit, the newest CUDA
     return TargetFit(target.name, True, tuple(notes), rank)
 
 
@@ -86,13 +87,12 @@ def _accelerator(host: HostFacts, facts: TargetFacts, missing: list[str], notes:
     """How well the target uses the machine (2: as meant, 1: fits but wastes or misses a GPU)."""
     target = facts.target
     stated = target.accelerator
-    kind = facts.runtime_kind or (stated.kind if stated is not None and stated.is_gpu else None)
+    kind, needed = _needs(facts)
     if kind is None:  # runs on the CPU
         if host.nvidia_driver or host.rocm:
             notes.append("fits, but runs on the CPU: this machine's GPU stays unused")
             return 1
         return 2
-    needed = facts.runtime_version if facts.runtime_kind is not None else parse_version(stated.version if stated else None)
     what = (f"its plan carries a {kind_text(kind)}{_version(needed)} runtime" if facts.runtime_kind is not None
             else f"it states accelerator {stated}")
     hard = stated is not None and stated.is_gpu
@@ -115,6 +115,16 @@ def _accelerator(host: HostFacts, facts: TargetFacts, missing: list[str], notes:
     return 0
 
 
+def _needs(facts: TargetFacts) -> tuple[AcceleratorKind | None, tuple[int | None, int | None]]:
+    """The GPU runtime the target needs: what its plan carries, else what it states."""
+    if facts.runtime_kind is not None:
+        return facts.runtime_kind, facts.runtime_version
+    stated = facts.target.accelerator
+    if stated is None or not stated.is_gpu:
+        return None, (None, None)
+    return stated.kind, parse_version(stated.version)
+
+
 def _version(version: tuple[int | None, int | None]) -> str:
     major, minor = version
     if major is None:
@@ -130,13 +140,14 @@ def _cuda_problem(host: HostFacts, needed: tuple[int | None, int | None]) -> str
         return None
     if host.cuda is None:
         return f"NVIDIA driver {host.nvidia_driver} supports no CUDA release planner knows"
-    if host.cuda[0] != major:
-        return f"NVIDIA driver {host.nvidia_driver} supports CUDA {host.cuda[0]}.{host.cuda[1]}, not CUDA {major}"
-    if minor is not None and host.cuda[1] < minor:
-        driver = minimum_driver(major, minor)
-        needs = f" (driver >= {driver})" if driver else ""
-        return f"NVIDIA driver {host.nvidia_driver} supports CUDA up to {host.cuda[0]}.{host.cuda[1]}, and CUDA {major}.{minor} needs more{needs}"
-    return None
+    # A driver runs every CUDA release up to the one it supports (NVIDIA's backward compatibility).
+    if (major, minor or 0) <= host.cuda:
+        return None
+    driver = minimum_driver(major, minor)
+    needs = f" (driver >= {driver})" if driver else ""
+    wanted = f"{major}.{minor}" if minor is not None else f"{major}"
+    return (f"NVIDIA driver {host.nvidia_driver} supports CUDA up to {host.cuda[0]}.{host.cuda[1]}, and CUDA "
+            f"{wanted} needs a newer one{needs}")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ glibc, so the Linux platform list is built here from the target's glibc floor in
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 
 from planner.targets.platforms import OperatingSystem, Platform
@@ -44,6 +46,7 @@ def platform_tags(platform: Platform, os_floor: tuple[int, int] | None) -> list[
     return ["win_amd64"]
 
 
+@lru_cache(maxsize=256)  # pure, and asked again for every target an explanation or fix makes
 def wheel_tags(platform: Platform, python: tuple[int, int], os_floor: tuple[int, int] | None) -> tuple[Tag, ...]:
     """Every tag a CPython `python` interpreter on `platform` installs, most preferred first."""
     platforms = platform_tags(platform, os_floor)
