@@ -17,7 +17,9 @@ Rules (every marker is evaluated on `plan.target`):
 - one entry per name; the artifact fits the target (wheel tags, Requires-Python) and is the
   package's own; it comes from the index the package is routed to; a yanked artifact needs an
   exact pin; every package (and planned extra) is reachable from the project and `required_by`
-  names exactly its requirers.
+  names exactly its requirers;
+- no build carries a runtime the target's stated accelerator cannot run (the rule of
+  planner/targets/runtimes.py, docs/accelerators.md).
 
 Violation kinds: root-requirement, dependency, constraint, duplicate, artifact (the file is
 another package's), tags, requires-python, metadata (unreadable), routing, yanked, unrequired,

@@ -114,8 +114,9 @@ class ExplainedFact:
 class Change:
     """One concrete edit of the project or its targets."""
 
-    kind: str  # relax-requirement, remove-requirement, remove-constraint, remove-override, route-to-default,
-    #            allow-prereleases, pin-yanked, set-python, drop-target
+    kind: str  # relax-requirement, pin-requirement, add-marker, remove-requirement, remove-constraint,
+    #            remove-override, route-to-default, route-to-index, allow-prereleases, pin-yanked,
+    #            set-python, set-accelerator, raise-os-floor, drop-target
     text: str
     location: Location | None = None
 
