@@ -38,7 +38,9 @@ runner = CliRunner()
     ("nvidia-cuda-runtime-cu12", "12.4.127", "a CUDA 12.4 runtime"),
     ("nvidia-cuda-runtime", "13.0.96", "a CUDA 13.0 runtime"),
     ("cuda-toolkit", "13.0.2", "a CUDA 13.0 toolkit"),
-    ("nvidia-cublas-cu12", "12.8.4.1", "a CUDA 12.8 library"),
+    ("nvidia-cublas-cu12", "12.8.4.1", "a CUDA 12 library"),  # library minors drift from the toolkit's
+    ("nvidia-cublas", "13.1.0.3", "a CUDA 13 library"),
+    ("nvidia-cuda-nvcc", "13.5.37", "a CUDA 13 library"),
     ("nvidia-cudnn-cu12", "9.1.0.70", "a CUDA 12 library"),  # cuDNN's own version says nothing of CUDA's
     ("nvidia-cufft", "12.0.0.15", "a CUDA library"),  # CUDA 13's unsuffixed cuFFT: version unknown
     ("jax-cuda12-plugin", "0.6.0", "a CUDA 12 plugin"),

@@ -208,3 +208,24 @@ dependencies = ["fastkern>=2"]
     assert "(the wheel it needs is built for glibc 2.34)" in floor[0].text
     _, moved = floor[0].applied
     assert moved.os_floor == (2, 34)
+
+
+@pytest.mark.parametrize(("python", "target"), [("3.11", "linux-x86_64"), ("3.15", "linux-x86_64-py315")])
+def test_uv_installs_the_lock_for_every_derived_python(served, tmp_path, python: str, target: str) -> None:
+    """uv installs for another Python into a folder (`--target`, `--python-version`): the lock
+    installs on each Python the derived targets cover, and on those only."""
+    project, _ = served
+    folder = tmp_path / "site"
+    command = [_uv(), "pip", "install", "--target", str(folder), "--python-version", python,
+               "--python-platform", "x86_64-manylinux_2_28", "-r", str(project / "output" / "pylock.toml"),
+               "--extra", "serve", "--group", "dev"]
+    result = subprocess.run(command, capture_output=True, text=True, env=_clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    stems = [path.name.removesuffix(".dist-info").split("-") for path in folder.glob("*.dist-info")]
+    installed = {name.replace("_", "-"): version for name, version in stems}
+    plans = {t["target"]["name"]: {p["name"]: p["version"] for p in t["packages"]}
+             for t in json.loads((project / "output" / "plan.json").read_text())["targets"]}
+    assert installed == plans[target]
+    between = subprocess.run([*command[:6], "3.13", *command[7:]], capture_output=True, text=True,
+                             env=_clean_env(tmp_path))
+    assert between.returncode != 0 and "not supported by the lockfile" in between.stderr

@@ -112,7 +112,9 @@ def why_not_command(
         raise InputError(f"'{spec}' is not PACKAGE==VERSION", fix="write e.g. torch==2.6.0") from None
 
     def body(loaded: Any, chosen: Any, plan: Any, provider: Any) -> None:
-        answer = why_not(loaded.project, plan, provider, name.strip(), version.strip(), chosen[0])
+        # The target as solved (a derived one may have left an extra out: docs/targets.md).
+        solved = next((t.target for t in plan.targets if t.target.name == chosen[0].name), chosen[0])
+        answer = why_not(loaded.project, plan, provider, name.strip(), version.strip(), solved)
         if output_format is OutputFormat.JSON:
             output.json(why_not_document(answer))
             return

@@ -444,7 +444,8 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     candidates: list[Edit] = []
     artifacts = [fact for fact in core if fact.kind is FactKind.ARTIFACT]
     platform_bound = None
-    if artifacts:  # wheels only for other Pythons, or a Requires-Python: a matter of the Python
+    accelerator_bound = any(fact.kind is FactKind.ACCELERATOR for fact in core)
+    if artifacts and not accelerator_bound:  # wheels only for other Pythons (or Requires-Python): the Python
         by_python = all("exist only for" in f.text or "requires-python" in f.text for f in artifacts)
         platform_bound = "python" if by_python else "platform"
     marker = _excluding_marker(project, target, platform_bound) if platform_bound and sets else None

@@ -9,9 +9,11 @@ Kept as data (docs/accelerators.md explains every row): a build says what it run
   `cupy-cuda12x`, ROCm and Intel GPU builds (`pytorch-triton-rocm`, `pytorch-triton-xpu`), ...
 
 Where the CUDA version comes from differs by package: `cu12` in a name says the major version;
-the package version of the runtime itself (`nvidia-cuda-runtime-cu12 12.4.127`) and of the
-libraries that are released with the toolkit (nvrtc, cupti, cuBLAS, nvJitLink, NVTX, nvcc) says
-the minor; the other libraries (cuDNN 9.x, cuFFT 11.x, NCCL 2.x, ...) have versions of their own.
+the package version of the runtime itself (`nvidia-cuda-runtime-cu12 12.4.127`,
+`nvidia-cuda-runtime 13.0.96`, `cuda-toolkit 13.0.2`) says the minor. The libraries' minors
+drift from the toolkit's (cuBLAS 13.1 and nvcc 13.5 ship for a CUDA 13.0 runtime): the
+unsuffixed CUDA 13 ones released with the toolkit (nvrtc, cupti, cuBLAS, nvJitLink, NVTX, nvcc)
+say the major, the others (cuDNN 9.x, cuFFT 12.x for CUDA 13, NCCL 2.x, ...) nothing.
 
 Pure: names and versions in, `Runtime` values out. Updating: add a row to `NAME_RULES` (or
 `LABEL_RULES`) when a new family of runtime wheels appears, with a test in
@@ -81,7 +83,8 @@ class NameRule:
 
     `version`: where the version comes from — "name" (the `major` / `minor` groups of the
     pattern), "name+package" (major from the name, minor from the package version when its major
-    agrees), "package" (major.minor of the package version), "none" (not known)."""
+    agrees), "package" (major.minor of the package version), "package-major" (its major only),
+    "none" (not known)."""
 
     pattern: str
     kind: AcceleratorKind
@@ -89,18 +92,18 @@ class NameRule:
     what: str  # the noun used in messages
 
 
-_CUDA_TRACKING = "cuda-runtime|cuda-nvrtc|cuda-cupti|cuda-nvcc|nvjitlink|cublas|nvtx"
-_CUDA_LIBRARIES = ("cufft|curand|cusolver|cusparse|cusparselt|cufile|npp|nvjpeg|nvvm|cuda-cccl|cuda-crt|nccl|"
-                   "cudnn|nvshmem")
+_CUDA_TRACKING = "cuda-nvrtc|cuda-cupti|cuda-nvcc|nvjitlink|cublas|nvtx|cuda-crt|nvvm"
+_CUDA_LIBRARIES = "cufft|curand|cusolver|cusparse|cusparselt|cufile|npp|nvjpeg|cuda-cccl|nccl|cudnn|nvshmem"
 
 NAME_RULES: tuple[NameRule, ...] = (
-    # NVIDIA's wheels of CUDA 11 and 12 carry the major version in the name.
+    # NVIDIA's wheels of CUDA 11 and 12 carry the major version in the name; the runtime's own
+    # version says the minor (the libraries' minors drift from the toolkit's: cuBLAS 13.1 and
+    # nvcc 13.5 go with a CUDA 13.0 runtime, so they say the major only).
     NameRule(r"nvidia-cuda-runtime-cu(?P<major>\d+)", AcceleratorKind.CUDA, "name+package", "runtime"),
-    NameRule(rf"nvidia-(?:{_CUDA_TRACKING})-cu(?P<major>\d+)", AcceleratorKind.CUDA, "name+package", "library"),
     NameRule(r"nvidia-[a-z0-9-]+-cu(?P<major>\d+)", AcceleratorKind.CUDA, "name", "library"),
     # From CUDA 13 on, the runtime and the libraries released with it drop the suffix.
     NameRule(r"nvidia-cuda-runtime", AcceleratorKind.CUDA, "package", "runtime"),
-    NameRule(rf"nvidia-(?:{_CUDA_TRACKING})", AcceleratorKind.CUDA, "package", "library"),
+    NameRule(rf"nvidia-(?:{_CUDA_TRACKING})", AcceleratorKind.CUDA, "package-major", "library"),
     NameRule(rf"nvidia-(?:{_CUDA_LIBRARIES})", AcceleratorKind.CUDA, "none", "library"),
     NameRule(r"cuda-toolkit", AcceleratorKind.CUDA, "package", "toolkit"),
     NameRule(r"jax-cuda(?P<major>\d+)-(?:plugin|pjrt)", AcceleratorKind.CUDA, "name", "plugin"),
@@ -154,6 +157,8 @@ def _runtime_of(name: str, version_text: str) -> Runtime | None:
         release = version.release
         if rule.version == "package":
             major, minor = release[0], (release[1] if len(release) > 1 else None)
+        elif rule.version == "package-major":
+            major, minor = release[0], None
         elif rule.version == "name+package" and release[0] == major and len(release) > 1:
             minor = release[1]
         elif rule.version == "none":
