@@ -117,6 +117,9 @@ class Target:
     environment: Mapping[str, str]
     tags: tuple[Tag, ...]
     origin: Location | None = None
+    # The local packages it installs (the project, workspace members), by name; a project that
+    # is no package (`tool.uv.package = false`, no build system) stands for its dependencies.
+    packages: tuple[NormalizedName, ...] = ()
     # Where the accelerator is stated: the `accelerator` key, or the extra or group named for it.
     accelerator_origin: Location | None = None
 
@@ -163,6 +166,8 @@ class Target:
         return str(self.accelerator) if self.accelerator is not None else "no accelerator stated"
 
     def activates(self, item: ConflictItem) -> bool:
+        if item.kind is ConflictKind.PACKAGE:
+            return item.name in self.packages
         return item.name in (self.extras if item.kind is ConflictKind.EXTRA else self.groups)
 
     @property

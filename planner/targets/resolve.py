@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Diagnostic, InputError, Location
@@ -106,13 +107,14 @@ def _declared_target(project: Project, spec: TargetSpec, warnings: list[Diagnost
     python = _declared_python(project, spec)
     accelerator = _declared_accelerator(spec, platform)
     os_floor = _declared_os_floor(spec, platform)
-    _check_conflicts(project, spec.name, spec.extras, spec.groups, spec.locate)
+    packages = spec.packages if spec.packages is not None else default_packages(project)
+    _check_conflicts(project, spec.name, spec.extras, spec.groups, spec.locate, packages)
     if spec.docker.origin is not None and platform.os is not OperatingSystem.LINUX:
         warnings.append(Diagnostic(
             f"target '{spec.name}' runs on {platform.name}; no container runs there, so its docker "
             "settings are ignored", spec.docker.origin))
     target = _make_target(spec.name, platform, python, accelerator, spec.extras, spec.groups,
-                          os_floor, spec.docker, derived=False, origin=spec.origin)
+                          os_floor, spec.docker, derived=False, origin=spec.origin, packages=packages)
     if accelerator is not None:
         target = replace(target, accelerator_origin=spec.locate("accelerator"))
     _check_environments(project, target, spec.locate("platform"))
@@ -194,16 +196,25 @@ def _declared_os_floor(spec: TargetSpec, platform: Platform) -> tuple[int, int] 
     return platform.default_os_floor
 
 
+def default_packages(project: Project) -> tuple[NormalizedName, ...]:
+    """The local packages a target installs unless it says (`packages`): the root project, or
+    every workspace member under a virtual root (uv: `uv sync` / `uv sync --all-packages`)."""
+    if project.virtual:
+        return tuple(member.name for member in project.members)
+    return (project.name,)
+
+
 def _check_conflicts(project: Project, name: str, extras: Iterable[str], groups: Iterable[str],
-                     locate: Callable[[str], Location]) -> None:
+                     locate: Callable[[str], Location], packages: Iterable[str] = ()) -> None:
     """No target may activate two members of one conflict set; the error points at the target's
-    `extras` (or `groups`) key and names where the conflict was declared."""
-    active = {ConflictItem(ConflictKind.EXTRA, e) for e in extras} | {ConflictItem(ConflictKind.GROUP, g) for g in groups}
+    `extras` (or `groups`, `packages`) key and names where the conflict was declared."""
+    active = ({ConflictItem(ConflictKind.EXTRA, e) for e in extras} | {ConflictItem(ConflictKind.GROUP, g) for g in groups}
+              | {ConflictItem(ConflictKind.PACKAGE, p) for p in packages})  # type: ignore[arg-type]
     for conflict in project.uv.conflicts:
         clashing = [item for item in conflict.items if item in active]
         if len(clashing) > 1:
             where = f" (declared at {conflict.origin})" if conflict.origin else ""
-            key = "extras" if clashing[-1].kind is ConflictKind.EXTRA else "groups"
+            key = {ConflictKind.EXTRA: "extras", ConflictKind.GROUP: "groups"}.get(clashing[-1].kind, "packages")
             raise InputError(
                 f"target '{name}' activates {' and '.join(str(i) for i in clashing)}, which tool.uv.conflicts "
                 f"declares conflicting{where}",
@@ -225,7 +236,8 @@ def _check_environments(project: Project, target: Target, location: Location | N
 
 def _make_target(name: str, platform: Platform, python: PythonVersion, accelerator: Accelerator | None,
                  extras: Sequence[str], groups: Sequence[str], os_floor: tuple[int, int] | None,
-                 docker: DockerSettings, *, derived: bool, origin: Location | None) -> Target:
+                 docker: DockerSettings, *, derived: bool, origin: Location | None,
+                 packages: Sequence[NormalizedName] = ()) -> Target:
     return Target(
         name=name,
         platform=platform,
@@ -239,23 +251,22 @@ def _make_target(name: str, platform: Platform, python: PythonVersion, accelerat
         environment=marker_environment(platform, python),
         tags=wheel_tags(platform, python.minor_tuple, os_floor),
         origin=origin,
+        packages=tuple(packages),
     )
 
 
 # -- derived targets --------------------------------------------------------------------------
 def conflict_free_combinations(project: Project,
                                items: Sequence[ConflictItem] | None = None) -> list[tuple[ConflictItem, ...]]:
-    """Every maximal set of extras and groups (`items`, default: all of the project's) with no
-    two members in one conflict set.
+    """Every maximal set of `items` (default: the project's extras, default groups and default
+    packages, `derivable_items`) with no two members in one conflict set.
 
     Maximal independent sets of the conflict graph are the maximal cliques of its complement.
-    Order: by the position of the members in the pyproject (extras first, then groups).
+    Order: by the position of the members in the pyproject (extras first, then groups, packages).
+    Derived targets activate uv's `default-groups` (default: `dev`), not every group, as
+    `uv sync` does; extras of workspace members count like the root's.
     """
-    if items is None:
-        items = [ConflictItem(ConflictKind.EXTRA, e) for e in project.extras] + [
-            ConflictItem(ConflictKind.GROUP, g) for g in project.groups
-        ]
-    items = list(items)
+    items = derivable_items(project) if items is None else list(items)
     if not project.uv.conflicts:  # the common case: one combination, all of them
         return [tuple(items)]
     import networkx as nx  # imported here: it is slow to import and only conflicts need it
@@ -263,7 +274,7 @@ def conflict_free_combinations(project: Project,
     graph = nx.Graph()
     graph.add_nodes_from(items)
     for conflict in project.uv.conflicts:
-        members = [item for item in conflict.items if item in graph]
+        members = [item for item in conflict.items if item in graph]  # (groups not by default: out)
         for i, first in enumerate(members):
             for second in members[i + 1:]:
                 graph.add_edge(first, second)
@@ -272,6 +283,15 @@ def conflict_free_combinations(project: Project,
     if not items:
         combos = [()]
     return sorted(combos, key=lambda combo: [order[item] for item in combo])
+
+
+def derivable_items(project: Project) -> list[ConflictItem]:
+    """What derived targets may activate: the extras (the root's and the workspace members'),
+    uv's `default-groups` (not every group, as `uv sync`) and the default packages."""
+    extras = dict.fromkeys(e for p in (project, *project.members) for e in p.extras)
+    return [ConflictItem(ConflictKind.EXTRA, e) for e in extras] + [
+        ConflictItem(ConflictKind.GROUP, g) for g in project.uv.default_groups
+    ] + [ConflictItem(ConflictKind.PACKAGE, p) for p in default_packages(project)]  # type: ignore[arg-type]
 
 
 def derived_python_candidates(project: Project) -> tuple[list[PythonVersion], str | None]:
@@ -416,14 +436,13 @@ def _derived_targets(project: Project) -> tuple[tuple[Target, ...], tuple[str, .
     lowest = min(python for pythons in per_platform.values() for python, _ in pythons)
     notes.extend(_python_notes(project, per_platform))
     conflicting = {item for conflict in project.uv.conflicts for item in conflict.items}
-    all_items = [ConflictItem(ConflictKind.EXTRA, e) for e in project.extras] + [
-        ConflictItem(ConflictKind.GROUP, g) for g in project.groups]
+    all_items = derivable_items(project)
     targets: list[Target] = []
     excluded_notes: dict[ConflictItem, tuple[str, list[str]]] = {}
     for platform, pythons in per_platform.items():
         for python, _ in pythons:
-            said = {item: found for item in all_items
-                    if (found := _item_accelerator(project, item, platform, python)) is not None}
+            said = {item: found for item in all_items if item.kind is not ConflictKind.PACKAGE
+                    and (found := _item_accelerator(project, item, platform, python)) is not None}
             kept = []
             for item in all_items:
                 accelerator = _on_platform(said[item], platform) if item in said else None
@@ -442,9 +461,10 @@ def _derived_targets(project: Project) -> tuple[tuple[Target, ...], tuple[str, .
                 accelerator, origin = _combo_accelerator(said, platform, distinguishing, combo)
                 extras = [i.name for i in combo if i.kind is ConflictKind.EXTRA]
                 groups = [i.name for i in combo if i.kind is ConflictKind.GROUP]
+                packages = [i.name for i in combo if i.kind is ConflictKind.PACKAGE]
                 targets.append(replace(_make_target(
                     name, platform, python, accelerator, extras, groups, platform.default_os_floor, DockerSettings(),
-                    derived=True, origin=None), accelerator_origin=origin))
+                    derived=True, origin=None, packages=packages), accelerator_origin=origin))
     for item, (reason, where) in excluded_notes.items():
         notes.append(f"{item} is not derived on {', '.join(where)}: {reason}, which "
                      f"{'that platform cannot' if len(where) == 1 else 'those platforms cannot'} run")
