@@ -75,8 +75,9 @@ def explain_fixes(settled: Sequence[tuple[Target, tuple[LeftOut, ...]]]) -> dict
     for target, left in settled:
         items = []
         for item in left:
-            keep = [t for t, l in settled if _activates(t, item) and t.name != target.name]
-            drop = [t for t, l in settled if any(o.kind == item.kind and o.name == item.name for o in l)]
+            keep = [other for other, _ in settled if _activates(other, item)]  # (solved with it)
+            drop = [other for other, others_left in settled
+                    if any((o.kind, o.name) == (item.kind, item.name) for o in others_left)]
             items.append(replace(item, fix=_fix_text(item, keep, drop)))
         out[target.name] = tuple(items)
     return out
