@@ -164,7 +164,7 @@ class DirectSources:
         if isinstance(metadata, NeedsBuild):
             return Unusable(f"{what} {describe_direct(source)}: {metadata}")
         if metadata.name != source.package:
-            where = describe_direct(source)
+            where = describe_direct(source).split(" (", 1)[0]  # the location is the error's own
             raise InputError(f"{where} holds the project '{metadata.name}', not '{source.package}'",
                              location=source.locate("subdirectory" if isinstance(source, GitSource) else "url"),
                              fix=f"point the source of {source.package} at its own project (another subdirectory "
