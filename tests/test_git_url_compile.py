@@ -442,3 +442,21 @@ def test_a_pinned_commit_is_kept_while_the_branch_moves(world: World, tmp_path: 
     with DirectSources(loaded, None, tmp_path / "cache", git_pins=pins) as kept:
         artifact = kept.distribution(source).artifact
         assert artifact.git.commit == repo.commits["c3"] and artifact.git.requested == "dev"
+
+
+def test_credentials_written_in_a_git_url_are_used_and_never_shown(world: World, tmp_path: Path) -> None:
+    secret_url = world.repo_url.replace("http://", f"http://{USER}:{quote(PASSWORD, safe='')}@")
+    project = _project(world, "url-credentials", f'dependencies = ["subpkg @ git+{secret_url}@v1.0#subdirectory=libs/sub"]\n'
+                       f'\n[tool.uv.sources]\ngitpkg = {{ git = "{secret_url}", tag = "v2.0" }}\n')
+    runs = [runner.invoke(app, ["-v", "compile", str(project), "--default-index", world.server.url("pypi"), "--cache-dir",
+                                str(tmp_path / "cache"), "--emit-cnf", str(tmp_path / "cnf")]),
+            runner.invoke(app, ["targets", str(project), "--format", "json"]),
+            runner.invoke(app, ["why", "gitpkg", "-p", str(project), "--default-index", world.server.url("pypi"),
+                                "--cache-dir", str(tmp_path / "cache")])]
+    assert [r.exit_code for r in runs] == [0, 0, 0], runs[0].output
+    assert _plan(project, "linux")["gitpkg"]["artifact"]["git"]["commit"] == world.repo.commits["c4"]
+    for result in runs:
+        assert not any(secret in result.output for secret in SECRETS), result.output
+    for path in [*(project / "output").rglob("*"), *(tmp_path / "cnf").rglob("*"), *(tmp_path / "cache").rglob("*")]:
+        if path.is_file() and not path.is_symlink():
+            assert not any(secret.encode() in path.read_bytes() for secret in SECRETS), path
