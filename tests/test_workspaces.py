@@ -90,8 +90,8 @@ def test_source_tree_with_dynamic_dependencies_needs_a_build(tmp_path) -> None:
     })
     result = _compile(root)
     assert result.exit_code == 1, result.output  # no plan: the only candidate of lib is unusable
-    assert "lib 2.0 on <local> cannot be used: libs/lib/pyproject.toml lists dependencies in project.dynamic: " \
-           "its metadata needs a build" in " ".join(result.output.split())
+    assert "lib 2.0 on <local> cannot be used: libs/lib/pyproject.toml: its metadata needs a build ([project] lists " \
+           "dependencies as dynamic), which planner does not do yet" in " ".join(result.output.split())
     assert not (root / "output").exists()
 
 

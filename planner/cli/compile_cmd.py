@@ -76,14 +76,13 @@ def compile_command(
         output.info(f"outputs in {out} are current")
         return
     # The solver is imported once it is needed: --check, above, runs without it.
+    from planner.cli.workspace import open_sources
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
-    from planner.solve.provider import IndexProvider
-    from planner.sources.provider import with_local_sources
 
     formulas: dict[str, Formula] = {}
-    with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
-        provider = with_local_sources(loaded.project, IndexProvider(client))
+    options = CacheOptions(cache_dir, no_cache, refresh, offline)
+    with open_index_client(loaded, options) as client, open_sources(loaded, options, client) as provider:
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
             plan = solve_plan(loaded.project, chosen, TimedProvider(provider, clock),
                               loaded.project.planner.alignment, formulas)
@@ -151,8 +150,14 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
             where = "" if package.index == default_index else f"  [{package.index}]"
             if package.artifact.is_local:
                 where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
+            elif package.artifact.git is not None:
+                where = f"  [git {package.artifact.git.repository}@{package.artifact.git.commit[:12]}" + (
+                    f"#{package.artifact.subdirectory}]" if package.artifact.subdirectory else "]")
+            elif package.artifact.is_direct:
+                where = f"  [url {package.artifact.url}]"
+            version = "" if package.version.local == "dynamic" else f" {package.version}"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
-            output.text(f"  {package.name}{extras} {package.version}{where}")
+            output.text(f"  {package.name}{extras}{version}{where}")
     if plan.divergences:
         output.text("differences between targets:")
         for divergence in plan.divergences:

@@ -18,15 +18,17 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from planner.encode.formula import Fact, FactKind
 from planner.errors import Location, PlannerError
 from planner.plan.model import Change, Fix, Plan
-from planner.project.model import Dependency, IndexSource, PrereleaseMode, Project, TargetSpec
+from planner.project.model import Dependency, IndexSource, PrereleaseMode, Project, TargetSpec, UrlSource
+from planner.project.references import DistributionKind
 from planner.solve.provider import Provider
 from planner.solve.target_solver import FactKey, TargetSolver, bare
 from planner.targets.model import Accelerator, Target
@@ -34,6 +36,7 @@ from planner.targets.platforms import OperatingSystem
 from planner.targets.pythons import CPYTHON_RELEASES
 from planner.targets.routing import route
 from planner.targets.runtimes import Runtime
+from planner.targets.tags import tags_marker
 
 MAX_FIXES = 4
 MAX_SET_SIZE = 2
@@ -124,6 +127,26 @@ def _original_requirement(project: Project, fact: Fact) -> Requirement | None:
     return None
 
 
+def _restricted_to_its_wheel(project: Project, target: Target,
+                             requirement: Requirement) -> tuple[str, Requirement] | None:
+    """A marker for the machines its package's wheel installs on, and `requirement` with it, when
+    the package comes from a wheel at a URL that does not fit `target` (the marker fix)."""
+    try:
+        decided = route(project, target, requirement.name)
+    except PlannerError:
+        return None
+    source = decided.direct
+    if not isinstance(source, UrlSource) or source.reference.kind is not DistributionKind.WHEEL:
+        return None
+    tags = parse_wheel_filename(source.reference.filename)[3]
+    marker = tags_marker(tags)
+    if marker is None or any(tag in target.tag_ranks for tag in tags):
+        return None
+    restricted = Requirement(str(requirement))
+    restricted.marker = Marker(f"({requirement.marker}) and ({marker})" if requirement.marker else marker)
+    return marker, restricted
+
+
 def _fact_edits(project: Project, target: Target, fact: Fact,
                 marker: str | None = None) -> list[tuple[Change, Callable[[Project], Project]]]:
     """The ways to relax one fact, most conservative first. `marker`: the target fails for want
@@ -135,6 +158,12 @@ def _fact_edits(project: Project, target: Target, fact: Fact,
         if original is None:
             return []
         edits: list[tuple[Change, Callable[[Project], Project]]] = []
+        restricted = _restricted_to_its_wheel(project, target, original)
+        if restricted is not None:
+            wheel_marker, edited = restricted
+            edits.append((Change("restrict-requirement", f"install {fact.requirement} only where its wheel fits: add "
+                                 f"the marker \"{wheel_marker}\" to the requirement{where}", fact.location),
+                          lambda p: _edit_requirements(p, fact, edited)))
         if original.specifier:
             loose = _unpinned(original)
             edits.append((Change("relax-requirement", f"relax {fact.requirement}{where}", fact.location),
@@ -452,7 +481,7 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     for keys in sets:
         facts = [solver.formula.facts[k] for k in solver.formula.facts if k in keys]
         candidates.extend(_edits_for(project, target, facts, marker))
-    gentle = {"relax-requirement": 0, "route-to-default": 0, "route-to-index": 0, "allow-prereleases": 0,
+    gentle = {"restrict-requirement": 0, "relax-requirement": 0, "route-to-default": 0, "route-to-index": 0, "allow-prereleases": 0,
               "pin-yanked": 1, "add-marker": 1, "raise-os-floor": 1, "set-accelerator": 1}
     suggested = target_edits(project, target, core)
     candidates += [e for e in suggested if e.changes[0].kind in gentle]  # ranked with the others

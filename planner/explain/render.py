@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from planner.encode.formula import Fact, FactKind
 from planner.errors import Location
+from planner.index.models import offered_by
 from planner.plan.model import PROJECT, ExplainedFact, Explanation, Fix
 from planner.solve.target_solver import TargetSolver
 from planner.targets.model import Target
@@ -159,13 +160,14 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
         count = len({f.version for f in group})
         versions = versions_text([str(f.version) for f in group])
         verb = "requires" if count == 1 else "require"
-        text = f"{first.package} {versions} on {first.index} {verb} Python {spec}; the target has Python {python}"
+        text = f"{first.package} {versions} {offered_by(str(first.index))} {verb} Python {spec}; the target has Python {python}"
     elif kind is FactKind.ARTIFACT:
         versions = versions_text([str(f.version) for f in group])
         head, _, rest = first.text.partition(" (")
         tail = rest.partition(")")[2]
         available = _available(first.text)
-        text = f"{first.package} {versions} on {first.index}: {head}" + (f" (available: {available})" if available else "") + tail
+        text = (f"{first.package} {versions} {offered_by(str(first.index))}: {head}"
+                + (f" (available: {available})" if available else "") + tail)
     elif kind is FactKind.YANKED:
         versions = [str(f.version) for f in group]
         verb = "is" if len(versions) == 1 else "are"

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from planner.errors import InputError, Location
+from planner.generate.requirements import GIT_FILE
 from planner.index.models import ArtifactKind
 from planner.plan.model import PlannedPackage, TargetPlan
 from planner.plan.runtime import carried_runtime
@@ -118,19 +119,31 @@ def _setting_location(target: Target, key: str) -> Location | None:
     return None if origin is None else Location(origin.file, (*origin.key, key), origin.line)
 
 
+def _image_setting(target: Target, key: str, value: str) -> str:
+    image = value.strip()
+    if not _IMAGE_RE.fullmatch(image):
+        raise InputError(
+            f"target '{target.name}': {key} '{image}' is not an image reference",
+            location=_setting_location(target, key),
+            fix='write it as docker does, e.g. "python:3.11-slim-bookworm" or '
+                '"registry.example.com/team/python:3.11"',
+        )
+    return image
+
+
+def build_base_image(target: Target) -> str:
+    """`[tool.planner.targets.<name>.docker] build-base-image` (the build stage's image, say one
+    with git and compilers), else the base image."""
+    if target.docker.build_base_image is not None:
+        return _image_setting(target, "build-base-image", target.docker.build_base_image)
+    return base_image(target)
+
+
 def base_image(target: Target) -> str:
     """`[tool.planner.targets.<name>.docker] base-image`, else `python:<X.Y>-slim-<suite>`."""
     settings = target.docker
     if settings.base_image is not None:
-        image = settings.base_image.strip()
-        if not _IMAGE_RE.fullmatch(image):
-            raise InputError(
-                f"target '{target.name}': base-image '{image}' is not an image reference",
-                location=_setting_location(target, "base-image"),
-                fix='write it as docker does, e.g. "python:3.11-slim-bookworm" or '
-                    '"registry.example.com/team/python:3.11"',
-            )
-        return image
+        return _image_setting(target, "base-image", settings.base_image)
     suite = (settings.debian_suite or DEFAULT_DEBIAN_SUITE).strip()
     if not _SUITE_RE.fullmatch(suite):
         raise InputError(
@@ -169,6 +182,9 @@ class DockerfileContext:
     cuda: CudaDriver | None
     rocm: bool
     requirements: str = "requirements.txt"  # the hash-checked file, from the build context
+    build_image: str = ""  # the build stage's image (the base image unless the target names one)
+    git_requirements: str = ""  # the git packages' file, from the build context ("": none)
+    git_packages: tuple[str, ...] = ()  # their names
     root_context: bool = False  # built from the project folder (it has local packages)
     output_folder: str = "output"  # from the project folder (root context only)
     local_files: tuple[str, ...] = ()  # wheel / sdist files named in the hash-checked file
@@ -227,7 +243,8 @@ def _copy_path(path: str, what: str) -> str:
 
 def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: str,
                        output_folder: str | None = "output", index_url: str = "",
-                       requirements: str = "requirements.txt") -> DockerfileContext | None:
+                       requirements: str = "requirements.txt",
+                       git_requirements: str = GIT_FILE) -> DockerfileContext | None:
     target = target_plan.target
     if no_dockerfile_reason(target) is not None or local_image_problem(target_plan, output_folder) is not None:
         return None
@@ -240,8 +257,11 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
     files = tuple(_copy_path(str(p.artifact.path), "a file") for p in local
                   if p.artifact.kind is not ArtifactKind.DIRECTORY)
     root_context = bool(local)
-    hashed = [p for p in packages if p.artifact.kind is not ArtifactKind.DIRECTORY]
-    indexes = sorted({package.index for package in hashed})
+    hashed = [p for p in packages if p.artifact.kind not in (ArtifactKind.DIRECTORY, ArtifactKind.VCS)]
+    checkouts = tuple(p.name for p in packages if p.artifact.kind is ArtifactKind.VCS)
+    indexes = sorted({package.index for package in hashed if not package.artifact.is_direct})
+    if any(package.artifact.is_direct for package in hashed):
+        indexes.append("their own URLs")
     return DockerfileContext(
         command=_one_line_command(command),
         project=project.name,
@@ -263,6 +283,10 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         cuda=cuda_driver(target_plan),
         rocm=_runs_rocm(target_plan),
         requirements=(f"{output_folder}/{target.name}/{requirements}" if root_context else requirements),
+        build_image=build_base_image(target),
+        git_requirements=("" if not checkouts else f"{output_folder}/{target.name}/{git_requirements}" if root_context
+                          else git_requirements),
+        git_packages=checkouts,
         root_context=root_context,
         output_folder=output_folder or "output",
         local_files=files,
@@ -293,7 +317,8 @@ def _environment() -> jinja2.Environment:
 
 
 def render_dockerfile(project: Project, target_plan: TargetPlan, *, command: str, output_folder: str | None = "output",
-                      index_url: str = "", requirements: str = "requirements.txt") -> str | None:
+                      index_url: str = "", requirements: str = "requirements.txt",
+                      git_requirements: str = GIT_FILE) -> str | None:
     """The target's Dockerfile, or None for a target no container runs (`no_dockerfile_reason`)
     or whose local packages cannot be in its build context (`local_image_problem`).
 
@@ -301,13 +326,13 @@ def render_dockerfile(project: Project, target_plan: TargetPlan, *, command: str
     Raises `InputError` for a `base-image` or `debian-suite` setting that is not valid.
     """
     context = dockerfile_context(project, target_plan, command=command, output_folder=output_folder,
-                                 index_url=index_url, requirements=requirements)
+                                 index_url=index_url, requirements=requirements, git_requirements=git_requirements)
     if context is None:
         return None
     return _environment().get_template("Dockerfile.j2").render(c=context)
 
 
-def render_dockerignore(output_folder: str, target: str, requirements: str) -> str:
+def render_dockerignore(output_folder: str, target: str, requirements: str, git_requirements: str | None = None) -> str:
     """`Dockerfile.dockerignore` (BuildKit reads it beside the Dockerfile; `buildah build
     --ignorefile` takes it): the project folder is the context, minus what an image never needs."""
     return "\n".join([
@@ -318,4 +343,5 @@ def render_dockerignore(output_folder: str, target: str, requirements: str) -> s
         "**/*.egg-info", "**/.DS_Store",
         f"{output_folder}/",
         f"!{output_folder}/{target}/{requirements}",
+        *([f"!{output_folder}/{target}/{git_requirements}"] if git_requirements else []),
     ]) + "\n"

@@ -45,6 +45,9 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str
             "size": artifact.size,
             **({"kind": artifact.kind.value, "path": artifact.path, "editable": artifact.editable}
                if artifact.is_local else {}),
+            **({"kind": artifact.kind.value, "subdirectory": artifact.subdirectory} if artifact.is_direct else {}),
+            **({"git": {"repository": strip_userinfo(artifact.git.repository), "requested": artifact.git.requested,
+                        "commit": artifact.git.commit}} if artifact.git is not None else {}),
         },
         "extras": list(package.extras),
         "required_by": list(package.required_by),

@@ -33,12 +33,13 @@ from pysat.solvers import Solver
 
 from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
-from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind, version_text
+from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind, offered_by, version_text
 from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
 from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
+from planner.urls import redact_text
 from planner.targets.runtimes import Runtime, runtime_of, runtime_problem
 
 FactKey = tuple[Hashable, ...]
@@ -53,7 +54,7 @@ def bare(requirement: Requirement) -> str:
 def _bare(text: str) -> str:
     copy = Requirement(text)
     copy.marker = None
-    return str(copy)
+    return redact_text(str(copy))  # a requirement's URL may hold credentials
 
 _canonical = lru_cache(maxsize=None)(canonicalize_name)  # the same few thousand names, again and again
 
@@ -301,7 +302,7 @@ class TargetSolver:
                             FactKind.REQUIREMENT, said,
                             dependency.origin, package=name, requirement=bare(dependency.requirement),
                             parent=PROJECT, via=via)
-                group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
+                group = self.formula.group(GroupKind.ROOT, f"project requires {redact_text(str(requirement))} via {via}{note}",
                                            dependency.origin, (fact, *self._override_facts(override)))
 
                 edges.append(Edge(None, PROJECT, None, None, requirement, name, group, via))
@@ -693,7 +694,7 @@ class TargetSolver:
                                     parent=name, via=extra)
                         facts = (fact, *self._override_facts(override))
                     group = self.formula.group(GroupKind.DEPENDENCY,
-                                               f"{name} {candidate.version} requires {requirement}{where}{note}",
+                                               f"{name} {candidate.version} requires {redact_text(str(requirement))}{where}{note}",
                                                origin, facts=facts)
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
@@ -720,7 +721,8 @@ class TargetSolver:
                 # Its dependencies are unknown: leave the candidate out (it stays unexpanded).
                 self.unusable[var] = result.reason
                 fact = Fact(("unusable", candidate.name, str(candidate.version), candidate.index), FactKind.UNUSABLE,
-                            f"{candidate.name} {candidate.version} on {candidate.index} cannot be used: {result.reason}",
+                            f"{candidate.name} {_shown_version(candidate)}{offered_by(candidate.index)} cannot be used: "
+                            f"{result.reason}",
                             package=candidate.name, version=str(candidate.version), index=candidate.index)
                 self.formula.add((-var,), self.formula.group(
                     GroupKind.UNUSABLE, f"{candidate.name} {candidate.version} cannot be used: {result.reason}",
@@ -1035,7 +1037,8 @@ class TargetSolver:
 def _shown_version(candidate: Candidate) -> str:
     """`"1.0 "` for a message, or nothing for a local package whose version is dynamic."""
     version = candidate.version
-    return "" if version.local == "dynamic" and candidate.artifact.is_local else f"{version} "
+    return "" if version.local == "dynamic" and (candidate.artifact.is_local or candidate.artifact.is_direct) \
+        else f"{version} "
 
 
 def _without_sources(project: Project, name: NormalizedName) -> Project:
