@@ -106,13 +106,13 @@ def _locations(project: Any) -> dict[tuple[str, str, str], str]:
 def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any,
            words: list[str]) -> Any:
     """Solve as compile would (the plan settings, pins and cut-offs of the written outputs), then answer."""
+    from dataclasses import replace
+
     from planner.cli.lifecycle import LifecycleOptions, apply_settings, options_from_words, prepare
-    from planner.cli.workspace import open_index_client
+    from planner.cli.workspace import open_index_client, open_sources
     from planner.explain.plan import explain_plan
     from planner.generate.context import published_index_urls
     from planner.solve.objective import solve_plan
-    from planner.solve.provider import IndexProvider
-    from planner.sources.provider import with_local_sources
 
     output: Output = ctx.obj
     out = output_dir or loaded.project.root / "output"
@@ -126,8 +126,8 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
     for warning in prepared.warnings:
         output.warning(str(warning))
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
-    with open_index_client(loaded, options) as client:
-        provider = with_local_sources(prepared.project, IndexProvider(client))
+    settled_loaded = replace(loaded, project=prepared.project)
+    with open_index_client(settled_loaded, options) as client, open_sources(settled_loaded, options, client) as provider:
         plan = solve_plan(prepared.project, loaded.targets, provider, prepared.project.planner.alignment,
                           previous=prepared.pins)
         plan = explain_plan(prepared.project, plan, provider, minimal=False)
@@ -239,7 +239,9 @@ def why_not_command(
     from planner.explain.why import why_not as why_not_fresh
 
     def body(settled: Any, plan: Any, provider: Any) -> None:
-        answers = [why_not_fresh(settled, plan, provider, name, version, t) for t in chosen]
+        # Each target as solved (a derived one may have left an extra out: docs/targets.md).
+        solved = {t.target.name: t.target for t in plan.targets}
+        answers = [why_not_fresh(settled, plan, provider, name, version, solved.get(t.name, t)) for t in chosen]
         if output_format is OutputFormat.JSON:
             documents = [why_not_document(a) for a in answers]
             output.json(documents[0] if len(documents) == 1 else {"package": name, "targets": documents})

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -46,9 +46,10 @@ from pysat.card import CardEnc, EncType
 from pysat.examples.hitman import Hitman
 
 from planner.encode.formula import Formula, GroupKind
-from planner.plan.model import PROJECT, Clash, Divergence, HeldBack, Hold, Plan, Refusal, Unsatisfiable
+from planner.plan.model import PROJECT, Clash, Divergence, HeldBack, Hold, LeftOut, Plan, Refusal, Unsatisfiable
 from planner.previous.model import Pins
 from planner.project.model import ALIGNMENT_MODES, Project, Resolution
+from planner.solve.best_effort import settle
 from planner.solve.provider import Provider
 from planner.solve.target_solver import Edge, Reach, TargetSolver, bare, public
 from planner.targets.model import Target
@@ -248,20 +249,26 @@ class _GroupDescent:
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
                formulas: dict[str, Formula] | None = None, *, previous: Mapping[str, Pins] | None = None,
-               upgrade: Sequence[NormalizedName] = ()) -> Plan:
+               upgrade: Sequence[NormalizedName] = (), best_effort: bool = True) -> Plan:
     """The plan of every target; `formulas`, when given, receives each target's final formula.
 
     `previous`: per target name, the pins of the previous plan to keep; `upgrade`: packages to
     decide first, at their newest (their pins should not be in `previous`). A target without a
     plan gets a short message; planner/explain/plan.py replaces it by the explanation, and words
-    divergences and holds."""
+    divergences and holds. With `best_effort`, a derived target leaves out the extras and groups it
+    cannot install (planner/solve/best_effort.py); checking a fix turns it off, so that a fix never
+    works by leaving something out."""
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"unknown alignment mode {alignment!r}")
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
     undated: set[str] = set()
-    for target, (solver, solvable) in zip(targets, _first_models(project, targets, provider, previous or {}),
-                                          strict=True):
+    first = _first_models(project, targets, provider, previous or {})
+    left_out: dict[str, tuple[LeftOut, ...]] = {}
+    if best_effort:
+        first, left_out = settle(project, first, provider)
+    for solver, solvable in first:
+        target = solver.target
         undated |= solver.undated()
         if solvable:
             solvers.append(solver)
@@ -286,7 +293,8 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         held.extend(descent.held_back)
         for solver in group:
             holds[solver.target.name] = _direct_holds(solver, descent, frozenset(upgrade))
-    plans = tuple(s.plan(holds.get(s.target.name, ())) for s in solvers)
+    plans = tuple(replace(s.plan(holds.get(s.target.name, ())), left_out=left_out.get(s.target.name, ()))
+                  for s in solvers)
     if formulas is not None:
         formulas.update((s.target.name, s.formula) for s in solvers)
     return Plan(
