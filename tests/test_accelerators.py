@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from planner.cli.app import app
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider, Release
+from planner.explain.plan import explain_plan
 from planner.solve.objective import solve_plan
 from planner.targets.cuda import newest_cuda_for_driver
 from planner.targets.model import Accelerator
@@ -115,7 +116,8 @@ def _solve(write_project, accelerator: str, requirement: str = "torch", with_pro
         accelerator = "{accelerator}"
     """)
     project = load_project(folder)
-    plan = solve_plan(project, resolve_targets(project).targets, MemoryProvider(project, UNIVERSE))
+    provider = MemoryProvider(project, UNIVERSE)
+    plan = explain_plan(project, solve_plan(project, resolve_targets(project).targets, provider), provider)
     return (project, plan) if with_project else plan
 
 

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from planner.cli.app import app
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider, Release
+from planner.explain.plan import explain_plan
 from planner.solve.objective import solve_plan
 from planner.targets.resolve import resolve_targets
 from tests.fixtures.index_server import IndexServer
@@ -145,7 +146,8 @@ UNIVERSE = {"pypi": [
 
 def _plan(write_project, text: str):
     project = load_project(write_project(text))
-    return solve_plan(project, resolve_targets(project).targets, MemoryProvider(project, UNIVERSE))
+    provider = MemoryProvider(project, UNIVERSE)
+    return explain_plan(project, solve_plan(project, resolve_targets(project).targets, provider), provider)
 
 
 def test_declared_targets_stay_strict_and_the_fix_is_the_platform_marker(write_project) -> None:

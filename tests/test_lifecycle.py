@@ -122,7 +122,7 @@ def test_a_web_project_through_its_lock_lifecycle(web) -> None:
     first = compile_(project, server)
     assert first.exit_code == 0, first.output
     assert planned(project) == OLD_PLAN
-    assert "linux (linux-x86_64, Python 3.11, cpu): 4 packages" in first.stdout  # a first compile lists the plan
+    assert first.stdout.startswith("linux (linux-x86_64, Python 3.11")  # a first compile lists the plan
 
     # Newer releases appear: nothing moves and nothing is printed; only plan.json's report of the
     # direct requirements now held below their newest version is updated.

@@ -50,6 +50,9 @@ runner = CliRunner()
 TORCH_INDEX = ("torch", "torchvision", "torchaudio")
 
 
+UPLOADED = "2025-01-01T00:00:00Z"
+
+
 def _index_stand_ins(text: str) -> tuple[list, list, list]:
     """Dependency-free wheels (pypi, pytorch-cu128, pytorch-cu128-test) for every package the
     project and its stand-ins name from an index, at a version every requirement on it admits."""
@@ -75,7 +78,8 @@ def _index_stand_ins(text: str) -> tuple[list, list, list]:
     for name, specs in sorted(specifiers.items()):
         mentioned = sorted({Version(s.version) for spec in specs for s in spec if "*" not in s.version} | {Version("1.0")})
         version = next(v for v in reversed(mentioned) if all(spec.contains(v, prereleases=True) for spec in specs))
-        wheel = build_wheel(name, str(version), extras=sorted(extras[name])).fixture_file()
+        # Uploaded long ago: the project's exclude-newer = "7 days" keeps them.
+        wheel = build_wheel(name, str(version), extras=sorted(extras[name])).fixture_file(upload_time=UPLOADED)
         (torch if name in TORCH_INDEX else test if name == "flash-attn-3" else pypi).append(wheel)
     return pypi, torch, test
 
@@ -155,8 +159,9 @@ def test_real_project_plans_pass_the_independent_checker(compiled) -> None:
 def test_real_project_settings_planner_does_not_honour_are_named(compiled) -> None:
     *_, result = compiled
     warnings = " ".join(result.stderr.split())
-    for key in ("exclude-newer", "exclude-newer-package", "dependency-metadata", "extra-build-dependencies"):
+    for key in ("dependency-metadata", "extra-build-dependencies"):
         assert f"tool.uv.{key} is not supported by planner" in warnings, key
+    assert "exclude-newer" not in warnings  # honoured: the stand-ins were uploaded long ago
 
 
 @pytest.mark.skipif(platform.system() != "Linux", reason="the lock is checked on a Linux machine")
@@ -215,7 +220,7 @@ def test_real_project_against_pypi_agrees_with_uv_lock(tmp_path: Path) -> None:
     files.mkdir(parents=True)
     for wheel in stand_ins.wheels.values():
         (files / wheel.filename).write_bytes(wheel.content)
-    write_index(tmp_path / "cu128-test", [build_wheel("flash_attn_3", "3.0.0b1", ["torch"]).fixture_file()])
+    write_index(tmp_path / "cu128-test", [build_wheel("flash_attn_3", "3.0.0b1", ["torch"]).fixture_file(upload_time=UPLOADED)])
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     python = os.environ.get("PLANNER_TEST_PYTHON312") or shutil.which("python3.12")
     if python is None or subprocess.run([python, "-c", "pass"], capture_output=True).returncode != 0:

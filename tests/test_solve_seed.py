@@ -129,7 +129,8 @@ def test_seed_cpu_target_without_its_source_rule_has_no_plan_and_says_why(seed_i
     unrouted = replace(project, uv=replace(project.uv, sources={}))
     with Fetcher(CredentialStore(project.indexes), backoff=0.0) as fetcher:
         client = IndexClient(project, fetcher, Cache(tmp_path))
-        plan = solve_plan(unrouted, [target], IndexProvider(client))
+        provider = IndexProvider(client)
+        plan = explain_plan(unrouted, solve_plan(unrouted, [target], provider), provider)
     (unsat,) = plan.unsatisfiable
     message = unsat.message
     assert "target 'linux-x86_64-cpu' has no plan (linux-x86_64, Python 3.11, cpu, extras cpu)" in message

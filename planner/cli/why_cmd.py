@@ -103,6 +103,21 @@ def _locations(project: Any) -> dict[tuple[str, str, str], str]:
     return out
 
 
+def _origins(loaded: Any, chosen: Any, package: str) -> dict[tuple[str, str], str]:
+    """(target, package) -> where a local, git or URL package comes from, read from the pyproject now."""
+    from packaging.utils import canonicalize_name
+
+    from planner.targets.routing import route
+
+    name = canonicalize_name(package)
+    out = {}
+    for target in chosen:
+        decided = route(loaded.project, target, name)
+        if decided.direct is not None or decided.local is not None:
+            out[(target.name, name)] = f"from {decided.describe()}"
+    return out
+
+
 def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any,
            words: list[str]) -> Any:
     """Solve as compile would (the plan settings, pins and cut-offs of the written outputs), then answer."""
@@ -158,7 +173,7 @@ def why_command(
     if written is not None and not fresh:
         from planner.explain.written import why
 
-        answer = why(written, package, [t.name for t in chosen], locate)
+        answer = why(written, package, [t.name for t in chosen], locate, _origins(loaded, chosen, package))
         if output_format is OutputFormat.JSON:
             output.json(answer.data)
         else:

@@ -228,7 +228,7 @@ def _with_marker(requirement: Requirement, marker: str) -> Requirement:
     copy = Requirement(str(requirement))
     copy.marker = None
     combined = f"({requirement.marker}) and {marker}" if requirement.marker is not None else marker
-    return Requirement(f"{copy}; {combined}")
+    return Requirement(f"{copy} ; {combined}")  # (a URL requirement needs the space before ';')
 
 
 def _subject(facts: Iterable[Fact]) -> NormalizedName | None:

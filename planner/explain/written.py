@@ -50,7 +50,7 @@ def _step(target: WrittenTarget, parent: str, child: NormalizedName, locate: Map
             said = {"dependencies": "", "packages": "a package the target installs, "}.get(via, f"{via}, ")
             inner = f"{said}{locate.get((PROJECT, child, via), '')}".rstrip(", ")
             return f"{requirement.requirement}" + (f" ({inner})" if inner else "")
-        at = locate.get((parent, child, ""))
+        at = requirement.at or locate.get((parent, child, ""))
         said = f" ({at})" if at else ""
         return f"{parent} {target.packages[NormalizedName(parent)].version} requires {requirement.requirement}{said}" \
             if parent in target.packages else f"{parent} requires {requirement.requirement}{said}"
@@ -79,7 +79,10 @@ def _direct(package: WrittenPackage) -> bool:
     return any(r.by == PROJECT for r in package.requirements)
 
 
-def why(plan: WrittenPlan, package: str, targets: Sequence[str], locate: Mapping[tuple[str, str, str], str]) -> Answer:
+def why(plan: WrittenPlan, package: str, targets: Sequence[str], locate: Mapping[tuple[str, str, str], str],
+        origins: Mapping[tuple[str, str], str] | None = None) -> Answer:
+    """`origins`: (target, package) -> where a package from no index comes from ("from git ...
+    (source rule at pyproject.toml:12)"), read from the pyproject now; the commit is the plan's."""
     name = canonicalize_name(package)
     lines: list[str] = []
     data = []
@@ -91,11 +94,15 @@ def why(plan: WrittenPlan, package: str, targets: Sequence[str], locate: Mapping
             continue
         found = chains(target, name, locate)
         lines.append(f"{target.name}: {name} {planned.version}")
+        origin = (origins or {}).get((target.name, name))
+        if origin:
+            origin += f", commit {planned.commit}" if planned.commit else ""
+            lines.append(f"  {origin}")
         lines += ["  required by: " + " -> ".join(chain) for chain in found]
         hold = target.holds.get(name)
         if hold is not None:
             lines.append(f"  not {hold.newest} (the newest {target.name} could install): {hold.reason}")
-        elif _direct(planned):
+        elif _direct(planned) and not origin:
             lines.append(f"  the newest version {target.name} could install when the plan was made")
         data.append({"target": target.name, "package": name, "version": str(planned.version),
                      "chains": [list(c) for c in found],

@@ -52,7 +52,8 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str
         },
         "extras": list(package.extras),
         "required_by": list(package.required_by),
-        "requirements": [{"by": r.by, "requirement": r.requirement, **({"via": r.via} if r.via else {})}
+        "requirements": [{"by": r.by, "requirement": r.requirement, **({"via": r.via} if r.via else {}),
+                          **({"at": r.at} if r.at else {})}
                          for r in package.requirements],
     }
 

@@ -26,6 +26,8 @@ class Requirer:
     by: str  # a package name, or PROJECT
     requirement: str  # as written (after overrides), without its marker
     via: str | None = None  # for the project's own: "dependencies", "extra cpu", "group dev"
+    # Where a local, git or URL package's own pyproject writes it ("https://host/repo@1a2b3c:pyproject.toml:4").
+    at: str | None = None
 
 
 @dataclass(frozen=True)

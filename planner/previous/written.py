@@ -27,6 +27,7 @@ class WrittenRequirement:
     by: str  # a package name, or PROJECT
     requirement: str  # as written, without marker ("starlette<0.39,>=0.37.2")
     via: str | None = None
+    at: str | None = None  # where a local, git or URL package's pyproject writes it
 
     @property
     def specifier(self) -> SpecifierSet:
@@ -44,6 +45,7 @@ class WrittenPackage:
     extras: tuple[str, ...]
     required_by: tuple[str, ...]
     requirements: tuple[WrittenRequirement, ...]
+    commit: str | None = None  # a git package's commit
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,14 @@ def _package(raw: Any, where: str) -> WrittenPackage:
     for r, item in enumerate(_expect(raw.get("requirements", []), list, f"{where}.requirements")):
         at = f"{where}.requirements[{r}]"
         _expect(item, dict, at)
-        via = item.get("via")
+        via, written_at = item.get("via"), item.get("at")
         requirements.append(WrittenRequirement(_expect(item.get("by"), str, f"{at}.by"),
                                                _expect(item.get("requirement"), str, f"{at}.requirement"),
-                                               None if via is None else _expect(via, str, f"{at}.via")))
+                                               None if via is None else _expect(via, str, f"{at}.via"),
+                                               None if written_at is None else _expect(written_at, str, f"{at}.at")))
+    artifact = raw.get("artifact")
+    git = artifact.get("git") if isinstance(artifact, dict) else None
+    commit = git.get("commit") if isinstance(git, dict) else None
     return WrittenPackage(
         name=_name(raw.get("name"), f"{where}.name"),
         version=_version(raw.get("version"), f"{where}.version"),
@@ -134,4 +140,5 @@ def _package(raw: Any, where: str) -> WrittenPackage:
         required_by=tuple(_expect(e, str, f"{where}.required_by")
                           for e in _expect(raw.get("required_by", []), list, f"{where}.required_by")),
         requirements=tuple(requirements),
+        commit=commit if isinstance(commit, str) and commit.isalnum() else None,
     )

@@ -198,12 +198,12 @@ class _GroupDescent:
                 allowed = solver.restricted.get(name)
                 literal = solver.public_literal(name, version)
                 excluded = solver.excluded_by(name, version) if literal is not None else None
-                if allowed is not None and version not in allowed:
-                    failed.append(Refusal(target, version, "kept", ", ".join(str(v) for v in sorted(allowed))))
-                elif literal is None:
+                if literal is None:  # (checked first: the same reason a compile without pins gives)
                     failed.append(Refusal(target, version, *solver.refusal(name, version)))
                 elif excluded is not None:
                     failed.append(Refusal(target, version, "excluded", excluded.group.text))
+                elif allowed is not None and version not in allowed:
+                    failed.append(Refusal(target, version, "kept", ", ".join(str(v) for v in sorted(allowed))))
                 elif solver.feasible(literal):
                     first_feasible.setdefault(target, version)
                 else:

@@ -1111,7 +1111,8 @@ class TargetSolver:
         for name in sorted(self.reach.chosen):
             candidate, _ = self.reach.chosen[name]
             requirers = {Requirer(e.parent_name, bare(e.requirement),
-                                  e.group.facts[0].via if e.parent is None and e.group.facts else None)
+                                  e.group.facts[0].via if e.parent is None and e.group.facts else None,
+                                  self._written_at(e, name))
                          for e in edges.get(name, ()) if e.parent_name != name}
             packages.append(PlannedPackage(
                 name=name,
@@ -1127,6 +1128,17 @@ class TargetSolver:
                            variables=self.formula.num_vars, expansions=len(self.metadata),
                            metadata_fetches=self.metadata_fetches, sat_seconds=self.sat_seconds)
         return TargetPlan(self.target, tuple(packages), stats, tuple(holds), tuple(self.changed_files))
+
+    def _written_at(self, edge: Edge, name: NormalizedName) -> str | None:
+        """Where the requiring package's own pyproject writes `edge` (local, git and URL packages
+        carry where each requirement is written), as `file:line`."""
+        metadata = self.metadata.get(edge.parent) if edge.parent is not None else None
+        if metadata is None or not metadata.origins:
+            return None
+        for requirement, origin in zip(metadata.requires_dist, metadata.origins, strict=False):
+            if origin is not None and origin.line is not None and _canonical(requirement.name) == name:
+                return f"{getattr(origin, 'shown', None) or origin.file.name}:{origin.line}"
+        return None
 
     def undated(self) -> set[str]:
         """Indexes whose files without an upload time the cut-off left out, for any package."""
