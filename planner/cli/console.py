@@ -65,6 +65,10 @@ class Output:
 
 
 def _escape(message: str) -> str:
+    """A diagnostic as printed: URL credentials hidden (a last guard: messages redact what they
+    quote already), markup characters escaped."""
     from rich.markup import escape
 
-    return escape(message)
+    from planner.urls import redact_text
+
+    return escape(redact_text(message))
