@@ -324,7 +324,8 @@ from planner.cli.app import main
 output, kill_at = sys.argv[1], int(sys.argv[2])
 real_replace, renames = os.replace, [0]
 def replace(src, dst, *args, **kwargs):
-    if str(dst).startswith(output):
+    # Outputs are renamed within their folder's descriptor (planner/generate/files.py).
+    if str(dst).startswith(output) or kwargs.get("dst_dir_fd") is not None:
         if renames[0] == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
         renames[0] += 1

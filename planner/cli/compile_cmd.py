@@ -75,6 +75,7 @@ def compile_command(
             raise typer.Exit(int(ExitCode.UNSATISFIABLE))
         output.info(f"outputs in {out} are current")
         return
+    _check_destinations(out, emit_cnf, stats_file)
     # The solver is imported once it is needed: --check, above, runs without it.
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
@@ -114,6 +115,18 @@ def compile_command(
             output.text(note)
     for path in written:
         output.info(f"wrote {path}")
+
+
+def _check_destinations(out: Path, emit_cnf: Path | None, stats_file: Path | None) -> None:
+    """Refuse unusable destinations before any work (the root folder, a file for a folder, a
+    folder for a file, links): one message, exit 2, rather than after a long solve."""
+    from planner.generate.files import check_output_file, check_output_folder
+
+    check_output_folder(out)
+    if emit_cnf is not None:
+        check_output_folder(emit_cnf, "--emit-cnf")
+    if stats_file is not None:
+        check_output_file(stats_file, "--stats")
 
 
 def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output) -> Any:

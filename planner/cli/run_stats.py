@@ -110,4 +110,6 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any) -> dict[str, Any]:
 
 
 def write_stats(path: Path, document: dict[str, Any]) -> None:
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    from planner.generate.files import write_file
+
+    write_file(path, (json.dumps(document, indent=2) + "\n").encode(), "--stats")

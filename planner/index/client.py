@@ -18,7 +18,6 @@ import pickle
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from planner.errors import ExitCode, PlannerError
 from planner.index.auth import split_userinfo
 from planner.index.cache import Cache, CachedPage
 from planner.index.candidates import select_candidates
-from planner.index.http import FetchError, Fetcher
+from planner.index.http import FetchError, Fetcher, http_setting
 from planner.index.metadata import (
     HashMismatch,
     MetadataError,
@@ -58,6 +57,7 @@ from planner.index.wheel_zip import (
 from planner.project.model import Index, Project
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
+from planner.threads import map_in_threads
 from planner.urls import redact_url
 
 MiB = 1024 * 1024
@@ -72,7 +72,6 @@ _PARSE_LOCK = threading.Lock()
 # cached under another format are ignored.
 PARSED_PAGE_FORMAT = "parsed-page-2"  # pages pickle their files as rows (FileTable)
 PARSED_METADATA_FORMAT = "parsed-metadata-1"  # `metadata_record` JSON
-DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
 
@@ -140,6 +139,9 @@ class IndexClient:
         self.refresh = refresh
         self.max_workers = max_workers
         self.stats = ClientStats()
+        # Freshness of pages whose server sends no caching headers (validated: a bad value is an
+        # input error naming the variable, raised when the client is made, before any work).
+        self.default_page_ttl = int(http_setting("PLANNER_INDEX_TTL"))
         self._pages: dict[tuple[str, str], ProjectPage] = {}
         self._page_failures: dict[tuple[str, str], Exception] = {}  # a page fails once per run
         self._metadata: dict[tuple[str, str], MetadataResult] = {}
@@ -180,8 +182,7 @@ class IndexClient:
             except Exception:  # noqa: BLE001 - reported when the solver asks for this page
                 pass
 
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="planner-pages") as pool:
-            list(pool.map(load, routes))
+        map_in_threads(load, routes, self.max_workers, "planner-pages")
 
     def page_url(self, index: Index, package: NormalizedName) -> str:
         return f"{index.url.rstrip('/')}/{package}/"
@@ -213,7 +214,7 @@ class IndexClient:
         response = self.fetcher.get(url, index.name, headers, ok_statuses=(200, 404))
         max_age = _max_age(response.headers.get("cache-control"))
         if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
-            max_age = DEFAULT_PAGE_TTL
+            max_age = self.default_page_ttl
         if response.status == 304 and cached is not None:
             self.stats.count_page("pages_revalidated")
             fresh = CachedPage(cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
@@ -294,8 +295,7 @@ class IndexClient:
         todo = list(dict.fromkeys(artifacts))
         if len(todo) <= 1:
             return {a: self.metadata(a) for a in todo}
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="planner-meta") as pool:
-            results = list(pool.map(self.metadata, todo))
+        results = map_in_threads(self.metadata, todo, self.max_workers, "planner-meta")
         return dict(zip(todo, results, strict=True))
 
     def _load_metadata(self, artifact: Artifact) -> MetadataResult:
@@ -439,6 +439,8 @@ def _max_age(cache_control: str | None) -> int | None:
         key, _, value = part.strip().partition("=")
         if key.lower() == "no-store" or key.lower() == "no-cache":
             return 0
-        if key.lower() == "max-age" and value.strip().isdigit():
-            return int(value.strip())
+        value = value.strip().strip('"')
+        if key.lower() == "max-age" and value.isascii() and value.isdigit():
+            # A server's number, bounded: ten digits are over 300 years (and int() refuses 4301).
+            return int(value) if len(value) <= 10 else 10**10
     return None

@@ -96,31 +96,62 @@ def _ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return min(float(value), 30.0) if value else None
-    except ValueError:
+MAX_RETRY_AFTER = 30.0  # seconds: a server asking for more is waited on this long, then retried
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """How long a `Retry-After` header asks to wait (RFC 9110: seconds, or an HTTP date), capped
+    at `MAX_RETRY_AFTER`; None when absent or meaningless (`nan`, `-1`, `inf`, garbage): then the
+    usual backoff applies."""
+    if not value or not value.strip():
         return None
+    text = value.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 12:
+        return min(float(text), MAX_RETRY_AFTER)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # `nan`, `-1`, `1.5e9999`: not a delay a server may ask for
+    wait = when - (time.time() if now is None else now)
+    return min(max(wait, 0.0), MAX_RETRY_AFTER)
 
 
-# Network settings a user (or a test) can change without code: name -> (default, minimum).
-HTTP_SETTINGS: dict[str, tuple[float, float]] = {
-    "PLANNER_HTTP_TIMEOUT": (30.0, 0.01),  # seconds to connect, and between two reads of a response
-    "PLANNER_HTTP_RETRIES": (3, 0),  # further attempts after a timeout, dropped connection, 5xx or 429
-    "PLANNER_HTTP_BACKOFF": (0.5, 0.0),  # seconds before the first retry; doubles each time
-    "PLANNER_HTTP_MAX_PAGE_MB": (64, 0.001),  # cap of one index page or metadata file, in MiB
+def header_int(value: str | None) -> int | None:
+    """A non-negative integer header value (Content-Length, a Content-Range total), or None.
+    A server's number: ASCII digits only, and at most 18 of them (an exabyte)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("retry-after"))
+
+
+# Network settings a user (or a test) can change without code: name -> (default, minimum, maximum).
+HTTP_SETTINGS: dict[str, tuple[float, float, float]] = {
+    "PLANNER_HTTP_TIMEOUT": (30.0, 0.01, 3600),  # seconds to connect, and between two reads of a response
+    "PLANNER_HTTP_RETRIES": (3, 0, 100),  # further attempts after a timeout, dropped connection, 5xx or 429
+    "PLANNER_HTTP_BACKOFF": (0.5, 0.0, 600),  # seconds before the first retry; doubles each time
+    "PLANNER_HTTP_MAX_PAGE_MB": (64, 0.001, 1024 * 1024),  # cap of one index page or metadata file, in MiB
+    "PLANNER_INDEX_TTL": (600, 0, 10**9),  # seconds a page without caching headers stays fresh
 }
+MAX_BACKOFF = 60.0  # seconds: the doubling backoff never waits longer than this
 
 
 def http_setting(name: str, environ: Mapping[str, str] | None = None) -> float:
     """The value of one of `HTTP_SETTINGS` from the environment, or its default.
 
-    A value that is not a number, or below the minimum, is an input error naming the variable.
+    A value that is not a number, or out of range, is an input error naming the variable.
     """
     from planner.errors import InputError
 
-    default, minimum = HTTP_SETTINGS[name]
+    default, minimum, maximum = HTTP_SETTINGS[name]
     raw = (os.environ if environ is None else environ).get(name, "").strip()
     if not raw:
         return default
@@ -129,9 +160,10 @@ def http_setting(name: str, environ: Mapping[str, str] | None = None) -> float:
     except ValueError:
         value = float("nan")
     integral = isinstance(default, int)
-    if value != value or value < minimum or value == float("inf") or (integral and not value.is_integer()):
+    if not minimum <= value <= maximum or (integral and not value.is_integer()):  # NaN fails the range too
         kind = "a whole number" if integral else "a number"
-        raise InputError(f"environment variable {name}={raw!r} is not {kind} >= {minimum:g}",
+        shown = raw if len(raw) <= 40 else raw[:20] + "…"
+        raise InputError(f"environment variable {name}={shown!r} is not {kind} from {minimum:g} to {maximum:g}",
                          fix=f"set {name} to {kind} such as {default:g}, or unset it")
     return int(value) if integral else value
 
@@ -255,10 +287,10 @@ class Fetcher:
                     return None
                 if response.status_code != 206:
                     self._raise_for_status(response, index, url)
-                total = response.headers.get("content-range", "").rpartition("/")[2]
-                if not total.isdigit():
+                total = header_int(response.headers.get("content-range", "").rpartition("/")[2])
+                if total is None:
                     return None  # an unknown total size makes offsets meaningless
-                return self._read_body(response, index, url, length + 1024), int(total)
+                return self._read_body(response, index, url, length + 1024), total
 
         return self._with_retries(url, index, once)
 
@@ -334,9 +366,9 @@ class Fetcher:
             return Response(response.status_code, dict(response.headers), body, str(response.url))
 
     def _read_body(self, response: httpx.Response, index: str, url: str, limit: int) -> bytes:
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise FetchError(index, url, f"response of {_size(int(declared))} exceeds the {_size(limit)} cap",
+        declared = header_int(response.headers.get("content-length"))
+        if declared is not None and declared > limit:
+            raise FetchError(index, url, f"response of {_size(declared)} exceeds the {_size(limit)} cap",
                              "check that the URL points at a simple index page (PLANNER_HTTP_MAX_PAGE_MB raises the cap)")
         chunks: list[bytes] = []
         total = 0
@@ -397,7 +429,7 @@ class Fetcher:
             except httpx.InvalidURL as exc:
                 raise FetchError(index, url, f"invalid URL: {redact_text(str(exc))}") from None
             if n < self.retries:
-                time.sleep(wait if wait is not None else self.backoff * (2**n))
+                time.sleep(wait if wait is not None else min(self.backoff * (2**n), MAX_BACKOFF))
         raise FetchError(index, url, f"{last}, after {self.retries + 1} attempts",
                          "check the network or the index; planner retries timeouts and server errors")
 

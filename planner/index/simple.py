@@ -237,7 +237,7 @@ def _build_page(
 
 def _check_api_version(version: str, where: str) -> None:
     major_text = version.strip().split(".", 1)[0]
-    if not major_text.isdigit():
+    if not (major_text.isascii() and major_text.isdigit() and len(major_text) <= 6):
         raise IndexFormatError(f"{where} '{version}' is not an API version like \"1.0\"")
     if int(major_text) != SUPPORTED_API_MAJOR:
         raise IndexFormatError(

@@ -39,6 +39,7 @@ from planner.project.model import (
     frozen_mapping,
 )
 from planner.project.markers import marker_problem
+from planner.project.numbers import marker_number_problem, number_problem, requirement_number_problem, specifier_problem
 from planner.project.reader import DocumentReader, did_you_mean, toml_type_name
 from planner.project.toml_positions import TomlPositions
 from planner.urls import normalize_index_url
@@ -48,6 +49,11 @@ _NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECAS
 # uv: index names are ASCII letters, digits, '-', '_' and '.'.
 _INDEX_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TARGET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A target name becomes a folder name (and part of pylock.<target>.toml): file systems take 255 bytes.
+MAX_TARGET_NAME = 100
+# How deeply tables and arrays may nest. A pyproject needs about six levels; a document nested
+# thousands deep is an attack on the parser, not a project.
+MAX_TOML_DEPTH = 32
 _TOML_LINE_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 # [tool.uv] keys planner reads.
@@ -138,18 +144,48 @@ def load_project(path: Path | str) -> Project:
     text = text.removeprefix("\ufeff")
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_LINE_RE.search(message)
-        line = int(match.group(1)) if match else None
-        column = int(match.group(2)) if match else None
-        problem = _TOML_LINE_RE.sub("", message).strip()
-        raise InputError(
-            f"invalid TOML: {problem}" + (f" (column {column})" if match else ""),
-            location=Location(pyproject, (), line),
-            fix=_toml_fix(problem, text, line, column),
-        ) from None
+    except RecursionError:
+        raise InputError(f"invalid TOML: arrays or tables nested too deeply (planner reads at most {MAX_TOML_DEPTH} levels)",
+                         location=Location(pyproject), fix="flatten the nesting") from None
+    except ValueError as exc:
+        if isinstance(exc, tomllib.TOMLDecodeError):
+            raise _toml_error(exc, pyproject, text) from None
+        # tomllib converts integers with int(), which refuses more than 4300 digits.
+        long_number = re.search(r"\d[\d_]{4000,}", text)
+        line = text[: long_number.start()].count("\n") + 1 if long_number else None
+        raise InputError("invalid TOML: a number with thousands of digits", location=Location(pyproject, (), line),
+                         fix="write a number of sane size (or a quoted string)") from None
+    if _nesting_depth(document) > MAX_TOML_DEPTH:
+        raise InputError(f"arrays or tables nested more than {MAX_TOML_DEPTH} levels deep (planner reads at most {MAX_TOML_DEPTH})",
+                         location=Location(pyproject), fix="flatten the nesting")
     return _ProjectLoader(DocumentReader(pyproject.resolve(), document, TomlPositions(text))).load()
+
+
+def _nesting_depth(document: dict[str, Any]) -> int:
+    """How deeply `document`'s tables and arrays nest (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_TOML_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, pyproject: Path, text: str) -> InputError:
+    message = str(exc)
+    match = _TOML_LINE_RE.search(message)
+    line = int(match.group(1)) if match else None
+    column = int(match.group(2)) if match else None
+    problem = _TOML_LINE_RE.sub("", message).strip()
+    return InputError(
+        f"invalid TOML: {problem}" + (f" (column {column})" if match else ""),
+        location=Location(pyproject, (), line),
+        fix=_toml_fix(problem, text, line, column),
+    )
 
 
 _MARKER_VARIABLES = (
@@ -187,7 +223,7 @@ def _with_hint(hint: str | None, fix: str) -> str:
 def _is_version(text: str) -> bool:
     try:
         Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number of thousands of digits
         return False
     return True
 
@@ -260,10 +296,10 @@ class _ProjectLoader:
 
     # -- names and requirements ------------------------------------------------------------
     def name(self, path: KeyPath, raw: str, what: str) -> NormalizedName:
-        if not _NAME_RE.match(raw):
+        if not _NAME_RE.fullmatch(raw):  # fullmatch: '$' would let a trailing newline through
             self.r.fail(
                 path,
-                f"'{raw}' is not a valid {what} name",
+                f"{raw!r} is not a valid {what} name",
                 "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
             )
         return canonicalize_name(raw)
@@ -280,6 +316,9 @@ class _ProjectLoader:
         if requirement.url:
             self.r.fail(path, f"direct URL requirement '{text}' is not supported yet",
                         f"require {requirement.name} by version and route it with [tool.uv.sources] to an index")
+        problem = requirement_number_problem(requirement)
+        if problem is not None:
+            self.r.fail(path, f"requirement '{text}': {problem}", "write the version you mean")
         problem = marker_problem(requirement.marker) if requirement.marker is not None else None
         if problem is not None:
             self.r.fail(path, f"the marker of requirement '{text}' cannot be evaluated: {problem}",
@@ -299,7 +338,7 @@ class _ProjectLoader:
             hint = _marker_hint(text, detail, column)
             self.r.fail(path, f"invalid marker '{text}': {detail}",
                         _with_hint(hint, "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\""))
-        problem = marker_problem(marker)
+        problem = marker_number_problem(marker) or marker_problem(marker)
         if problem is not None:
             self.r.fail(path, f"marker '{text}' cannot be evaluated: {problem}",
                         "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\"")
@@ -316,6 +355,8 @@ class _ProjectLoader:
         version = self.r.string(("project", "version"))
         if version is not None:
             try:
+                if number_problem(version):
+                    raise InvalidVersion(version)
                 Version(version)
             except InvalidVersion:
                 self.r.fail(("project", "version"), f"'{version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
@@ -357,6 +398,9 @@ class _ProjectLoader:
             if _is_version(text.strip()):
                 fix = f'add a comparison operator, e.g. requires-python = ">={text.strip()}"'
             self.r.fail(path, f"invalid version specifier '{text}'", fix)
+        problem = specifier_problem(specifiers)
+        if problem is not None:
+            self.r.fail(path, f"requires-python '{text}': {problem}", 'e.g. requires-python = ">=3.11"')
         return specifiers
 
     def optional_dependencies(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
@@ -508,7 +552,7 @@ class _ProjectLoader:
             name = self.r.string((*path, "name"))
             if name is None:
                 name = f"index-{n + 1}"
-            elif not _INDEX_NAME_RE.match(name):
+            elif not _INDEX_NAME_RE.fullmatch(name):
                 self.r.fail((*path, "name"), f"'{name}' is not a valid index name",
                             "use ASCII letters, digits, '-', '_' and '.'")
             if name in seen:
@@ -681,9 +725,11 @@ class _ProjectLoader:
         targets: list[TargetSpec] = []
         for name, raw in self.r.table((*base, "targets")).items():
             path = (*base, "targets", name)
-            if not _TARGET_NAME_RE.match(name):
-                self.r.fail(path, f"'{name}' is not a valid target name",
-                            "use letters, digits, '-', '_' and '.' (it becomes a folder name)")
+            if not _TARGET_NAME_RE.fullmatch(name) or len(name) > MAX_TARGET_NAME:
+                shown = name if len(name) <= 40 else name[:40] + "…"
+                self.r.fail(path, f"{shown!r} is not a valid target name"
+                            + (f" ({len(name)} characters)" if len(name) > MAX_TARGET_NAME else ""),
+                            f"use up to {MAX_TARGET_NAME} letters, digits, '-', '_' and '.' (it becomes a folder name)")
             self.r.expect(path, raw, dict)
             targets.append(self.target(path, name, raw, extras, groups))
         return PlannerSettings(targets=tuple(targets), alignment=alignment)

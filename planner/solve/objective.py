@@ -22,7 +22,6 @@ below the newest version it could take alone is recorded with the target that he
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 
 from packaging.utils import NormalizedName
@@ -35,6 +34,7 @@ from planner.solve.provider import Provider
 from planner.solve.target_solver import TargetSolver, public
 from planner.targets.model import Target
 from planner.targets.routing import route
+from planner.threads import map_in_threads
 
 
 
@@ -183,8 +183,7 @@ def _first_models(project: Project, targets: Sequence[Target], provider: Provide
 
     if len(targets) < 2 or not getattr(provider, "parallel", False):
         return [first(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=min(len(targets), 4), thread_name_prefix="planner-target") as pool:
-        return list(pool.map(first, targets))
+    return map_in_threads(first, targets, min(len(targets), 4), "planner-target")
 
 
 def _explained_hold(project: Project, solvers: list[TargetSolver], held: HeldBack) -> HeldBack:
