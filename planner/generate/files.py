@@ -174,7 +174,9 @@ def _subfolder(stack: ExitStack, root: Path, root_fd: int, parts: tuple[str, ...
                 return None
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                kind = "a symbolic link" if exc.errno == errno.ELOOP else "not a folder"
+                # (Linux answers ENOTDIR for a link opened with O_DIRECTORY | O_NOFOLLOW.)
+                link = exc.errno == errno.ELOOP or stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode)
+                kind = "a symbolic link" if link else "not a folder"
                 raise OutputError(f"cannot write into {where}: it is {kind}; planner never writes through links "
                                   "or replaces what it did not make", fix=f"remove {where}, or choose another output folder with -o") from None
             raise
@@ -198,7 +200,10 @@ def _write_locked(root: Path, root_fd: int, files: Mapping[str, bytes], remove: 
             with _errors(root, "clean up temporary files in"):
                 for relative in sorted(set(files) | {r for r in digests if _plain(r)}):
                     parts = _parts(relative)
-                    fd = _subfolder(folders, root, root_fd, parts[:-1], create=False)
+                    try:
+                        fd = _subfolder(folders, root, root_fd, parts[:-1], create=False)
+                    except OutputError:
+                        continue  # a link on the way: never cleaned through (writing there is refused below)
                     if fd is not None:
                         _remove_leftover_temporaries(fd, parts[-1])
             for relative, data in sorted(files.items(), key=lambda item: (item[0] == last, item[0])):
