@@ -51,7 +51,7 @@ def compile_command(
 ) -> None:
     """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
     per target, requirements.txt and a Dockerfile (Linux) to output/."""
-    from planner.cli.workspace import CacheOptions, load_targets, open_index_client
+    from planner.cli.workspace import CacheOptions, load_targets, open_index_client, target_platforms
     from planner.generate.context import output_context
     from planner.generate.files import write_outputs
     from planner.generate.outputs import PLAN_FILE, previous_outputs, render_outputs, stale_reason
@@ -82,7 +82,8 @@ def compile_command(
     from planner.solve.provider import IndexProvider
 
     formulas: dict[str, Formula] = {}
-    with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
+    with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline),
+                           platforms=target_platforms(loaded.targets), warn=output.warning) as client:
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
             plan = solve_plan(loaded.project, chosen, TimedProvider(IndexProvider(client), clock),
                               loaded.project.planner.alignment, formulas)

@@ -28,7 +28,7 @@ ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="The projec
 
 def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str] | None, default_index: str | None,
           options: Any, body: Any) -> Any:
-    from planner.cli.workspace import load_targets, open_index_client
+    from planner.cli.workspace import load_targets, open_index_client, target_platforms
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
 
@@ -38,7 +38,7 @@ def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, targets)
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
-    with open_index_client(loaded, options) as client:
+    with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning) as client:
         provider = IndexProvider(client)
         plan = solve_plan(loaded.project, loaded.targets, provider, loaded.project.planner.alignment, explain=False)
         return body(loaded, chosen, plan, provider)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +56,17 @@ class CacheOptions:
     offline: bool = False
 
 
+def target_platforms(targets: Iterable[Target]) -> frozenset[str]:
+    """The platform tags of `targets`' wheel tags: a wheel for none of them installs nowhere."""
+    return frozenset(tag.platform for target in targets for tag in target.tags)
+
+
 @contextmanager
-def open_index_client(loaded: LoadedTargets, options: CacheOptions) -> Iterator[IndexClient]:
-    """An index client for the run: one connection pool, the shared on-disk cache."""
+def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms: frozenset[str] | None = None,
+                      warn: Callable[[str], None] | None = None) -> Iterator[IndexClient]:
+    """An index client for the run: one connection pool, the shared on-disk cache. `platforms`
+    (`target_platforms`) lets it leave out wheels no target can install; `warn` hears of
+    unusable files."""
     from planner.index.auth import CredentialStore
     from planner.index.cache import Cache, default_cache_dir
     from planner.index.client import IndexClient
@@ -69,4 +77,5 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions) -> Iterator[
                          fix="drop one of the two options")
     cache = Cache(None if options.no_cache else (options.cache_dir or default_cache_dir()))
     with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
-        yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh)
+        yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
+                          platforms=platforms, warn=warn)

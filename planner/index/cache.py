@@ -8,6 +8,10 @@ Layout under the cache root (default: the user cache dir, e.g. `~/.cache/planner
     v1/parsed/<2 hex>/<sha256 of format, origin, raw hash>   parsed pages and metadata (derived)
 
 Each entry is one file: a JSON header line (validators, times, the body's sha256) then the body.
+Nothing here is code or a serialized object: bodies are pages and metadata files as the index
+sent them, and parsed forms are JSON records that are checked field by field when read back
+(`ProjectPage.from_record`, `metadata_from_record`). The cache folder is not trusted: a damaged
+or forged entry is parsed again, or fetched again, never used as it is.
 Writes go to a temporary file in the same folder and are renamed into place, so a reader sees a
 whole old entry or a whole new one, and two planner processes can share the cache. A body whose
 sha256 does not match its header (a truncated or corrupted file) is treated as missing.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,6 +31,7 @@ from pathlib import Path
 from planner.index.models import Artifact
 
 _VERSION = "v1"
+MAX_ENTRY_BYTES = 2 * 1024**3  # larger than any page or metadata file planner accepts
 
 
 def default_cache_dir() -> Path:
@@ -66,13 +72,22 @@ class Cache:
         if entry is None:
             return None
         header, body = entry
+        content_type, etag, last_modified = header.get("content_type"), header.get("etag"), header.get("last_modified")
+        fetched_at, max_age = header.get("fetched_at", 0), header.get("max_age")
+        # The header is data from the cache folder: every field must have its type (else refetch).
+        if not isinstance(content_type, str) or not all(v is None or (isinstance(v, str) and len(v) <= 1000)
+                                                         for v in (etag, last_modified)) \
+                or isinstance(fetched_at, bool) or not isinstance(fetched_at, int | float) \
+                or not 0 <= fetched_at < 1e11 or (max_age is not None and (
+                    isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= 10**10)):
+            return None
         return CachedPage(
             body=body,
-            content_type=header.get("content_type", ""),
-            etag=header.get("etag"),
-            last_modified=header.get("last_modified"),
-            fetched_at=float(header.get("fetched_at", 0)),
-            max_age=header.get("max_age"),
+            content_type=content_type,
+            etag=etag,
+            last_modified=last_modified,
+            fetched_at=float(fetched_at),
+            max_age=max_age,
             body_sha256=header["sha256"],
         )
 
@@ -122,7 +137,7 @@ class Cache:
         """Why an earlier run found `artifact`'s metadata unusable, if it did."""
         path = self._metadata_path(artifact)
         entry = self._read(path.with_name(path.name + ".unusable") if path is not None else None)
-        return entry[1].decode("utf-8", "replace") if entry else None
+        return entry[1][:2000].decode("utf-8", "replace") if entry else None
 
     def put_unusable(self, artifact: Artifact, reason: str) -> None:
         path = self._metadata_path(artifact)
@@ -143,15 +158,25 @@ class Cache:
         if path is None:
             return None
         try:
-            raw = path.read_bytes()
+            # A regular file of sane size, not a link to one (nor to /dev/zero): else it is missing.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+                    return None
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    raw = handle.read(MAX_ENTRY_BYTES + 1)
+            finally:
+                os.close(fd)
         except OSError:
             return None
         head, sep, body = raw.partition(b"\n")
         try:
-            header = json.loads(head) if sep else None
-        except ValueError:
+            header = json.loads(head) if sep and len(head) <= 64 * 1024 else None
+        except (ValueError, RecursionError):
             header = None
-        if not isinstance(header, dict) or header.get("sha256") != hashlib.sha256(body).hexdigest():
+        if not isinstance(header, dict) or not isinstance(header.get("sha256"), str) \
+                or header["sha256"] != hashlib.sha256(body).hexdigest():
             return None  # truncated or corrupted: refetch rather than trust it
         return header, body
 

@@ -13,13 +13,11 @@ Requires-Dist not dynamic). `offline=True` answers from the cache only and names
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
+import json
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -46,19 +44,20 @@ from planner.index.models import (
     MetadataSource,
     ProjectPage,
 )
+from planner.index.validate import local_root_of
 from planner.index.simple import ACCEPT_HEADER, IndexFormatError, media_type_of, parse_html_page, parse_json_page
+from planner.index.streamed import Gap, capture, tar_sdist_pkg_info, wheel_metadata, zip_sdist_pkg_info
 from planner.index.wheel_zip import (
+    MAX_MEMBER_SIZE,
     ArchiveError,
     WheelZipError,
-    read_sdist_pkg_info,
-    read_wheel_metadata_file,
     read_wheel_metadata_ranged,
 )
 from planner.project.model import Index, Project
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
 from planner.threads import map_in_threads
-from planner.urls import redact_url
+from planner.urls import redact_url, strip_userinfo
 
 MiB = 1024 * 1024
 # Pages and metadata are fetched in worker threads but parsed one at a time. Parsing is CPU-bound,
@@ -70,7 +69,7 @@ _PARSE_LOCK = threading.Lock()
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
 # Bump when parsing (planner/index/simple.py) or the page model (models.py) changes: parsed pages
 # cached under another format are ignored.
-PARSED_PAGE_FORMAT = "parsed-page-2"  # pages pickle their files as rows (FileTable)
+PARSED_PAGE_FORMAT = "parsed-page-3"  # `ProjectPage.to_record` as JSON: data only, checked when read
 PARSED_METADATA_FORMAT = "parsed-metadata-1"  # `metadata_record` JSON
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
@@ -131,8 +130,20 @@ class MetadataResult:
 
 class IndexClient:
     def __init__(self, project: Project, fetcher: Fetcher, cache: Cache, *, offline: bool = False,
-                 refresh: bool = False, max_workers: int = 8):
+                 refresh: bool = False, max_workers: int = 8, platforms: frozenset[str] | None = None,
+                 warn: Callable[[str], None] | None = None):
+        """`platforms`: the platform tags of the run's targets; wheels for none of them are left
+        out of parsed pages (summarized for explanations), which keeps huge pages small. `warn`
+        hears of files an index lists with fields that fail their checks (once per file)."""
         self.project = project
+        # The folders of local-folder indexes are the only places on disk the fetcher may read.
+        fetcher.allow_local_roots([root for root in (local_root_of(index.url) for index in project.indexes)
+                                   if root is not None])
+        self.platforms = platforms
+        self._platforms_key = "all" if platforms is None else hashlib.sha256(
+            " ".join(sorted(platforms)).encode()).hexdigest()
+        self._warn = warn
+        self._warned: set[tuple[str, str]] = set()
         self.fetcher = fetcher
         self.cache = cache
         self.offline = offline
@@ -238,27 +249,49 @@ class IndexClient:
             return ProjectPage(index.name, redact_url(url), name, ())
         # A body read from the cache was hashed then: not again (pages run to megabytes).
         body_sha256 = page.body_sha256 or hashlib.sha256(page.body).hexdigest()
-        key = "\0".join((PARSED_PAGE_FORMAT, index.name, redact_url(url), name, page.content_type, body_sha256))
+        key = "\0".join((PARSED_PAGE_FORMAT, index.name, redact_url(url), name, page.content_type, body_sha256,
+                         self._platforms_key))
+        local_root = local_root_of(index.url)
         stored = self.cache.get_parsed(key)
         if stored is not None:
+            # JSON data, checked field by field like a page from the index: whoever can write the
+            # cache folder can change what planner reads, but never make it run code or write
+            # a field no index could send.
             try:
-                parsed = pickle.loads(stored)  # the user's own cache, hash-checked by Cache._read
-                if isinstance(parsed, ProjectPage):
-                    return parsed
-            except Exception:  # noqa: BLE001 - an unreadable entry is parsed again, never trusted
+                parsed = ProjectPage.from_record(json.loads(stored), index=index.name, url=strip_userinfo(url),
+                                                 project=name, local_root=local_root)
+            except (ValueError, RecursionError):  # RecordError, JSONDecodeError: parsed again below
                 pass
+            else:
+                self._report_unusable(parsed, url)
+                return parsed
         with _PARSE_LOCK:
-            parsed = self._parse_body(index, name, url, page)
-        self.cache.put_parsed(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+            parsed = self._parse_body(index, name, url, page, local_root)
+        self.cache.put_parsed(key, json.dumps(parsed.to_record(), separators=(",", ":")).encode())
+        self._report_unusable(parsed, url)
         return parsed
 
-    def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
+    def _report_unusable(self, page: ProjectPage, url: str) -> None:
+        """Warn once per file about files whose fields failed their checks (see validate.py)."""
+        if self._warn is None:
+            return
+        suspicious = [s for s in page.skipped if s.suspicious and (page.index, s.filename) not in self._warned]
+        for skipped in suspicious[:5]:
+            self._warned.add((page.index, skipped.filename))
+            self._warn(f"index '{page.index}' lists {skipped.filename!r}, which is unusable: {skipped.reason}; "
+                       f"planner leaves it out ({redact_url(url)})")
+        if len(suspicious) > 5:
+            self._warned.update((page.index, s.filename) for s in suspicious)
+            self._warn(f"index '{page.index}': {len(suspicious) - 5} more unusable files on {redact_url(url)}")
+
+    def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage,
+                    local_root: str | None) -> ProjectPage:
         media = media_type_of(page.content_type)
         try:
             if media == "json":
-                return parse_json_page(page.body, url, index.name, name)
+                return parse_json_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
             if media == "html":
-                return parse_html_page(page.body, url, index.name, name)
+                return parse_html_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
         except IndexFormatError as exc:
             raise FetchError(index.name, url, f"malformed index page: {exc}",
                              "check that the URL points at a PEP 503/691 simple index") from None
@@ -273,7 +306,7 @@ class IndexClient:
         for index in decided.indexes:
             page = self.page(index, decided.package)
             out.append(page)
-            if (page.artifacts or page.skipped) and decided.strategy is IndexStrategy.FIRST_INDEX:
+            if page.has_files and decided.strategy is IndexStrategy.FIRST_INDEX:
                 break
         return out
 
@@ -338,7 +371,7 @@ class IndexClient:
         stored = self.cache.get_parsed(key)
         if stored is not None:
             try:
-                return metadata_from_record(stored)
+                return metadata_from_record(stored, expected_name=artifact.name, expected_version=artifact.version)
             except MetadataError:
                 pass  # parsed again below
         metadata = self._parse_metadata(artifact, data)
@@ -420,16 +453,30 @@ class IndexClient:
         return self.fetcher.sha256_of(artifact.url, artifact.index, _MAX_ARTIFACT_BYTES)
 
     def _metadata_by_download(self, artifact: Artifact) -> bytes:
-        path: Path = self.fetcher.download(artifact.url, artifact.index, artifact.sha256, _MAX_ARTIFACT_BYTES)
+        """The metadata file read from the artifact streamed once, hashed as it passes and kept
+        nowhere (planner/index/streamed.py); a second pass when a zip's member lies outside the
+        parts kept the first time."""
+        url, index, sha256 = artifact.url, artifact.index, artifact.sha256
         try:
-            with open(path, "rb") as handle:
-                if artifact.kind is ArtifactKind.SDIST:
-                    return read_sdist_pkg_info(handle, artifact.filename)
-                return read_wheel_metadata_file(handle)
+            if artifact.kind is ArtifactKind.SDIST and not artifact.filename.lower().endswith(".zip"):
+                return self.fetcher.read_through(url, index, sha256, _MAX_ARTIFACT_BYTES,
+                                                 lambda stream: tar_sdist_pkg_info(stream, artifact.filename))
+            read = zip_sdist_pkg_info if artifact.kind is ArtifactKind.SDIST else wheel_metadata
+            captured = self.fetcher.read_through(url, index, sha256, _MAX_ARTIFACT_BYTES, capture)
+            try:
+                return read(captured, artifact.filename)
+            except Gap as gap:
+                if gap.end - gap.start > 2 * MAX_MEMBER_SIZE:
+                    raise WheelZipError(f"{artifact.filename}: its zip directory is implausibly large") from None
+                captured = self.fetcher.read_through(url, index, sha256, _MAX_ARTIFACT_BYTES,
+                                                     lambda stream: capture(stream, extra=(gap.start, gap.end)))
+                try:
+                    return read(captured, artifact.filename)
+                except Gap:
+                    raise WheelZipError(f"{artifact.filename}: its metadata lies in parts of the file that "
+                                        "were not kept") from None
         except ArchiveError as exc:  # a wheel's zip or an sdist without PKG-INFO: that file is unusable
             raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
-        finally:
-            path.unlink(missing_ok=True)
 
 
 def _max_age(cache_control: str | None) -> int | None:

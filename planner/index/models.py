@@ -6,7 +6,9 @@ metadata reading (`metadata.py`) and the network client (`client.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -93,16 +95,14 @@ class Artifact:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A listed file planner could not use at all (its name does not parse, say)."""
+    """A listed file planner could not use at all (its name does not parse, say).
+
+    `suspicious`: a field failed its check (a URL with a line break, a hash of the wrong length...):
+    the index sends what no honest index would, and the user hears of it (once per run)."""
 
     filename: str
     reason: str
-
-
-# A file as a row of plain values (see `FileTable`); positions in the tuple:
-_FILENAME, _URL, _VERSION, _KIND, _TAG_KEY, _HASHES, _REQUIRES_PYTHON, _YANKED, _SIZE, _UPLOAD_TIME, \
-    _CORE_METADATA, _METADATA_COPY = range(12)
-Row = tuple[Any, ...]
+    suspicious: bool = False
 
 
 @lru_cache(maxsize=None)
@@ -135,43 +135,92 @@ def wheel_tag_key(filename: str) -> str:
     return "-".join(filename[: -len(".whl")].split("-")[-3:])
 
 
-def _pairs(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | None:
-    return None if mapping is None else tuple(mapping.items())
+# -- the parsed-page record: plain JSON data, checked field by field when read back -------------
+RECORD_FORMAT = 3
+_SHA256 = "[0-9a-f]{64}"
+_TOKENS = {  # space-separated columns: each token's shape (an empty token stands for "none")
+    "filenames": r"[A-Za-z0-9][A-Za-z0-9._+!-]*",
+    "sha256": f"(?:{_SHA256})?",
+    "uploads": r"(?:\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[Zz]|[+-]\d\d:\d\d))?",
+    "core": f"(?:{_SHA256}|-|\\+)?",
+}
+_URL_TOKEN = r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"
+_FILE_URL_TOKEN = r"file:///[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*"
+_TAG_KEY_RE = re.compile(r"[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+")
+_PLATFORM_RE = re.compile(r"[A-Za-z0-9_.]+")
+_MAX_ROWS = 10_000_000
 
 
-def file_row(filename: str, url: str, version_text: str, kind: ArtifactKind, tag_key: str,
-             hashes: Mapping[str, str], requires_python: str | None, yanked: str | None, size: int | None,
-             upload_time: str | None, core_metadata: Mapping[str, str] | None,
-             metadata_copy: MetadataCopy | None) -> Row:
-    """A file as a `FileTable` row; `tag_key` is a wheel's tag part (`wheel_tag_key`), "" for an sdist."""
-    return (filename, url, version_text, kind.value, tag_key, tuple(hashes.items()), requires_python, yanked,
-            size, upload_time, _pairs(core_metadata),
-            None if metadata_copy is None else (metadata_copy.url, tuple(metadata_copy.hashes.items())))
+def _column_re(token: str) -> re.Pattern[str]:
+    return re.compile(f"(?:{token})(?: (?:{token}))*")
 
 
-def _row(artifact: Artifact) -> Row:
-    return file_row(artifact.filename, artifact.url, str(artifact.version), artifact.kind,
-                    wheel_tag_key(artifact.filename) if artifact.kind is ArtifactKind.WHEEL else "",
-                    artifact.hashes, artifact.requires_python, artifact.yanked, artifact.size,
-                    artifact.upload_time, artifact.core_metadata, artifact.metadata_copy)
+_COLUMN_RES = {name: _column_re(token) for name, token in _TOKENS.items()}
+_URLS_RE = _column_re(_URL_TOKEN)
+_URLS_WITH_FILES_RE = _column_re(f"{_URL_TOKEN}|{_FILE_URL_TOKEN}")
+
+
+class RecordError(ValueError):
+    """A stored parsed page that does not read back as valid data (damaged or forged)."""
+
+
+def _split(column: str, n: int) -> list[str]:
+    return column.split(" ") if n else []
+
+
+def _int_column(values: Any, n: int, low: int, high: int, what: str) -> list[int]:
+    if not isinstance(values, list) or len(values) != n:
+        raise RecordError(f"{what}: not a list of {n}")
+    try:
+        checked = array("q", values)  # C speed: refuses anything but integers of 64 bits
+    except (TypeError, OverflowError):
+        raise RecordError(f"{what}: not integers") from None
+    if n and (min(checked) < low or max(checked) > high):
+        raise RecordError(f"{what}: out of range")
+    return values
 
 
 class FileTable(Sequence[Artifact]):
-    """A page's files as rows of plain values, each made an `Artifact` on first use.
+    """A page's files as columns of plain values, each file made an `Artifact` on first use.
 
     A project page can list tens of thousands of files (torch, numpy) while a target installs
-    one per version: rows load from the parsed-page cache an order of magnitude faster than
-    objects, and candidate selection reads the few fields it needs from the rows
-    (`version_groups`, `kind`, `tags`, `requires_python`, `yanked`, `filename`)."""
+    one per version: columns load from the parsed-page cache faster than objects (JSON with one
+    string per column, checked by one regular expression each and split only when needed), and
+    candidate selection reads the few fields it needs by position (`version_groups`, `kind`,
+    `tags`, `requires_python`, `yanked`, `filename`). Versions, tag parts and Requires-Python
+    texts are stored once per page and referred to by number.
 
-    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_newest_first", "_shapes")
+    `foreign`: wheels no target of the run can install (their platform is no target's), left out
+    by the parser to keep huge pages small, summarized per version by their platform tags so that
+    explanations can still say what a version has."""
 
-    def __init__(self, index: str, name: NormalizedName, rows: tuple[Row, ...],
-                 artifacts: Sequence[Artifact | None] | None = None) -> None:
+    __slots__ = ("index", "name", "foreign", "_n", "_filenames", "_urls", "_version_ids", "_versions", "_kinds",
+                 "_tag_ids", "_tag_keys", "_sha256", "_rpy_ids", "_rpys", "_sizes", "_uploads", "_core", "_hashes",
+                 "_yanked", "_copies", "_core_hashes", "_artifacts", "_groups", "_newest_first", "_shapes")
+
+    def __init__(self, index: str, name: NormalizedName) -> None:
         self.index = index
         self.name = name
-        self.rows = rows
-        self._artifacts: list[Artifact | None] = list(artifacts) if artifacts is not None else [None] * len(rows)
+        self.foreign: dict[str, tuple[str, ...]] = {}
+        self._n = 0
+        self._filenames: list[str] = []
+        self._urls: list[str] | str = []
+        self._version_ids: list[int] = []
+        self._versions: list[str] = []
+        self._kinds = ""  # one letter per file: "w" wheel, "s" sdist
+        self._tag_ids: list[int] = []
+        self._tag_keys: list[str] = [""]  # 0: no tags (sdists)
+        self._sha256: list[str] | str = []  # "" when the index gives none
+        self._rpy_ids: list[int] = []
+        self._rpys: list[str | None] = [None]  # 0: no Requires-Python
+        self._sizes: list[int] = []  # -1 when unknown
+        self._uploads: list[str] | str = []  # "" when unknown
+        self._core: list[str] | str = []  # "": no metadata file; "-": one without hash; "+": hashes in _core_hashes
+        self._hashes: dict[int, tuple[tuple[str, str], ...]] = {}  # other algorithms than sha256
+        self._yanked: dict[int, str] = {}  # position -> reason ("" without one)
+        self._copies: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._core_hashes: dict[int, tuple[tuple[str, str], ...]] = {}
+        self._artifacts: dict[int, Artifact] = {}
         self._groups: dict[Version, list[int]] | None = None
         self._newest_first: list[tuple[Version, list[int]]] | None = None
         self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
@@ -182,49 +231,82 @@ class FileTable(Sequence[Artifact]):
             return artifacts
         index = artifacts[0].index if artifacts else ""
         name = artifacts[0].name if artifacts else NormalizedName("")
-        return cls(index, name, tuple(_row(a) for a in artifacts), artifacts)
+        builder = FileTableBuilder(index, name)
+        for artifact in artifacts:
+            builder.add(artifact.filename, artifact.url, str(artifact.version), artifact.kind,
+                        wheel_tag_key(artifact.filename) if artifact.kind is ArtifactKind.WHEEL else "",
+                        artifact.hashes, artifact.requires_python, artifact.yanked, artifact.size,
+                        artifact.upload_time, artifact.core_metadata, artifact.metadata_copy)
+        table = builder.build()
+        table._artifacts = dict(enumerate(artifacts))
+        return table
 
     # -- Sequence[Artifact] --------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._n
 
     def __getitem__(self, position):  # type: ignore[no-untyped-def,override]
         if isinstance(position, slice):
-            return tuple(self[i] for i in range(*position.indices(len(self.rows))))
-        artifact = self._artifacts[position]
+            return tuple(self[i] for i in range(*position.indices(self._n)))
+        if position < 0:
+            position += self._n
+        if not 0 <= position < self._n:
+            raise IndexError(position)
+        artifact = self._artifacts.get(position)
         if artifact is None:
-            artifact = self._artifacts[position] = self._artifact(self.rows[position])
+            artifact = self._artifacts[position] = self._artifact(position)
         return artifact
 
     def __iter__(self):  # type: ignore[no-untyped-def]
-        return (self[i] for i in range(len(self.rows)))
+        return (self[i] for i in range(self._n))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FileTable):
-            return self.rows == other.rows
+            return (self.index, self.name, self.foreign) == (other.index, other.name, other.foreign) \
+                and tuple(self) == tuple(other)
         if isinstance(other, tuple):
             return tuple(self) == other
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self.rows)
+        return hash((self.index, self.name, tuple(self._filenames)))
 
     def __repr__(self) -> str:
-        return f"FileTable({self.index!r}, {self.name!r}, {len(self.rows)} files)"
+        return f"FileTable({self.index!r}, {self.name!r}, {self._n} files)"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (FileTable, (self.index, self.name, self.rows))  # rows only: the compact form
+    def _text(self, attribute: str) -> list[str]:
+        """A text column, split on first use (the cache stores it as one string)."""
+        value = getattr(self, attribute)
+        if isinstance(value, str):
+            value = _split(value, self._n)
+            setattr(self, attribute, value)
+        return value  # type: ignore[no-any-return]
 
-    def _artifact(self, row: Row) -> Artifact:
-        copy = row[_METADATA_COPY]
-        core = row[_CORE_METADATA]
+    def _artifact(self, position: int) -> Artifact:
+        sha256 = self._text("_sha256")[position]
+        hashes = dict(self._hashes.get(position, ()))
+        if sha256:
+            hashes = {"sha256": sha256, **hashes}
+        core = self._text("_core")[position]
+        core_metadata: Mapping[str, str] | None = None
+        if core == "-":
+            core_metadata = MappingProxyType({})
+        elif core == "+":
+            core_metadata = MappingProxyType(dict(self._core_hashes.get(position, ())))
+        elif core:
+            core_metadata = MappingProxyType({"sha256": core})
+        copy = self._copies.get(position)
+        tag_key = self._tag_keys[self._tag_ids[position]]
+        size = self._sizes[position]
+        upload = self._text("_uploads")[position]
         return Artifact(
-            index=self.index, filename=row[_FILENAME], url=row[_URL], name=self.name,
-            version=parse_version(row[_VERSION]), kind=ArtifactKind(row[_KIND]),
-            tags=tags_of(row[_TAG_KEY]) if row[_TAG_KEY] else frozenset(),
-            hashes=MappingProxyType(dict(row[_HASHES])), requires_python=row[_REQUIRES_PYTHON],
-            yanked=row[_YANKED], size=row[_SIZE], upload_time=row[_UPLOAD_TIME],
-            core_metadata=None if core is None else MappingProxyType(dict(core)),
+            index=self.index, filename=self._filenames[position], url=self._text("_urls")[position], name=self.name,
+            version=parse_version(self._versions[self._version_ids[position]]),
+            kind=ArtifactKind.WHEEL if self._kinds[position] == "w" else ArtifactKind.SDIST,
+            tags=tags_of(tag_key) if tag_key else frozenset(),
+            hashes=MappingProxyType(hashes), requires_python=self._rpys[self._rpy_ids[position]],
+            yanked=self._yanked.get(position), size=None if size < 0 else size, upload_time=upload or None,
+            core_metadata=core_metadata,
             metadata_copy=None if copy is None else MetadataCopy(copy[0], MappingProxyType(dict(copy[1]))),
         )
 
@@ -232,14 +314,20 @@ class FileTable(Sequence[Artifact]):
     def version_groups(self) -> dict[Version, list[int]]:
         """Row positions per version, in page order (computed once)."""
         if self._groups is None:
-            by_text: dict[str, list[int]] = {}
-            for position, row in enumerate(self.rows):
-                by_text.setdefault(row[_VERSION], []).append(position)
-            groups = {parse_version(text): positions for text, positions in by_text.items()}
-            if len(groups) < len(by_text):  # "1.0" and "1.0.0" are one version: keep page order
-                groups = {}
-                for position, row in enumerate(self.rows):
-                    groups.setdefault(parse_version(row[_VERSION]), []).append(position)
+            by_id: dict[int, list[int]] = {}
+            for position, version_id in enumerate(self._version_ids):
+                found = by_id.get(version_id)
+                if found is None:
+                    by_id[version_id] = [position]
+                else:
+                    found.append(position)
+            groups: dict[Version, list[int]] = {}
+            for version_id, positions in by_id.items():
+                version = parse_version(self._versions[version_id])
+                if version in groups:  # "1.0" and "1.0.0" are one version: keep page order
+                    groups[version] = sorted(groups[version] + positions)
+                else:
+                    groups[version] = positions
             self._groups = groups
         return self._groups
 
@@ -257,11 +345,10 @@ class FileTable(Sequence[Artifact]):
         key once, then visits only the files that fit it (computed once, shared by every target)."""
         if self._shapes is None:
             shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] = {}
-            rows = self.rows
+            rpys, rpy_ids, tag_keys, tag_ids, kinds = self._rpys, self._rpy_ids, self._tag_keys, self._tag_ids, self._kinds
             for version, positions in self.version_groups().items():
                 for position in positions:
-                    row = rows[position]
-                    key = (row[_REQUIRES_PYTHON], row[_TAG_KEY] if row[_KIND] == "wheel" else None)
+                    key = (rpys[rpy_ids[position]], tag_keys[tag_ids[position]] if kinds[position] == "w" else None)
                     found = shapes.get(key)
                     if found is None:
                         shapes[key] = [(version, position)]
@@ -271,23 +358,228 @@ class FileTable(Sequence[Artifact]):
         return self._shapes
 
     def is_wheel(self, position: int) -> bool:
-        return self.rows[position][_KIND] == "wheel"
+        return self._kinds[position] == "w"
 
     def tags(self, position: int) -> frozenset[Tag]:
-        artifact = self._artifacts[position]
-        if artifact is not None:
-            return artifact.tags
-        key = self.rows[position][_TAG_KEY]
+        key = self._tag_keys[self._tag_ids[position]]
         return tags_of(key) if key else frozenset()
 
     def filename(self, position: int) -> str:
-        return self.rows[position][_FILENAME]  # type: ignore[no-any-return]
+        return self._filenames[position]
 
     def requires_python(self, position: int) -> str | None:
-        return self.rows[position][_REQUIRES_PYTHON]  # type: ignore[no-any-return]
+        return self._rpys[self._rpy_ids[position]]
 
     def yanked(self, position: int) -> str | None:
-        return self.rows[position][_YANKED]  # type: ignore[no-any-return]
+        return self._yanked.get(position)
+
+    def foreign_versions(self) -> dict[Version, tuple[str, ...]]:
+        """Versions of the left-out wheels with their platform tags, parsed."""
+        return {parse_version(text): platforms for text, platforms in self.foreign.items()}
+
+    # -- the cache record ----------------------------------------------------------------------
+    def to_record(self) -> dict[str, Any]:
+        """The table as plain JSON data (`from_record` reads it back, checking every field)."""
+        return {
+            "n": self._n,
+            "filenames": " ".join(self._filenames),
+            "urls": " ".join(self._text("_urls")),
+            "versions": self._versions, "version": self._version_ids, "kinds": self._kinds,
+            "tag_keys": self._tag_keys, "tag": self._tag_ids,
+            "sha256": " ".join(self._text("_sha256")),
+            "rpys": self._rpys, "rpy": self._rpy_ids, "sizes": self._sizes,
+            "uploads": " ".join(self._text("_uploads")),
+            "core": " ".join(self._text("_core")),
+            "hashes": {str(k): v for k, v in self._hashes.items()},
+            "yanked": {str(k): v for k, v in self._yanked.items()},
+            "copies": {str(k): [url, pairs] for k, (url, pairs) in self._copies.items()},
+            "core_hashes": {str(k): v for k, v in self._core_hashes.items()},
+            "foreign": self.foreign,
+        }
+
+    @classmethod
+    def from_record(cls, record: Any, index: str, name: NormalizedName, local_root: str | None) -> FileTable:
+        """A table from `to_record`'s data, every field checked as if an index had sent it (the
+        cache folder is not trusted either); `RecordError` when anything is off."""
+        from planner.index.validate import BadField, check_hashes, check_requires_python, check_url, \
+            check_version, clean_reason
+
+        if not isinstance(record, dict):
+            raise RecordError("not an object")
+        n = record.get("n")
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= _MAX_ROWS:
+            raise RecordError("bad row count")
+        table = cls(index, name)
+        table._n = n
+        try:
+            for column, pattern in _COLUMN_RES.items():
+                text = record.get(column)
+                if not isinstance(text, str) or (n and not pattern.fullmatch(text)) or (not n and text):
+                    raise RecordError(f"bad column {column}")
+            urls = record.get("urls")
+            url_pattern = _URLS_WITH_FILES_RE if local_root is not None else _URLS_RE
+            if not isinstance(urls, str) or (n and not url_pattern.fullmatch(urls)) or (not n and urls):
+                raise RecordError("bad column urls")
+            if local_root is not None and "file:" in urls:
+                for url in _split(urls, n):
+                    if url.startswith("file:"):
+                        check_url(url, local_root=local_root)
+            table._filenames = _split(record["filenames"], n)
+            if len(table._filenames) != n or (n and max(map(len, table._filenames)) > 255):
+                raise RecordError("bad file names")
+            table._urls, table._sha256 = urls, record["sha256"]
+            table._uploads, table._core = record["uploads"], record["core"]
+            for column in ("_urls", "_sha256", "_uploads", "_core"):
+                if getattr(table, column).count(" ") != max(n - 1, 0):
+                    raise RecordError(f"bad column {column}")
+            kinds = record.get("kinds")
+            if not isinstance(kinds, str) or len(kinds) != n or kinds.strip("ws"):
+                raise RecordError("bad kinds")
+            table._kinds = kinds
+            versions = record.get("versions")
+            if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+                raise RecordError("bad versions")
+            for text in versions:
+                check_version(text)
+                parse_version(text)  # InvalidVersion is a ValueError
+            table._versions = versions
+            tag_keys = record.get("tag_keys")
+            if not isinstance(tag_keys, list) or not tag_keys or tag_keys[0] != "" \
+                    or not all(isinstance(k, str) and _TAG_KEY_RE.fullmatch(k) for k in tag_keys[1:]):
+                raise RecordError("bad tags")
+            table._tag_keys = tag_keys
+            rpys = record.get("rpys")
+            if not isinstance(rpys, list) or not rpys or rpys[0] is not None \
+                    or not all(isinstance(r, str) for r in rpys[1:]):
+                raise RecordError("bad requires-python")
+            for text in rpys[1:]:
+                check_requires_python(text)
+            table._rpys = rpys
+            table._version_ids = _int_column(record.get("version"), n, 0, len(versions) - 1, "version")
+            table._tag_ids = _int_column(record.get("tag"), n, 0, len(tag_keys) - 1, "tag")
+            table._rpy_ids = _int_column(record.get("rpy"), n, 0, len(rpys) - 1, "rpy")
+            from planner.index.validate import MAX_SIZE
+
+            table._sizes = _int_column(record.get("sizes"), n, -1, MAX_SIZE, "sizes")
+            table._hashes = {k: tuple(check_hashes(dict(v)).items()) for k, v in _sparse(record, "hashes", n).items()}
+            table._core_hashes = {k: tuple(check_hashes(dict(v)).items())
+                                  for k, v in _sparse(record, "core_hashes", n).items()}
+            yanked = _sparse(record, "yanked", n)
+            if not all(isinstance(v, str) and clean_reason(v) == v for v in yanked.values()):
+                raise RecordError("bad yank reason")
+            table._yanked = yanked
+            copies = {}
+            for position, value in _sparse(record, "copies", n).items():
+                if not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str):
+                    raise RecordError("bad metadata copy")
+                copies[position] = (check_url(value[0], local_root=local_root), tuple(check_hashes(dict(value[1])).items()))
+            table._copies = copies
+            foreign = record.get("foreign")
+            if not isinstance(foreign, dict):
+                raise RecordError("bad foreign files")
+            for text, platforms in foreign.items():
+                check_version(text)
+                parse_version(text)
+                if not isinstance(platforms, list) or not all(isinstance(p, str) and _PLATFORM_RE.fullmatch(p)
+                                                              for p in platforms):
+                    raise RecordError("bad foreign platforms")
+            table.foreign = {text: tuple(platforms) for text, platforms in foreign.items()}
+        except (BadField, TypeError, KeyError) as exc:
+            raise RecordError(str(exc)) from None
+        except ValueError as exc:  # InvalidVersion and the like
+            raise RecordError(str(exc)) from None
+        return table
+
+
+def _sparse(record: dict[str, Any], key: str, n: int) -> dict[int, Any]:
+    """A `{position: value}` column of the record (positions as JSON object keys)."""
+    value = record.get(key)
+    if not isinstance(value, dict):
+        raise RecordError(f"bad {key}")
+    out: dict[int, Any] = {}
+    for text, item in value.items():
+        if not (text.isascii() and text.isdigit() and len(text) <= 8) or int(text) >= n:
+            raise RecordError(f"bad {key} position")
+        if isinstance(item, list):  # pairs of (algorithm, hex): lists in JSON
+            if key in ("hashes", "core_hashes"):
+                if not all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+                           for pair in item):
+                    raise RecordError(f"bad {key}")
+                item = [tuple(pair) for pair in item]
+        out[int(text)] = item
+    return out
+
+
+class FileTableBuilder:
+    """Collects a page's files (already checked by the parser) into a `FileTable`."""
+
+    def __init__(self, index: str, name: NormalizedName) -> None:
+        self.table = FileTable(index, name)
+        self._version_ids: dict[str, int] = {}
+        self._tag_ids: dict[str, int] = {"": 0}
+        self._rpy_ids: dict[str | None, int] = {None: 0}
+        self._kinds: list[str] = []
+        self._foreign: dict[str, set[str]] = {}
+
+    def add(self, filename: str, url: str, version_text: str, kind: ArtifactKind, tag_key: str,
+            hashes: Mapping[str, str], requires_python: str | None, yanked: str | None, size: int | None,
+            upload_time: str | None, core_metadata: Mapping[str, str] | None,
+            metadata_copy: MetadataCopy | None) -> None:
+        t = self.table
+        position = t._n
+        t._n += 1
+        t._filenames.append(filename)
+        t._urls.append(url)  # type: ignore[union-attr]
+        version_id = self._version_ids.get(version_text)
+        if version_id is None:
+            version_id = self._version_ids[version_text] = len(t._versions)
+            t._versions.append(version_text)
+        t._version_ids.append(version_id)
+        self._kinds.append("w" if kind is ArtifactKind.WHEEL else "s")
+        tag_id = self._tag_ids.get(tag_key)
+        if tag_id is None:
+            tag_id = self._tag_ids[tag_key] = len(t._tag_keys)
+            t._tag_keys.append(tag_key)
+        t._tag_ids.append(tag_id)
+        sha256 = hashes.get("sha256", "")
+        t._sha256.append(sha256)  # type: ignore[union-attr]
+        others = tuple((k, v) for k, v in hashes.items() if k != "sha256")
+        if others:
+            t._hashes[position] = others
+        rpy_id = self._rpy_ids.get(requires_python)
+        if rpy_id is None:
+            rpy_id = self._rpy_ids[requires_python] = len(t._rpys)
+            t._rpys.append(requires_python)
+        t._rpy_ids.append(rpy_id)
+        t._sizes.append(-1 if size is None else size)
+        t._uploads.append(upload_time or "")  # type: ignore[union-attr]
+        if core_metadata is None:
+            core = ""
+        elif not core_metadata:
+            core = "-"
+        elif set(core_metadata) == {"sha256"}:
+            core = core_metadata["sha256"]
+        else:
+            core = "+"
+            t._core_hashes[position] = tuple(core_metadata.items())
+        t._core.append(core)  # type: ignore[union-attr]
+        if yanked is not None:
+            t._yanked[position] = yanked
+        if metadata_copy is not None:
+            t._copies[position] = (metadata_copy.url, tuple(metadata_copy.hashes.items()))
+
+    def add_foreign(self, version_text: str, platforms: Iterable[str]) -> None:
+        """A wheel left out because no target's platform is among its `platforms`."""
+        self._foreign.setdefault(version_text, set()).update(platforms)
+
+    def build(self) -> FileTable:
+        table = self.table
+        table._kinds = "".join(self._kinds)
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # versions of a page share a few platform sets
+        for text, platforms in self._foreign.items():
+            key = tuple(sorted(platforms))
+            table.foreign[text] = shared.setdefault(key, key)
+        return table
 
 
 @dataclass(frozen=True)
@@ -298,10 +590,48 @@ class ProjectPage:
     url: str  # the page URL (redacted for display by callers)
     project: NormalizedName
     artifacts: Sequence[Artifact]
-    skipped: tuple[SkippedFile, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()  # the first MAX_SKIPPED of them (simple.py)
+    skipped_total: int = -1  # how many files were skipped in all (-1: as many as listed)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "artifacts", FileTable.of(self.artifacts))
+        if self.skipped_total < 0:
+            object.__setattr__(self, "skipped_total", len(self.skipped))
+
+    @property
+    def has_files(self) -> bool:
+        """Does the index list the project at all? Unusable files and files for platforms no
+        target has count: under first-index, such a page stops the search (that later indexes are
+        never asked for the name is what stops dependency confusion)."""
+        return bool(len(self.files) or self.skipped_total or self.files.foreign)
+
+    def to_record(self) -> dict[str, Any]:
+        """The page as plain JSON data (`from_record` reads it back)."""
+        return {"format": RECORD_FORMAT, "index": self.index, "url": self.url, "project": self.project,
+                "files": self.files.to_record(), "skipped_total": self.skipped_total,
+                "skipped": [[s.filename, s.reason, s.suspicious] for s in self.skipped]}
+
+    @classmethod
+    def from_record(cls, record: Any, *, index: str, url: str, project: NormalizedName,
+                    local_root: str | None) -> ProjectPage:
+        """The page a `to_record` record holds, checked like index data, for the page asked for
+        (`RecordError` when it is damaged, forged, or another page's)."""
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+            raise RecordError("another format")
+        if (record.get("index"), record.get("url"), record.get("project")) != (index, url, project):
+            raise RecordError("another page")
+        files = FileTable.from_record(record.get("files"), index, project, local_root)
+        total, skipped = record.get("skipped_total"), record.get("skipped")
+        if not isinstance(total, int) or isinstance(total, bool) or not isinstance(skipped, list) \
+                or not 0 <= len(skipped) <= total:
+            raise RecordError("bad skipped files")
+        items = []
+        for item in skipped:
+            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str)
+                    and isinstance(item[2], bool) and len(item[0]) <= 300 and len(item[1]) <= 1000):
+                raise RecordError("bad skipped file")
+            items.append(SkippedFile(item[0], item[1], item[2]))
+        return cls(index, url, project, files, tuple(items), total)
 
     @property
     def files(self) -> FileTable:
