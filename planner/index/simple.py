@@ -285,17 +285,20 @@ class _PageBuilder:
             self.other_projects[parsed.name] = self.other_projects.get(parsed.name, 0) + 1
             self.skip(raw.filename, f"it belongs to project '{parsed.name}', not '{self.wanted}'")
             return
+        if parsed.kind is ArtifactKind.WHEEL and self.platforms is not None:
+            keep, platforms = self._fits_some_platform(parsed.tag_key)
+            if not keep:  # never used, never written: only its version and platforms are kept
+                try:
+                    self.files.add_foreign(check_version(parsed.version_text), platforms)
+                except BadField as exc:
+                    self.skip(raw.filename, str(exc), suspicious=True)
+                return
         try:
             checked = self._checked(raw, parsed)
         except BadField as exc:
             self.skip(raw.filename, str(exc), suspicious=True)
             return
         self.seen.add(raw.filename)
-        if parsed.kind is ArtifactKind.WHEEL and self.platforms is not None:
-            keep, platforms = self._fits_some_platform(parsed.tag_key)
-            if not keep:
-                self.files.add_foreign(parsed.version_text, platforms)
-                return
         self.files.add(raw.filename, checked.url, parsed.version_text, parsed.kind, parsed.tag_key, checked.hashes,
                        checked.requires_python, checked.yanked, checked.size, checked.upload_time,
                        checked.core_metadata, checked.metadata_copy)

@@ -21,6 +21,7 @@ import os
 import posixpath
 import re
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit
 
 from planner.project.numbers import number_problem
@@ -36,11 +37,15 @@ HASH_LENGTHS = {
     "sha3_224": 56, "sha3_256": 64, "sha3_384": 96, "sha3_512": 128, "blake2b": 128, "blake2s": 64,
 }
 _HEX_RE = re.compile(r"[0-9a-f]+")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _FILENAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 # RFC 3986 characters (unreserved, reserved, '%'); anything else is percent-encoded.
 URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
 _URL_CHARS_RE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 _BAD_URL_CHARS_RE = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+# http(s)://host[:port]/... with only RFC 3986 characters and no user info: no parse needed.
+_PLAIN_HTTP_URL_RE = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::(\d{1,5}))?"
+                                r"(?:[/?][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?", re.IGNORECASE)
 _UPLOAD_TIME_RE = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[Zz]|[+-]\d\d:\d\d)")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -56,6 +61,9 @@ def check_url(url: str, *, local_root: str | None = None, what: str = "its URL")
     appear, and only inside that folder."""
     if len(url) > MAX_URL:
         raise BadField(f"{what} is longer than {MAX_URL} characters")
+    plain = _PLAIN_HTTP_URL_RE.fullmatch(url)
+    if plain is not None and (plain.group(1) is None or 0 < int(plain.group(1)) <= 65535):
+        return url  # the usual case, decided by one expression: http(s), a host name, RFC 3986 characters
     if _BAD_URL_CHARS_RE.search(url):
         raise BadField(f"{what} contains whitespace or control characters")
     if not _URL_CHARS_RE.fullmatch(url):
@@ -95,6 +103,10 @@ def check_filename(filename: str) -> str:
 
 def check_hashes(hashes: dict[str, str], what: str = "hashes") -> dict[str, str]:
     """Known algorithms, lower-case, with exactly their number of hex digits; others dropped."""
+    if len(hashes) == 1 and "sha256" in hashes:  # the usual case
+        digest = hashes["sha256"]
+        if isinstance(digest, str) and _SHA256_RE.fullmatch(digest):
+            return {"sha256": digest}
     out: dict[str, str] = {}
     for algorithm, digest in hashes.items():
         name = algorithm.lower()
@@ -127,6 +139,7 @@ def check_upload_time(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def check_requires_python(text: str) -> str:
     if len(text) > MAX_REQUIRES_PYTHON or _CONTROL_RE.search(text):
         raise BadField("its requires-python is too long or holds control characters")
@@ -136,6 +149,7 @@ def check_requires_python(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
 def check_version(version_text: str) -> str:
     problem = number_problem(version_text)
     if problem is not None:
