@@ -37,7 +37,6 @@ from tests.fixtures.hostile import (
     Served,
     assert_one_clear_error,
     compile_cli,
-    compile_process,
     listed_files,
     served_project,
     snapshot,
@@ -134,18 +133,27 @@ def test_a_local_index_cannot_send_planner_outside_its_folder(tmp_path: Path) ->
 
 
 # -- size bounds ------------------------------------------------------------------------------
-def test_full_downloads_never_touch_tmpdir(served: Served, tmp_path: Path) -> None:
+def test_full_downloads_never_touch_tmpdir(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     """No PEP 658 file, no range requests: metadata comes from full downloads, streamed and
-    kept nowhere; a TMPDIR that cannot be written changes nothing."""
+    kept nowhere; a full TMPDIR changes nothing."""
+    import errno
+    import tempfile
+
+    real_mkstemp = tempfile.mkstemp
+
+    def full_tmpdir(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("dir") is None and (len(args) < 3 or args[2] is None):
+            raise OSError(errno.ENOSPC, "No space left on device (TMPDIR)")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_tmpdir)
     served.server.pep658 = False
     served.server.ranges = False
     before = snapshot(served.output)
-    missing = tmp_path / "no-such-tmpdir"
-    completed = compile_process(served.args(cache=False), cwd=served.project, env={"TMPDIR": str(missing)})
-    assert completed.returncode == 0, completed.stderr
+    result = compile_cli(served.args(cache=False))
+    assert result.exit_code == 0, result.output
     assert snapshot(served.output) == before
     assert any(r.headers.get("range") is None and r.path.endswith(".whl") for r in served.server.log)
-    assert not missing.exists()
 
 
 def _sdist(name: str, version: str, members: list[tuple[str, bytes]]) -> bytes:

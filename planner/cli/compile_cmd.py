@@ -48,6 +48,12 @@ def compile_command(
         help="Write counters and phase times of this run as JSON (for benchmarks).")] = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 if any output is missing or stale, 0 if all are current.")] = False,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", envvar="PLANNER_TIMEOUT", metavar="SECONDS",
+        help="Stop solving after SECONDS (exit 2, nothing written).")] = None,
+    explain_budget: Annotated[float | None, typer.Option(
+        "--explain-budget", envvar="PLANNER_EXPLAIN_BUDGET", metavar="SECONDS",
+        help="Time one explanation may search for the smallest conflict and its fixes (default 5).")] = None,
 ) -> None:
     """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
     per target, requirements.txt and a Dockerfile (Linux) to output/."""
@@ -79,12 +85,15 @@ def compile_command(
     # The solver is imported once it is needed: --check, above, runs without it.
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
+    from planner.solve.limits import checked_seconds, explain_budget as explanation_budget, time_limit
     from planner.solve.provider import IndexProvider
 
+    limit, budget = checked_seconds(timeout, "--timeout"), checked_seconds(explain_budget, "--explain-budget")
     formulas: dict[str, Formula] = {}
     with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline),
                            platforms=target_platforms(loaded.targets), warn=output.warning) as client:
-        with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
+        with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"), time_limit(limit), \
+                explanation_budget(budget):
             plan = solve_plan(loaded.project, chosen, TimedProvider(IndexProvider(client), clock),
                               loaded.project.planner.alignment, formulas)
         if fetch_missing_hashes and not plan.unsatisfiable:

@@ -6,8 +6,13 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+QUIET_SECONDS = 10.0  # off a terminal, the first "still ..." line comes after this long
+NOTE_SECONDS = 30.0  # and then one every this long
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -81,13 +86,50 @@ class Output:
     def _print_err(self, markup: str) -> None:
         self.err.print(markup, soft_wrap=True)
 
-    def progress(self, message: str):  # type: ignore[no-untyped-def]
-        """A spinner on stderr while slow work runs (only on a terminal, never with -q)."""
-        from contextlib import nullcontext
+    @contextmanager
+    def progress(self, message: str) -> Iterator[None]:
+        """While slow work runs, what it is busy with (`planner.solve.limits.activity`): on a
+        terminal a spinner line kept current; elsewhere (CI logs) a line after `QUIET_SECONDS`
+        and then every `NOTE_SECONDS`. Nothing with -q."""
+        if self.quiet:
+            yield
+            return
+        import threading
+        import time
 
-        if self.quiet or not self.err.is_terminal:
-            return nullcontext()
-        return self.err.status(message)
+        from planner.solve.limits import activity
+
+        done = threading.Event()
+        started = time.monotonic()
+        if self.err.is_terminal:
+            status = self.err.status(message)
+            status.start()
+
+            def refresh() -> None:
+                while not done.wait(0.5):
+                    now = activity()
+                    status.update(f"{message}: {now} ({time.monotonic() - started:.0f} s)" if now else message)
+        else:
+            status = None
+
+            def refresh() -> None:
+                if done.wait(QUIET_SECONDS):
+                    return
+                while True:
+                    self.info(f"still {message}: {activity() or 'working'} ({time.monotonic() - started:.0f} s; "
+                              "--timeout limits it)")
+                    if done.wait(NOTE_SECONDS):
+                        return
+
+        thread = threading.Thread(target=refresh, name="planner-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(1)
+            if status is not None:
+                status.stop()
 
     def json(self, data: Any) -> None:
         stream = _PipeSafe(sys.stdout)

@@ -14,7 +14,9 @@ way: pinning a yanked version, another Python for the target, dropping the targe
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -47,7 +49,7 @@ class Edit:
 
 
 def correction_sets(solver: TargetSolver, first_core: Sequence[Fact], limit: int = MAX_FIXES,
-                    max_size: int = MAX_SET_SIZE) -> list[frozenset[FactKey]]:
+                    max_size: int = MAX_SET_SIZE, deadline: float = math.inf) -> list[frozenset[FactKey]]:
     """Subset-minimal sets of relaxable facts whose removal gives the target a model."""
     formula = solver.formula
     found: list[frozenset[FactKey]] = []
@@ -55,7 +57,7 @@ def correction_sets(solver: TargetSolver, first_core: Sequence[Fact], limit: int
         (frozenset(), tuple(f.key for f in first_core if f.relaxable))]
     seen: set[frozenset[FactKey]] = set()
     nodes = 0
-    while queue and len(found) < limit and nodes < MAX_NODES:
+    while queue and len(found) < limit and nodes < MAX_NODES and time.monotonic() < deadline:
         relaxed, blocking = queue.pop(0)
         if len(relaxed) >= max_size:
             continue
@@ -260,10 +262,11 @@ def verify(edit: Edit, provider: Provider) -> Fix | None:
 
 
 def fixes(solver: TargetSolver, project: Project, target: Target, provider: Provider, core: Sequence[Fact],
-          limit: int = MAX_FIXES) -> tuple[Fix, ...]:
+          limit: int = MAX_FIXES, deadline: float = math.inf) -> tuple[Fix, ...]:
+    """Verified fixes, as many as `limit` and the time before `deadline` allow."""
     out: list[Fix] = []
     seen: set[str] = set()
-    sets = correction_sets(solver, core, limit=limit)
+    sets = correction_sets(solver, core, limit=limit, deadline=deadline)
     candidates: list[Edit] = []
     for keys in sets:
         facts = [solver.formula.facts[k] for k in solver.formula.facts if k in keys]
@@ -273,7 +276,7 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     candidates.extend(target_edits(project, target, core))
     verified_sets: set[tuple[str, ...]] = set()
     for edit in candidates:
-        if len(out) >= limit:
+        if len(out) >= limit or time.monotonic() > deadline:
             break
         locations = tuple(str(c.location) for c in edit.changes)
         if locations in verified_sets and edit.changes[0].kind == "remove-requirement":

@@ -273,7 +273,8 @@ def message(target: Target, explanation: Explanation) -> str:
     lines += [f"  {n}. {fact.text}" for n, fact in enumerate(explanation.facts, 1)]
     lines.append(f"  {explanation.conclusion}")
     if not explanation.complete:
-        lines.append("  (the search stopped early: these facts conflict, a smaller set may exist)")
+        lines.append("  (possibly not minimal: the search stopped at its budget; these facts conflict, "
+                     "a smaller set may exist; --explain-budget SECONDS gives it more time)")
     if explanation.fixes:
         lines.append("  fixes (each checked by solving again):")
         lines += [f"  - {fix.text}" for fix in explanation.fixes]

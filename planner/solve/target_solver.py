@@ -33,6 +33,7 @@ from pysat.solvers import Solver
 
 from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
+from planner.solve import limits
 from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind, version_text
 from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
 from planner.project.model import Dependency, PrereleaseMode, Project
@@ -696,6 +697,7 @@ class TargetSolver:
             if self._phases:
                 self.solver.set_phases(self._phases)
                 self._phases = []
+            limits.check(self.target.name, self.sat_calls)  # --timeout, and what the run is busy with
             self.sat_calls += 1
             started = time.perf_counter()
             satisfiable = self.solver.solve(assumptions=assumptions)
