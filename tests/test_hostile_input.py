@@ -272,3 +272,18 @@ def test_sigterm_while_fetching(served: Served) -> None:
     assert stderr.count("error:") == 1 and "terminated" in stderr and "Traceback" not in stderr, stderr
     assert snapshot(served.output) == before
     assert _temp_files(served.output) == []
+
+
+def test_numbers_from_a_server_are_bounded() -> None:
+    """Header values a server chooses: no int() of 5000 digits, no negative or NaN wait."""
+    from planner.index.client import _max_age
+    from planner.index.http import header_int, retry_after_seconds
+
+    assert _max_age("max-age=" + BIG) == 10**10
+    assert _max_age("max-age=²") is None and _max_age("max-age=60") == 60
+    assert header_int(BIG) is None and header_int("-1") is None and header_int("١٢") is None
+    assert header_int("123") == 123
+    for value in ("nan", "-1", "inf", "1e400", BIG, "Tue, 99 Foo 2024"):
+        assert retry_after_seconds(value) is None, value
+    assert retry_after_seconds("7") == 7 and retry_after_seconds("100000") == 30
+    assert retry_after_seconds("Thu, 01 Jan 1970 00:00:10 GMT", now=0) == 10

@@ -137,27 +137,30 @@ def wheel_tag_key(filename: str) -> str:
 
 # -- the parsed-page record: plain JSON data, checked field by field when read back -------------
 RECORD_FORMAT = 3
-_SHA256 = "[0-9a-f]{64}"
-_TOKENS = {  # space-separated columns: each token's shape (an empty token stands for "none")
-    "filenames": r"[A-Za-z0-9][A-Za-z0-9._+!-]*",
-    "sha256": f"(?:{_SHA256})?",
-    "uploads": r"(?:\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[Zz]|[+-]\d\d:\d\d))?",
-    "core": f"(?:{_SHA256}|-|\\+)?",
+# Space-separated text columns: the characters each may hold (checked with bytes.translate, the
+# fastest check there is), and the lengths its items may have (an empty item stands for "none").
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_COLUMN_CHARS = {
+    "filenames": _LETTERS + b"._+!- ",
+    "urls": _LETTERS + b"-._~:/?#[]@!$&'()*+,;=% ",
+    "sha256": b"0123456789abcdef ",
+    "uploads": b"0123456789TtZz:.+- ",
+    "core": b"0123456789abcdef+- ",
 }
-_URL_TOKEN = r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"
-_FILE_URL_TOKEN = r"file:///[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*"
+_COLUMN_LENGTHS = {"sha256": {0, 64}, "core": {0, 1, 64}}
 _TAG_KEY_RE = re.compile(r"[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+")
+
+
+@lru_cache(maxsize=65536)
+def _valid_tag_key(key: str) -> bool:  # pages share a few hundred
+    return bool(_TAG_KEY_RE.fullmatch(key))
+
+
+def _names_start_well(text: str) -> bool:
+    """Every space-separated name starts with a letter or digit (no '..', no hidden names)."""
+    return not text.startswith(tuple("._+!-")) and not any(f" {c}" in text for c in "._+!-")
 _PLATFORM_RE = re.compile(r"[A-Za-z0-9_.]+")
 _MAX_ROWS = 10_000_000
-
-
-def _column_re(token: str) -> re.Pattern[str]:
-    return re.compile(f"(?:{token})(?: (?:{token}))*")
-
-
-_COLUMN_RES = {name: _column_re(token) for name, token in _TOKENS.items()}
-_URLS_RE = _column_re(_URL_TOKEN)
-_URLS_WITH_FILES_RE = _column_re(f"{_URL_TOKEN}|{_FILE_URL_TOKEN}")
 
 
 class RecordError(ValueError):
@@ -412,26 +415,29 @@ class FileTable(Sequence[Artifact]):
         table = cls(index, name)
         table._n = n
         try:
-            for column, pattern in _COLUMN_RES.items():
-                text = record.get(column)
-                if not isinstance(text, str) or (n and not pattern.fullmatch(text)) or (not n and text):
-                    raise RecordError(f"bad column {column}")
-            urls = record.get("urls")
-            url_pattern = _URLS_WITH_FILES_RE if local_root is not None else _URLS_RE
-            if not isinstance(urls, str) or (n and not url_pattern.fullmatch(urls)) or (not n and urls):
-                raise RecordError("bad column urls")
-            if local_root is not None and "file:" in urls:
-                for url in _split(urls, n):
+            texts = {column: _checked_text(record, column, characters, n) for column, characters in _COLUMN_CHARS.items()}
+            filenames = _split(texts["filenames"], n)
+            lengths = set(map(len, filenames))
+            if n and (max(lengths) > 255 or 0 in lengths or not _names_start_well(texts["filenames"])):
+                raise RecordError("bad file names")
+            # Every URL starts with a scheme planner may read (there is no space inside one).
+            spaced = " " + texts["urls"]
+            prefixes = (" https://", " http://") + ((" file:///",) if local_root is not None else ())
+            if sum(spaced.count(prefix) for prefix in prefixes) != n:
+                raise RecordError("bad URLs")
+            if local_root is not None and "file:" in texts["urls"]:
+                for url in _split(texts["urls"], n):
                     if url.startswith("file:"):
                         check_url(url, local_root=local_root)
-            table._filenames = _split(record["filenames"], n)
-            if len(table._filenames) != n or (n and max(map(len, table._filenames)) > 255):
-                raise RecordError("bad file names")
-            table._urls, table._sha256 = urls, record["sha256"]
-            table._uploads, table._core = record["uploads"], record["core"]
-            for column in ("_urls", "_sha256", "_uploads", "_core"):
-                if getattr(table, column).count(" ") != max(n - 1, 0):
-                    raise RecordError(f"bad column {column}")
+            for column, allowed in _COLUMN_LENGTHS.items():
+                text = texts[column]
+                # All 64 characters long (the usual case): the separators sit every 65th place.
+                if not (len(text) == 65 * n - 1 and not text[64::65].strip(" ")):
+                    if not set(map(len, _split(text, n))) <= allowed:
+                        raise RecordError(f"bad column {column}")
+            table._filenames = filenames
+            table._urls, table._sha256 = texts["urls"], texts["sha256"]  # split when first used
+            table._uploads, table._core = texts["uploads"], texts["core"]
             kinds = record.get("kinds")
             if not isinstance(kinds, str) or len(kinds) != n or kinds.strip("ws"):
                 raise RecordError("bad kinds")
@@ -445,7 +451,7 @@ class FileTable(Sequence[Artifact]):
             table._versions = versions
             tag_keys = record.get("tag_keys")
             if not isinstance(tag_keys, list) or not tag_keys or tag_keys[0] != "" \
-                    or not all(isinstance(k, str) and _TAG_KEY_RE.fullmatch(k) for k in tag_keys[1:]):
+                    or not all(isinstance(k, str) and _valid_tag_key(k) for k in tag_keys[1:]):
                 raise RecordError("bad tags")
             table._tag_keys = tag_keys
             rpys = record.get("rpys")
@@ -489,6 +495,19 @@ class FileTable(Sequence[Artifact]):
         except ValueError as exc:  # InvalidVersion and the like
             raise RecordError(str(exc)) from None
         return table
+
+
+def _checked_text(record: dict[str, Any], column: str, allowed: bytes, n: int) -> str:
+    """A space-separated column of `n` items, of `allowed` characters only."""
+    text = record.get(column)
+    if not isinstance(text, str) or text.count(" ") != max(n - 1, 0) or (not n and text):
+        raise RecordError(f"bad column {column}")
+    try:
+        if text.encode("ascii").translate(None, allowed):
+            raise RecordError(f"bad characters in column {column}")
+    except UnicodeEncodeError:
+        raise RecordError(f"bad characters in column {column}") from None
+    return text
 
 
 def _sparse(record: dict[str, Any], key: str, n: int) -> dict[int, Any]:

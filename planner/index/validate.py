@@ -136,7 +136,7 @@ def check_upload_time(text: str) -> str:
         raise BadField(f"its upload-time {text[:40]!r} is not a real date and time") from None
     if not 1970 <= parsed.year <= 9999:
         raise BadField(f"its upload-time {text[:40]!r} is out of range")
-    return text
+    return text.replace(" ", "T")  # RFC 3339 allows a space there; planner's records do not
 
 
 @lru_cache(maxsize=4096)
