@@ -73,7 +73,7 @@ def compile_command(
     chosen = _select_targets(loaded.targets, target or [])
     out = output_dir or loaded.project.root / "output"
     context = output_context(loaded.project, loaded.declared or loaded.project, loaded.overrides.urls,
-                             loaded.overrides.default_url, list(target or []))
+                             loaded.overrides.default_url, list(target or []), out)
     if check:
         reason = stale_reason(out, context)
         if reason is not None:
@@ -87,14 +87,16 @@ def compile_command(
     from planner.solve.objective import solve_plan
     from planner.solve.limits import checked_seconds, explain_budget as explanation_budget, time_limit
     from planner.solve.provider import IndexProvider
+    from planner.sources.provider import with_local_sources
 
     limit, budget = checked_seconds(timeout, "--timeout"), checked_seconds(explain_budget, "--explain-budget")
     formulas: dict[str, Formula] = {}
     with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline),
                            platforms=target_platforms(loaded.targets), warn=output.warning) as client:
+        provider = with_local_sources(loaded.project, IndexProvider(client))
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"), time_limit(limit), \
                 explanation_budget(budget):
-            plan = solve_plan(loaded.project, chosen, TimedProvider(IndexProvider(client), clock),
+            plan = solve_plan(loaded.project, chosen, TimedProvider(provider, clock),
                               loaded.project.planner.alignment, formulas)
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
@@ -123,6 +125,10 @@ def compile_command(
         _summary(plan, output, loaded.project.default_index.name)
         for note in outputs.notes:
             output.text(note)
+        for found in provider.distributions():
+            if found.outside:
+                output.text(f"{found.artifact.name} comes from '{found.artifact.path}', outside the project folder "
+                            f"(source rule at {found.source.origin}): the outputs need it at that place")
     for path in written:
         output.info(f"wrote {path}")
 
@@ -161,6 +167,8 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
                     f"{len(target_plan.packages)} packages")
         for package in target_plan.packages:
             where = "" if package.index == default_index else f"  [{package.index}]"
+            if package.artifact.is_local:
+                where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
             output.text(f"  {package.name}{extras} {package.version}{where}")
     if plan.divergences:

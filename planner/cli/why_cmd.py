@@ -31,6 +31,7 @@ def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str
     from planner.cli.workspace import load_targets, open_index_client, target_platforms
     from planner.solve.objective import solve_plan
     from planner.solve.provider import IndexProvider
+    from planner.sources.provider import with_local_sources
 
     output: Output = ctx.obj
     loaded = load_targets(project, index or [], default_index)
@@ -39,7 +40,7 @@ def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str
     chosen = _select_targets(loaded.targets, targets)
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
     with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning) as client:
-        provider = IndexProvider(client)
+        provider = with_local_sources(loaded.project, IndexProvider(client))
         plan = solve_plan(loaded.project, loaded.targets, provider, loaded.project.planner.alignment, explain=False)
         return body(loaded, chosen, plan, provider)
 

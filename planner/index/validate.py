@@ -166,12 +166,15 @@ def clean_reason(text: str) -> str:
 def local_root_of(index_url: str) -> str | None:
     """The folder a local-folder index (a `file:` index URL) may send planner into, as a path;
     None for other indexes. It is the index folder, or its parent when the folder is named
-    `simple`: a copy of a served index keeps `simple/` and `files/` side by side."""
+    `simple`: a copy of a served index keeps `simple/` and `files/` side by side (for a flat
+    index given as an HTML file: the folder of the file)."""
     if not index_url.lower().startswith("file:"):
         return None
     from urllib.request import url2pathname
 
     folder = os.path.normpath(url2pathname(unquote(urlsplit(index_url).path)))
+    if os.path.isfile(folder):  # a local flat index page: the folder it lies in
+        return os.path.dirname(folder)
     parent = os.path.dirname(folder)
     if os.path.basename(folder) == "simple" and parent != os.path.dirname(parent):  # never the root
         return parent
