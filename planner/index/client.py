@@ -431,6 +431,8 @@ class IndexClient:
                 for entry in found:
                     if entry.is_file():  # follows links: a wheelhouse of links is the user's own
                         entries.append((entry.name, Path(entry.path).as_uri(), entry.stat().st_size))
+                        if entry.is_symlink():  # so the fetcher may read where the user's link leads
+                            self.fetcher.allow_local_roots([os.path.dirname(os.path.realpath(entry.path))])
         except OSError as exc:
             raise FetchError(index.name, folder.as_uri(), f"cannot list the folder: {exc.strerror or exc}",
                              "check the path of the flat index (find-links)") from None

@@ -816,6 +816,7 @@ class FlatListing:
     url: str  # the page or folder URL, without credentials
     files: Mapping[NormalizedName, tuple[_RawFile | SkippedFile, ...]]
     skipped: tuple[SkippedFile, ...] = ()
+    folder: bool = False  # a local folder listed (True), or a page (its folder is where it lies)
 
     @property
     def projects(self) -> tuple[NormalizedName, ...]:
@@ -834,6 +835,12 @@ class FlatListing:
         raw = self.files.get(wanted, ())
         if add_hashes is not None:
             raw = tuple(_with_hashes(entry, add_hashes) for entry in raw)
+        if local_root is None and self.url.lower().startswith("file:"):
+            # A local flat index may send planner into its own folder only.
+            from urllib.request import url2pathname
+
+            path = posixpath.normpath(url2pathname(unquote(urlsplit(self.url).path)))
+            local_root = path if self.folder else posixpath.dirname(path)
         builder = _PageBuilder(index, self.url, wanted, local_root, platforms, default_root=False)
         for entry in raw:
             builder.add(entry)
@@ -848,7 +855,7 @@ def _with_hashes(entry: _RawFile | SkippedFile,
     return replace(entry, hashes=dict(hashes)) if hashes else entry
 
 
-def _group(url: str, files: Iterable[_RawFile | SkippedFile]) -> FlatListing:
+def _group(url: str, files: Iterable[_RawFile | SkippedFile], folder: bool = False) -> FlatListing:
     grouped: dict[NormalizedName, list[_RawFile | SkippedFile]] = {}
     unclaimed: list[SkippedFile] = []
     for entry in files:
@@ -861,7 +868,7 @@ def _group(url: str, files: Iterable[_RawFile | SkippedFile]) -> FlatListing:
         else:
             grouped.setdefault(project, []).append(entry)
     return FlatListing(strip_userinfo(url), MappingProxyType({k: tuple(v) for k, v in grouped.items()}),
-                       tuple(unclaimed))
+                       tuple(unclaimed), folder)
 
 
 def parse_flat_html(data: bytes, page_url: str) -> FlatListing:
@@ -894,4 +901,4 @@ def flat_folder_listing(folder_url: str, entries: Iterable[tuple[str, str, int]]
         _RawFile(filename=name, url=url, hashes={}, requires_python=None, yanked=None, size=size,
                  upload_time=None, core_metadata=None)
         for name, url, size in entries
-    ))
+    ), folder=True)

@@ -28,7 +28,7 @@ from planner.index.wheel_zip import (
     SdistArchiveError,
     WheelZipError,
     _member_path,
-    _zip_pkg_info,
+    _zip_member,
     read_wheel_metadata_file,
 )
 
@@ -135,7 +135,9 @@ def wheel_metadata(captured: Captured, filename: str) -> bytes:
 
 
 def zip_sdist_pkg_info(captured: Captured, filename: str) -> bytes:
-    return _zip_pkg_info(captured.file(), filename)
+    found = _zip_member(captured.file(), filename.rsplit("/", 1)[-1], ["PKG-INFO"], required=True)
+    assert found is not None
+    return found
 
 
 class _Bounded(io.RawIOBase):
