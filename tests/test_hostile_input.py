@@ -180,7 +180,7 @@ def test_full_or_read_only_output_folder(served: Served, monkeypatch: pytest.Mon
     _change_the_plan(served)
     before = snapshot(served.output)
     output = str(served.output)
-    real_open, real_fsync = os.open, os.fsync
+    real_open = os.open
 
     def refusing_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
         creating = flags & os.O_CREAT and (kwargs.get("dir_fd") is not None or str(path).startswith(output))

@@ -642,8 +642,9 @@ class IndexClient:
             except Gap as gap:
                 if gap.end - gap.start > 2 * MAX_MEMBER_SIZE:
                     raise WheelZipError(f"{artifact.filename}: its zip directory is implausibly large") from None
+                extra = (gap.start, gap.end)
                 captured = self.fetcher.read_through(url, index, sha256, _MAX_ARTIFACT_BYTES,
-                                                     lambda stream: capture(stream, extra=(gap.start, gap.end)))
+                                                     lambda stream: capture(stream, extra=extra))
                 try:
                     return read(captured, artifact.filename)
                 except Gap:
