@@ -6,7 +6,7 @@ The page (PEP 691 JSON) lists wheels over eight platforms and ten CPython versio
 platforms are those of the default targets (linux-x86_64 and macos-arm64). Every measurement runs
 in a fresh process of the checkout at `--repo` (default: this one), so two checkouts can be
 compared on the same page: the page is written once to a temporary file, then parsed, and the
-process reports the parse's wall time, its peak RSS (`ru_maxrss`) and the RSS before the parse
+process reports the parse's wall time, its peak RSS (`VmHWM`) and the peak before the parse
 (the interpreter and the page's bytes), and how many files the parsed page keeps.
 """
 
@@ -28,8 +28,19 @@ _MEASURE = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from planner.index.simple import parse_json_page
+
+def peak_kib():
+    # VmHWM: this process's own peak (ru_maxrss can carry the parent's across fork and exec).
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 body = open(sys.argv[2], "rb").read()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kib()
 started = time.perf_counter()
 try:
     page = parse_json_page(body, "https://pypi.example.com/simple/big/", "pypi", "big",
@@ -37,7 +48,7 @@ try:
 except TypeError:  # a planner that keeps every file (no `platforms`)
     page = parse_json_page(body, "https://pypi.example.com/simple/big/", "pypi", "big")
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = peak_kib()
 print(json.dumps({"seconds": seconds, "rss_before_mib": before / 1024, "peak_rss_mib": peak / 1024,
                   "kept": len(page.artifacts)}))
 """
