@@ -234,3 +234,4 @@ def _end_interrupted(code: int, grace: float = 2.0) -> None:
 import planner.cli.compile_cmd  # noqa: E402, F401  `planner compile`
 import planner.cli.mirror_cmd  # noqa: E402, F401  `planner mirror`
 import planner.cli.why_cmd  # noqa: E402, F401  `planner why`, `planner why-not`
+import planner.cli.detect_cmd  # noqa: E402, F401  `planner detect`

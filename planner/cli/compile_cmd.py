@@ -83,17 +83,16 @@ def compile_command(
         return
     _check_destinations(out, emit_cnf, stats_file)
     # The solver is imported once it is needed: --check, above, runs without it.
+    from planner.cli.workspace import open_sources
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
     from planner.solve.limits import checked_seconds, explain_budget as explanation_budget, time_limit
-    from planner.solve.provider import IndexProvider
-    from planner.sources.provider import with_local_sources
 
     limit, budget = checked_seconds(timeout, "--timeout"), checked_seconds(explain_budget, "--explain-budget")
     formulas: dict[str, Formula] = {}
-    with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline),
-                           platforms=target_platforms(loaded.targets), warn=output.warning) as client:
-        provider = with_local_sources(loaded.project, IndexProvider(client))
+    options = CacheOptions(cache_dir, no_cache, refresh, offline)
+    with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning) as client, \
+            open_sources(loaded, options, client) as provider:
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"), time_limit(limit), \
                 explanation_budget(budget):
             plan = solve_plan(loaded.project, chosen, TimedProvider(provider, clock),
@@ -161,16 +160,27 @@ def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output)
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:
+    from planner.plan.runtime import carried_runtime
+
     for target_plan in plan.targets:
         target = target_plan.target
-        output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator}): "
-                    f"{len(target_plan.packages)} packages")
+        output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator_text}): "
+                    f"{len(target_plan.packages)} packages, {carried_runtime(target_plan).describe()}")
+        for item in target_plan.left_out:
+            output.text(f"  left out: {item}: {item.reason}")
+            output.text(f"    {item.fix}")
         for package in target_plan.packages:
             where = "" if package.index == default_index else f"  [{package.index}]"
             if package.artifact.is_local:
                 where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
+            elif package.artifact.git is not None:
+                where = f"  [git {package.artifact.git.repository}@{package.artifact.git.commit[:12]}" + (
+                    f"#{package.artifact.subdirectory}]" if package.artifact.subdirectory else "]")
+            elif package.artifact.is_direct:
+                where = f"  [url {package.artifact.url}]"
+            version = "" if package.version.local == "dynamic" else f" {package.version}"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
-            output.text(f"  {package.name}{extras} {package.version}{where}")
+            output.text(f"  {package.name}{extras}{version}{where}")
     if plan.divergences:
         output.text("differences between targets:")
         for divergence in plan.divergences:

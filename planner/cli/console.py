@@ -80,8 +80,8 @@ class Output:
         self._print_err(_escape(message))
 
     def text(self, message: str) -> None:
-        """A line of data on stdout (printed as is, no markup)."""
-        self.out.print(message, markup=False)
+        """A line of data on stdout (printed as is: no markup, never wrapped)."""
+        self.out.print(message, markup=False, soft_wrap=True)
 
     def _print_err(self, markup: str) -> None:
         self.err.print(markup, soft_wrap=True)

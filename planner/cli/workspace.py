@@ -18,6 +18,7 @@ from planner.targets.routing import Route, routing_table
 
 if TYPE_CHECKING:
     from planner.index.client import IndexClient
+    from planner.sources.provider import LocalSourcesProvider
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class LoadedTargets:
     warnings: tuple[Diagnostic, ...]
     declared: Project | None = None  # the project as written, before command-line index overrides
     overrides: IndexOverrides = IndexOverrides()
+    notes: tuple[str, ...] = ()  # how the default rule applied (derived targets)
 
 
 def load_targets(path: Path, index_options: list[str], default_index: str | None) -> LoadedTargets:
@@ -45,6 +47,7 @@ def load_targets(path: Path, index_options: list[str], default_index: str | None
         warnings=project.warnings + resolved.warnings,
         declared=declared,
         overrides=overrides,
+        notes=resolved.notes,
     )
 
 
@@ -79,3 +82,17 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms
     with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
         yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
                           platforms=platforms, warn=warn)
+
+
+@contextmanager
+def open_sources(loaded: LoadedTargets, options: CacheOptions, client: IndexClient) -> Iterator[LocalSourcesProvider]:
+    """What the solver asks for candidates and metadata: the project's local, git and URL
+    packages in front of the indexes. Checks at once that `git` works when a git source is used."""
+    from planner.index.cache import default_cache_dir
+    from planner.solve.provider import IndexProvider
+    from planner.sources.direct import DirectSources
+    from planner.sources.provider import with_local_sources
+
+    cache_dir = None if options.no_cache else (options.cache_dir or default_cache_dir())
+    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline) as direct:
+        yield with_local_sources(loaded.project, IndexProvider(client), direct)

@@ -21,6 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from planner.errors import Diagnostic, KeyPath, Location
+from planner.project.references import GitReference, UrlReference
 
 PYPI_NAME = "pypi"
 PYPI_URL = "https://pypi.org/simple"
@@ -149,9 +150,18 @@ class IndexSource:
         return f"{self.package} from index '{self.index}'{when}"
 
 
+class SourceDeclaration(StrEnum):
+    """Where a source that is no index was declared (it decides which wins, see targets/routing.py)."""
+
+    TABLE = "source"  # a [tool.uv.sources] entry
+    REQUIREMENT = "requirement"  # `name @ url` in dependencies, an extra, a group or a constraint
+    OVERRIDE = "override"  # `name @ url` in override-dependencies: replaces every other source
+
+
 @dataclass(frozen=True)
 class PathSource:
-    """`{ path = "...", editable = ... }`: a source tree, a wheel file or an sdist file on disk.
+    """`{ path = "...", editable = ... }`: a source tree, a wheel file or an sdist file on disk
+    (also `name @ file:///path/to/tree`, `declared` then says so).
 
     `path` is absolute (resolved against the pyproject that declares it); `written` is the text
     as written, for messages. Whether the path exists is checked when its metadata is needed.
@@ -165,6 +175,7 @@ class PathSource:
     extra: NormalizedName | None = None
     group: NormalizedName | None = None
     origin: Location | None = None
+    declared: SourceDeclaration = SourceDeclaration.TABLE
 
     def describe(self) -> str:
         return f"{self.package} from the path '{self.written}'" + (" (editable)" if self.editable else "")
@@ -190,6 +201,55 @@ LocalSource = PathSource | WorkspaceSource
 
 
 @dataclass(frozen=True)
+class GitSource:
+    """A package from a git repository: `{ git = "...", rev | tag | branch = "...", subdirectory =
+    "..." }`, or a `name @ git+https://...` requirement (`declared`). The ref is resolved to a
+    commit when the package is needed (planner/sources/git.py)."""
+
+    package: NormalizedName
+    reference: GitReference
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    origin: Location | None = None  # the source table, or the requirement
+    declared: SourceDeclaration = SourceDeclaration.TABLE
+    # Where each key of the source table was written (`git`, `tag`, `subdirectory`, ...), so that
+    # an error about the ref points at the ref.
+    key_locations: Mapping[str, Location] = field(default_factory=frozen_mapping, compare=False)
+
+    def describe(self) -> str:
+        return f"{self.package} from git {self.reference}"
+
+    def locate(self, key: str) -> Location | None:
+        return self.key_locations.get(key, self.origin)
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A package from a wheel or source archive at a URL: `{ url = "...", subdirectory = "..." }`,
+    or a `name @ https://...` requirement (`declared`)."""
+
+    package: NormalizedName
+    reference: UrlReference
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    origin: Location | None = None
+    declared: SourceDeclaration = SourceDeclaration.TABLE
+    key_locations: Mapping[str, Location] = field(default_factory=frozen_mapping, compare=False)
+
+    def describe(self) -> str:
+        return f"{self.package} from the URL {self.reference.display_url}"
+
+    def locate(self, key: str) -> Location | None:
+        return self.key_locations.get(key, self.origin)
+
+
+# Sources of distributions found neither on an index nor on this machine.
+DirectSource = GitSource | UrlSource
+
+
+@dataclass(frozen=True)
 class UvSettings:
     """The `[tool.uv]` settings planner honours (uv's semantics, see docs/uv-compat.md)."""
 
@@ -207,6 +267,8 @@ class UvSettings:
     default_groups: tuple[NormalizedName, ...] = ()
     # Sources that are no index: `path` and `workspace` entries, per package (like `sources`).
     local_sources: Mapping[NormalizedName, tuple[LocalSource, ...]] = field(default_factory=frozen_mapping)
+    # `git` and `url` entries, and direct references written in requirements (`name @ url`).
+    direct_sources: Mapping[NormalizedName, tuple[DirectSource, ...]] = field(default_factory=frozen_mapping)
     # `tool.uv.package`: None when not written (then `[build-system]` decides, as in uv).
     package: bool | None = None
 
@@ -218,6 +280,8 @@ class DockerSettings:
     base_image: str | None = None
     debian_suite: str | None = None
     origin: Location | None = None
+    # The image of the build stage, when it is not the base image (one with git or compilers).
+    build_base_image: str | None = None
     # What the container runs; None: the project's only console script, else `python`.
     command: tuple[str, ...] | None = None
     # Dependency groups the image installs (images get none unless asked for).
@@ -317,6 +381,11 @@ class Project:
         out: dict[NormalizedName, Project] = {} if self.virtual else {self.name: self}
         out.update((member.name, member) for member in self.members)
         return MappingProxyType(out)
+
+    @property
+    def uses_git(self) -> bool:
+        """Whether any source of the project (or workspace) is a git repository."""
+        return any(isinstance(s, GitSource) for entries in self.uv.direct_sources.values() for s in entries)
 
     def display_path(self) -> str:
         """The pyproject's path as messages show it."""
