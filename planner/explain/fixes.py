@@ -230,7 +230,8 @@ def _with_marker(requirement: Requirement, marker: str) -> Requirement:
     copy = Requirement(str(requirement))
     copy.marker = None
     combined = f"({requirement.marker}) and {marker}" if requirement.marker is not None else marker
-    return Requirement(f"{copy}; {combined}")
+    # A space before ';': after a URL, PEP 508 (and packaging) require one.
+    return Requirement(f"{copy} ; {combined}")
 
 
 def _subject(facts: Iterable[Fact]) -> NormalizedName | None:
