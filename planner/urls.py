@@ -20,6 +20,7 @@ _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _TOKEN_END_RE = re.compile(r"[\s'\"<>`]")
 # Schemes whose URLs carry a revision after '@' (PEP 508 / pip: git+https://host/repo@v1.0).
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+", "git:", "ssh:")
+_VCS_FRAGMENT_RE = re.compile(r"#[A-Za-z_]+=")  # `#subdirectory=...`, `#egg=...`
 
 
 def _userinfo_end(scheme: str, rest: str) -> int:
@@ -30,10 +31,14 @@ def _userinfo_end(scheme: str, rest: str) -> int:
         return 0
     if not scheme.lower().startswith(_VCS_PREFIXES):
         return last + 1
-    # `git+https://[user:secret@]host/org/repo@ref`: the user info ends at the last '@' that a
-    # path ('/') follows; an '@' with no '/' after it starts the revision.
-    while last >= 0 and "/" not in rest[last + 1:]:
-        last = rest.rfind("@", 0, last)
+    # `git+https://[user:secret@]host/org/repo@ref#subdirectory=x`: without its fragment, the user
+    # info ends at the last '@' that a path ('/') follows (an '@' with no '/' after it starts the
+    # revision; a revision with a '/' in it is hidden too: hiding too much is harmless).
+    fragment = _VCS_FRAGMENT_RE.search(rest)
+    body = rest[:fragment.start()] if fragment else rest
+    last = body.rfind("@")
+    while last >= 0 and "/" not in body[last + 1:]:
+        last = body.rfind("@", 0, last)
     return last + 1 if last >= 0 else 0
 
 
@@ -50,6 +55,23 @@ def _redact_token(token: str, replacement: str) -> str:
     if not end:
         return token
     return scheme + (replacement + "@" if replacement else "") + rest[end:]
+
+
+def hidden_userinfo(url: str) -> bool:
+    """Does `url` hold user info that URL parsers do not see as such (a password with an
+    unencoded '/', '?', '#' or '@')? Such a URL splits into a wrong host, path and fragment, and
+    any message quoting one of those parts would show part of the secret."""
+    match = _SCHEME_RE.match(url)
+    if match is None or match.group(0).lower().startswith(_VCS_PREFIXES):
+        return False  # (a revision after '@' may hold a '/': no telling it from a password)
+    end = _userinfo_end(match.group(0), url[match.end():])
+    if not end:
+        return False
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return True
+    return "@" not in netloc or netloc.rsplit("@", 1)[0] != url[match.end():match.end() + end - 1]
 
 
 def redact_url(url: str) -> str:
@@ -126,7 +148,7 @@ def normalize_index_url(raw: str, base_dir: Path) -> str:
             f"scheme '{scheme}' of '{shown}' is not supported "
             f"(use one of {', '.join(SUPPORTED_SCHEMES)})"
         )
-    if "@" in text.split("://", 1)[1] and "@" not in parts.netloc:
+    if hidden_userinfo(text):
         raise ValueError(f"'{shown}' has an '@' after its host: credentials in a URL must have "
                          "'/', '?', '#' and '@' percent-encoded (%2F, %3F, %23, %40)")
     try:

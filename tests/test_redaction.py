@@ -46,6 +46,7 @@ def test_any_token_is_hidden_in_a_version_control_url(token: str) -> None:
 
 def test_urls_without_credentials_are_unchanged() -> None:
     for text in ("https://pypi.org/simple/torch/", "git+https://github.com/org/lib@v1.0",
+                 "git+https://github.com/org/lib@1a2b3c4#subdirectory=libs/sub",
                  "lib @ https://files.example.com/lib-1.0-py3-none-any.whl", "no URL here: a@b"):
         assert redact_text(text) == text
     assert redact_url("user:secret@pkgs.example.com/simple") == "***@pkgs.example.com/simple"
