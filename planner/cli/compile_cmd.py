@@ -51,7 +51,7 @@ def compile_command(
 ) -> None:
     """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
     per target, requirements.txt and a Dockerfile (Linux) to output/."""
-    from planner.cli.workspace import CacheOptions, load_targets, open_index_client
+    from planner.cli.workspace import CacheOptions, index_provider, load_targets, open_index_client
     from planner.generate.context import output_context
     from planner.generate.files import write_outputs
     from planner.generate.outputs import PLAN_FILE, previous_outputs, render_outputs, stale_reason
@@ -78,12 +78,13 @@ def compile_command(
     # The solver is imported once it is needed: --check, above, runs without it.
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
-    from planner.solve.provider import IndexProvider
 
     formulas: dict[str, Formula] = {}
-    with open_index_client(loaded, CacheOptions(cache_dir, no_cache, refresh, offline)) as client:
+    cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
+    with open_index_client(loaded, cache_options) as client:
+        provider = index_provider(client, cache_options)
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
-            plan = solve_plan(loaded.project, chosen, TimedProvider(IndexProvider(client), clock),
+            plan = solve_plan(loaded.project, chosen, TimedProvider(provider, clock),
                               loaded.project.planner.alignment, formulas)
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
@@ -105,7 +106,7 @@ def compile_command(
     with clock.phase("write"):
         written = write_outputs(out, outputs.files, remove=previous_outputs(out), last=PLAN_FILE)
     if stats_file is not None:
-        write_stats(stats_file, stats_document(clock, client, plan))
+        write_stats(stats_file, stats_document(clock, client, plan, provider.builder))
     if output_format is OutputFormat.JSON:
         output.json(json.loads(outputs.files[PLAN_FILE]))
     else:

@@ -18,6 +18,7 @@ from planner.targets.routing import Route, routing_table
 
 if TYPE_CHECKING:
     from planner.index.client import IndexClient
+    from planner.solve.provider import IndexProvider
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,18 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions) -> Iterator[
     cache = Cache(None if options.no_cache else (options.cache_dir or default_cache_dir()))
     with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
         yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh)
+
+
+def index_provider(client: IndexClient, options: CacheOptions) -> IndexProvider:
+    """The solver's provider for a run: the index client, and a metadata builder for sdists whose
+    metadata needs a PEP 517 build (`PLANNER_BUILD_TIMEOUT`, `PLANNER_BUILD_JOBS`)."""
+    from planner.solve.provider import IndexProvider
+    from planner.sources.build import MetadataBuilder, build_settings_from_environment
+
+    try:
+        timeout, jobs = build_settings_from_environment()
+    except ValueError as exc:
+        raise InputError(str(exc), fix="unset the variable or give it a valid value") from None
+    builder = MetadataBuilder(client.cache.root, offline=options.offline, refresh=options.refresh,
+                              timeout=timeout, jobs=jobs)
+    return IndexProvider(client, builder)

@@ -13,7 +13,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Location
-from planner.index.models import Artifact
+from planner.index.models import Artifact, BuiltOn
 from planner.targets.model import Target
 
 PROJECT = "<project>"  # how the project itself appears in `required_by`
@@ -29,6 +29,14 @@ class PlannedPackage:
     artifact: Artifact
     extras: tuple[NormalizedName, ...] = ()  # extras of this package the plan activates
     required_by: tuple[str, ...] = ()  # package names that require it, or PROJECT; sorted
+    # Set when its metadata came from a PEP 517 build, which ran on this environment.
+    metadata_built_on: BuiltOn | None = None
+
+    def built_elsewhere(self, target: Target) -> list[str]:
+        """How the build's environment differs from `target`'s (empty: same, or not built)."""
+        if self.metadata_built_on is None:
+            return []
+        return self.metadata_built_on.differs_from(target.environment)
 
 
 @dataclass(frozen=True)

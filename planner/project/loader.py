@@ -23,6 +23,8 @@ from planner.errors import Diagnostic, InputError, KeyPath, Location, format_key
 from planner.project.model import (
     ALIGNMENT_MODES,
     PYPI_NAME,
+    BuildSettings,
+    DependencyMetadata,
     ConflictItem,
     ConflictKind,
     ConflictSet,
@@ -54,7 +56,9 @@ _TOML_LINE_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _UV_SUPPORTED = (
     "index", "sources", "conflicts", "index-strategy", "environments", "required-environments",
     "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
-    "index-url", "extra-index-url", "default-groups",
+    "index-url", "extra-index-url", "default-groups", "no-build-isolation", "no-build-isolation-package",
+    *("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
+      "extra-build-dependencies", "config-settings", "config-settings-package"),
 )
 # [tool.uv] keys that do not change which artifacts a plan contains (they steer uv's installer,
 # cache, Python downloads or publishing). Accepted silently.
@@ -72,24 +76,21 @@ _UV_UNSUPPORTED = {
     "resolution": "planner always prefers the newest versions (after alignment)",
     "exclude-newer": "the plan may pick versions uploaded after the cut-off",
     "exclude-newer-package": "the plan may pick versions uploaded after the cut-off",
-    "no-build": "planner never builds; sdists are used for metadata only",
-    "no-build-package": "planner never builds; sdists are used for metadata only",
     "no-binary": "planner prefers wheels regardless",
     "no-binary-package": "planner prefers wheels regardless",
-    "no-build-isolation": "planner never builds",
-    "no-build-isolation-package": "planner never builds",
-    "config-settings": "planner never builds",
-    "config-settings-package": "planner never builds",
-    "build-constraint-dependencies": "planner never builds",
-    "extra-build-dependencies": "planner never builds",
-    "extra-build-variables": "planner never builds",
-    "dependency-metadata": "metadata is always read from the artifacts",
+    "extra-build-variables": "planner's metadata builds do not set them",
     "find-links": "flat find-links pages are not read",
     "no-index": "indexes are still consulted",
     "no-sources": "sources are still applied",
     "workspace": "workspace members are not resolved",
     "torch-backend": "use [tool.uv.sources] and targets instead",
 }
+# uv build settings planner reads but cannot honour: an error naming the key, never ignored.
+_UV_REFUSED_BUILD_KEYS = {
+    "no-build-isolation": "planner builds metadata in isolated environments only",
+    "no-build-isolation-package": "planner builds metadata in isolated environments only",
+}
+_DEPENDENCY_METADATA_KEYS = ("name", "version", "requires-dist", "requires-python", "provides-extra")
 # Project-wide settings whose location later stages cite in messages.
 _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
     ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
@@ -454,7 +455,101 @@ class _ProjectLoader:
             overrides=self.requirements((*base, "override-dependencies")),
             conflicts=self.conflicts(extras, groups, project_name),
             default_groups=self.default_groups(groups),
+            build=self.build_settings(),
         )
+
+    # -- [tool.uv] build settings (planner/sources/build.py honours them) --------------------------
+    def build_settings(self) -> BuildSettings:
+        base: KeyPath = ("tool", "uv")
+        for key in _UV_REFUSED_BUILD_KEYS:
+            if self.r.has((*base, key)):
+                self.r.fail((*base, key), f"tool.uv.{key} cannot be honoured: {_UV_REFUSED_BUILD_KEYS[key]}",
+                            "remove it; give builds what they need with tool.uv.extra-build-dependencies, or a "
+                            "package's metadata with [[tool.uv.dependency-metadata]]")
+        keys = ("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
+                "extra-build-dependencies", "config-settings", "config-settings-package")
+        return BuildSettings(
+            no_build=self.r.boolean((*base, "no-build")),
+            no_build_package=tuple(self.name((*base, "no-build-package", n), raw, "package") for n, raw in
+                                   enumerate(self.r.string_array((*base, "no-build-package"), '["numpy"]'))),
+            dependency_metadata=self.dependency_metadata(),
+            constraints=self.requirements((*base, "build-constraint-dependencies")),
+            extra_dependencies=frozen_mapping(self.extra_build_dependencies()),
+            config_settings=self.config_settings((*base, "config-settings")),
+            config_settings_package=frozen_mapping({
+                self.name((*base, "config-settings-package", raw), raw, "package"):
+                    self.config_settings((*base, "config-settings-package", raw))
+                for raw in self.r.table((*base, "config-settings-package"), example='{ numpy = { key = "value" } }')}),
+            locations=frozen_mapping({key: self.r.location((*base, key)) for key in keys if self.r.has((*base, key))}),
+        )
+
+    def dependency_metadata(self) -> tuple[DependencyMetadata, ...]:
+        base: KeyPath = ("tool", "uv", "dependency-metadata")
+        out: list[DependencyMetadata] = []
+        seen: dict[tuple[str, str | None], int] = {}
+        example = '{ name = "flash-attn", version = "2.6.3", requires-dist = ["torch", "einops"] }'
+        for n, entry in enumerate(self.r.array(base, f"[{example}]")):
+            path: KeyPath = (*base, n)
+            self.r.expect(path, entry, dict, example)
+            self.r.reject_unknown_keys(path, entry, _DEPENDENCY_METADATA_KEYS, "a dependency-metadata entry")
+            raw_name = self.r.string((*path, "name"), required=True, example='"flash-attn"')
+            name = self.name((*path, "name"), raw_name, "package")
+            raw_version = self.r.string((*path, "version"), example='"2.6.3"')
+            version = None
+            if raw_version is not None:
+                try:
+                    version = Version(raw_version)
+                except InvalidVersion:
+                    self.r.fail((*path, "version"), f"'{raw_version}' is not a PEP 440 version", 'e.g. version = "2.6.3"')
+            if (name, raw_version) in seen:
+                self.r.fail(path, f"dependency-metadata for {name} {raw_version or '(every version)'} is given twice "
+                            f"(first in entry {seen[(name, raw_version)]})", "keep one entry per package and version")
+            seen[(name, raw_version)] = n
+            requires_python = self.r.string((*path, "requires-python"), example='">=3.9"')
+            if requires_python is not None:
+                try:
+                    SpecifierSet(requires_python)
+                except InvalidSpecifier:
+                    self.r.fail((*path, "requires-python"), f"invalid version specifier '{requires_python}'",
+                                'e.g. requires-python = ">=3.9"')
+            extras = tuple(self.name((*path, "provides-extra", m), raw, "extra")
+                           for m, raw in enumerate(self.r.string_array((*path, "provides-extra"), '["gpu"]')))
+            out.append(DependencyMetadata(
+                name=name, version=version,
+                requires_dist=tuple(d.requirement for d in self.requirements((*path, "requires-dist"))),
+                requires_python=requires_python, provides_extra=extras, origin=self.r.location(path)))
+        return tuple(out)
+
+    def extra_build_dependencies(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
+        base: KeyPath = ("tool", "uv", "extra-build-dependencies")
+        out: dict[NormalizedName, tuple[Dependency, ...]] = {}
+        for raw_name, items in self.r.table(base, example='{ cchardet = ["cython"] }').items():
+            path: KeyPath = (*base, raw_name)
+            name = self.name(path, raw_name, "package")
+            found: list[Dependency] = []
+            for n, item in enumerate(self.r.expect(path, items, list, '["cython"]')):
+                if isinstance(item, dict):
+                    self.r.reject_unknown_keys((*path, n), item, ("requirement", "match-runtime"),
+                                               "an extra build dependency")
+                    if item.get("match-runtime"):
+                        self.r.fail((*path, n, "match-runtime"),
+                                    "match-runtime = true cannot be honoured: planner builds metadata before the "
+                                    "plan fixes the runtime version it would match",
+                                    "name the version the build needs, e.g. \"torch==2.5.1\"")
+                    found.append(self.requirement((*path, n, "requirement"), item.get("requirement")))
+                else:
+                    found.append(self.requirement((*path, n), item))
+            out[name] = tuple(found)
+        return out
+
+    def config_settings(self, path: KeyPath) -> Mapping[str, str | tuple[str, ...]]:
+        out: dict[str, str | tuple[str, ...]] = {}
+        for key, value in self.r.table(path, example='{ editable_mode = "compat" }').items():
+            if isinstance(value, list):
+                out[key] = tuple(self.r.expect((*path, key, n), item, str) for n, item in enumerate(value))
+            else:
+                out[key] = self.r.expect((*path, key), value, str, '"value"')
+        return frozen_mapping(out)
 
     def default_groups(self, groups: Mapping[str, Any]) -> tuple[NormalizedName, ...]:
         path: KeyPath = ("tool", "uv", "default-groups")

@@ -19,6 +19,7 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from planner.errors import Diagnostic, KeyPath, Location
 
@@ -133,6 +134,59 @@ class IndexSource:
 
 
 @dataclass(frozen=True)
+class DependencyMetadata:
+    """`[[tool.uv.dependency-metadata]]`: a package's metadata written in the pyproject, used
+    instead of the artifacts' (no download, no build)."""
+
+    name: NormalizedName
+    version: Version | None  # None: every version of the package
+    requires_dist: tuple[Requirement, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[NormalizedName, ...] = ()
+    origin: Location | None = None
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """uv's build settings (`[tool.uv]`): what planner's metadata builds may do and get."""
+
+    no_build: bool = False
+    no_build_package: tuple[NormalizedName, ...] = ()
+    dependency_metadata: tuple[DependencyMetadata, ...] = ()
+    constraints: tuple[Dependency, ...] = ()  # build-constraint-dependencies
+    extra_dependencies: Mapping[NormalizedName, tuple[Dependency, ...]] = field(default_factory=frozen_mapping)
+    config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=frozen_mapping)
+    config_settings_package: Mapping[NormalizedName, Mapping[str, str | tuple[str, ...]]] = field(
+        default_factory=frozen_mapping)
+    locations: Mapping[str, Location] = field(default_factory=frozen_mapping)  # setting -> where written
+
+    def no_build_setting(self, package: NormalizedName) -> str | None:
+        """The setting that forbids building `package` ("tool.uv.no-build-package"), or None."""
+        if self.no_build:
+            return "tool.uv.no-build"
+        if package in self.no_build_package:
+            return "tool.uv.no-build-package"
+        return None
+
+    def metadata_for(self, package: NormalizedName, version: Version) -> DependencyMetadata | None:
+        """The dependency-metadata entry for this version: an exact one first, then one without
+        a version (uv's order)."""
+        general = None
+        for entry in self.dependency_metadata:
+            if entry.name != package:
+                continue
+            if entry.version is None:
+                general = general or entry
+            elif entry.version == version:
+                return entry
+        return general
+
+    def config_for(self, package: NormalizedName) -> Mapping[str, str | tuple[str, ...]]:
+        """config-settings, with config-settings-package's entries for `package` winning."""
+        return frozen_mapping({**self.config_settings, **self.config_settings_package.get(package, {})})
+
+
+@dataclass(frozen=True)
 class UvSettings:
     """The `[tool.uv]` settings planner honours (uv's semantics, see docs/uv-compat.md)."""
 
@@ -147,6 +201,7 @@ class UvSettings:
     conflicts: tuple[ConflictSet, ...] = ()
     # Groups a plain `uv sync` installs; uv's default is "dev" when the project has it.
     default_groups: tuple[NormalizedName, ...] = ()
+    build: BuildSettings = field(default_factory=BuildSettings)
 
 
 @dataclass(frozen=True)

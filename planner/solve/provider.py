@@ -10,15 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from packaging.utils import NormalizedName
 
 from planner.index.candidates import select_candidates
-from planner.index.client import IndexClient, MetadataUnavailable
+from planner.index.auth import CredentialStore, split_userinfo
+from planner.index.client import IndexClient, MetadataUnavailable, NeedsBuild
 from planner.index.models import Artifact, CandidateSet, CoreMetadata
+from planner.project.model import Project
 from planner.targets.model import Target
 from planner.targets.routing import Route
+
+if TYPE_CHECKING:
+    from planner.sources.build import BuildOptions, MetadataBuilder
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,12 @@ class Provider(Protocol):
 
 
 class IndexProvider:
-    def __init__(self, client: IndexClient):
+    """Answers from the index client; an sdist whose metadata needs a PEP 517 build is built by
+    `builder` (planner/sources/build.py) when there is one, else it is unusable."""
+
+    def __init__(self, client: IndexClient, builder: MetadataBuilder | None = None):
         self.client = client
+        self.builder = builder
 
     @property
     def parallel(self) -> bool:
@@ -70,6 +80,8 @@ class IndexProvider:
         def one(artifact: Artifact) -> CoreMetadata | Unusable:
             try:
                 return self.client.metadata(artifact).metadata
+            except NeedsBuild as exc:
+                return self._built(artifact, exc)
             except MetadataUnavailable as exc:
                 return Unusable(str(exc))
 
@@ -77,3 +89,53 @@ class IndexProvider:
             return {a: one(a) for a in artifacts}
         with ThreadPoolExecutor(max_workers=self.client.max_workers, thread_name_prefix="planner-meta") as pool:
             return dict(zip(artifacts, pool.map(one, artifacts), strict=True))
+
+    # -- metadata builds --------------------------------------------------------------------------
+    def _built(self, artifact: Artifact, needs: NeedsBuild) -> CoreMetadata | Unusable:
+        from planner.index.client import OfflineMiss
+        from planner.sources.build import BuildFailed, NotBuiltOffline
+
+        project = self.client.project
+        forbidden = project.uv.build.no_build_setting(artifact.name)
+        if forbidden is not None:  # the solver says so before asking; other callers may not
+            return Unusable(f"its metadata needs a build ({needs.reason}), and {forbidden} forbids building it")
+        if self.builder is None:
+            return Unusable(str(needs))
+        key = f"sha256:{artifact.sha256}" if artifact.sha256 else f"url:{artifact.url}"
+        try:
+            result = self.builder.build_sdist(key, lambda: self.client.download(artifact), artifact.filename,
+                                              build_options(project, artifact.name, self.client.fetcher.credentials),
+                                              expected_name=artifact.name, expected_version=str(artifact.version))
+        except BuildFailed as exc:
+            return Unusable(f"its metadata needs a build ({needs.reason}), which failed: {exc}")
+        except NotBuiltOffline:
+            raise OfflineMiss(f"metadata of {artifact.filename} from index '{artifact.index}', built from the "
+                              f"sdist (it needs a build: {needs.reason})") from None
+        return result.metadata
+
+
+def build_options(project: Project, package: NormalizedName, credentials: CredentialStore) -> BuildOptions:
+    """How to build `package`'s metadata for `project`: its indexes in uv's order (explicit ones
+    serve only packages routed to them, so no build requirement), credentials in their URLs (for
+    uv's environment only), and the `tool.uv` build settings that apply to it."""
+    from planner.sources.build import BuildIndex, BuildOptions
+
+    indexes = []
+    for index in project.indexes:
+        if index.explicit:
+            continue
+        url, inline = split_userinfo(index.url)
+        creds = inline or credentials.for_url(url)
+        if creds is not None:
+            parts = urlsplit(url)
+            userinfo = quote(creds.username, safe="") + (f":{quote(creds.password, safe='')}" if creds.password else "")
+            url = urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment))
+        indexes.append(BuildIndex(index.name, url))
+    build = project.uv.build
+    return BuildOptions(
+        indexes=tuple(indexes),
+        index_strategy=project.uv.index_strategy.value,
+        extra_requires=tuple(str(d.requirement) for d in build.extra_dependencies.get(package, ())),
+        constraints=tuple(str(d.requirement) for d in build.constraints),
+        config_settings=build.config_for(package),
+    )

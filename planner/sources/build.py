@@ -19,9 +19,9 @@ names its content (an artifact's sha256, a commit id, a content hash of a tree),
 Builds have a time limit (`PLANNER_BUILD_TIMEOUT`, seconds, default 300, for the whole build)
 and run a few at a time (`PLANNER_BUILD_JOBS`, default 2); one build per key however many
 callers ask for it at once. A failed build raises `BuildFailed` whose reason ends with the
-backend's last output lines (never a traceback). Failures of the backend itself are recorded
-too (a rerun does not build again; `refresh=True` does); time-outs and installer failures
-(often the network) are not.
+backend's last output lines (never a traceback). Failures are recorded too (a rerun, offline
+or not, does not build again; `refresh=True` does), except time-outs and failures to make the
+build environment, which a rerun may not meet.
 """
 
 from __future__ import annotations
@@ -431,7 +431,7 @@ class MetadataBuilder:
             raise BuildTimedOut(f"{label}: installing its {what} took longer than {self.timeout:g} s", recorded=False)
         if code != 0:
             shown = ", ".join(requirements)
-            raise BuildFailed(f"{label}: installing its {what} ({shown}) failed", _clean_tail(tail), recorded=False)
+            raise BuildFailed(f"{label}: installing its {what} ({shown}) failed", _clean_tail(tail))
 
     # -- records --------------------------------------------------------------------------------
     def _record_path(self, record_key: str) -> Path | None:
