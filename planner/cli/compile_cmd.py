@@ -147,6 +147,15 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
             choices = ", ".join(f"{t}: {v}" for t, v in divergence.choices)
             output.text(f"  {divergence.package} ({divergence.kind}): {choices}")
             output.text(f"    because {divergence.reason}")
+    elsewhere = [(target_plan.target, package) for target_plan in plan.targets for package in target_plan.packages
+                 if package.built_elsewhere(target_plan.target)]
+    if elsewhere:
+        output.text("metadata built on another environment than the target's (a build may compute other "
+                    "dependencies there; uv has the same limit):")
+        for target, package in elsewhere:
+            built = package.metadata_built_on
+            output.text(f"  {package.name} {package.version} on {target.name}: built on {built.describe()}, "
+                        f"the target has {', '.join(package.built_elsewhere(target))}")
     if plan.held_back:
         output.text("held back to keep targets aligned:")
         for held in plan.held_back:

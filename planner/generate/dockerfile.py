@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from planner.errors import InputError, Location
-from planner.index.models import ArtifactKind
+from planner.generate.requirements import install_options, sdist_packages
 from planner.plan.model import TargetPlan
 from planner.project.model import Project
 from planner.targets.model import AcceleratorKind, Target
@@ -189,6 +189,7 @@ class DockerfileContext:
     package_count: int
     indexes: tuple[str, ...]
     sdists: tuple[str, ...]  # packages the plan installs from source distributions
+    pip_options: str  # wheels only, but the sdists
     cuda: CudaDriver | None
     rocm: bool
     venv: str = VENV
@@ -218,7 +219,8 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         image_tag=f"{canonicalize_name(project.name)}:{target.name}",
         package_count=len(target_plan.packages),
         indexes=tuple(indexes),
-        sdists=tuple(p.name for p in target_plan.packages if p.artifact.kind is ArtifactKind.SDIST),
+        sdists=tuple(sdist_packages(target_plan)),
+        pip_options=install_options(target_plan)[0],
         cuda=cuda_driver(target_plan),
         rocm=target.accelerator.kind is AcceleratorKind.ROCM,
     )

@@ -84,7 +84,7 @@ class Change:
     """One concrete edit of the project or its targets."""
 
     kind: str  # relax-requirement, remove-requirement, remove-constraint, remove-override, route-to-default,
-    #            allow-prereleases, pin-yanked, set-python, drop-target
+    #            allow-prereleases, pin-yanked, set-python, drop-target, dependency-metadata, older-with-wheel
     text: str
     location: Location | None = None
 
