@@ -315,6 +315,7 @@ class MetadataBuilder:
                label: str) -> BuildResult:
         from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMissing
 
+        _quiet_backend_warnings()
         deadline = time.monotonic() + self.timeout
         requires, backend, backend_path = read_build_system(tree)
         config = {k: list(v) if isinstance(v, tuple) else v for k, v in options.config_settings.items()} or None
@@ -503,6 +504,22 @@ class MetadataBuilder:
         except (OSError, ValueError, KeyError, TypeError):  # MetadataError and JSON errors are ValueErrors
             return None
         return BuildResult(_with_built_on(metadata, built_on), data, record["hook"], from_cache=True)
+
+
+_QUIETED = False
+
+
+def _quiet_backend_warnings() -> None:
+    """pyproject_hooks re-raises a backend's warnings (deprecations in setup.py, say) as Python
+    warnings in this process; they would reach the user's terminal as noise. Once per process."""
+    global _QUIETED
+    if not _QUIETED:
+        import warnings
+
+        from pyproject_hooks import BuildBackendWarning
+
+        warnings.filterwarnings("ignore", category=BuildBackendWarning)
+        _QUIETED = True
 
 
 def _text(value: object) -> str:
