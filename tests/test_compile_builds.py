@@ -255,3 +255,23 @@ def test_uv_installs_the_plan_building_its_sdists(world: World, compiled: Compil
               str(compiled.project / "output" / "linux" / "requirements.txt")], tmp_path)
     assert _installed(python) == {n: p["version"] for n, p in _packages(compiled.plan, "linux").items()}
 
+
+
+def test_build_settings_reach_the_build_and_the_summary_says_outputs_lack_them(world: World,
+                                                                               compiled: Compiled) -> None:
+    project = world.project("settings", ["dyn"], """
+        [tool.uv]
+        build-constraint-dependencies = ["setuptools<1"]
+    """)
+    result, builds = world.compile(project)
+    assert result.exit_code == 1  # no setuptools satisfies the constraint: the build cannot run
+    assert "installing its build-system.requires (setuptools>=40.8.0) failed" in result.output
+    project = world.project("settings-ok", ["dyn"], """
+        [tool.uv.extra-build-dependencies]
+        dyn = ["wheel"]
+    """)
+    result, builds = world.compile(project)
+    assert result.exit_code == 0, result.output
+    assert builds["run"] == 1  # other settings, another build (the main compile's record does not apply)
+    assert "dyn is installed from its sdist, and tool.uv.extra-build-dependencies applied to its metadata build" \
+        in result.output

@@ -101,6 +101,8 @@ def compile_command(
 
             output.json(plan_document(loaded.project, plan, context.index_urls))
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
+    for warning in _build_settings_not_in_outputs(loaded.project, plan):
+        output.warning(warning)
     with clock.phase("generate"):
         outputs = render_outputs(context, plan)
     with clock.phase("write"):
@@ -130,6 +132,27 @@ def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output)
         output.warning(f"index '{artifact.index}' publishes no sha256 for {artifact.filename}: "
                        "pinned to the hash of the bytes downloaded now")
     return with_hashes(plan, client.artifact_sha256)
+
+
+def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
+    """tool.uv build settings that apply to an sdist the plan installs: planner's metadata build
+    honoured them, the installer reading the generated files will not (docs/builds.md)."""
+    from planner.index.models import ArtifactKind
+
+    build = project.uv.build
+    names = sorted({p.name for t in plan.targets for p in t.packages if p.artifact.kind is ArtifactKind.SDIST})
+    out = []
+    for name in names:
+        settings = [key for key, applies in (
+            ("extra-build-dependencies", name in build.extra_dependencies),
+            ("build-constraint-dependencies", bool(build.constraints)),
+            ("config-settings", bool(build.config_settings)),
+            ("config-settings-package", name in build.config_settings_package)) if applies]
+        if settings:
+            out.append(f"{name} is installed from its sdist, and tool.uv.{', tool.uv.'.join(settings)} "
+                       "applied to its metadata build; the generated requirements files and Dockerfiles do not "
+                       "pass them on to pip or uv (give them to the installer yourself)")
+    return out
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:
