@@ -251,3 +251,25 @@ def test_build_settings_from_the_environment_are_validated() -> None:
     for bad in ({"PLANNER_BUILD_TIMEOUT": "soon"}, {"PLANNER_BUILD_TIMEOUT": "-1"}, {"PLANNER_BUILD_JOBS": "0"}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             build_settings_from_environment(bad)
+
+
+def test_a_local_tree_builds_through_the_same_call_keyed_by_its_content(world: World, tmp_path: Path) -> None:
+    from planner.sources.build import tree_key
+
+    tree = unpack_sdist(_fetcher(world, "hooked")(), tmp_path / "tree", "hooked-1.0.tar.gz")
+    (tree / ".git").mkdir()
+    (tree / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    key = tree_key(tree)
+    (tree / ".git" / "HEAD").write_text("ref: refs/heads/other\n")  # not content of the tree
+    assert tree_key(tree) == key
+    builder = world.builder("cache-tree")
+    result = builder.build_tree(tree, key, world.options())
+    assert [str(r) for r in result.metadata.requires_dist] == ["beta", "gamma>=2"]
+    assert builder.build_tree(tree, tree_key(tree), world.options()).metadata == result.metadata
+    assert builder.stats.builds == 1  # same content, same key: built once
+    hook = tree / "hatch_build.py"
+    hook.write_text(hook.read_text().replace("'gamma>=2'", "'gamma>=3'"))
+    changed = tree_key(tree)
+    assert changed != key
+    again = builder.build_tree(tree, changed, world.options())
+    assert [str(r) for r in again.metadata.requires_dist] == ["beta", "gamma>=3"] and builder.stats.builds == 2

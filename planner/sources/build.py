@@ -1,7 +1,8 @@
 """PEP 517 metadata builds: the core metadata of a source tree, obtained the way installers do.
 
 Given a source tree (an unpacked sdist; later a local tree or a git checkout) and a cache key that
-names its content (an artifact's sha256, a commit id, a content hash of a tree), `MetadataBuilder`
+names its content (an artifact's sha256, a commit id, a content hash of a tree: `tree_key`),
+`MetadataBuilder.build_tree` (`build_sdist` for an sdist archive)
 
 1. reads `[build-system]` from the tree's `pyproject.toml` (none: `setuptools>=40.8.0` and the
    legacy setuptools backend, as pip does);
@@ -65,6 +66,8 @@ __all__ = [
     "NotBuiltOffline",
     "build_settings_from_environment",
     "current_environment",
+    "tree_key",
+    "unpack_sdist",
 ]
 
 RECORD_FORMAT = "planner-build-1"
@@ -679,6 +682,43 @@ def _read_wheel_metadata(folder: Path, name: object, label: str) -> bytes:
             return read_wheel_metadata_file(handle, path.name)
     except (OSError, ArchiveError) as exc:
         raise BuildFailed(f"{label}: the wheel the backend built has no readable METADATA ({exc})") from None
+
+
+# -- source trees ---------------------------------------------------------------------------------
+_SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".mypy_cache",
+                              ".pytest_cache", ".ruff_cache", "node_modules"})
+
+
+def tree_key(tree: Path) -> str:
+    """`tree:<sha256>`: a key for `MetadataBuilder.build_tree` that changes whenever a file of a
+    local source tree does (paths, bytes and the executable bit; links by their text, never
+    followed). Version-control folders, caches and virtual environments are left out."""
+    digest = hashlib.sha256()
+    files = 0
+    total = 0
+    for folder, subfolders, names in os.walk(tree):
+        here = Path(folder)
+        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED_FOLDERS
+                               and not (here / d / "pyvenv.cfg").is_file() and not (here / d).is_symlink())
+        for name in sorted(names):
+            path = here / name
+            relative = path.relative_to(tree).as_posix()
+            files += 1
+            if files > _MAX_MEMBERS:
+                raise BuildFailed(f"{tree.name}: more than {_MAX_MEMBERS} files: not a source tree to build")
+            if path.is_symlink():
+                digest.update(b"L\0" + relative.encode() + b"\0" + os.readlink(path).encode() + b"\0")
+                continue
+            mode = path.stat().st_mode
+            digest.update(b"F\0" + relative.encode() + b"\0" + (b"x" if mode & 0o111 else b"-") + b"\0")
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    total += len(chunk)
+                    if total > _MAX_UNPACKED_BYTES:
+                        raise BuildFailed(f"{tree.name}: more than {_MAX_UNPACKED_BYTES >> 30} GiB of files")
+                    digest.update(chunk)
+            digest.update(b"\0")
+    return f"tree:{digest.hexdigest()}"
 
 
 # -- sdists ---------------------------------------------------------------------------------------
