@@ -273,3 +273,12 @@ def test_a_local_tree_builds_through_the_same_call_keyed_by_its_content(world: W
     assert changed != key
     again = builder.build_tree(tree, changed, world.options())
     assert [str(r) for r in again.metadata.requires_dist] == ["beta", "gamma>=3"] and builder.stats.builds == 2
+
+
+def test_failure_texts_never_show_credentials(world: World) -> None:
+    from planner.sources.build import _clean_tail
+
+    options = world.options()
+    lines = [f"error: cannot reach {world.server.url('pypi', with_auth=True)}/x/", f"user {USER} password {PASSWORD}"]
+    shown = " ".join(_clean_tail(lines, options.secrets()))
+    assert PASSWORD not in shown and USER not in shown and "***" in shown

@@ -115,6 +115,19 @@ class BuildOptions:
     constraints: tuple[str, ...] = ()  # tool.uv.build-constraint-dependencies
     config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=_frozen)
 
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials in the index URLs, to hide from any text shown (user names too)."""
+        from urllib.parse import unquote, urlsplit
+
+        found = []
+        for index in self.indexes:
+            parts = urlsplit(index.url)
+            if parts.username:
+                found.append(unquote(parts.username))
+            if parts.password:
+                found += [unquote(parts.password), parts.password]
+        return tuple(found)
+
     def fingerprint(self) -> str:
         """Everything that can change what a build produces (credentials excluded)."""
         data = {
@@ -326,7 +339,7 @@ class MetadataBuilder:
             work = Path(work_dir)
             python = self._make_environment(work, label, deadline)
             self._install(python, work, [*requires, *options.extra_requires], options, label, deadline, "build-system.requires")
-            runner = _HookRunner(self._hook_environ(options, python), deadline, label, self.timeout)
+            runner = _HookRunner(self._hook_environ(options, python), deadline, label, self.timeout, options.secrets())
             caller = BuildBackendHookCaller(str(tree), backend, backend_path, runner=runner, python_executable=str(python))
             try:
                 more = [r for r in caller.get_requires_for_build_wheel(config) if r not in requires]
@@ -435,7 +448,7 @@ class MetadataBuilder:
             raise BuildTimedOut(f"{label}: installing its {what} took longer than {self.timeout:g} s", recorded=False)
         if code != 0:
             shown = ", ".join(requirements)
-            raise BuildFailed(f"{label}: installing its {what} ({shown}) failed", _clean_tail(tail))
+            raise BuildFailed(f"{label}: installing its {what} ({shown}) failed", _clean_tail(tail, options.secrets()))
 
     # -- records --------------------------------------------------------------------------------
     def _record_path(self, record_key: str) -> Path | None:
@@ -620,11 +633,13 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 class _HookRunner:
     """pyproject_hooks' subprocess runner: the time limit, the environment, the output's tail."""
 
-    def __init__(self, environ: Mapping[str, str], deadline: float, label: str, timeout: float) -> None:
+    def __init__(self, environ: Mapping[str, str], deadline: float, label: str, timeout: float,
+                 secrets: tuple[str, ...] = ()) -> None:
         self.environ = environ
         self.deadline = deadline
         self.label = label
         self.timeout = timeout
+        self.secrets = secrets
 
     def __call__(self, cmd: list[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
         env = {**self.environ, **(extra_environ or {})}
@@ -632,13 +647,18 @@ class _HookRunner:
         code, tail = _run(list(cmd), env, Path(cwd or "."), self.deadline)
         if code == _TIMED_OUT:
             raise BuildTimedOut(f"{self.label}: the build backend's {hook} did not finish within {self.timeout:g} s",
-                                _clean_tail(tail), recorded=False)
+                                _clean_tail(tail, self.secrets), recorded=False)
         if code != 0:
-            raise BuildFailed(f"{self.label}: the build backend's {hook} failed (exit {code})", _clean_tail(tail))
+            raise BuildFailed(f"{self.label}: the build backend's {hook} failed (exit {code})",
+                              _clean_tail(tail, self.secrets))
 
 
-def _clean_tail(lines: Iterable[str]) -> tuple[str, ...]:
-    """The last meaningful output lines, tracebacks reduced to their final exception line."""
+def _clean_tail(lines: Iterable[str], secrets: Iterable[str] = ()) -> tuple[str, ...]:
+    """The last meaningful output lines, tracebacks reduced to their final exception line, with
+    URL credentials and every known secret hidden (an installer may quote an index URL)."""
+    from planner.urls import redact_text
+
+    hidden = [s for s in secrets if s]
     kept: list[str] = []
     in_traceback = False
     for line in lines:
@@ -651,7 +671,13 @@ def _clean_tail(lines: Iterable[str]) -> tuple[str, ...]:
             in_traceback = False  # the exception line ends the traceback: keep it
         if line.strip():
             kept.append(line.strip())
-    return tuple(kept[-TAIL_LINES:])
+    out = []
+    for line in kept[-TAIL_LINES:]:
+        line = redact_text(line)
+        for secret in hidden:
+            line = line.replace(secret, "***")
+        out.append(line)
+    return tuple(out)
 
 
 # -- metadata out of the backend's answers --------------------------------------------------------
