@@ -40,6 +40,7 @@ SDISTS = [
     sdists.backend_without_prepare("tiny", "1.0", ("beta",)),
     sdists.broken("broken", "1.0"),
     sdists.hanging("hangs", "1.0"),
+    sdists.static("static", "1.0", ("beta<2",)),
 ]
 WHEELS = [build_wheel("beta", "1.0"), build_wheel("beta", "2.0"), build_wheel("gamma", "2.0"),
           build_wheel("broken", "0.9"), build_wheel("hangs", "0.5")]
@@ -275,3 +276,13 @@ def test_build_settings_reach_the_build_and_the_summary_says_outputs_lack_them(w
     assert builds["run"] == 1  # other settings, another build (the main compile's record does not apply)
     assert "dyn is installed from its sdist, and tool.uv.extra-build-dependencies applied to its metadata build" \
         in result.output
+
+
+def test_a_static_sdist_is_read_from_its_pkg_info_without_a_build(world: World, compiled: Compiled) -> None:
+    project = world.project("static", ["static"])
+    result, builds = world.compile(project)
+    assert result.exit_code == 0, result.output
+    packages = _packages(json.loads((project / "output" / "plan.json").read_text()), "linux")
+    assert {n: p["version"] for n, p in packages.items()} == {"static": "1.0", "beta": "1.0"}
+    assert "metadata_built_on" not in packages["static"]
+    assert builds["run"] == 0 and "static" not in world.logged()

@@ -282,3 +282,32 @@ def test_failure_texts_never_show_credentials(world: World) -> None:
     lines = [f"error: cannot reach {world.server.url('pypi', with_auth=True)}/x/", f"user {USER} password {PASSWORD}"]
     shown = " ".join(_clean_tail(lines, options.secrets()))
     assert PASSWORD not in shown and USER not in shown and "***" in shown
+
+
+def test_at_most_jobs_builds_run_at_once(tmp_path: Path) -> None:
+    builder = MetadataBuilder(None, jobs=2)
+    running, most = [0], [0]
+    guard = threading.Lock()
+
+    def fake_build(tree, options, expected_name, expected_version, label):  # noqa: ANN001
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with guard:
+            running[0] -= 1
+        raise BuildFailed(f"{label}: stand-in")
+
+    builder._build = fake_build  # type: ignore[method-assign]
+    options = BuildOptions(())
+
+    def one(n: int) -> None:
+        with pytest.raises(BuildFailed):
+            builder.build_tree(tmp_path, f"tree:{n}", options)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 2 and builder.stats.builds == 6
