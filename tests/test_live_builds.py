@@ -41,12 +41,13 @@ VLLM = """\
     [project]
     name = "live-vllm"
     version = "0.1"
-    requires-python = ">=3.11"
+    requires-python = ">=3.12"
     dependencies = ["vllm"]
 
     [tool.planner.targets.mac]
     platform = "macos-arm64"
-    python = "3.11"
+    python = "3.12"
+    macos = "14.0"  # torch, which vllm pins, publishes macOS arm64 wheels for 14.0 and later only
 """
 
 

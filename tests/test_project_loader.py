@@ -137,6 +137,9 @@ def test_uv_build_settings_are_read(write_project) -> None:
 
         [tool.uv.extra-build-dependencies]
         jieba = ["wheel", { requirement = "cython>=3" }]
+
+        [tool.uv.extra-build-variables]
+        vllm = { VLLM_TARGET_DEVICE = "cpu" }
     """))
     build = project.uv.build
     assert project.warnings == ()  # read, not "not supported"
@@ -152,4 +155,5 @@ def test_uv_build_settings_are_read(write_project) -> None:
     general = build.metadata_for("flash-attn", Version("2.5.0"))  # no version: every version
     assert general is not None and [str(r) for r in general.requires_dist] == ["torch"]
     assert build.metadata_for("jieba", Version("0.42.1")) is None
+    assert dict(build.variables["vllm"]) == {"VLLM_TARGET_DEVICE": "cpu"}
     assert build.locations["no-build-package"].line == 8

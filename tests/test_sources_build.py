@@ -202,6 +202,15 @@ def test_build_settings_reach_the_build(world: World) -> None:
     assert PASSWORD not in str(missing.value)
 
 
+def test_extra_build_variables_reach_the_backend_and_key_the_record(world: World) -> None:
+    builder = world.builder("cache-variables")
+    plain = _build(world, builder, "dyn")
+    varied = _build(world, builder, "dyn", variables={"DYN_EXTRA_REQUIRES": "delta>=1"})
+    assert [str(r) for r in plain.metadata.requires_dist] == ["beta>=1", "gamma"]
+    assert [str(r) for r in varied.metadata.requires_dist] == ["beta>=1", "gamma", "delta>=1"]
+    assert builder.stats.builds == 2  # other variables, another build
+
+
 def test_the_users_pip_and_uv_configuration_is_shut_out(world: World, tmp_path: Path) -> None:
     config = tmp_path / "pip.conf"
     config.write_text("[global]\nindex-url = http://127.0.0.1:9/nowhere\n")

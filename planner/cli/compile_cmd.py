@@ -145,6 +145,7 @@ def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
     for name in names:
         settings = [key for key, applies in (
             ("extra-build-dependencies", name in build.extra_dependencies),
+            ("extra-build-variables", name in build.variables),
             ("build-constraint-dependencies", bool(build.constraints)),
             ("config-settings", bool(build.config_settings)),
             ("config-settings-package", name in build.config_settings_package)) if applies]

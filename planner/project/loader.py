@@ -58,7 +58,7 @@ _UV_SUPPORTED = (
     "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
     "index-url", "extra-index-url", "default-groups", "no-build-isolation", "no-build-isolation-package",
     *("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
-      "extra-build-dependencies", "config-settings", "config-settings-package"),
+      "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package"),
 )
 # [tool.uv] keys that do not change which artifacts a plan contains (they steer uv's installer,
 # cache, Python downloads or publishing). Accepted silently.
@@ -78,7 +78,6 @@ _UV_UNSUPPORTED = {
     "exclude-newer-package": "the plan may pick versions uploaded after the cut-off",
     "no-binary": "planner prefers wheels regardless",
     "no-binary-package": "planner prefers wheels regardless",
-    "extra-build-variables": "planner's metadata builds do not set them",
     "find-links": "flat find-links pages are not read",
     "no-index": "indexes are still consulted",
     "no-sources": "sources are still applied",
@@ -90,6 +89,7 @@ _UV_REFUSED_BUILD_KEYS = {
     "no-build-isolation": "planner builds metadata in isolated environments only",
     "no-build-isolation-package": "planner builds metadata in isolated environments only",
 }
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DEPENDENCY_METADATA_KEYS = ("name", "version", "requires-dist", "requires-python", "provides-extra")
 # Project-wide settings whose location later stages cite in messages.
 _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
@@ -467,7 +467,7 @@ class _ProjectLoader:
                             "remove it; give builds what they need with tool.uv.extra-build-dependencies, or a "
                             "package's metadata with [[tool.uv.dependency-metadata]]")
         keys = ("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
-                "extra-build-dependencies", "config-settings", "config-settings-package")
+                "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package")
         return BuildSettings(
             no_build=self.r.boolean((*base, "no-build")),
             no_build_package=tuple(self.name((*base, "no-build-package", n), raw, "package") for n, raw in
@@ -475,6 +475,7 @@ class _ProjectLoader:
             dependency_metadata=self.dependency_metadata(),
             constraints=self.requirements((*base, "build-constraint-dependencies")),
             extra_dependencies=frozen_mapping(self.extra_build_dependencies()),
+            variables=frozen_mapping(self.extra_build_variables()),
             config_settings=self.config_settings((*base, "config-settings")),
             config_settings_package=frozen_mapping({
                 self.name((*base, "config-settings-package", raw), raw, "package"):
@@ -540,6 +541,21 @@ class _ProjectLoader:
                 else:
                     found.append(self.requirement((*path, n), item))
             out[name] = tuple(found)
+        return out
+
+    def extra_build_variables(self) -> dict[NormalizedName, Mapping[str, str]]:
+        base: KeyPath = ("tool", "uv", "extra-build-variables")
+        out: dict[NormalizedName, Mapping[str, str]] = {}
+        example = '{ vllm = { VLLM_TARGET_DEVICE = "cpu" } }'
+        for raw_name in self.r.table(base, example=example):
+            path: KeyPath = (*base, raw_name)
+            variables = self.r.table(path, example='{ VLLM_TARGET_DEVICE = "cpu" }')
+            for key, value in variables.items():
+                if not _ENV_NAME_RE.match(key):
+                    self.r.fail((*path, key), f"'{key}' is not an environment variable name",
+                                "use letters, digits and '_', not starting with a digit")
+                self.r.expect((*path, key), value, str, '"cpu"')
+            out[self.name(path, raw_name, "package")] = frozen_mapping(variables)
         return out
 
     def config_settings(self, path: KeyPath) -> Mapping[str, str | tuple[str, ...]]:

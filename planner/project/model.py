@@ -155,6 +155,7 @@ class BuildSettings:
     dependency_metadata: tuple[DependencyMetadata, ...] = ()
     constraints: tuple[Dependency, ...] = ()  # build-constraint-dependencies
     extra_dependencies: Mapping[NormalizedName, tuple[Dependency, ...]] = field(default_factory=frozen_mapping)
+    variables: Mapping[NormalizedName, Mapping[str, str]] = field(default_factory=frozen_mapping)  # extra-build-variables
     config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=frozen_mapping)
     config_settings_package: Mapping[NormalizedName, Mapping[str, str | tuple[str, ...]]] = field(
         default_factory=frozen_mapping)

@@ -138,4 +138,5 @@ def build_options(project: Project, package: NormalizedName, credentials: Creden
         extra_requires=tuple(str(d.requirement) for d in build.extra_dependencies.get(package, ())),
         constraints=tuple(str(d.requirement) for d in build.constraints),
         config_settings=build.config_for(package),
+        variables=build.variables.get(package, {}),
     )

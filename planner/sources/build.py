@@ -11,7 +11,8 @@ names its content (an artifact's sha256, a commit id, a content hash of a tree: 
    `build-constraint-dependencies`) come from the project's own indexes only: index URLs and
    credentials travel in the environment, never on a command line, and every pip and uv
    configuration file or variable of the user is shut out;
-3. asks the backend with `pyproject_hooks`: `get_requires_for_build_wheel` (installed too), then
+3. asks the backend with `pyproject_hooks` (with `config-settings` and, in its environment,
+   `extra-build-variables`): `get_requires_for_build_wheel` (installed too), then
    `prepare_metadata_for_build_wheel`, or `build_wheel` when the backend lacks that hook, whose
    wheel's `METADATA` is read;
 4. validates the metadata (`planner.index.metadata.parse_core_metadata`) and records it, with the
@@ -114,6 +115,7 @@ class BuildOptions:
     extra_requires: tuple[str, ...] = ()  # tool.uv.extra-build-dependencies
     constraints: tuple[str, ...] = ()  # tool.uv.build-constraint-dependencies
     config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=_frozen)
+    variables: Mapping[str, str] = field(default_factory=_frozen)  # tool.uv.extra-build-variables
 
     def secrets(self) -> tuple[str, ...]:
         """The credentials in the index URLs, to hide from any text shown (user names too)."""
@@ -136,6 +138,7 @@ class BuildOptions:
             "extra": list(self.extra_requires),
             "constraints": list(self.constraints),
             "config": {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(self.config_settings.items())},
+            "variables": dict(sorted(self.variables.items())),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -401,6 +404,7 @@ class MetadataBuilder:
             if others:
                 env["PIP_EXTRA_INDEX_URL"] = " ".join(i.url for i in others)
         env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
+        env.update(options.variables)
         return env
 
     def _uv_binary(self) -> str:
