@@ -1,6 +1,9 @@
 """Opt-in (`python -m pytest -m live tests/test_live_builds.py`): real packages from real PyPI whose
 metadata needs a PEP 517 build — jieba, docopt, pytest-clarity and rouge_score (sdists only, old
-metadata), and vllm on macOS (Linux wheels only, so the macOS target takes its sdist).
+metadata), and vllm on macOS (Linux wheels only, so the macOS target takes its sdist). vllm's
+setup.py lists its CUDA requirements when built on Linux: the newest releases' metadata pins
+torchaudio of another release than torch, so the plan walks down to an older vllm, building each
+release it tries (expect many builds and a few GB of torch in the build environments).
 
 Each project is compiled twice with one cache: the first run builds, the second must build
 nothing. The figures (builds, seconds spent building) are printed for the record

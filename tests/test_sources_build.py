@@ -320,3 +320,12 @@ def test_at_most_jobs_builds_run_at_once(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert most[0] == 2 and builder.stats.builds == 6
+
+
+def test_a_build_that_names_another_version_is_refused(world: World) -> None:
+    builder = world.builder("cache-identity")
+    sdist = SDISTS["tiny"]
+    with pytest.raises(BuildFailed) as caught:
+        builder.build_sdist("sha256:tiny-as-2.0", _fetcher(world, "tiny"), sdist.filename, world.options(),
+                            expected_name="tiny", expected_version="2.0")
+    assert "the build says it is tiny 1.0, not tiny 2.0 (installers refuse such a build)" in str(caught.value)

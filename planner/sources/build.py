@@ -366,10 +366,10 @@ class MetadataBuilder:
             except (KeyError, ValueError, OSError) as exc:  # a hook that answered nonsense
                 raise BuildFailed(f"{label}: the build backend gave no usable answer ({exc})") from None
         try:
-            metadata = parse_core_metadata(data, expected_name=expected_name, expected_version=expected_version,
-                                           origin=f"metadata built from {label}")
+            metadata = parse_core_metadata(data, origin=f"metadata built from {label}")
         except MetadataError as exc:
             raise BuildFailed(str(exc)) from None
+        _check_identity(metadata, expected_name, expected_version, label)
         metadata = _with_built_on(metadata, self.environment)
         return BuildResult(metadata, data, hook)
 
@@ -524,6 +524,21 @@ class MetadataBuilder:
         except (OSError, ValueError, KeyError, TypeError):  # MetadataError and JSON errors are ValueErrors
             return None
         return BuildResult(_with_built_on(metadata, built_on), data, record["hook"], from_cache=True)
+
+
+def _check_identity(metadata: CoreMetadata, expected_name: str | None, expected_version: str | None,
+                    label: str) -> None:
+    """A build must give the project and version it was asked for (vllm built for CPU calls
+    itself `0.33.0+cpu`): pip and uv refuse to install such a build, so planner cannot plan it."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    name_ok = expected_name is None or canonicalize_name(expected_name) == metadata.name
+    version_ok = expected_version is None or Version(expected_version) == metadata.version
+    if not (name_ok and version_ok):
+        wanted = f"{expected_name or metadata.name} {expected_version or metadata.version}"
+        raise BuildFailed(f"{label}: the build says it is {metadata.name} {metadata.version}, not {wanted} "
+                          "(installers refuse such a build)")
 
 
 _QUIETED = False
