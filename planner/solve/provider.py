@@ -11,20 +11,17 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from packaging.utils import NormalizedName
 
 from planner.index.candidates import select_candidates
-from planner.index.auth import CredentialStore, split_userinfo
 from planner.index.client import IndexClient, MetadataUnavailable, NeedsBuild
 from planner.index.models import Artifact, CandidateSet, CoreMetadata
-from planner.project.model import Project
 from planner.targets.model import Target
 from planner.targets.routing import Route
 
 if TYPE_CHECKING:
-    from planner.sources.build import BuildOptions, MetadataBuilder
+    from planner.sources.build import MetadataBuilder
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,7 @@ class IndexProvider:
     # -- metadata builds --------------------------------------------------------------------------
     def _built(self, artifact: Artifact, needs: NeedsBuild) -> CoreMetadata | Unusable:
         from planner.index.client import OfflineMiss
-        from planner.sources.build import BuildFailed, NotBuiltOffline
+        from planner.sources.build import BuildFailed, NotBuiltOffline, build_options
 
         project = self.client.project
         forbidden = project.uv.build.no_build_setting(artifact.name)
@@ -113,30 +110,3 @@ class IndexProvider:
                               f"sdist (it needs a build: {needs.reason})") from None
         return result.metadata
 
-
-def build_options(project: Project, package: NormalizedName, credentials: CredentialStore) -> BuildOptions:
-    """How to build `package`'s metadata for `project`: its indexes in uv's order (explicit ones
-    serve only packages routed to them, so no build requirement), credentials in their URLs (for
-    uv's environment only), and the `tool.uv` build settings that apply to it."""
-    from planner.sources.build import BuildIndex, BuildOptions
-
-    indexes = []
-    for index in project.indexes:
-        if index.explicit:
-            continue
-        url, inline = split_userinfo(index.url)
-        creds = inline or credentials.for_url(url)
-        if creds is not None:
-            parts = urlsplit(url)
-            userinfo = quote(creds.username, safe="") + (f":{quote(creds.password, safe='')}" if creds.password else "")
-            url = urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment))
-        indexes.append(BuildIndex(index.name, url))
-    build = project.uv.build
-    return BuildOptions(
-        indexes=tuple(indexes),
-        index_strategy=project.uv.index_strategy.value,
-        extra_requires=tuple(str(d.requirement) for d in build.extra_dependencies.get(package, ())),
-        constraints=tuple(str(d.requirement) for d in build.constraints),
-        config_settings=build.config_for(package),
-        variables=build.variables.get(package, {}),
-    )

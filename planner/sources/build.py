@@ -49,12 +49,18 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from planner.index.metadata import MetadataError, parse_core_metadata
 from planner.index.models import BuiltOn, CoreMetadata
+from planner.project.model import Project
+
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
+    from planner.index.auth import CredentialStore
 
 __all__ = [
     "BuildFailed",
@@ -65,6 +71,7 @@ __all__ = [
     "BuildTimedOut",
     "MetadataBuilder",
     "NotBuiltOffline",
+    "build_options",
     "build_settings_from_environment",
     "current_environment",
     "tree_key",
@@ -141,6 +148,36 @@ class BuildOptions:
             "variables": dict(sorted(self.variables.items())),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def build_options(project: Project, package: NormalizedName, credentials: CredentialStore) -> BuildOptions:
+    """How to build `package`'s metadata for `project`: its indexes in uv's order (explicit ones
+    serve only packages routed to them, so no build requirement), credentials in their URLs (for
+    uv's environment only), and the `tool.uv` build settings that apply to it."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    from planner.index.auth import split_userinfo
+
+    indexes = []
+    for index in project.indexes:
+        if index.explicit:
+            continue
+        url, inline = split_userinfo(index.url)
+        creds = inline or credentials.for_url(url)
+        if creds is not None:
+            parts = urlsplit(url)
+            userinfo = quote(creds.username, safe="") + (f":{quote(creds.password, safe='')}" if creds.password else "")
+            url = urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment))
+        indexes.append(BuildIndex(index.name, url))
+    build = project.uv.build
+    return BuildOptions(
+        indexes=tuple(indexes),
+        index_strategy=project.uv.index_strategy.value,
+        extra_requires=tuple(str(d.requirement) for d in build.extra_dependencies.get(package, ())),
+        constraints=tuple(str(d.requirement) for d in build.constraints),
+        config_settings=build.config_for(package),
+        variables=build.variables.get(package, {}),
+    )
 
 
 def current_environment() -> BuiltOn:
