@@ -329,3 +329,46 @@ def test_a_build_that_names_another_version_is_refused(world: World) -> None:
         builder.build_sdist("sha256:tiny-as-2.0", _fetcher(world, "tiny"), sdist.filename, world.options(),
                             expected_name="tiny", expected_version="2.0")
     assert "the build says it is tiny 1.0, not tiny 2.0 (installers refuse such a build)" in str(caught.value)
+
+
+def test_build_options_take_the_projects_indexes_credentials_and_settings(write_project) -> None:
+    from planner.index.auth import CredentialStore
+    from planner.project.loader import load_project
+    from planner.sources.build import build_options
+
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        version = "0.1"
+        requires-python = ">=3.11"
+        dependencies = ["jieba"]
+
+        [[tool.uv.index]]
+        name = "private"
+        url = "https://pkgs.example.com/simple"
+
+        [[tool.uv.index]]
+        name = "torch-only"
+        url = "https://download.pytorch.org/whl/cpu"
+        explicit = true
+
+        [tool.uv]
+        index-strategy = "unsafe-best-match"
+        build-constraint-dependencies = ["setuptools<80"]
+        config-settings = { mode = "fast" }
+
+        [tool.uv.extra-build-dependencies]
+        jieba = ["wheel"]
+    """))
+    store = CredentialStore(project.indexes, environ={"PLANNER_INDEX_PRIVATE_USERNAME": "me",
+                                                      "PLANNER_INDEX_PRIVATE_PASSWORD": "p@ss word"})
+    options = build_options(project, "jieba", store)
+    assert [i.name for i in options.indexes] == ["private", "pypi"]  # the explicit index serves no build
+    assert options.indexes[0].url == "https://me:p%40ss%20word@pkgs.example.com/simple"
+    assert options.indexes[0].public_url == "https://pkgs.example.com/simple"
+    assert "p@ss word" in options.secrets() and "p%40ss%20word" in options.secrets()
+    assert "p@ss" not in repr(options) and "p@ss" not in options.fingerprint()
+    assert options.index_strategy == "unsafe-best-match"
+    assert options.extra_requires == ("wheel",) and options.constraints == ("setuptools<80",)
+    assert dict(options.config_settings) == {"mode": "fast"}
+    assert build_options(project, "other", store).extra_requires == ()
