@@ -44,9 +44,12 @@ class Location:
     file: Path
     key: KeyPath = ()
     line: int | None = None
+    # How messages name the file: a workspace member's pyproject by its path from the workspace
+    # root ("packages/api/pyproject.toml"); None: the root pyproject by its name, others in full.
+    shown: str | None = None
 
     def __str__(self) -> str:
-        where = self.file.name if self.file.name == "pyproject.toml" else str(self.file)
+        where = self.shown or (self.file.name if self.file.name == "pyproject.toml" else str(self.file))
         if self.line is not None:
             where = f"{where}:{self.line}"
         if self.key:

@@ -7,6 +7,10 @@ builds each from a local Debian + Python 3.11 base image (tests/fixtures/base_im
 target with a netrc build secret. Each image must import every planned package at its planned
 version, as the non-root user, from the virtual environment; the secret must be in no layer.
 
+A uv workspace (tests/fixtures/workspace_project.py) gets one more image, built from the project
+folder: its dependencies from the hash-checked file, then its members copied and installed without
+dependencies; the container runs the app's console script.
+
 Needs root, buildah and debootstrap. Without them the tests skip, except under CI (`CI` set),
 where .ci/run installs them and a missing tool is a failure.
 """
@@ -30,6 +34,7 @@ from tests.fixtures.base_image import BASE_IMAGE, BuildahStore, ensure_base_imag
 from tests.fixtures.index_server import IndexServer
 from tests.fixtures.simple_index import write_index
 from tests.fixtures.wheels import build_wheel
+from tests.fixtures.workspace_project import write_workspace
 
 runner = CliRunner()
 
@@ -208,6 +213,36 @@ def test_private_index_is_reached_with_the_secret_and_no_layer_keeps_it(
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
         assert CANARY_PASSWORD.encode() not in data and CANARY_USER.encode() not in data, blob
+
+
+def test_workspace_image_installs_the_members_and_runs_the_app(store: BuildahStore,
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = tmp_path_factory.mktemp("workspace-image")
+    project = root / "project"
+    write_workspace(project, root / "indexes", platform=PLATFORMS[platform.machine()], base_image=BASE_IMAGE)
+    (project / ".venv").mkdir()
+    (project / ".venv" / "huge").write_bytes(b"x" * 1024)  # the .dockerignore keeps it out
+    with IndexServer({"pypi": root / "indexes" / "pypi"}) as server:
+        result = runner.invoke(app, ["compile", str(project), "--default-index", server.url("pypi"),
+                                     "--cache-dir", str(root / "cache")])
+        assert result.exit_code == 0, result.output
+        image = f"localhost/planner-workspace-test:{os.getpid()}"
+        store.run("build", "--isolation", "chroot", "--pull=never", "-f", "output/linux/Dockerfile",
+                  "--ignorefile", "output/linux/Dockerfile.dockerignore", "-t", image, ".", cwd=project)
+    try:
+        config = json.loads(store.run("inspect", "--type", "image", image).stdout)["OCIv1"]["config"]
+        assert config["Cmd"] == ["app-run"] and config["User"] == f"{UID}:{UID}"
+        assert _run_in(store, image, "app-run").split() == ["app", "core", "helpers", "2.1", "1.0", "1.0", "1.5"]
+        installed = json.loads(_run_in(store, image, "python", "-c", (
+            "import importlib.metadata as m, json; print(json.dumps(sorted(d.metadata['Name'].lower() "
+            "for d in m.distributions() if d.metadata['Name'].lower() not in ('pip', 'setuptools'))))")))
+        # The members the app needs, not editable; the dev group (checker, gamma) stays out.
+        assert installed == ["alpha", "app", "beta", "core", "helpers", "libsdist", "libwheel"]
+        direct = _run_in(store, image, "python", "-c", (
+            "import importlib.metadata as m; print(m.distribution('core').read_text('direct_url.json') or '')"))
+        assert '"editable": true' not in direct
+    finally:
+        store.run("rmi", image, check=False)
 
 
 # -- a plan holding sdists ---------------------------------------------------------------------------

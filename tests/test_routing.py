@@ -96,6 +96,7 @@ gpu = ["torch"]
 cpu = ["torch"]
 [tool.uv]
 conflicts = [[{ group = "cpu" }, { group = "gpu" }]]
+default-groups = "all"
 [tool.uv.sources]
 torch = [{ index = "pytorch-cpu", group = "cpu" }]
 """ + PYTORCH_INDEXES)

@@ -32,11 +32,12 @@ from planner.plan.model import Plan
 from planner.project.loader import load_project
 from planner.solve.memory import MemoryProvider, Release
 from planner.solve.objective import ALIGNMENT_MODES, solve_plan
+from planner.sources.provider import with_local_sources
 from planner.targets.resolve import resolve_targets
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 FILE_RE = re.compile(r"^\d{2,}-[a-z0-9][a-z0-9-]*\.toml$")
-TOP_KEYS = {"description", "alignment", "xfail", "exact-reports", "pyproject", "index", "expected",
+TOP_KEYS = {"description", "alignment", "xfail", "exact-reports", "pyproject", "files", "index", "expected",
             "divergence", "held-back"}
 RELEASE_KEYS = {"name", "version", "requires", "tag", "tags", "requires-python", "yanked"}
 ALL_TARGETS = "*"
@@ -75,6 +76,7 @@ class Scenario:
     path: Path
     description: str
     pyproject: str
+    files: Mapping[str, str]  # relative path -> text: workspace members, path sources
     alignment: str
     indexes: Mapping[str, tuple[Release, ...]]
     expected: Mapping[str, TargetExpectation]  # target name or ALL_TARGETS
@@ -161,6 +163,15 @@ def _reports(path: Path, data: dict[str, Any], key: str, required: tuple[str, ..
     return tuple(entries)
 
 
+def _files(path: Path, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        _fail(path, "'files' is a table of relative path = text")
+    for name in raw:
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            _fail(path, f"files: '{name}' must stay inside the project folder")
+    return dict(raw)
+
+
 def read_scenario(path: Path) -> Scenario:
     if not FILE_RE.match(path.name):
         _fail(path, "scenario files are named NN-some-name.toml")
@@ -189,6 +200,7 @@ def read_scenario(path: Path) -> Scenario:
         path=path,
         description=data["description"],
         pyproject=data["pyproject"],
+        files=_files(path, data.get("files", {})),
         alignment=alignment,
         indexes=indexes,
         expected=expected,
@@ -274,6 +286,9 @@ def _report_problems(scenario: Scenario, plan: Plan) -> list[str]:
 def test_scenario(path: Path, tmp_path: Path) -> None:
     scenario = read_scenario(path)
     (tmp_path / "pyproject.toml").write_text(scenario.pyproject, encoding="utf-8")
+    for name, text in scenario.files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
     project = load_project(tmp_path)
     targets = resolve_targets(project).targets
     names = [t.name for t in targets]
@@ -287,7 +302,7 @@ def test_scenario(path: Path, tmp_path: Path) -> None:
     if unknown_indexes:
         _fail(path, f"index table(s) {sorted(unknown_indexes)} name no index of the project")
 
-    provider = MemoryProvider(project, scenario.indexes)
+    provider = with_local_sources(project, MemoryProvider(project, scenario.indexes))
     plan = solve_plan(project, targets, provider, scenario.alignment)
 
     problems: list[str] = []
@@ -310,4 +325,6 @@ def test_scenario_files_are_well_formed() -> None:
         assert number not in numbers, f"{path.name} and {numbers[number]} share the number {number}"
         numbers[number] = path.name
         assert scenario.description.strip(), f"{path.name}: empty description"
-        assert tomllib.loads(scenario.pyproject).get("project"), f"{path.name}: the pyproject has no [project]"
+        document = tomllib.loads(scenario.pyproject)
+        assert document.get("project") or document.get("tool", {}).get("uv", {}).get("workspace"), \
+            f"{path.name}: the pyproject has no [project] and is no workspace root"

@@ -116,6 +116,7 @@ conflicts = [
   [{ extra = "cpu" }, { extra = "cu118" }, { extra = "cu124" }],
   [{ group = "test-old" }, { group = "test-new" }],
 ]
+default-groups = "all"
 """)
     resolved = targets_of(folder)
     linux = [t for t in resolved if t.platform.name == "linux-x86_64"]

@@ -67,7 +67,7 @@ def compile_command(
     chosen = _select_targets(loaded.targets, target or [])
     out = output_dir or loaded.project.root / "output"
     context = output_context(loaded.project, loaded.declared or loaded.project, loaded.overrides.urls,
-                             loaded.overrides.default_url, list(target or []))
+                             loaded.overrides.default_url, list(target or []), out)
     if check:
         reason = stale_reason(out, context)
         if reason is not None:
@@ -78,11 +78,12 @@ def compile_command(
     # The solver is imported once it is needed: --check, above, runs without it.
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
+    from planner.sources.provider import with_local_sources
 
     formulas: dict[str, Formula] = {}
     cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
     with open_index_client(loaded, cache_options) as client:
-        provider = index_provider(client, cache_options)
+        provider = with_local_sources(loaded.project, index_provider(client, cache_options))
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
             plan = solve_plan(loaded.project, chosen, TimedProvider(provider, clock),
                               loaded.project.planner.alignment, formulas)
@@ -115,6 +116,10 @@ def compile_command(
         _summary(plan, output, loaded.project.default_index.name)
         for note in outputs.notes:
             output.text(note)
+        for found in provider.distributions():
+            if found.outside:
+                output.text(f"{found.artifact.name} comes from '{found.artifact.path}', outside the project folder "
+                            f"(source rule at {found.source.origin}): the outputs need it at that place")
     for path in written:
         output.info(f"wrote {path}")
 
@@ -163,6 +168,8 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
                     f"{len(target_plan.packages)} packages")
         for package in target_plan.packages:
             where = "" if package.index == default_index else f"  [{package.index}]"
+            if package.artifact.is_local:
+                where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
             output.text(f"  {package.name}{extras} {package.version}{where}")
     if plan.divergences:

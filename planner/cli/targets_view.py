@@ -11,7 +11,9 @@ from rich.table import Table
 from planner.cli.console import Output
 from planner.cli.workspace import LoadedTargets
 from planner.errors import format_key
+from planner.project.model import Index
 from planner.targets.model import Target
+from planner.project.model import PathSource, WorkspaceSource
 from planner.targets.routing import Route
 
 
@@ -23,29 +25,51 @@ def _activated(target: Target) -> str:
 def _routes_text(routes: dict[str, Route]) -> str:
     by_index: dict[str, list[str]] = defaultdict(list)
     for package, route in routes.items():
-        by_index[" > ".join(route.index_names)].append(package)
+        by_index[_where(route)].append(package)
     return "; ".join(f"{', '.join(packages)} -> {index}" for index, packages in by_index.items()) or "-"
+
+
+def _where(route: Route) -> str:
+    """Where a routed package comes from: its indexes, or its local source."""
+    if isinstance(route.local, WorkspaceSource):
+        return "workspace"
+    if isinstance(route.local, PathSource):
+        return f"path {route.local.written}"
+    return " > ".join(route.index_names)
+
+
+def _shows_packages(loaded: LoadedTargets) -> bool:
+    """The packages column is shown for workspaces and projects installed as a package."""
+    return bool(loaded.project.members) or loaded.project.is_package
 
 
 def targets_text(loaded: LoadedTargets, output: Output) -> None:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("target", "platform", "python", "accelerator", "extras / groups", "index routing"):
-        table.add_column(column, no_wrap=column != "index routing", overflow="fold")
+    packages = _shows_packages(loaded)
+    columns = ["target", "platform", "python", "accelerator", *(["packages"] if packages else []),
+               "extras / groups", "index routing"]
+    for column in columns:
+        table.add_column(column, no_wrap=column not in ("index routing", "packages"), overflow="fold")
     for target in loaded.targets:
         table.add_row(
             target.name,
             target.platform.name,
             target.python.short,
             str(target.accelerator),
+            *([", ".join(target.packages) or "-"] if packages else []),
             _activated(target),
             _routes_text(loaded.routes[target.name]),
         )
     output.out.print(table)
-    indexes = ", ".join(
-        f"{index.name} ({index.display_url}{', explicit' if index.explicit else ''}{', default' if index.default else ''})"
-        for index in loaded.project.indexes
-    )
+    indexes = ", ".join(f"{index.name} ({', '.join([index.display_url, *_index_roles(index)])})"
+                        for index in loaded.project.indexes)
     output.text(f"indexes: {indexes}")
+    project = loaded.project
+    if project.members:
+        root = "virtual root" if project.virtual else f"root {project.name}" + ("" if project.is_package else " (no package)")
+        members = ", ".join(f"{m.name} ({m.root.relative_to(project.root).as_posix()}"
+                            + ("" if m.is_package else ", no package") + ")" for m in project.members)
+        output.text(f"workspace: {root}; members: {members}")
     if loaded.derived:
         output.text("targets derived by the default rule (no [tool.planner.targets]; see docs/targets.md)")
     for target in loaded.targets:
@@ -54,18 +78,28 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
                       + ", ".join(f"{k}={v!r}" for k, v in target.environment.items()))
 
 
+def _index_roles(index: Index) -> list[str]:
+    roles = ["find-links"] if index.find_links else ["flat"] if index.is_flat else []
+    return roles + [role for role, on in (("explicit", index.explicit), ("default", index.default)) if on]
+
+
 def _route_json(route: Route) -> dict[str, Any]:
     data: dict[str, Any] = {
         "indexes": [{"name": index.name, "url": index.display_url} for index in route.indexes],
+        "alongside": [{"name": index.name, "url": index.display_url} for index in route.alongside],
         "strategy": route.strategy.value,
         "source": None,
     }
-    if route.source is not None and route.source.origin is not None:
+    rule = route.source or route.local
+    if rule is not None and rule.origin is not None:
         data["source"] = {
-            "file": str(route.source.origin.file),
-            "line": route.source.origin.line,
-            "key": format_key(route.source.origin.key),
+            "file": str(rule.origin.file),
+            "line": rule.origin.line,
+            "key": format_key(rule.origin.key),
         }
+    if route.local is not None:
+        data["local"] = {"kind": "workspace" if isinstance(route.local, WorkspaceSource) else "path",
+                         "path": getattr(route.local, "written", None), "editable": route.local.editable}
     return data
 
 
@@ -80,12 +114,17 @@ def targets_json(loaded: LoadedTargets) -> dict[str, Any]:
     return {
         "project": {
             "name": project.name,
+            "virtual": project.virtual,
+            "package": project.is_package,
+            "members": [{"name": m.name, "pyproject": m.display_path(), "package": m.is_package}
+                        for m in project.members],
             "pyproject": str(project.pyproject),
             "requires_python": str(project.requires_python) if project.requires_python else None,
         },
         "derived": loaded.derived,
         "indexes": [
-            {"name": i.name, "url": i.display_url, "explicit": i.explicit, "default": i.default}
+            {"name": i.name, "url": i.display_url, "explicit": i.explicit, "default": i.default,
+             "format": i.format.value, "find_links": i.find_links}
             for i in project.indexes
         ],
         "targets": [

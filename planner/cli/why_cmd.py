@@ -30,6 +30,7 @@ def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str
           options: Any, body: Any) -> Any:
     from planner.cli.workspace import index_provider, load_targets, open_index_client
     from planner.solve.objective import solve_plan
+    from planner.sources.provider import with_local_sources
 
     output: Output = ctx.obj
     loaded = load_targets(project, index or [], default_index)
@@ -38,7 +39,7 @@ def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str
     chosen = _select_targets(loaded.targets, targets)
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
     with open_index_client(loaded, options) as client:
-        provider = index_provider(client, options)
+        provider = with_local_sources(loaded.project, index_provider(client, options))
         plan = solve_plan(loaded.project, loaded.targets, provider, loaded.project.planner.alignment, explain=False)
         return body(loaded, chosen, plan, provider)
 

@@ -81,7 +81,7 @@ def correction_sets(solver: TargetSolver, first_core: Sequence[Fact], limit: int
 def _where(location: Location | None) -> str:
     if location is None:
         return ""
-    name = location.file.name
+    name = location.shown or location.file.name
     return f" ({name}:{location.line})" if location.line is not None else f" ({name})"
 
 

@@ -29,7 +29,7 @@ def where(location: Location | None) -> str:
     """`pyproject.toml:12` (the file and line; the key path is in the JSON)."""
     if location is None:
         return ""
-    name = location.file.name
+    name = location.shown or location.file.name  # a member's pyproject by its path in the workspace
     return f"{name}:{location.line}" if location.line is not None else name
 
 
@@ -136,8 +136,11 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
     relaxable = first.relaxable
     if kind is FactKind.REQUIREMENT:
         via = first.via or "dependencies"
-        who = "the project" if via == "dependencies" else f"the project's {via}"
-        text = f"{who} requires {first.requirement} ({at})"
+        if via == "packages":  # a local package the target installs
+            text = f"the target installs {first.requirement} ({at})"
+        else:
+            who = "the project" if via == "dependencies" else f"the project's {via}"
+            text = f"{who} requires {first.requirement} ({at})"
     elif kind is FactKind.DEPENDENCY:
         versions = [str(f.version) for f in group]
         every = _every_version(solver, str(first.parent), versions)
@@ -147,6 +150,8 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
             text = f"every available version of {first.parent} ({versions_text(versions)}){extra} requires {first.requirement}"
         else:
             text = f"{first.parent} {versions_text(versions)}{extra} {verb} {first.requirement}"
+        if location is not None:  # a local package's requirement: its pyproject line
+            text += f" ({at})"
     elif kind is FactKind.ARTIFACT and _python_only(first.text):
         spec, python = _python_only(first.text)  # type: ignore[misc]
         count = len({f.version for f in group})

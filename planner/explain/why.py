@@ -121,7 +121,8 @@ def _step(project: Project, target_plan: TargetPlan, provider: Provider, solver:
         for edge in solver.roots:
             if edge.name == child:
                 fact = edge.group.facts[0]
-                via = "" if fact.via == "dependencies" else f"{fact.via}, "
+                via = {"dependencies": "", "packages": "a package the target installs, "}.get(
+                    str(fact.via), f"{fact.via}, ")
                 return f"{fact.requirement} ({via}{where(fact.location)})"
         return child
     planned = target_plan.get(parent)
@@ -131,11 +132,14 @@ def _step(project: Project, target_plan: TargetPlan, provider: Provider, solver:
     if isinstance(metadata, Unusable):
         return f"{parent} {planned.version} requires {child}"
     target = target_plan.target
-    for requirement in metadata.requires_dist:
+    for position, requirement in enumerate(metadata.requires_dist):
         # The line that applies here: torch lists sympy==1.12.1 for Python 3.8 and 1.13.1 after.
         applies = requirement.marker is None or target.evaluate(requirement.marker, frozenset(planned.extras))
         if canonicalize_name(requirement.name) == child and applies:
-            return f"{parent} {planned.version} requires {bare(requirement)}"
+            # A local package's requirement: where its pyproject says it.
+            origin = metadata.origins[position] if metadata.origins else None
+            said = f" ({where(origin)})" if origin is not None else ""
+            return f"{parent} {planned.version} requires {bare(requirement)}{said}"
     return f"{parent} {planned.version} requires {child}"
 
 

@@ -37,9 +37,24 @@ class OutputContext:
     command: str  # the canonical command that remakes the outputs, run in the project folder
     inputs_hash: str  # "sha256:<hex>"
     planner_version: str = __version__
+    output_dir: Path | None = None  # where the files go (default: output/ beside the pyproject)
 
     def index_url(self, name: str) -> str:
         return self.index_urls[name]
+
+    @property
+    def out(self) -> Path:
+        return (self.output_dir or self.project.root / "output").resolve()
+
+    def from_lock(self, path: str) -> str:
+        """A local package's path (from the project folder) as seen from the output folder,
+        where the lock is: PEP 751 paths are relative to the lock file."""
+        return Path(os.path.relpath((self.project.root / path).resolve(), self.out)).as_posix()
+
+    def output_folder(self) -> str | None:
+        """The output folder from the project folder (POSIX), or None when it lies outside."""
+        relative = Path(os.path.relpath(self.out, self.project.root.resolve()))
+        return None if relative.parts[:1] == ("..",) else relative.as_posix()
 
 
 def _is_folder(url: str) -> bool:
@@ -77,13 +92,16 @@ def canonical_overrides(project: Project, index_options: Mapping[str, str], defa
 
 
 def output_context(project: Project, declared: Project, index_options: Mapping[str, str],
-                   default_index: str | None, target_names: Sequence[str]) -> OutputContext:
+                   default_index: str | None, target_names: Sequence[str],
+                   output_dir: Path | None = None) -> OutputContext:
     overrides = canonical_overrides(project, index_options, default_index)
     selection = [w for name in target_names for w in ("--target", name)]
     command = shlex.join(["planner", "compile", *selection, *overrides])
     fingerprint = hashlib.sha256()
     fingerprint.update(project.pyproject.read_bytes())
+    for member in project.members:  # a workspace's plan depends on every member's pyproject
+        fingerprint.update(member.pyproject.read_bytes())
     fingerprint.update(json.dumps({"overrides": overrides, "targets": list(target_names),
                                    "planner": __version__}, sort_keys=True).encode())
     return OutputContext(project, published_index_urls(project, declared), command,
-                         f"sha256:{fingerprint.hexdigest()}")
+                         f"sha256:{fingerprint.hexdigest()}", output_dir=output_dir)

@@ -1,7 +1,14 @@
-"""`<target>/Dockerfile`: a container image that installs exactly the target's `requirements.txt`.
+"""`<target>/Dockerfile`: a container image that installs exactly the target's `requirements.txt`
+and runs the project.
 
-Only Linux targets get one (see `no_dockerfile_reason`). The build context is the folder that holds
-the Dockerfile and its `requirements.txt`. The image is built in two stages: the first makes a
+Only Linux targets get one (see `no_dockerfile_reason`). Without local packages the build context
+is the folder that holds the Dockerfile and its `requirements.txt`; with them (the project, the
+workspace members it needs, path sources) it is the project folder: the dependencies are
+installed first, from the hash-checked file, in a layer that only changes when they do; then the
+local packages are copied and installed without dependencies (not editable), and the image runs
+the project's console script. `Dockerfile.dockerignore` beside it keeps outputs, caches and
+virtual environments out of that context. Images get no dependency group unless the target's
+docker table names it (`image-requirements.txt` then holds the image's packages). The image is built in two stages: the first makes a
 virtual environment and installs the locked artifacts into it (hash-checked, no dependency
 resolution, wheels only); the second copies that environment onto a fresh base image and runs as
 an unprivileged user. Credentials for private indexes reach the install step as a BuildKit secret
@@ -23,7 +30,8 @@ from packaging.utils import canonicalize_name
 
 from planner.errors import InputError, Location
 from planner.generate.requirements import install_options, sdist_packages
-from planner.plan.model import TargetPlan
+from planner.index.models import ArtifactKind
+from planner.plan.model import PlannedPackage, TargetPlan
 from planner.project.model import Project
 from planner.targets.model import AcceleratorKind, Target
 from planner.targets.platforms import OperatingSystem
@@ -192,16 +200,80 @@ class DockerfileContext:
     pip_options: str  # wheels only, but the sdists
     cuda: CudaDriver | None
     rocm: bool
+    requirements: str = "requirements.txt"  # the hash-checked file, from the build context
+    root_context: bool = False  # built from the project folder (it has local packages)
+    output_folder: str = "output"  # from the project folder (root context only)
+    local_files: tuple[str, ...] = ()  # wheel / sdist files named in the hash-checked file
+    trees: tuple[str, ...] = ()  # local source trees to copy and install, from the project folder
+    index_url: str = ""  # where pip finds the local trees' build backends
+    run: tuple[str, ...] = ("python",)  # what the container runs (CMD)
     venv: str = VENV
     user: str = USER
     uid: int = UID
 
 
-def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: str) -> DockerfileContext | None:
-    target = target_plan.target
-    if no_dockerfile_reason(target) is not None:
+def image_packages(target_plan: TargetPlan) -> list[PlannedPackage]:
+    """The packages the image installs: all but those only dependency groups need, unless the
+    target's docker table asks for one of those groups."""
+    wanted = set(target_plan.target.docker.groups)
+    return [p for p in target_plan.packages if not p.for_groups or wanted & set(p.for_groups)]
+
+
+def image_command(project: Project, target: Target) -> tuple[str, ...]:
+    """`docker.command`, else the only console script of the packages the target installs,
+    else `python`."""
+    if target.docker.command is not None:
+        return target.docker.command
+    scripts = sorted({script for name in target.packages
+                      if (local := project.local_projects.get(name)) is not None and local.is_package
+                      for script in local.scripts})
+    return (scripts[0],) if len(scripts) == 1 else ("python",)
+
+
+def local_image_problem(target_plan: TargetPlan, output_folder: str | None) -> str | None:
+    """Why an image with these local packages cannot be built from the project folder, or None."""
+    local = [p for p in image_packages(target_plan) if p.artifact.is_local]
+    if not local:
         return None
-    indexes = sorted({package.index for package in target_plan.packages})
+    outside = [p for p in local if str(p.artifact.path).startswith("..")]
+    name = target_plan.target.name
+    if outside:
+        return (f"target '{name}' gets no Dockerfile: {outside[0].name} comes from '{outside[0].artifact.path}', outside "
+                "the project folder, which is the image's build context")
+    if output_folder is None:
+        return (f"target '{name}' gets no Dockerfile: the output folder lies outside the project folder, which is "
+                "the image's build context (write the outputs inside it)")
+    return None
+
+
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._+/@-]+")
+
+
+def _copy_path(path: str, what: str) -> str:
+    """A path for COPY / pip in the Dockerfile: made of characters that need no quoting."""
+    if path != "." and (not _SAFE_PATH.fullmatch(path) or path.startswith("/") or ".." in path.split("/")):
+        raise InputError(f"the local package at '{path}' has characters a Dockerfile would need to quote ({what})",
+                         fix="rename the folder or file with letters, digits, '.', '_', '-' and '/'")
+    return path
+
+
+def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: str,
+                       output_folder: str | None = "output", index_url: str = "",
+                       requirements: str = "requirements.txt") -> DockerfileContext | None:
+    target = target_plan.target
+    if no_dockerfile_reason(target) is not None or local_image_problem(target_plan, output_folder) is not None:
+        return None
+    packages = image_packages(target_plan)
+    local = [p for p in packages if p.artifact.is_local]
+    trees = tuple(_copy_path(str(p.artifact.path), "a source tree") for p in local
+                  if p.artifact.kind is ArtifactKind.DIRECTORY)
+    if "." in trees:  # the project itself: one copy of the folder holds its members too
+        trees = (".", *(t for t in trees if t != "."))
+    files = tuple(_copy_path(str(p.artifact.path), "a file") for p in local
+                  if p.artifact.kind is not ArtifactKind.DIRECTORY)
+    root_context = bool(local)
+    hashed = [p for p in packages if p.artifact.kind is not ArtifactKind.DIRECTORY]
+    indexes = sorted({package.index for package in hashed})
     return DockerfileContext(
         command=_one_line_command(command),
         project=project.name,
@@ -217,12 +289,19 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         base_image=base_image(target),
         # Docker repository names are lower case; tags allow [A-Za-z0-9_.-], as target names do.
         image_tag=f"{canonicalize_name(project.name)}:{target.name}",
-        package_count=len(target_plan.packages),
+        package_count=len(hashed),
         indexes=tuple(indexes),
-        sdists=tuple(sdist_packages(target_plan)),
-        pip_options=install_options(target_plan)[0],
+        sdists=tuple(sdist_packages(hashed)),
+        pip_options=install_options(hashed)[0],
         cuda=cuda_driver(target_plan),
         rocm=target.accelerator.kind is AcceleratorKind.ROCM,
+        requirements=(f"{output_folder}/{target.name}/{requirements}" if root_context else requirements),
+        root_context=root_context,
+        output_folder=output_folder or "output",
+        local_files=files,
+        trees=trees,
+        index_url=index_url,
+        run=image_command(project, target),
     )
 
 
@@ -240,13 +319,30 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_dockerfile(project: Project, target_plan: TargetPlan, *, command: str) -> str | None:
-    """The target's Dockerfile, or None for a target no container runs (`no_dockerfile_reason`).
+def render_dockerfile(project: Project, target_plan: TargetPlan, *, command: str, output_folder: str | None = "output",
+                      index_url: str = "", requirements: str = "requirements.txt") -> str | None:
+    """The target's Dockerfile, or None for a target no container runs (`no_dockerfile_reason`)
+    or whose local packages cannot be in its build context (`local_image_problem`).
 
     `command` is the planner command line that produced the outputs; it goes in the header.
     Raises `InputError` for a `base-image` or `debian-suite` setting that is not valid.
     """
-    context = dockerfile_context(project, target_plan, command=command)
+    context = dockerfile_context(project, target_plan, command=command, output_folder=output_folder,
+                                 index_url=index_url, requirements=requirements)
     if context is None:
         return None
     return _environment().get_template("Dockerfile.j2").render(c=context)
+
+
+def render_dockerignore(output_folder: str, target: str, requirements: str) -> str:
+    """`Dockerfile.dockerignore` (BuildKit reads it beside the Dockerfile; `buildah build
+    --ignorefile` takes it): the project folder is the context, minus what an image never needs."""
+    return "\n".join([
+        "# Generated by planner; do not edit. The build context of the Dockerfile beside this file is the",
+        "# project folder: this keeps outputs, version control, caches and virtual environments out of it.",
+        "**/.git", "**/.hg", "**/.venv", "**/venv", "**/.tox", "**/.nox", "**/__pycache__", "**/*.py[cod]",
+        "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", "**/.hypothesis", "**/node_modules",
+        "**/*.egg-info", "**/.DS_Store",
+        f"{output_folder}/",
+        f"!{output_folder}/{target}/{requirements}",
+    ]) + "\n"

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from types import MappingProxyType
 
-from planner.index.models import Artifact
+from planner.index.models import Artifact, ArtifactKind
 from planner.plan.model import Plan
 
 
@@ -19,7 +19,7 @@ def unhashed_artifacts(plan: Plan) -> list[Artifact]:
     seen: dict[tuple[str, str], Artifact] = {}
     for target_plan in plan.targets:
         for package in target_plan.packages:
-            if package.artifact.sha256 is None:
+            if package.artifact.sha256 is None and package.artifact.kind is not ArtifactKind.DIRECTORY:
                 seen.setdefault((package.artifact.index, package.artifact.url), package.artifact)
     return [seen[key] for key in sorted(seen)]
 

@@ -4,7 +4,10 @@ Files (under the output folder, docs/outputs.md):
     plan.json                       the plan, the inputs fingerprint and a manifest of the others
     pylock.toml                     or pylock.<target>.toml per target (see generate/pylock.py)
     <target>/requirements.txt       every target
+    <target>/local-packages.txt     targets with local source trees (installed after, --no-deps)
+    <target>/image-requirements.txt Linux targets whose image leaves dependency groups out
     <target>/Dockerfile             Linux targets
+    <target>/Dockerfile.dockerignore  Dockerfiles built from the project folder (local packages)
 
 `plan.json`'s manifest (relative path -> sha256) lets `planner compile --check` tell, without the
 network, whether every output is there, unedited and made from the current inputs; and lets the
@@ -21,11 +24,17 @@ from pathlib import Path
 
 from planner.errors import InputError
 from planner.generate.context import OutputContext
-from planner.generate.dockerfile import no_dockerfile_reason, render_dockerfile
+from planner.generate.dockerfile import (
+    image_packages,
+    local_image_problem,
+    no_dockerfile_reason,
+    render_dockerfile,
+    render_dockerignore,
+)
 from planner.generate.hashing import unhashed_artifacts
 from planner.generate.plan_json import plan_document
 from planner.generate.pylock import lock_files
-from planner.generate.requirements import requirements_txt
+from planner.generate.requirements import LOCAL_FILE, local_packages_txt, requirements_txt
 from planner.plan.model import Plan
 
 PLAN_FILE = "plan.json"
@@ -57,16 +66,34 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     files.update((name, text.encode()) for name, text in locks.items())
     if split_note is not None:
         notes.append(split_note)
+    output_folder = context.output_folder()
+    default_url = context.index_url(context.project.default_index.name)
     for target_plan in plan.targets:
         folder = target_plan.target.name
         files[f"{folder}/requirements.txt"] = requirements_txt(context, target_plan).encode()
-        dockerfile = render_dockerfile(context.project, target_plan, command=context.command)
+        local = local_packages_txt(context, target_plan)
+        if local is not None:
+            files[f"{folder}/{LOCAL_FILE}"] = local.encode()
+        if (reason := no_dockerfile_reason(target_plan.target)) is not None:
+            notes.append(reason)
+            continue
+        if (reason := local_image_problem(target_plan, output_folder)) is not None:
+            notes.append(reason)
+            continue
+        requirements = "requirements.txt"
+        in_image = image_packages(target_plan)
+        if len(in_image) != len(target_plan.packages):
+            requirements = "image-requirements.txt"
+            files[f"{folder}/{requirements}"] = requirements_txt(context, target_plan, in_image).encode()
+        dockerfile = render_dockerfile(context.project, target_plan, command=context.command,
+                                       output_folder=output_folder, index_url=default_url, requirements=requirements)
         if dockerfile is not None:
             files[f"{folder}/Dockerfile"] = dockerfile.encode()
-        elif (reason := no_dockerfile_reason(target_plan.target)) is not None:
-            notes.append(reason)
+            if any(p.artifact.is_local for p in in_image):
+                files[f"{folder}/Dockerfile.dockerignore"] = render_dockerignore(
+                    output_folder or "output", folder, requirements).encode()
     local = sorted({p.artifact.filename for t in plan.targets for p in t.packages
-                    if p.artifact.url.startswith("file:")})
+                    if p.artifact.url.startswith("file:") and not p.artifact.is_local})
     if local:
         notes.append(f"{len(local)} artifact(s) are files on this machine (a local index with its files, e.g. "
                      f"{local[0]}): the outputs install them only here")

@@ -24,6 +24,7 @@ def target_definition(target: Target) -> dict[str, Any]:
         "accelerator": str(target.accelerator),
         "extras": list(target.extras),
         "groups": list(target.groups),
+        "packages": list(target.packages),
         "os_floor": target.os_floor_text,
         "markers": dict(target.environment),
     }
@@ -41,6 +42,8 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage, target: Tar
             "url": strip_userinfo(artifact.url),
             "sha256": artifact.sha256,
             "size": artifact.size,
+            **({"kind": artifact.kind.value, "path": artifact.path, "editable": artifact.editable}
+               if artifact.is_local else {}),
         },
         "extras": list(package.extras),
         "required_by": list(package.required_by),

@@ -22,7 +22,7 @@ from typing import Any
 
 import tomlkit
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.pylock import Package, PackageArchive, PackageDirectory, PackageSdist, PackageWheel, Pylock
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -60,6 +60,9 @@ def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
         using = [target_name for target_name, _ in users[key]]
         marker = selector_marker(set(using), targets) if len(targets) > 1 else None
         artifacts = sorted({p.artifact for _, p in users[key]}, key=lambda a: a.filename)
+        if artifacts[0].is_local:
+            packages.append(_local_package(context, artifacts[0], marker, name, plans, using, users))
+            continue
         wheels = [_file(PackageWheel, a) for a in artifacts if a.kind is ArtifactKind.WHEEL]
         sdists = [_file(PackageSdist, a) for a in artifacts if a.kind is ArtifactKind.SDIST]
         requires_python = _common_requires_python(artifacts)
@@ -88,6 +91,30 @@ def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
     )
     lock.validate()
     return lock
+
+
+def _local_package(context: OutputContext, artifact: Artifact, marker: str | None, name: str,
+                   plans: Sequence[TargetPlan], using: Sequence[str],
+                   users: Mapping[tuple[str, Version, str], object]) -> Package:
+    """A local package: a `directory` entry (a source tree, `editable` as its source says) or an
+    `archive` entry (a wheel or sdist file, with its hashes), the path relative to the lock."""
+    path = context.from_lock(str(artifact.path))
+    directory = archive = None
+    if artifact.kind is ArtifactKind.DIRECTORY:
+        directory = PackageDirectory(path=path, editable=True if artifact.editable else None)
+    else:
+        archive = PackageArchive(path=path, size=artifact.size, hashes=dict(sorted(artifact.hashes.items())))
+    dynamic = artifact.version.local == "dynamic" and artifact.kind is ArtifactKind.DIRECTORY
+    return Package(
+        name=name,  # type: ignore[arg-type]
+        version=None if dynamic else artifact.version,  # a source tree's dynamic version: unknown
+        marker=Marker(marker) if marker else None,
+        requires_python=_common_requires_python([artifact]),
+        directory=directory,
+        archive=archive,
+        dependencies=_dependencies(name, plans, using, users, context) or None,
+        tool={"planner": {"targets": sorted(using)}},
+    )
 
 
 def render_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> str:
@@ -137,7 +164,7 @@ def _dependencies(name: str, plans: Sequence[TargetPlan], using: Sequence[str],
         if len(same_name) > 1:
             ident["version"] = str(version)
             if sum(1 for k in same_name if k[1] == version) > 1:
-                ident["index"] = context.index_url(index)
+                ident["index"] = context.index_urls.get(index, index)
         out.append(ident)
     return out
 

@@ -8,61 +8,151 @@ How each line pins its artifact (docs/outputs.md argues the choice):
   only the locked bytes;
 - a package from any other index (routed there by `[tool.uv.sources]`, or found there first) is a
   direct reference `name @ <artifact url>` with its `--hash`: pip and uv fetch that one file and
-  never look the name up on another index, so no public package can stand in for it.
+  never look the name up on another index, so no public package can stand in for it;
+- so is a package from a flat index (`format = "flat"`, `find-links`): such an index is no
+  simple index an installer could be pointed at, and its files have URLs of their own. When the
+  default index is flat, the file starts with `--no-index` instead of `--index-url`.
 
 No `--extra-index-url` is ever written: it would let either installer take a same-named package
 from an index the plan did not choose.
+
+Local packages: a wheel or sdist file is a path line with its `--hash`, like any artifact. A source
+tree (the project, a workspace member, a path source) cannot be hash-checked (pip refuses hashes
+for directories), so the trees go to a second file, `local-packages.txt`, installed after the
+first with `--no-deps` (`-e` where the source asks for an editable install). Paths are relative to
+the project folder: both pip and uv resolve them against the working directory, so both files are
+installed from there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from planner.generate.context import OutputContext
 from planner.index.models import ArtifactKind
 from planner.plan.model import PROJECT, PlannedPackage, TargetPlan
 from planner.urls import strip_userinfo
 
+LOCAL_FILE = "local-packages.txt"
 
-def install_options(plan: TargetPlan) -> tuple[str, str]:
-    """The format options of pip's and uv's install commands for this plan: wheels only, except
-    the packages the plan installs from their sdists, which must be built (`--no-binary NAME`
+
+def install_options(packages: Sequence[PlannedPackage]) -> tuple[str, str]:
+    """The format options of pip's and uv's install commands for these packages: wheels only,
+    except the packages installed from their sdists, which must be built (`--no-binary NAME`
     wins over `--only-binary=:all:` for that name, in both installers)."""
-    sdists = sdist_packages(plan)
+    sdists = sdist_packages(packages)
     pip = "--only-binary=:all:" + (f" --no-binary {','.join(sdists)}" if sdists else "")
     uv = f"--no-binary {','.join(sdists)}" if sdists else ""
     return pip, uv
 
 
-def sdist_packages(plan: TargetPlan) -> list[str]:
-    return sorted(p.name for p in plan.packages if p.artifact.kind is ArtifactKind.SDIST)
+def sdist_packages(packages: Sequence[PlannedPackage]) -> list[str]:
+    return sorted({p.name for p in packages if p.artifact.kind is ArtifactKind.SDIST})
 
 
-def requirements_txt(context: OutputContext, plan: TargetPlan) -> str:
-    default_index = context.project.default_index.name
+def hashed_packages(packages: Sequence[PlannedPackage]) -> list[PlannedPackage]:
+    """What `requirements.txt` installs: everything but local source trees."""
+    return [p for p in packages if p.artifact.kind is not ArtifactKind.DIRECTORY]
+
+
+def local_trees(packages: Sequence[PlannedPackage]) -> list[PlannedPackage]:
+    """What `local-packages.txt` installs: the local source trees."""
+    return [p for p in packages if p.artifact.kind is ArtifactKind.DIRECTORY]
+
+
+def local_path(path: str) -> str:
+    """A path from the project folder as an installer's requirement line needs it (`./x`)."""
+    return path if path.startswith(("../", "./")) or path in (".", "..") else f"./{path}"
+
+
+def requirements_txt(context: OutputContext, plan: TargetPlan, packages: Sequence[PlannedPackage] | None = None,
+                     *, folder: str | None = None) -> str:
+    """`packages` (default: the plan's) as a hash-checked requirements file; `folder` is where it
+    is written, from the output folder (default: the target's)."""
+    default = context.project.default_index
+    default_index = default.name
     target = plan.target
-    pip_options, uv_options = install_options(plan)
-    sdists = sdist_packages(plan)
+    chosen = hashed_packages(plan.packages if packages is None else packages)
+    trees = local_trees(plan.packages if packages is None else packages)
+    folder = folder or target.name
+    pip_options, uv_options = install_options(chosen)
+    only_binary = f"{pip_options} "
+    uv_format = f"{uv_options} " if uv_options else ""
+    sdists = sdist_packages(chosen)
+    shown = context.output_folder() or "<output folder>"
+    here = f"{shown}/{folder}"
+    install = [
+        "# Install with:",
+        f"#   pip install --require-hashes --no-deps {only_binary}-r requirements.txt",
+        f"#   uv pip install --require-hashes --no-deps {uv_format}-r requirements.txt",
+    ]
+    if trees or any(p.artifact.is_local for p in chosen):
+        install = [
+            "# Install from the project folder (paths of local packages are relative to it), with pip:",
+            f"#   pip install --require-hashes --no-deps {only_binary}-r {here}/requirements.txt",
+            *([f"#   pip install --no-deps -r {here}/{LOCAL_FILE}"] if trees else []),
+            "# or uv:",
+            f"#   uv pip install --require-hashes --no-deps {uv_format}-r {here}/requirements.txt",
+            *([f"#   uv pip install --no-deps -r {here}/{LOCAL_FILE}"] if trees else []),
+        ]
+    if sdists:
+        install += [f"# Built from their sdists (no wheel fits this target): {', '.join(sdists)}; the installer",
+                    "# fetches their build requirements (build-system.requires) from the index, without hashes."]
+    subset = packages is not None and len(packages) != len(plan.packages)
     lines = [
-        f"# Target {target.name} ({'; '.join(target.description_parts(accelerator=True))}): "
-        f"{len(plan.packages)} packages, exact artifacts.",
+        ("# The image of target" if subset else "# Target")
+        + f" {target.name} ({'; '.join(target.description_parts(accelerator=True))}): "
+        f"{len(chosen)} packages, exact artifacts" + (f"; its {len(trees)} local source tree(s) are in {LOCAL_FILE}."
+                                                     if trees else "."),
+        *(["# Left out: what only the target's dependency groups need (the docker table's `groups` keeps some)."]
+          if subset else []),
         "# Generated by planner from pyproject.toml; do not edit. To update, in the project folder run:",
         f"#   {context.command}",
-        "# Install with:",
-        f"#   pip install --require-hashes --no-deps {pip_options} -r requirements.txt",
-        "#   uv pip install --require-hashes --no-deps " + (f"{uv_options} " if uv_options else "") + "-r requirements.txt",
+        *install,
+        "--no-index" if default.is_flat else f"--index-url {context.index_url(default_index)}",
+        "",
     ]
-    if sdists:
-        lines += [f"# Built from their sdists (no wheel fits this target): {', '.join(sdists)}; the installer",
-                  "# fetches their build requirements (build-system.requires) from the index, without hashes."]
-    lines += [f"--index-url {context.index_url(default_index)}", ""]
-    for package in plan.packages:
-        lines += _entry(context, package, default_index)
+    by_name = "" if default.is_flat else default_index  # packages written as name==version
+    for package in chosen:
+        lines += _entry(context, package, by_name)
     return "\n".join(lines) + "\n"
 
 
-def _entry(context: OutputContext, package: PlannedPackage, default_index: str) -> list[str]:
+def local_packages_txt(context: OutputContext, plan: TargetPlan, packages: Sequence[PlannedPackage] | None = None,
+                       ) -> str | None:
+    """The target's local source trees, one install line each, or None when it has none."""
+    trees = local_trees(plan.packages if packages is None else packages)
+    if not trees:
+        return None
+    default = context.project.default_index
+    here = f"{context.output_folder() or '<output folder>'}/{plan.target.name}"
+    lines = [
+        f"# Target {plan.target.name}: the {len(trees)} local source tree(s) of the plan, installed after "
+        "requirements.txt, without",
+        "# dependencies (requirements.txt holds them all, hash-checked; a folder cannot be hash-checked).",
+        "# Generated by planner from pyproject.toml; do not edit. Install from the project folder with:",
+        f"#   pip install --no-deps -r {here}/{LOCAL_FILE}",
+        f"#   uv pip install --no-deps -r {here}/{LOCAL_FILE}",
+        "# Their build backends come from the index below (a build needs them; they are not pinned).",
+        "--no-index" if default.is_flat else f"--index-url {context.index_url(default.name)}",
+        "",
+    ]
+    for package in trees:
+        artifact = package.artifact
+        via = ", ".join("the target" if name == PROJECT else name for name in package.required_by)
+        line = ("-e " if artifact.editable else "") + local_path(str(artifact.path))
+        lines += [line, f"    # {package.name}" + (f"; via {via}" if via else "")]
+    return "\n".join(lines) + "\n"
+
+
+def _entry(context: OutputContext, package: PlannedPackage, by_name: str) -> list[str]:
     artifact = package.artifact  # hashed: outputs.require_hashes ran first
     via = ", ".join("the project" if name == PROJECT else name for name in package.required_by)
-    if package.index == default_index:
+    if artifact.is_local:  # a wheel or sdist file named by a path source
+        lines = [f"{local_path(str(artifact.path))} \\", f"    --hash=sha256:{artifact.sha256}",
+                 f"    # {package.name} {package.version}, local file" + (f"; via {via}" if via else "")]
+        return lines
+    if package.index == by_name:
         head = f"{package.name}=={package.version}"
         comment = f"    # via {via}" if via else None
     else:

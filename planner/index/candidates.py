@@ -245,7 +245,8 @@ def _has_files(page: ProjectPage) -> bool:
 
 
 def select_candidates(
-    pages: Sequence[ProjectPage], target: Target, strategy: IndexStrategy
+    pages: Sequence[ProjectPage], target: Target, strategy: IndexStrategy,
+    alongside: Sequence[ProjectPage] = (),
 ) -> CandidateSet:
     """The candidates of one package on `target`, newest version first, then in index order.
 
@@ -254,15 +255,18 @@ def select_candidates(
     - first-index: only the first page that lists any file (even if none fits the target);
     - unsafe-first-match: each version from the first index that lists it;
     - unsafe-best-match: every version of every index.
+    `alongside` are its pages on the route's find-links locations: every version they list is a
+    candidate too, whatever the strategy, after the indexes' candidates of the same version.
 
     The rejections (why each other file or version is out) are worked out when first read.
     """
-    if not pages:
+    every = [*pages, *alongside]
+    if not every:
         raise ValueError("select_candidates needs the package's page on at least one index")
-    name = pages[0].project
-    if any(page.project != name for page in pages):
-        raise ValueError(f"pages of different projects: {sorted({page.project for page in pages})}")
-    order, consulted = _versions_in_order(pages, strategy)
+    name = every[0].project
+    if any(page.project != name for page in every):
+        raise ValueError(f"pages of different projects: {sorted({page.project for page in every})}")
+    order, consulted = _versions_in_order(pages, strategy, alongside)
     selector = _Selector(target, record=False)
     fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
     candidates = []
@@ -283,29 +287,35 @@ def select_candidates(
                         explain_rejections=rejections)
 
 
-def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy,
+def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, alongside: Sequence[ProjectPage] = (),
                        ) -> tuple[list[tuple[Version, FileTable, list[int]]], list[str]]:
     """(version, page files, rows of that version) to select from, newest first then in route
-    order, and the indexes consulted."""
+    order (find-links pages last), and the indexes consulted."""
     consulted: list[str] = []
+    # (version, position of the page: route order, then find-links) -> that page's files of the version
+    chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
     if strategy is IndexStrategy.FIRST_INDEX:
-        for page in pages:
+        for position, page in enumerate(pages):
             consulted.append(page.index)
             if _has_files(page):
                 files = page.files
-                return [(version, files, rows) for version, rows in files.newest_first()], consulted
-        return [], consulted
-    # (version, position of the index in the route) -> that index's files of the version
-    chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
-    first_listing: dict[Version, int] = {}
-    for position, page in enumerate(pages):
+                if not alongside:  # the common case: already in order
+                    return [(version, files, rows) for version, rows in files.newest_first()], consulted
+                chosen.update(((version, position), (files, rows)) for version, rows in files.version_groups().items())
+                break
+    else:
+        first_listing: dict[Version, int] = {}
+        for position, page in enumerate(pages):
+            consulted.append(page.index)
+            for version, rows in page.files.version_groups().items():
+                if strategy is IndexStrategy.UNSAFE_FIRST_MATCH:
+                    if version in first_listing:
+                        continue  # an earlier index lists this version: it alone is asked
+                    first_listing[version] = position
+                chosen[(version, position)] = (page.files, rows)
+    for position, page in enumerate(alongside, start=len(pages)):
         consulted.append(page.index)
-        for version, rows in page.files.version_groups().items():
-            if strategy is IndexStrategy.UNSAFE_FIRST_MATCH:
-                if version in first_listing:
-                    continue  # an earlier index lists this version: it alone is asked
-                first_listing[version] = position
-            chosen[(version, position)] = (page.files, rows)
+        chosen.update(((version, position), (page.files, rows)) for version, rows in page.files.version_groups().items())
     # Newest first, then route order (sort is stable, also with reverse=True).
     order = sorted(sorted(chosen, key=lambda key: key[1]), key=lambda key: key[0], reverse=True)
     return [(version, *chosen[(version, position)]) for version, position in order], consulted

@@ -8,6 +8,10 @@ the PEP 658 metadata file when the index advertises it, or the copy it keeps bes
 METADATA member; a full download, verified against the listed sha256. An sdist's PKG-INFO (the
 index's copy, else from the download) is used when it is static (Metadata-Version >= 2.2,
 Requires-Dist not dynamic). `offline=True` answers from the cache only and names what is missing.
+
+Flat indexes (`format = "flat"`, `find-links`): one HTML page (cached and revalidated like a
+project page) or one local folder (listed afresh on every run, its files hashed) per index and
+run, whose files are split by project (`simple.FlatListing`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -28,7 +33,7 @@ from planner.errors import ExitCode, PlannerError
 from planner.index.auth import split_userinfo
 from planner.index.cache import Cache, CachedPage
 from planner.index.candidates import select_candidates
-from planner.index.http import FetchError, Fetcher
+from planner.index.http import FetchError, Fetcher, file_url_path
 from planner.index.metadata import (
     HashMismatch,
     MetadataError,
@@ -47,7 +52,16 @@ from planner.index.models import (
     MetadataSource,
     ProjectPage,
 )
-from planner.index.simple import ACCEPT_HEADER, IndexFormatError, media_type_of, parse_html_page, parse_json_page
+from planner.index.simple import (
+    ACCEPT_HEADER,
+    FlatListing,
+    IndexFormatError,
+    flat_folder_listing,
+    media_type_of,
+    parse_flat_html,
+    parse_html_page,
+    parse_json_page,
+)
 from planner.index.wheel_zip import (
     ArchiveError,
     WheelZipError,
@@ -58,7 +72,7 @@ from planner.index.wheel_zip import (
 from planner.project.model import Index, Project
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
-from planner.urls import redact_url
+from planner.urls import redact_url, strip_userinfo
 
 MiB = 1024 * 1024
 # Pages and metadata are fetched in worker threads but parsed one at a time. Parsing is CPU-bound,
@@ -75,6 +89,15 @@ PARSED_METADATA_FORMAT = "parsed-metadata-1"  # `metadata_record` JSON
 DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
+# A flat page is HTML; what servers send for one (and nothing else: a wheel or a JSON page at a
+# find-links URL is a mistake worth naming).
+_FLAT_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+_FLAT_MEDIA_TYPES = ("text/html", "application/xhtml+xml", "application/vnd.pypi.simple.v1+html")
+# Where the sha256 of a local file is remembered: by path and the file's size, times and inode,
+# so that a changed file is hashed again.
+LOCAL_SHA256_FORMAT = "local-file-sha256-1"
+# Where the URL a flat page was served from (after redirects) is remembered, next to the page.
+FLAT_BASE_FORMAT = "flat-page-base-1"
 
 
 class OfflineMiss(PlannerError):
@@ -150,6 +173,7 @@ class IndexClient:
         self.max_workers = max_workers
         self.stats = ClientStats()
         self._pages: dict[tuple[str, str], ProjectPage] = {}
+        self._flat: dict[str, FlatListing] = {}  # index name -> its listing, loaded once per run
         self._page_failures: dict[tuple[str, str], Exception] = {}  # a page fails once per run
         self._metadata: dict[tuple[str, str], MetadataResult] = {}
         self._locks: dict[tuple[str, str, str], threading.Lock] = {}
@@ -186,6 +210,7 @@ class IndexClient:
         def load(decided: Route) -> None:
             try:
                 self.pages(decided)
+                self.alongside_pages(decided)
             except Exception:  # noqa: BLE001 - reported when the solver asks for this page
                 pass
 
@@ -196,6 +221,10 @@ class IndexClient:
         return f"{index.url.rstrip('/')}/{package}/"
 
     def _load_page(self, index: Index, name: NormalizedName) -> ProjectPage:
+        if index.is_flat:
+            listing = self.flat_listing(index)
+            local = listing.url.startswith("file:")
+            return listing.project_page(index.name, name, self._local_hashes if local else None)
         url = self.page_url(index, name)
         # The cache never sees credentials: entries are keyed by (and record) the URL without them.
         cache_key, _ = split_userinfo(url)
@@ -273,6 +302,132 @@ class IndexClient:
         raise FetchError(index.name, url, f"unexpected content type '{page.content_type}' for an index page",
                          "check that the URL points at a PEP 503/691 simple index")
 
+    # -- flat indexes ---------------------------------------------------------------------------
+    def flat_listing(self, index: Index) -> FlatListing:
+        """Every file a flat index lists (loaded once per run; failures are remembered too)."""
+        if index.name in self._flat:
+            return self._flat[index.name]
+        with self._lock("flat", index.name):
+            key = ("flat", index.name)
+            if key in self._page_failures:
+                raise self._page_failures[key]
+            if index.name not in self._flat:
+                try:
+                    self._flat[index.name] = self._load_flat(index)
+                except Exception as exc:
+                    self._page_failures[key] = exc
+                    raise
+        return self._flat[index.name]
+
+    def _load_flat(self, index: Index) -> FlatListing:
+        url = index.url
+        if url.startswith("file:"):
+            path = file_url_path(url)
+            if path.is_dir():
+                return self._flat_folder(index, path)
+            # A local HTML page: read afresh like a folder (never cached), within the page cap.
+            response = self.fetcher.get(url, index.name, {"Accept": _FLAT_ACCEPT})
+            return self._parse_flat(index, url, response.body, "text/html")
+        cache_key, _ = split_userinfo(url)
+        cached = self.cache.get_page(cache_key, "flat")
+        if self.offline:
+            if cached is None:
+                raise OfflineMiss(f"flat index page of index '{index.name}' ({redact_url(url)})")
+            self.stats.count_page("pages_from_cache")
+            return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
+        if cached is not None and not self.refresh and cached.is_fresh():
+            self.stats.count_page("pages_from_cache")
+            return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
+        headers = {"Accept": _FLAT_ACCEPT}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        response = self.fetcher.get(url, index.name, headers)
+        max_age = _max_age(response.headers.get("cache-control"))
+        if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
+            max_age = DEFAULT_PAGE_TTL
+        # Links resolve against the URL the page was served from, after redirects (a folder URL
+        # written without its trailing slash is the usual case), as browsers, pip and uv do.
+        base = strip_userinfo(response.url) if response.url.startswith(("https:", "http:")) else url
+        if response.status == 304 and cached is not None:
+            self.stats.count_page("pages_revalidated")
+            page = CachedPage(cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
+                              response.headers.get("last-modified") or cached.last_modified, time.time(),
+                              max_age if max_age is not None else cached.max_age)
+        else:
+            self.stats.count_page("pages_fetched")
+            page = CachedPage(response.body, response.headers.get("content-type", ""), response.headers.get("etag"),
+                              response.headers.get("last-modified"), time.time(), max_age)
+        listing = self._parse_flat(index, base, page.body, page.content_type)  # never cache garbage
+        self.cache.put_page(cache_key, "flat", page)
+        self.cache.put_parsed(self._flat_base_key(cache_key, page.body), base.encode())
+        return listing
+
+    @staticmethod
+    def _flat_base_key(cache_key: str, body: bytes) -> str:
+        return "\0".join((FLAT_BASE_FORMAT, cache_key, hashlib.sha256(body).hexdigest()))
+
+    def _flat_base(self, cache_key: str, page: CachedPage) -> str:
+        """The URL a cached flat page was served from (its links resolve against it); the
+        page's own URL when that record is missing or is no http(s) URL."""
+        stored = self.cache.get_parsed(self._flat_base_key(cache_key, page.body))
+        if stored is not None:
+            try:
+                base = stored.decode("ascii")
+                is_web = urlsplit(base).scheme in ("http", "https")
+            except (UnicodeDecodeError, ValueError):
+                is_web = False
+            if is_web:
+                return base
+        return cache_key
+
+    def _parse_flat(self, index: Index, url: str, body: bytes, content_type: str) -> FlatListing:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media and media not in _FLAT_MEDIA_TYPES:
+            raise FetchError(index.name, url, f"unexpected content type '{media}' for a flat index page",
+                             "a flat index (find-links) is an HTML page of links to wheels and sdists, or a local folder of them")
+        try:
+            with _PARSE_LOCK:
+                return parse_flat_html(body, url)
+        except IndexFormatError as exc:
+            raise FetchError(index.name, url, f"malformed flat index page: {exc}",
+                             "check that the URL points at an HTML page of links to wheels and sdists") from None
+
+    def _flat_folder(self, index: Index, folder: Path) -> FlatListing:
+        """A local folder of wheels and sdists (its top level), listed as it is now."""
+        entries: list[tuple[str, str, int]] = []
+        try:
+            with os.scandir(folder) as found:
+                for entry in found:
+                    if entry.is_file():  # follows links: a wheelhouse of links is the user's own
+                        entries.append((entry.name, Path(entry.path).as_uri(), entry.stat().st_size))
+        except OSError as exc:
+            raise FetchError(index.name, folder.as_uri(), f"cannot list the folder: {exc.strerror or exc}",
+                             "check the path of the flat index (find-links)") from None
+        entries.sort()  # the order a folder lists its files in is the file system's
+        return flat_folder_listing(folder.as_uri(), entries)
+
+    def _local_hashes(self, url: str) -> dict[str, str] | None:
+        """The sha256 of a local file a flat index lists (remembered while the file is unchanged)."""
+        path = file_url_path(url)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None  # listed but gone: reported as not found when it is read
+        key = "\0".join((LOCAL_SHA256_FORMAT, str(path), str(stat.st_size), str(stat.st_mtime_ns),
+                         str(stat.st_ctime_ns), str(stat.st_ino)))
+        stored = self.cache.get_parsed(key)
+        if stored is not None and len(stored) == 64 and all(c in b"0123456789abcdef" for c in stored):
+            return {"sha256": stored.decode()}
+        try:
+            digest = self.fetcher.sha256_of(url, "local file", _MAX_ARTIFACT_BYTES)
+        except FetchError:
+            return None
+        self.cache.put_parsed(key, digest.encode())
+        return {"sha256": digest}
+
     def pages(self, decided: Route) -> list[ProjectPage]:
         """Pages on the route's indexes in order; with first-index, up to the first that has it."""
         from planner.project.model import IndexStrategy
@@ -285,9 +440,23 @@ class IndexClient:
                 break
         return out
 
+    def alongside_pages(self, decided: Route) -> list[ProjectPage]:
+        """Pages of the route's find-links locations (consulted whatever the strategy)."""
+        return [self.page(index, decided.package) for index in decided.alongside]
+
+    def route_candidates(self, decided: Route, target: Target) -> CandidateSet:
+        """The candidates of `decided.package` along `decided` on `target`."""
+        return select_candidates(self.pages(decided), target, decided.strategy, self.alongside_pages(decided))
+
     def candidates(self, package: str, target: Target) -> CandidateSet:
         decided = route(self.project, target, package)
-        return select_candidates(self.pages(decided), target, decided.strategy)
+        if decided.local is not None:  # planner/sources/ answers for local packages, not an index
+            from planner.errors import InputError
+
+            raise InputError(f"{decided.package} is a local package on target '{target.name}' "
+                             f"({decided.describe()}): no index is asked for it",
+                             fix="ask about a package that comes from an index")
+        return self.route_candidates(decided, target)
 
     # -- metadata -----------------------------------------------------------------------------
     def metadata(self, artifact: Artifact) -> MetadataResult:

@@ -264,15 +264,27 @@ class Fetcher:
 
     def download(self, url: str, index: str, sha256: str | None, max_bytes: int) -> Path:
         """Stream `url` to a temporary file, verifying its sha256; the caller deletes the file."""
-        fd, tmp = tempfile.mkstemp(prefix="planner-dl-")
+        path, actual = self.download_hashed(url, index, max_bytes)
+        try:
+            self._check_digest(index, url, sha256, actual)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def download_hashed(self, url: str, index: str, max_bytes: int, folder: Path | None = None) -> tuple[Path, str]:
+        """Stream `url` to a temporary file (in `folder`, if given) and return it with the sha256
+        of its bytes, computed while they arrive; the caller deletes or moves the file."""
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".planner-dl-", dir=folder)
         try:
             with os.fdopen(fd, "wb") as handle:
                 actual = self._stream(url, index, max_bytes, handle)
-            self._check_digest(index, url, sha256, actual)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return Path(tmp)
+        return Path(tmp), actual
 
     def sha256_of(self, url: str, index: str, max_bytes: int) -> str:
         """The sha256 of the bytes at `url`, streamed and kept nowhere."""
@@ -444,6 +456,11 @@ def _size(nbytes: int) -> str:
     if nbytes >= MiB:
         return f"{nbytes / MiB:.4g} MiB"
     return f"{nbytes / 1024:.4g} KiB"
+
+
+def file_url_path(url: str) -> Path:
+    """The local path of a `file:` URL."""
+    return _file_path(url)
 
 
 def _file_path(url: str) -> Path:

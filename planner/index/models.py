@@ -19,6 +19,8 @@ from packaging.tags import Tag, parse_tag
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from planner.errors import Location
+
 
 def _empty() -> Mapping[str, str]:
     return MappingProxyType({})
@@ -37,6 +39,12 @@ class MetadataCopy:
 class ArtifactKind(StrEnum):
     WHEEL = "wheel"
     SDIST = "sdist"
+    DIRECTORY = "directory"  # a local source tree (planner/sources/); never on an index
+
+
+# The index name of distributions that come from no index: local source trees and files
+# (planner/sources/). No `[[tool.uv.index]]` name can be spelt like it.
+LOCAL_INDEX = "<local>"
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,10 @@ class Artifact:
     core_metadata: Mapping[str, str] | None = None
     # Read instead of the PEP 658 file when set (the index lists its own copy of the metadata).
     metadata_copy: MetadataCopy | None = None
+    # Local distributions (index LOCAL_INDEX): the path from the project root (POSIX, may start
+    # with ".."), and whether the source asks for an editable install (source trees only).
+    path: str | None = None
+    editable: bool = False
 
     def __hash__(self) -> int:
         # The mapping fields are not hashable; (index, url) identifies an artifact on its own.
@@ -67,6 +79,10 @@ class Artifact:
     @property
     def sha256(self) -> str | None:
         return self.hashes.get("sha256")
+
+    @property
+    def is_local(self) -> bool:
+        return self.index == LOCAL_INDEX
 
     @property
     def is_yanked(self) -> bool:
@@ -407,8 +423,19 @@ class CoreMetadata:
     # As the file declared it ("2.4"); None when absent. Left out of equality so that the same
     # dependencies read from differently produced files compare equal.
     metadata_version: str | None = field(default=None, compare=False)
+    # Where each of `requires_dist` was written, when it comes from a pyproject the user edits
+    # (a local package's): same length as `requires_dist`, else empty.
+    origins: tuple[Location | None, ...] = field(default=(), compare=False)
     # Set when the metadata comes from a PEP 517 build rather than a file an index published.
     built_on: BuiltOn | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Why an artifact's dependencies cannot be known (an sdist or source tree that needs a
+    build, bad metadata): the solver then leaves that candidate out instead of failing the run."""
+
+    reason: str
 
 
 class MetadataSource(StrEnum):

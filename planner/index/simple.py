@@ -1,4 +1,5 @@
-"""Parse Simple Repository API project pages (PEP 503 HTML, PEP 691 JSON) into `ProjectPage`s.
+"""Parse Simple Repository API project pages (PEP 503 HTML, PEP 691 JSON) into `ProjectPage`s,
+and flat (find-links) pages and folders into a `FlatListing` of every project they list.
 
 Pure functions: bytes and URLs in, values out. The HTTP client negotiates the format with
 `ACCEPT_HEADER`, picks the parser with `media_type_of` and adds the index name and URL to an
@@ -20,8 +21,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from types import MappingProxyType
@@ -488,6 +489,18 @@ def parse_html_page(data: bytes, page_url: str, index: str, project: str) -> Pro
     major version other than 1, or a page that ends inside an <a> tag (truncated), makes the
     page an IndexFormatError.
     """
+    raw: list[_RawFile | SkippedFile] = []
+    anchors, base_url = _html_anchors(data, page_url)
+    for anchor in anchors:
+        listed = _html_file(anchor, base_url, page_url)
+        if listed is not None:
+            raw.append(listed)
+    return _build_page(index, page_url, project, raw)
+
+
+def _html_anchors(data: bytes, page_url: str) -> tuple[list[dict[str, str | None]], str]:
+    """The `<a>` tags of an HTML page and the URL its links resolve against; IndexFormatError
+    for a truncated page or an unknown API version."""
     # Simple pages are UTF-8 (PEP 503 file names are ASCII); stray bytes must not stop the parse.
     text = data.decode("utf-8-sig", errors="replace")
     collector = _AnchorCollector()
@@ -506,9 +519,112 @@ def parse_html_page(data: bytes, page_url: str, index: str, project: str) -> Pro
             base_url = urljoin(page_url, collector.base_href)
         except ValueError as exc:
             raise IndexFormatError(f"<base href> does not parse ({exc})") from None
+    return collector.anchors, base_url
+
+
+# -- flat (find-links) pages and folders ---------------------------------------------------------
+# A flat index lists the files of many projects on one HTML page (pip's --find-links, uv's
+# `format = "flat"`), or is a local folder of files. Its files go through the same checks as a
+# project page's: `FlatListing` groups them by the project their name claims, and each project's
+# share becomes a `ProjectPage` like any other.
+_REMOTE_SCHEMES = ("http", "https")
+
+
+def _claimed_project(filename: str) -> NormalizedName | None:
+    """The project a file name claims, for grouping: its parsed name, else (for a wheel whose
+    name does not parse) its first part, so that the file is reported as skipped with its
+    project's files; None when nothing can be told."""
+    reason = _unsafe_name_reason(filename)
+    if reason is not None:
+        return None
+    parsed = _parse_filename(filename)
+    if isinstance(parsed, _ParsedName):
+        return parsed.name
+    if filename.endswith(".whl") and filename.split("-", 1)[0]:
+        return canonicalize_name(filename.split("-", 1)[0])
+    return None
+
+
+@dataclass(frozen=True)
+class FlatListing:
+    """Every file a flat index lists, grouped by project (names normalized), in listed order.
+
+    `skipped` holds the links that name no project at all (other pages, images, eggs, ...);
+    a project's unusable files are reported on its own page, as on a simple index."""
+
+    url: str  # the page or folder URL, without credentials
+    files: Mapping[NormalizedName, tuple[_RawFile | SkippedFile, ...]]
+    skipped: tuple[SkippedFile, ...] = ()
+
+    @property
+    def projects(self) -> tuple[NormalizedName, ...]:
+        return tuple(sorted(self.files))
+
+    def project_page(self, index: str, project: str,
+                     add_hashes: Callable[[str], Mapping[str, str] | None] | None = None) -> ProjectPage:
+        """The files of `project` as a project page (no files: the index does not have it).
+
+        `add_hashes(url)` gives the hashes of a file listed without any (local files, which
+        are cheap to hash), or None to leave it without."""
+        wanted = canonicalize_name(project)
+        raw = self.files.get(wanted, ())
+        if add_hashes is not None:
+            raw = tuple(_with_hashes(entry, add_hashes) for entry in raw)
+        return _build_page(index, self.url, wanted, raw)
+
+
+def _with_hashes(entry: _RawFile | SkippedFile,
+                 add_hashes: Callable[[str], Mapping[str, str] | None]) -> _RawFile | SkippedFile:
+    if isinstance(entry, SkippedFile) or entry.hashes:
+        return entry
+    hashes = add_hashes(entry.url)
+    return replace(entry, hashes=dict(hashes)) if hashes else entry
+
+
+def _group(url: str, files: Iterable[_RawFile | SkippedFile]) -> FlatListing:
+    grouped: dict[NormalizedName, list[_RawFile | SkippedFile]] = {}
+    unclaimed: list[SkippedFile] = []
+    for entry in files:
+        project = _claimed_project(entry.filename)
+        if project is None:
+            if isinstance(entry, _RawFile):
+                reason = _unsafe_name_reason(entry.filename) or "not a wheel or an sdist (.tar.gz / .zip)"
+                entry = SkippedFile(entry.filename, reason)
+            unclaimed.append(entry)
+        else:
+            grouped.setdefault(project, []).append(entry)
+    return FlatListing(strip_userinfo(url), MappingProxyType({k: tuple(v) for k, v in grouped.items()}),
+                       tuple(unclaimed))
+
+
+def parse_flat_html(data: bytes, page_url: str) -> FlatListing:
+    """Parse a flat HTML page of links to wheels and sdists (any project).
+
+    Links resolve against the page (or its `<base href>`); the same attributes as on a PEP 503
+    page are read (`#sha256=`, `data-requires-python`, `data-yanked`, ...). A page served over
+    HTTP may only link to http(s) files: a link to `file:` is skipped, so that a remote page can
+    never make planner read a local file. Raises IndexFormatError for a page cut inside a link.
+    """
+    anchors, base_url = _html_anchors(data, page_url)
+    remote = urlsplit(page_url).scheme.lower() in _REMOTE_SCHEMES
     raw: list[_RawFile | SkippedFile] = []
-    for anchor in collector.anchors:
+    for anchor in anchors:
         listed = _html_file(anchor, base_url, page_url)
-        if listed is not None:
-            raw.append(listed)
-    return _build_page(index, page_url, project, raw)
+        if listed is None:
+            continue
+        if isinstance(listed, _RawFile):
+            scheme = urlsplit(listed.url).scheme.lower()
+            if scheme not in _REMOTE_SCHEMES and (remote or scheme != "file"):
+                listed = SkippedFile(listed.filename, f"its URL scheme '{scheme}' is not allowed on "
+                                     f"{'a remote' if remote else 'this'} page")
+        raw.append(listed)
+    return _group(page_url, raw)
+
+
+def flat_folder_listing(folder_url: str, entries: Iterable[tuple[str, str, int]]) -> FlatListing:
+    """A local folder of files as a flat listing: `entries` are (file name, file URL, size)."""
+    return _group(folder_url, (
+        _RawFile(filename=name, url=url, hashes={}, requires_python=None, yanked=None, size=size,
+                 upload_time=None, core_metadata=None)
+        for name, url, size in entries
+    ))

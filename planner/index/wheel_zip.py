@@ -5,6 +5,8 @@
   ones, so rarely all of it: torch's central directory alone is over 1 MB) and the one member.
 - `read_wheel_metadata_file`: a wheel that was downloaded anyway.
 - `read_sdist_pkg_info`: `<top>/PKG-INFO` of a `.tar.gz` or `.zip` sdist; nothing is extracted.
+- `read_archive_member`: any `<top>/<path>` of a source archive (a `pyproject.toml`, say), or
+  None when it has none; the same rules.
 
 All I/O goes through the callable / file object given; nothing here opens files or sockets.
 Both wheel readers choose the METADATA member with `select_metadata_member`.
@@ -35,6 +37,7 @@ __all__ = [
     "ReadRange",
     "SdistArchiveError",
     "WheelZipError",
+    "read_archive_member",
     "read_sdist_pkg_info",
     "read_wheel_metadata_file",
     "read_wheel_metadata_ranged",
@@ -555,12 +558,27 @@ def read_sdist_pkg_info(fileobj: IO[bytes], filename: str) -> bytes:
     Tar archives (any compression tarfile knows) and zips; members are only read, never
     extracted, and PKG-INFO must be a regular file (no links followed).
     """
+    found = _archive_member(fileobj, filename, "PKG-INFO", required=True)
+    assert found is not None
+    return found
+
+
+def read_archive_member(fileobj: IO[bytes], filename: str, path: str) -> bytes | None:
+    """`<top>/<path>` of a source archive (`path` relative, `/`-separated), None when absent.
+
+    The archive must have a single top-level directory (sdists and GitHub's archives do); the
+    member must be a regular file (no links followed) of at most `MAX_MEMBER_SIZE`."""
+    return _archive_member(fileobj, filename, path, required=False)
+
+
+def _archive_member(fileobj: IO[bytes], filename: str, path: str, *, required: bool) -> bytes | None:
     shown = os.path.basename(filename)
     lower = shown.lower()
+    wanted = _member_path(path)
     if lower.endswith(".zip"):
-        return _zip_pkg_info(fileobj, shown)
+        return _zip_member(fileobj, shown, wanted, required)
     if lower.endswith((".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz", ".tar.xz", ".txz")):
-        return _tar_pkg_info(fileobj, shown)
+        return _tar_member(fileobj, shown, wanted, required)
     raise SdistArchiveError(f"{shown}: unsupported sdist format (expected .tar.gz or .zip)")
 
 
@@ -579,29 +597,33 @@ def _single_top(paths: Sequence[list[str]], shown: str) -> str:
     return tops.pop()
 
 
-def _pkg_info_index(paths: Sequence[list[str]], top: str, shown: str) -> int:
-    hits = [i for i, parts in enumerate(paths) if parts == [top, "PKG-INFO"]]
-    if not hits:
-        raise SdistArchiveError(f"{shown}: no {top}/PKG-INFO in the sdist")
+def _member_index(paths: Sequence[list[str]], top: str, wanted: list[str], shown: str,
+                  required: bool) -> int | None:
+    hits = [i for i, parts in enumerate(paths) if parts == [top, *wanted]]
     if len(hits) > 1:
-        raise SdistArchiveError(f"{shown}: {top}/PKG-INFO appears {len(hits)} times")
-    return hits[0]
+        raise SdistArchiveError(f"{shown}: {'/'.join([top, *wanted])} appears {len(hits)} times")
+    if not hits and required:
+        raise SdistArchiveError(f"{shown}: no {'/'.join([top, *wanted])} in the sdist")
+    return hits[0] if hits else None
 
 
-def _tar_pkg_info(fileobj: IO[bytes], shown: str) -> bytes:
+def _tar_member(fileobj: IO[bytes], shown: str, wanted: list[str], required: bool) -> bytes | None:
     try:
         with tarfile.open(fileobj=fileobj, mode="r:*") as archive:
             members = archive.getmembers()
             paths = [_member_path(m.name) for m in members]
             top = _single_top(paths, shown)
-            member = members[_pkg_info_index(paths, top, shown)]
+            index = _member_index(paths, top, wanted, shown, required)
+            if index is None:
+                return None
+            member = members[index]
             if not member.isfile():
-                raise SdistArchiveError(f"{shown}: {top}/PKG-INFO is not a regular file")
+                raise SdistArchiveError(f"{shown}: {'/'.join([top, *wanted])} is not a regular file")
             if member.size > MAX_MEMBER_SIZE:
-                raise SdistArchiveError(f"{shown}: PKG-INFO is implausibly large")
+                raise SdistArchiveError(f"{shown}: {'/'.join(wanted)} is implausibly large")
             stream = archive.extractfile(member)
             if stream is None:
-                raise SdistArchiveError(f"{shown}: {top}/PKG-INFO cannot be read")
+                raise SdistArchiveError(f"{shown}: {'/'.join([top, *wanted])} cannot be read")
             with stream:
                 return stream.read()
     except SdistArchiveError:
@@ -611,17 +633,21 @@ def _tar_pkg_info(fileobj: IO[bytes], shown: str) -> bytes:
         raise SdistArchiveError(f"{shown}: not a readable tar archive ({exc})") from exc
 
 
-def _zip_pkg_info(fileobj: IO[bytes], shown: str) -> bytes:
+def _zip_member(fileobj: IO[bytes], shown: str, wanted: list[str], required: bool) -> bytes | None:
     try:
         with zipfile.ZipFile(fileobj) as archive:
             infos = archive.infolist()
             paths = [_member_path(i.filename) for i in infos]
             top = _single_top(paths, shown)
-            info = infos[_pkg_info_index(paths, top, shown)]
-            if info.is_dir():
-                raise SdistArchiveError(f"{shown}: {top}/PKG-INFO is not a regular file")
+            index = _member_index(paths, top, wanted, shown, required)
+            if index is None:
+                return None
+            info = infos[index]
+            # A zip member whose external attributes say "symbolic link" (S_IFLNK) is no file.
+            if info.is_dir() or (info.external_attr >> 16) & 0o170000 == 0o120000:
+                raise SdistArchiveError(f"{shown}: {'/'.join([top, *wanted])} is not a regular file")
             if info.file_size > MAX_MEMBER_SIZE:
-                raise SdistArchiveError(f"{shown}: PKG-INFO is implausibly large")
+                raise SdistArchiveError(f"{shown}: {'/'.join(wanted)} is implausibly large")
             return archive.read(info)
     except SdistArchiveError:
         raise

@@ -6,9 +6,12 @@ here. Scenario tests run it on every plan they produce.
 
 Rules (every marker is evaluated on `plan.target`):
 
-- root requirements: the project's dependencies, the optional dependencies of the target's
-  extras and the dependency groups of its groups; a requirement on the project itself
-  (`name[extra]`) stands for the requirements of those extras;
+- root requirements: for each local package the target installs (`Target.packages`), the package
+  itself with the target's extras it declares when it is a package (its requirements are then
+  its metadata's), else its dependencies and the optional dependencies of the target's extras;
+  and the dependency groups of the target's groups, of the root and of those packages. A
+  requirement on a project that is no package (`name[extra]` inside it) stands for the
+  requirements of those extras;
 - overrides replace every requirement on their package, wherever it appears; constraints bound
   every planned package they name;
 - every requirement that holds (root, or a planned package's Requires-Dist with extra "" or one
@@ -17,7 +20,9 @@ Rules (every marker is evaluated on `plan.target`):
 - one entry per name; the artifact fits the target (wheel tags, Requires-Python) and is the
   package's own; it comes from the index the package is routed to; a yanked artifact needs an
   exact pin; every package (and planned extra) is reachable from the project and `required_by`
-  names exactly its requirers.
+  names exactly its requirers;
+- a local package (workspace member, path source) comes from its local source, at its path, and
+  nothing else does: never an index for a local package, never a local file for another.
 
 Violation kinds: root-requirement, dependency, constraint, duplicate, artifact (the file is
 another package's), tags, requires-python, metadata (unreadable), routing, yanked, unrequired,
@@ -35,9 +40,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from planner.errors import PlannerError
-from planner.index.models import Artifact, ArtifactKind, CoreMetadata
+from planner.index.models import LOCAL_INDEX, Artifact, ArtifactKind, CoreMetadata
 from planner.plan.model import PROJECT, PlannedPackage, TargetPlan
-from planner.project.model import Dependency, Project
+from planner.project.model import Dependency, PathSource, Project, WorkspaceSource
 from planner.targets.routing import route
 
 Metadata = Callable[[Artifact], CoreMetadata]
@@ -145,43 +150,61 @@ class _Checker:
             if self.holds(o.requirement)
         ]
 
+    def installed(self) -> list[Project]:
+        """The local projects the target installs (the root when the target names none)."""
+        names = self.target.packages or (self.project.name,)
+        local = self.project.local_projects
+        return [local[name] for name in names if name in local]
+
     def root_edges(self) -> list[_Edge]:
-        """The project's active requirements, with its self-references expanded."""
-        todo: list[tuple[Dependency, str]] = [
-            (d, "dependencies") for d in self.project.dependencies
-        ]
-        expanded: set[NormalizedName] = set()
-        for extra in self.target.extras:
-            expanded.add(extra)
-            todo += [
-                (d, f"extra '{extra}'") for d in self.project.optional_dependencies.get(extra, ())
-            ]
+        """The target's active root requirements, with self-references of projects that are no
+        package expanded."""
+        todo: list[tuple[Dependency, str, Project | None]] = []
+        expanded: set[tuple[NormalizedName, NormalizedName]] = set()
+        installed = self.installed()
+        for local in installed:
+            if local.is_package:
+                extras = [e for e in self.target.extras if e in local.optional_dependencies]
+                wanted = Requirement(local.name + (f"[{','.join(extras)}]" if extras else ""))
+                todo.append((Dependency(wanted, local.locate(("project",))), "the target's packages", None))
+                continue
+            todo += [(d, "dependencies", local) for d in local.dependencies]
+            for extra in self.target.extras:
+                expanded.add((local.name, extra))
+                todo += [(d, f"extra '{extra}'", local) for d in local.optional_dependencies.get(extra, ())]
         for group in self.target.groups:
-            todo += [(d, f"group '{group}'") for d in self.project.dependency_groups.get(group, ())]
+            for owner in {id(p): p for p in (self.project, *installed)}.values():
+                todo += [(d, f"group '{group}'", owner) for d in owner.dependency_groups.get(group, ())]
         edges: list[_Edge] = []
+        seen: set[tuple[str, str]] = set()
         while todo:
-            dependency, where = todo.pop(0)
+            dependency, where, owner = todo.pop(0)
             requirement = dependency.requirement
             if not self.holds(requirement):
                 continue
             origin = f"the project ({where}, {dependency.origin})"
-            if dependency.name == self.project.name:
+            itself = owner if owner is not None and dependency.name == owner.name and not owner.is_package else None
+            if itself is not None:
                 for extra in sorted(canonicalize_name(e) for e in requirement.extras):
-                    if extra in expanded:
+                    if (itself.name, extra) in expanded:
                         continue  # already active: guards against extras that include each other
-                    expanded.add(extra)
-                    if extra not in self.project.optional_dependencies:
+                    expanded.add((itself.name, extra))
+                    if extra not in itself.optional_dependencies:
                         self.add(
                             "root-requirement",
                             PROJECT,
                             f"{origin} requires '{requirement}', "
-                            f"but the project has no extra '{extra}'",
+                            f"but {itself.name} has no extra '{extra}'",
                         )
                     todo += [
-                        (d, f"extra '{extra}' via '{requirement}'")
-                        for d in self.project.optional_dependencies.get(extra, ())
+                        (d, f"extra '{extra}' via '{requirement}'", itself)
+                        for d in itself.optional_dependencies.get(extra, ())
                     ]
                 continue
+            key = (str(requirement), str(dependency.origin))
+            if key in seen:
+                continue
+            seen.add(key)
             for replaced, note in self.overridden(requirement):
                 edges.append(_Edge(PROJECT, replaced, origin, frozenset({None}), note))
         return edges
@@ -193,8 +216,8 @@ class _Checker:
             core = self.core_metadata(package)
             for requirement in core.requires_dist if core is not None else ():
                 active = frozenset(c for c in contexts if self.holds(requirement, c))
-                if not active or canonicalize_name(requirement.name) == self.project.name:
-                    continue  # the project itself is no planned package: it is what installs them
+                if not active:
+                    continue
                 origin = f"{package.name} {package.version}"
                 for replaced, note in self.overridden(requirement):
                     edges.append(_Edge(package.name, replaced, origin, active, note))
@@ -308,8 +331,12 @@ class _Checker:
         except PlannerError as exc:
             self.add("routing", package.name, f"{package.name} has no valid route: {exc}")
             return
+        local = package.index == LOCAL_INDEX or package.artifact.index == LOCAL_INDEX
+        if decided.local is not None or local:
+            self.check_local(package, decided.local)
+            return
         allowed = decided.source.index if decided.source is not None else None
-        if package.index not in decided.index_names or (
+        if package.index not in decided.allowed_index_names or (
             allowed is not None and package.index != allowed
         ):
             self.add(
@@ -318,6 +345,27 @@ class _Checker:
                 f"{package.name} {package.version} comes from index '{package.index}', "
                 f"but it is routed to {decided.describe()}",
             )
+
+    def check_local(self, package: PlannedPackage, source: PathSource | WorkspaceSource | None) -> None:
+        """A local package comes from its own source tree or file, at its path; nothing else
+        comes from a local path."""
+        if source is None:
+            self.add("routing", package.name, f"{package.name} {package.version} comes from the local path "
+                     f"'{package.artifact.path}', but no local source applies to it here")
+            return
+        if package.index != LOCAL_INDEX:
+            self.add("routing", package.name, f"{package.name} is a local package, but the plan takes "
+                     f"{package.version} from index '{package.index}'")
+            return
+        if isinstance(source, WorkspaceSource):
+            member = self.project.local_projects.get(package.name)
+            expected = member.root if member is not None else None
+        else:
+            expected = source.path
+        actual = (self.project.root / str(package.artifact.path)).resolve() if package.artifact.path else None
+        if expected is None or actual != expected.resolve():
+            self.add("routing", package.name, f"{package.name} is planned from '{package.artifact.path}', but its "
+                     f"source is {expected}")
 
     def check_yanked(self, package: PlannedPackage, edges: list[_Edge]) -> None:
         if not package.artifact.is_yanked:

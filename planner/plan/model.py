@@ -29,6 +29,9 @@ class PlannedPackage:
     artifact: Artifact
     extras: tuple[NormalizedName, ...] = ()  # extras of this package the plan activates
     required_by: tuple[str, ...] = ()  # package names that require it, or PROJECT; sorted
+    # Empty when the target's packages need it; else the dependency groups of the target that
+    # bring it in (images leave it out unless their docker table asks for one of them).
+    for_groups: tuple[NormalizedName, ...] = ()
     # Set when its metadata came from a PEP 517 build, which ran on this environment.
     metadata_built_on: BuiltOn | None = None
 

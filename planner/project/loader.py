@@ -8,6 +8,7 @@ key path, the line and the fix; settings that are understood but not honoured be
 from __future__ import annotations
 
 import re
+import shlex
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,12 +26,17 @@ from planner.project.model import (
     PYPI_NAME,
     BuildSettings,
     DependencyMetadata,
+    LocalSource,
+    PathSource,
+    Workspace,
+    WorkspaceSource,
     ConflictItem,
     ConflictKind,
     ConflictSet,
     Dependency,
     DockerSettings,
     Index,
+    IndexFormat,
     IndexSource,
     IndexStrategy,
     PlannerSettings,
@@ -56,14 +62,17 @@ _TOML_LINE_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _UV_SUPPORTED = (
     "index", "sources", "conflicts", "index-strategy", "environments", "required-environments",
     "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
-    "index-url", "extra-index-url", "default-groups", "no-build-isolation", "no-build-isolation-package",
+    "index-url", "extra-index-url", "default-groups", "workspace", "package", "find-links",
+    "no-build-isolation", "no-build-isolation-package",
     *("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
       "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package"),
 )
+# [tool.uv] keys a workspace member may set; uv reads the others from the workspace root only.
+_UV_MEMBER_KEYS = ("sources", "package", "dev-dependencies", "managed")
 # [tool.uv] keys that do not change which artifacts a plan contains (they steer uv's installer,
 # cache, Python downloads or publishing). Accepted silently.
 _UV_NO_EFFECT = (
-    "managed", "package", "cache-dir", "cache-keys", "python-preference", "python-downloads",
+    "managed", "cache-dir", "cache-keys", "python-preference", "python-downloads",
     "python-install-mirror", "pypy-install-mirror", "python-downloads-json-url", "required-version",
     "native-tls", "offline", "concurrent-downloads", "concurrent-builds", "concurrent-installs",
     "link-mode", "compile-bytecode", "preview", "publish-url", "trusted-publishing", "check-url",
@@ -78,10 +87,8 @@ _UV_UNSUPPORTED = {
     "exclude-newer-package": "the plan may pick versions uploaded after the cut-off",
     "no-binary": "planner prefers wheels regardless",
     "no-binary-package": "planner prefers wheels regardless",
-    "find-links": "flat find-links pages are not read",
     "no-index": "indexes are still consulted",
     "no-sources": "sources are still applied",
-    "workspace": "workspace members are not resolved",
     "torch-backend": "use [tool.uv.sources] and targets instead",
 }
 # uv build settings planner reads but cannot honour: an error naming the key, never ignored.
@@ -93,15 +100,18 @@ _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DEPENDENCY_METADATA_KEYS = ("name", "version", "requires-dist", "requires-python", "provides-extra")
 # Project-wide settings whose location later stages cite in messages.
 _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
-    ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
+    ("project", "name"), ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
     ("tool", "uv", "index-strategy"), ("tool", "uv", "prerelease"),
 )
 _SOURCE_KEYS = ("index", "marker", "extra", "group")
-_OTHER_SOURCE_KINDS = ("git", "path", "url", "workspace", "editable")
+_PATH_SOURCE_KEYS = ("path", "editable", "package", "marker", "extra", "group")
+_WORKSPACE_SOURCE_KEYS = ("workspace", "editable", "marker", "extra", "group")
+_OTHER_SOURCE_KINDS = ("git", "url")
 _INDEX_KEYS = ("name", "url", "explicit", "default", "format", "authenticate",
                "ignore-error-codes", "cache-control", "publish-url")
-_TARGET_KEYS = ("platform", "python", "accelerator", "extras", "groups", "manylinux", "macos", "docker")
-_DOCKER_KEYS = ("base-image", "debian-suite")
+_TARGET_KEYS = ("platform", "python", "accelerator", "extras", "groups", "packages", "manylinux", "macos",
+                "docker")
+_DOCKER_KEYS = ("base-image", "debian-suite", "command", "groups")
 
 
 def find_pyproject(path: Path | str) -> Path:
@@ -118,8 +128,14 @@ def find_pyproject(path: Path | str) -> Path:
 
 
 def load_project(path: Path | str) -> Project:
-    """Read, parse and validate the pyproject at `path` (a file or its directory)."""
+    """Read, parse and validate the pyproject at `path` (a file or its directory), and, when it
+    is a workspace root, every member's."""
     pyproject = find_pyproject(path)
+    return _ProjectLoader(read_document(pyproject)).load()
+
+
+def read_document(pyproject: Path, shown: str | None = None) -> DocumentReader:
+    """A pyproject parsed, with its key positions; an `InputError` naming the file otherwise."""
     try:
         data = pyproject.read_bytes()
     except OSError as exc:
@@ -150,7 +166,22 @@ def load_project(path: Path | str) -> Project:
             location=Location(pyproject, (), line),
             fix=_toml_fix(problem, text, line, column),
         ) from None
-    return _ProjectLoader(DocumentReader(pyproject.resolve(), document, TomlPositions(text))).load()
+    return DocumentReader(pyproject.resolve(), document, TomlPositions(text), shown)
+
+
+def _source_meaning(entries: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a list of sources says, without where it was written (to compare two of them)."""
+    out = []
+    for entry in entries:
+        fields = {k: v for k, v in vars(entry).items() if k not in ("origin", "written")}
+        out.append((type(entry).__name__, tuple(sorted((k, str(v)) for k, v in fields.items()))))
+    return tuple(out)
+
+
+def _folder_name(folder: Path) -> NormalizedName:
+    """A virtual workspace root's name (used for image tags and reports): its folder's name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-._")
+    return canonicalize_name(cleaned or "workspace")
 
 
 _MARKER_VARIABLES = (
@@ -252,9 +283,11 @@ def _toml_fix(problem: str, text: str, line: int | None, column: int | None) -> 
 
 
 class _ProjectLoader:
-    def __init__(self, reader: DocumentReader):
+    def __init__(self, reader: DocumentReader, root_indexes: tuple[Index, ...] | None = None):
         self.r = reader
         self.warnings: list[Diagnostic] = []
+        # A workspace member's loader: the root's indexes (members name them in sources).
+        self.root_indexes = root_indexes
 
     def warn(self, path: KeyPath, message: str) -> None:
         self.warnings.append(Diagnostic(message, self.r.location(path)))
@@ -308,48 +341,198 @@ class _ProjectLoader:
 
     # -- sections ----------------------------------------------------------------------------
     def load(self) -> Project:
-        if not self.r.has(("project",)):
+        member = self.root_indexes is not None
+        virtual = not self.r.has(("project",))
+        if virtual and member:
+            self.r.fail(("project",), "this workspace member has no [project] table",
+                        'add [project] with at least name = "...", or leave the folder out with '
+                        "[tool.uv.workspace] exclude in the workspace root")
+        if virtual and not self.r.has(("tool", "uv", "workspace")):
             self.r.fail(("project",), "missing [project] table",
-                        'add [project] with at least name = "..." and dependencies = [...]')
-        self.r.table(("project",))
-        name_raw = self.r.string(("project", "name"), required=True, example='"my-app"')
-        name = self.name(("project", "name"), name_raw, "project")
-        version = self.r.string(("project", "version"))
-        if version is not None:
-            try:
-                Version(version)
-            except InvalidVersion:
-                self.r.fail(("project", "version"), f"'{version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
-        dynamic = self.r.string_array(("project", "dynamic"))
-        for field in ("dependencies", "optional-dependencies"):
-            if field in dynamic:
-                self.r.fail(("project", "dynamic"), f"'{field}' is dynamic; planner needs it written in the pyproject",
-                            f"list project.{field} statically and remove it from project.dynamic")
-        requires_python = self.requires_python()
-        dependencies = self.requirements(("project", "dependencies"))
-        optional = self.optional_dependencies()
+                        'add [project] with at least name = "..." and dependencies = [...] '
+                        "(a workspace root without [project] needs [tool.uv.workspace] members)")
+        if virtual:
+            name, version, dynamic = _folder_name(self.r.file.parent), None, []
+            requires_python, dependencies, optional = None, (), {}
+        else:
+            self.r.table(("project",))
+            name_raw = self.r.string(("project", "name"), required=True, example='"my-app"')
+            name = self.name(("project", "name"), name_raw, "project")
+            version = self.r.string(("project", "version"))
+            if version is not None:
+                try:
+                    Version(version)
+                except InvalidVersion:
+                    self.r.fail(("project", "version"), f"'{version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
+            dynamic = self.r.string_array(("project", "dynamic"))
+            for field in ("dependencies", "optional-dependencies"):
+                if field in dynamic:
+                    self.r.fail(("project", "dynamic"), f"'{field}' is dynamic; planner needs it written in the pyproject",
+                                f"list project.{field} statically and remove it from project.dynamic")
+            requires_python = self.requires_python(warn=not member and not self.r.has(("tool", "uv", "workspace")))
+            dependencies = self.requirements(("project", "dependencies"))
+            optional = self.optional_dependencies()
         groups = self.dependency_groups()
-        uv = self.uv_settings(optional, groups, name)
-        planner = self.planner_settings(optional, groups)
+        common = dict(
+            pyproject=self.r.file, name=name, version=version, dependencies=dependencies,
+            optional_dependencies=frozen_mapping(optional), dependency_groups=frozen_mapping(groups),
+            virtual=virtual, has_build_system=self.r.has(("build-system",)), scripts=self.scripts(),
+            dynamic=tuple(dynamic), origin=self.r.location(() if virtual else ("project",)), shown=self.r.shown,
+        )
+        if member:
+            located = {path: self.r.location(path) for path in _LOCATED_SETTINGS if self.r.has(path)}
+            return self.member({**common, "locations": frozen_mapping(located)}, requires_python, optional, groups, name)
+        workspace = self.workspace_settings()
+        indexes = self.indexes()
+        members = self.load_members(workspace, indexes, name) if workspace is not None else ()
+        requires_python = self.workspace_requires_python(requires_python, members, workspace)
+        all_extras = dict(optional)
+        all_groups = dict(groups)
+        for p in members:
+            all_extras.update(p.optional_dependencies)
+            all_groups.update(p.dependency_groups)
+        local_names = ([] if virtual else [name]) + [p.name for p in members]
+        uv = self.uv_settings(optional, groups, name, indexes, members, local_names, all_extras, all_groups)
+        planner = self.planner_settings(all_extras, all_groups, local_names)
+        self.check_member_requirements(name, dependencies, optional, groups, uv, members)
         return Project(
-            pyproject=self.r.file,
-            name=name,
-            version=version,
+            **common,
             requires_python=requires_python,
-            dependencies=dependencies,
-            optional_dependencies=frozen_mapping(optional),
-            dependency_groups=frozen_mapping(groups),
             uv=uv,
             planner=planner,
-            warnings=tuple(self.warnings),
+            warnings=tuple(self.warnings) + tuple(w for p in members for w in p.warnings),
             locations=frozen_mapping({path: self.r.location(path) for path in _LOCATED_SETTINGS if self.r.has(path)}),
+            workspace=workspace,
+            members=members,
         )
 
-    def requires_python(self) -> SpecifierSet | None:
+    def scripts(self) -> Mapping[str, str]:
+        path: KeyPath = ("project", "scripts")
+        out = {}
+        for key, value in self.r.table(path, example='{ serve = "app.main:run" }').items():
+            out[key] = self.r.expect((*path, key), value, str, '"app.main:run"')
+        return frozen_mapping(out)
+
+    # -- workspaces ----------------------------------------------------------------------------
+    def member(self, common: dict[str, Any], requires_python: SpecifierSet | None,
+               optional: Mapping[str, Any], groups: Mapping[str, Any], name: NormalizedName) -> Project:
+        """A workspace member: its own [project], groups, sources and `package`; the workspace's
+        other settings are read from the root only (as uv does), so they are warned about here."""
+        base = ("tool", "uv")
+        for key in self.r.table(base):
+            if key == "index":  # uv gathers members' indexes; planner reads the root's only
+                self.warn((*base, key), "[[tool.uv.index]] in a workspace member is not read: declare the index "
+                          "in the workspace root (planner reads indexes from the root only)")
+            elif key not in _UV_MEMBER_KEYS:
+                self.warn((*base, key), f"tool.uv.{key} in a workspace member is ignored: uv reads it from "
+                          "the workspace root only")
+        if self.r.has(("tool", "planner")):
+            self.warn(("tool", "planner"), "[tool.planner] in a workspace member is ignored: declare targets "
+                      "in the workspace root")
+        index_sources, local_sources = self.sources(self.root_indexes or (), optional, groups)
+        uv = UvSettings(indexes=(), sources=frozen_mapping(index_sources), local_sources=frozen_mapping(local_sources),
+                        package=self.package_setting())
+        return Project(**common, requires_python=requires_python, uv=uv, planner=PlannerSettings(),
+                       warnings=tuple(self.warnings))
+
+    def workspace_settings(self) -> Workspace | None:
+        base: KeyPath = ("tool", "uv", "workspace")
+        if not self.r.has(base):
+            return None
+        table = self.r.table(base)
+        self.r.reject_unknown_keys(base, table, ("members", "exclude"), "[tool.uv.workspace]")
+        if "members" not in table:
+            self.r.fail(base, "[tool.uv.workspace] has no members", 'add members = ["packages/*"] (globs of member folders)')
+        globs = {}
+        for key in ("members", "exclude"):
+            patterns = self.r.string_array((*base, key), '["packages/*"]')
+            for n, pattern in enumerate(patterns):
+                if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+                    self.r.fail((*base, key, n), f"'{pattern}' leaves the workspace folder",
+                                "write globs relative to the workspace root, e.g. \"packages/*\"")
+            globs[key] = tuple(patterns)
+        return Workspace(globs["members"], globs["exclude"], self.r.location(base))
+
+    def load_members(self, workspace: Workspace, indexes: tuple[Index, ...], root_name: str) -> tuple[Project, ...]:
+        """The members' folders matched by `members` and not by `exclude` (uv's rule: exclude
+        wins); a matched folder without pyproject.toml is skipped with a warning, as uv does."""
+        root = self.r.file.parent
+        base: KeyPath = ("tool", "uv", "workspace")
+        excluded = {path.resolve() for pattern in workspace.exclude for path in root.glob(pattern)}
+        folders: dict[Path, KeyPath] = {}
+        for n, pattern in enumerate(workspace.members):
+            matched = sorted(p for p in root.glob(pattern) if p.is_dir())
+            for folder in matched:
+                resolved = folder.resolve()
+                if resolved == root.resolve() or resolved in excluded or resolved in folders:
+                    continue
+                if not (folder / "pyproject.toml").is_file():
+                    self.warn((*base, "members", n), f"workspace member folder '{folder.relative_to(root).as_posix()}' "
+                              f"(matched by '{pattern}') has no pyproject.toml and is skipped")
+                    continue
+                folders[resolved] = (*base, "members", n)
+        members: list[Project] = []
+        seen: dict[str, Project] = {}
+        for folder in sorted(folders, key=lambda f: f.relative_to(root.resolve()).as_posix()):
+            shown = (folder.relative_to(root.resolve()) / "pyproject.toml").as_posix()
+            member = _ProjectLoader(read_document(folder / "pyproject.toml", shown), root_indexes=indexes).load()
+            other = seen.get(member.name)
+            if other is not None or member.name == root_name:
+                first = other.display_path() if other is not None else "the workspace root's pyproject.toml"
+                raise InputError(
+                    f"two workspace members are named '{member.name}': {first} and {shown}",
+                    location=member.locate(("project", "name")),
+                    fix="give each member a unique project.name, or exclude one in [tool.uv.workspace] exclude")
+            seen[member.name] = member
+            members.append(member)
+        return tuple(members)
+
+    def workspace_requires_python(self, own: SpecifierSet | None, members: tuple[Project, ...],
+                                  workspace: Workspace | None) -> SpecifierSet | None:
+        """uv's rule: the workspace's requires-python is the intersection of the members'."""
+        found = [s for s in (own, *(m.requires_python for m in members)) if s is not None]
+        if not found:
+            if workspace is not None:
+                self.warn(("project",) if self.r.has(("project",)) else ("tool", "uv", "workspace"),
+                          "no member sets project.requires-python; derived targets use Python 3.12")
+            return None
+        combined = found[0]
+        for specifier in found[1:]:
+            combined &= specifier
+        return combined
+
+    def check_member_requirements(self, root_name: str, dependencies: tuple[Dependency, ...],
+                                  optional: Mapping[str, tuple[Dependency, ...]],
+                                  groups: Mapping[str, tuple[Dependency, ...]], uv: UvSettings,
+                                  members: tuple[Project, ...]) -> None:
+        """uv requires `{ workspace = true }` for a requirement on a member; planner resolves it to
+        the member anyway (a local package is never taken from an index) and says so."""
+        if not members:
+            return
+        names = {m.name for m in members} | {root_name}
+        projects: list[tuple[tuple[Dependency, ...], Mapping[str, Any], str]] = [
+            (dependencies + tuple(d for ds in optional.values() for d in ds) + tuple(d for ds in groups.values() for d in ds),
+             uv.local_sources, root_name)]
+        for m in members:
+            projects.append((m.dependencies + tuple(d for ds in m.optional_dependencies.values() for d in ds)
+                             + tuple(d for ds in m.dependency_groups.values() for d in ds),
+                             m.uv.local_sources, m.name))
+        for deps, sources, owner in projects:
+            for dependency in deps:
+                if dependency.name in names and dependency.name != owner and not any(
+                        isinstance(s, WorkspaceSource) for s in (*sources.get(dependency.name, ()),
+                                                                 *uv.local_sources.get(dependency.name, ()))):
+                    self.warnings.append(Diagnostic(
+                        f"'{dependency.requirement}' names workspace member '{dependency.name}' without "
+                        f"{dependency.name} = {{ workspace = true }} in tool.uv.sources (uv requires it); "
+                        "planner uses the member", dependency.origin))
+
+    def requires_python(self, warn: bool = True) -> SpecifierSet | None:
         path = ("project", "requires-python")
         text = self.r.string(path, example='">=3.11"')
         if text is None:
-            self.warn(("project",), "project.requires-python is not set; derived targets use Python 3.12")
+            if warn:
+                self.warn(("project",), "project.requires-python is not set; derived targets use Python 3.12")
             return None
         try:
             specifiers = SpecifierSet(text)
@@ -431,7 +614,13 @@ class _ProjectLoader:
         return out
 
     # -- [tool.uv] -----------------------------------------------------------------------------
-    def uv_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any], project_name: str) -> UvSettings:
+    def package_setting(self) -> bool | None:
+        path: KeyPath = ("tool", "uv", "package")
+        return self.r.boolean(path) if self.r.has(path) else None
+
+    def uv_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any], project_name: str,
+                    indexes: tuple[Index, ...], members: tuple[Project, ...], local_names: list[NormalizedName],
+                    all_extras: Mapping[str, Any], all_groups: Mapping[str, Any]) -> UvSettings:
         base = ("tool", "uv")
         table = self.r.table(base)
         for key in table:
@@ -442,19 +631,22 @@ class _ProjectLoader:
             else:
                 hint = did_you_mean(key, (*_UV_SUPPORTED, *_UV_NO_EFFECT, *_UV_UNSUPPORTED))
                 self.warn((*base, key), f"unknown key tool.uv.{key} is ignored" + (f" ({hint})" if hint else ""))
-        indexes = self.indexes()
-        sources = self.sources(indexes, extras, groups)
+        index_sources, local_sources = self.sources(indexes, extras, groups)
+        index_sources, local_sources = self.workspace_sources(index_sources, local_sources, members)
+        self.check_workspace_sources(local_sources, members, local_names)
         return UvSettings(
             indexes=indexes,
-            sources=frozen_mapping(sources),
+            sources=frozen_mapping(index_sources),
+            local_sources=frozen_mapping(local_sources),
+            package=self.package_setting(),
             index_strategy=self.choice((*base, "index-strategy"), IndexStrategy, IndexStrategy.FIRST_INDEX),
             prerelease=self.choice((*base, "prerelease"), PrereleaseMode, PrereleaseMode.IF_NECESSARY_OR_EXPLICIT),
             environments=self.markers((*base, "environments")),
             required_environments=self.markers((*base, "required-environments")),
             constraints=self.requirements((*base, "constraint-dependencies")),
             overrides=self.requirements((*base, "override-dependencies")),
-            conflicts=self.conflicts(extras, groups, project_name),
-            default_groups=self.default_groups(groups),
+            conflicts=self.conflicts(all_extras, all_groups, project_name, members, local_names),
+            default_groups=self.default_groups(all_groups),
             build=self.build_settings(),
         )
 
@@ -631,18 +823,14 @@ class _ProjectLoader:
                 url = normalize_index_url(raw_url, self.r.file.parent)
             except ValueError as exc:
                 self.r.fail((*path, "url"), f"invalid index URL: {exc}", "use an https:// URL of a simple index, or a local path")
-            index_format = self.r.string((*path, "format")) or "simple"
-            if index_format == "flat":
-                self.r.fail((*path, "format"), f"index '{name}' is a flat (find-links) index, which planner does not read yet",
-                            "serve the files as a simple (PEP 503) index and drop format = \"flat\", or remove the index")
-            if index_format != "simple":
-                self.r.fail((*path, "format"), f"unknown index format '{index_format}'", 'use format = "simple" (the default)')
+            index_format = self.choice((*path, "format"), IndexFormat, IndexFormat.SIMPLE)
             out.append(Index(
                 name=name,
                 url=url,
                 explicit=self.r.boolean((*path, "explicit")),
                 default=self.r.boolean((*path, "default")),
                 origin=self.r.location(path),
+                format=index_format,
             ))
         defaults = [(n, index) for n, index in enumerate(out) if index.default]
         if len(defaults) > 1:
@@ -651,7 +839,28 @@ class _ProjectLoader:
                         f"more than one index is marked default = true ('{first.name}' and '{second.name}')",
                         "keep default = true on one index only")
         out.extend(self.legacy_index_urls(bool(defaults), {index.name for index in out}))
+        out.extend(self.find_links({index.name for index in out}))
         return tuple(out)
+
+    def find_links(self, taken: set[str]) -> list[Index]:
+        """uv's `find-links`: flat pages or folders of files consulted beside the indexes, named
+        `find-links-N` in messages and outputs."""
+        path: KeyPath = ("tool", "uv", "find-links")
+        out: list[Index] = []
+        for n, raw in enumerate(self.r.string_array(path, '["./wheels", "https://example.com/wheels.html"]')):
+            item: KeyPath = (*path, n)
+            try:
+                url = normalize_index_url(raw, self.r.file.parent)
+            except ValueError as exc:
+                self.r.fail(item, f"invalid find-links location: {exc}",
+                            "use an https:// URL of an HTML page of links, or the path of a folder of wheels and sdists")
+            name = f"find-links-{n + 1}"
+            if name in taken:
+                self.r.fail(item, f"index name '{name}' is reserved for tool.uv.find-links",
+                            "rename the [[tool.uv.index]] entry")
+            out.append(Index(name=name, url=url, origin=self.r.location(item), format=IndexFormat.FLAT,
+                             find_links=True))
+        return out
 
     def legacy_index_urls(self, has_default: bool, taken: set[str]) -> list[Index]:
         """uv's older `index-url` / `extra-index-url` settings, as unnamed indexes."""
@@ -678,14 +887,16 @@ class _ProjectLoader:
         except ValueError as exc:
             self.r.fail(path, f"invalid index URL: {exc}", "use an https:// URL of a simple index")
 
-    def sources(self, indexes: tuple[Index, ...], extras: Mapping[str, Any],
-                groups: Mapping[str, Any]) -> dict[NormalizedName, tuple[IndexSource, ...]]:
+    def sources(self, indexes: tuple[Index, ...], extras: Mapping[str, Any], groups: Mapping[str, Any],
+                ) -> tuple[dict[NormalizedName, tuple[IndexSource, ...]], dict[NormalizedName, tuple[LocalSource, ...]]]:
+        """`[tool.uv.sources]`: index entries, and local ones (`path`, `workspace`), per package."""
         base = ("tool", "uv", "sources")
         index_names = [index.name for index in indexes] + [PYPI_NAME]
         out: dict[NormalizedName, tuple[IndexSource, ...]] = {}
+        local: dict[NormalizedName, tuple[LocalSource, ...]] = {}
         for raw_name, value in self.r.table(base).items():
             package = self.name((*base, raw_name), raw_name, "package")
-            if package in out:
+            if package in out or package in local:
                 self.r.fail((*base, raw_name), f"sources for '{package}' are declared twice", "merge them into one list")
             if isinstance(value, dict):
                 entries = [((*base, raw_name), value)]
@@ -696,27 +907,34 @@ class _ProjectLoader:
             else:
                 self.r.fail((*base, raw_name), f"expected a table or an array of tables, found {toml_type_name(value)}",
                             f'e.g. {raw_name} = {{ index = "pytorch-cpu" }}')
-            out[package] = tuple(self.source(path, entry, package, index_names, extras, groups) for path, entry in entries)
-        return out
+            parsed = [self.source(path, entry, package, index_names, extras, groups) for path, entry in entries]
+            indexed = tuple(e for e in parsed if isinstance(e, IndexSource))
+            on_disk = tuple(e for e in parsed if not isinstance(e, IndexSource))
+            if indexed:
+                out[package] = indexed
+            if on_disk:
+                local[package] = on_disk
+        return out, local
 
     def source(self, path: KeyPath, entry: Any, package: NormalizedName, index_names: list[str],
-               extras: Mapping[str, Any], groups: Mapping[str, Any]) -> IndexSource:
+               extras: Mapping[str, Any], groups: Mapping[str, Any]) -> IndexSource | LocalSource:
         self.r.expect(path, entry, dict)
         for kind in _OTHER_SOURCE_KINDS:
             if kind in entry:
-                self.r.fail((*path, kind), f"'{kind}' sources are not supported yet (only index sources are)",
+                self.r.fail((*path, kind), f"'{kind}' sources are not supported yet (index, path and workspace sources are)",
                             f"publish {package} to an index and use {{ index = \"...\" }}, or remove the source")
+        kinds = [kind for kind in ("index", "path", "workspace") if kind in entry]
+        if len(kinds) > 1:
+            self.r.fail(path, f"a source for '{package}' sets both {kinds[0]} and {kinds[1]}",
+                        "give each source one kind: index, path or workspace (use a list of sources with markers "
+                        "for several)")
+        kind = kinds[0] if kinds else "index"
+        keys = {"index": _SOURCE_KEYS, "path": _PATH_SOURCE_KEYS, "workspace": _WORKSPACE_SOURCE_KEYS}[kind]
         for key in entry:
-            if key not in _SOURCE_KEYS:
-                hint = did_you_mean(key, _SOURCE_KEYS)
+            if key not in keys:
+                hint = did_you_mean(key, keys)
                 self.r.fail((*path, key), f"unknown key '{key}' in a source for '{package}'",
-                            (hint + " " if hint else "") + f"index sources take: {', '.join(_SOURCE_KEYS)}")
-        index = self.r.string((*path, "index"), required=True, example='"pytorch-cpu"')
-        if index not in index_names:
-            hint = did_you_mean(index, index_names)
-            self.r.fail((*path, "index"), f"source for '{package}' names index '{index}', which is not defined",
-                        (hint + " " if hint else "") + f'add [[tool.uv.index]] with name = "{index}" and its url'
-                        + (f" (defined: {', '.join(index_names[:-1])})" if len(index_names) > 1 else ""))
+                            (hint + " " if hint else "") + f"{kind} sources take: {', '.join(keys)}")
         marker = self.marker((*path, "marker"), entry["marker"]) if "marker" in entry else None
         extra = group = None
         if "extra" in entry and "group" in entry:
@@ -735,10 +953,96 @@ class _ProjectLoader:
                 hint = did_you_mean(raw, groups)
                 self.r.fail((*path, "group"), f"source for '{package}' applies to group '{raw}', which the project does not declare",
                             hint or f"declare it under [dependency-groups] (groups: {', '.join(groups) or 'none'})")
-        return IndexSource(package=package, index=index, marker=marker, extra=extra, group=group,
-                           origin=self.r.location(path))
+        origin = self.r.location(path)
+        if kind == "path":
+            written = self.r.string((*path, "path"), example='"../lib"')
+            if not written or not written.strip():
+                self.r.fail((*path, "path"), f"empty path in the source for '{package}'",
+                            'give the folder, wheel or sdist, relative to this pyproject, e.g. path = "../lib"')
+            if "package" in entry:
+                self.r.boolean((*path, "package"))
+                self.warn((*path, "package"), "'package' in a path source is ignored: a local source tree "
+                          "required by name is installed as a package")
+            resolved = (self.r.file.parent / Path(written).expanduser()).resolve()
+            return PathSource(package=package, path=resolved, written=written,
+                              editable=self.r.boolean((*path, "editable")), marker=marker, extra=extra, group=group,
+                              origin=origin)
+        if kind == "workspace":
+            value = entry["workspace"]
+            if isinstance(value, str):
+                self.r.fail((*path, "workspace"), "workspace sources that name another workspace's path are not supported",
+                            f"use {{ path = \"{value}\" }} for a package of another workspace, or workspace = true "
+                            "for a member of this one")
+            if self.r.expect((*path, "workspace"), value, bool, "true") is not True:
+                self.r.fail((*path, "workspace"), "workspace = false is not a source",
+                            f"write {package} = {{ workspace = true }}, or remove the entry")
+            return WorkspaceSource(package=package, editable=self.r.boolean((*path, "editable"), default=True),
+                                   marker=marker, extra=extra, group=group, origin=origin)
+        index = self.r.string((*path, "index"), required=True, example='"pytorch-cpu"')
+        if index not in index_names:
+            hint = did_you_mean(index, index_names)
+            self.r.fail((*path, "index"), f"source for '{package}' names index '{index}', which is not defined",
+                        (hint + " " if hint else "") + f'add [[tool.uv.index]] with name = "{index}" and its url'
+                        + (f" (defined: {', '.join(index_names[:-1])})" if len(index_names) > 1 else ""))
+        return IndexSource(package=package, index=index, marker=marker, extra=extra, group=group, origin=origin)
 
-    def conflicts(self, extras: Mapping[str, Any], groups: Mapping[str, Any], project_name: str) -> tuple[ConflictSet, ...]:
+    def workspace_sources(self, index_sources: dict[NormalizedName, tuple[IndexSource, ...]],
+                          local_sources: dict[NormalizedName, tuple[LocalSource, ...]], members: tuple[Project, ...],
+                          ) -> tuple[dict[NormalizedName, tuple[IndexSource, ...]], dict[NormalizedName, tuple[LocalSource, ...]]]:
+        """One source table for the whole workspace. uv applies the root's sources to every member
+        unless a member declares its own for that package, and a member's only to its own
+        requirements; planner applies sources wherever a package appears, so a member's entry
+        replaces the root's for the package (with a warning when they differ), and members that
+        disagree are an error (docs/uv-compat.md)."""
+        merged_index, merged_local = dict(index_sources), dict(local_sources)
+        declared: dict[NormalizedName, tuple[Project, tuple[Any, ...]]] = {}
+        for member in members:
+            for package in set(member.uv.sources) | set(member.uv.local_sources):
+                entries = member.uv.sources.get(package, ()) + member.uv.local_sources.get(package, ())
+                meaning = _source_meaning(entries)
+                first = declared.get(package)
+                if first is not None:
+                    if _source_meaning(first[1]) != meaning:
+                        raise InputError(
+                            f"workspace members declare different sources for '{package}': "
+                            f"{first[0].display_path()} and {member.display_path()}",
+                            location=entries[0].origin,
+                            fix="declare one source for it in the workspace root's [tool.uv.sources] and remove "
+                                "the members' entries (planner applies a source wherever the package appears)")
+                    continue
+                declared[package] = (member, entries)
+                root_entries = index_sources.get(package, ()) + local_sources.get(package, ())
+                if root_entries and _source_meaning(root_entries) != meaning:
+                    self.warnings.append(Diagnostic(
+                        f"{member.display_path()} declares its own source for '{package}'; planner uses it for "
+                        f"every requirement on {package} in the workspace (uv: for that member's only)",
+                        entries[0].origin))
+                merged_index.pop(package, None)
+                merged_local.pop(package, None)
+                if member.uv.sources.get(package):
+                    merged_index[package] = member.uv.sources[package]
+                if member.uv.local_sources.get(package):
+                    merged_local[package] = member.uv.local_sources[package]
+        return merged_index, merged_local
+
+    def check_workspace_sources(self, local_sources: Mapping[NormalizedName, tuple[LocalSource, ...]],
+                                members: tuple[Project, ...], local_names: list[NormalizedName]) -> None:
+        """A `workspace = true` source must name a member (uv fails otherwise, and so does planner)."""
+        for package, entries in local_sources.items():
+            for entry in entries:
+                if isinstance(entry, WorkspaceSource) and package not in local_names:
+                    names = ", ".join(sorted(local_names)) or "none"
+                    hint = did_you_mean(package, local_names)
+                    raise InputError(
+                        f"source for '{package}' says workspace = true, but no workspace member is named "
+                        f"'{package}' (members: {names})",
+                        location=entry.origin,
+                        fix=(hint + " " if hint else "") + "add its folder to [tool.uv.workspace] members in the "
+                            "workspace root, or use { path = \"...\" } or an index source")
+
+    def conflicts(self, extras: Mapping[str, Any], groups: Mapping[str, Any], project_name: str,
+                  members: tuple[Project, ...] = (), local_names: list[NormalizedName] | None = None,
+                  ) -> tuple[ConflictSet, ...]:
         base = ("tool", "uv", "conflicts")
         out: list[ConflictSet] = []
         for n, raw_set in enumerate(self.r.array(base)):
@@ -756,16 +1060,31 @@ class _ProjectLoader:
                 if unknown:
                     self.r.fail((*path, sorted(unknown)[0]), f"unknown key '{sorted(unknown)[0]}' in a conflict item",
                                 "a conflict item is { extra = \"...\" } or { group = \"...\" }")
-                if "package" in member and canonicalize_name(str(member["package"])) != project_name:
-                    self.r.fail((*path, "package"), "conflicts between workspace members are not supported",
-                                f"name only extras or groups of '{project_name}'")
+                owner = None
+                if "package" in member:
+                    raw_package = self.r.expect((*path, "package"), member["package"], str)
+                    owner = canonicalize_name(raw_package)
+                    names = local_names if local_names is not None else [project_name]
+                    if owner not in names:
+                        hint = did_you_mean(raw_package, names)
+                        self.r.fail((*path, "package"), f"conflict names package '{raw_package}', which is no "
+                                    f"workspace member (members: {', '.join(names) or 'none'})",
+                                    hint or "name a member of [tool.uv.workspace], or fix the name")
                 kinds = [kind for kind in ("extra", "group") if kind in member]
-                if len(kinds) != 1:
-                    self.r.fail(path, "a conflict item needs exactly one of 'extra' or 'group'", 'e.g. { extra = "cpu" }')
+                if len(kinds) > 1 or (not kinds and owner is None):
+                    self.r.fail(path, "a conflict item needs exactly one of 'extra', 'group' or 'package'",
+                                'e.g. { extra = "cpu" } or { package = "api" }')
+                if not kinds:
+                    items.append(ConflictItem(ConflictKind.PACKAGE, owner))  # type: ignore[arg-type]
+                    continue
                 kind = ConflictKind(kinds[0])
                 raw = self.r.expect((*path, kind.value), member[kind.value], str)
                 name = canonicalize_name(raw)
                 declared = extras if kind is ConflictKind.EXTRA else groups
+                if owner is not None:  # `{ extra = "x", package = "api" }`: an extra of that member
+                    project = next((m for m in members if m.name == owner), None)
+                    if project is not None:
+                        declared = project.optional_dependencies if kind is ConflictKind.EXTRA else project.dependency_groups
                 if name not in declared:
                     hint = did_you_mean(raw, declared)
                     table = "[project.optional-dependencies]" if kind is ConflictKind.EXTRA else "[dependency-groups]"
@@ -780,7 +1099,8 @@ class _ProjectLoader:
         return tuple(out)
 
     # -- [tool.planner] ---------------------------------------------------------------------
-    def planner_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any]) -> PlannerSettings:
+    def planner_settings(self, extras: Mapping[str, Any], groups: Mapping[str, Any],
+                         local_names: list[NormalizedName] | None = None) -> PlannerSettings:
         base = ("tool", "planner")
         table = self.r.table(base)
         self.r.reject_unknown_keys(base, table, ("targets", "alignment"), "[tool.planner]")
@@ -796,11 +1116,28 @@ class _ProjectLoader:
                 self.r.fail(path, f"'{name}' is not a valid target name",
                             "use letters, digits, '-', '_' and '.' (it becomes a folder name)")
             self.r.expect(path, raw, dict)
-            targets.append(self.target(path, name, raw, extras, groups))
+            targets.append(self.target(path, name, raw, extras, groups, local_names or []))
         return PlannerSettings(targets=tuple(targets), alignment=alignment)
 
+    def docker_command(self, path: KeyPath) -> tuple[str, ...] | None:
+        """`command`: an array of words (exec form), or a string split as a shell would."""
+        value = self.r.get(path)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                words = shlex.split(value)
+            except ValueError as exc:
+                self.r.fail(path, f"cannot split the command '{value}': {exc}", 'e.g. command = ["serve", "--port", "8000"]')
+        else:
+            words = [self.r.expect((*path, n), item, str) for n, item in enumerate(self.r.expect(path, value, list))]
+        if not words or any(not word or "\n" in word for word in words):
+            self.r.fail(path, "the docker command is empty or has an empty word or a line break",
+                        'e.g. command = ["serve", "--port", "8000"]')
+        return tuple(words)
+
     def target(self, path: KeyPath, name: str, raw: dict[str, Any], extras: Mapping[str, Any],
-               groups: Mapping[str, Any]) -> TargetSpec:
+               groups: Mapping[str, Any], local_names: list[NormalizedName]) -> TargetSpec:
         self.r.reject_unknown_keys(path, raw, _TARGET_KEYS, f"target '{name}'")
         platform = self.r.string((*path, "platform"), required=True, example='"linux-x86_64"')
         activated: dict[str, tuple[NormalizedName, ...]] = {}
@@ -819,11 +1156,38 @@ class _ProjectLoader:
         docker_path = (*path, "docker")
         docker_table = self.r.table(docker_path)
         self.r.reject_unknown_keys(docker_path, docker_table, _DOCKER_KEYS, f"target '{name}' docker settings")
+        docker_groups: list[NormalizedName] = []
+        for n, raw_item in enumerate(self.r.string_array((*docker_path, "groups"), '["prod"]')):
+            item = canonicalize_name(raw_item)
+            if item not in activated["groups"]:
+                self.r.fail((*docker_path, "groups", n), f"target '{name}' docker image installs group '{raw_item}', "
+                            "which the target does not activate",
+                            f"add it to the target's groups (now: {', '.join(activated['groups']) or 'none'})")
+            docker_groups.append(item)
         docker = DockerSettings(
             base_image=self.r.string((*docker_path, "base-image")),
             debian_suite=self.r.string((*docker_path, "debian-suite")),
             origin=self.r.location(docker_path) if docker_table else None,
+            command=self.docker_command((*docker_path, "command")),
+            groups=tuple(docker_groups),
         )
+        packages = None
+        if "packages" in raw:
+            names: list[NormalizedName] = []
+            for n, raw_item in enumerate(self.r.string_array((*path, "packages"), '["api"]')):
+                item = canonicalize_name(raw_item)
+                if item not in local_names:
+                    hint = did_you_mean(raw_item, local_names)
+                    self.r.fail((*path, "packages", n), f"target '{name}' installs package '{raw_item}', which is "
+                                "not the project or a workspace member",
+                                hint or f"name one of: {', '.join(local_names) or 'none (declare [tool.uv.workspace] members)'}")
+                if item not in names:
+                    names.append(item)
+            if not names:
+                self.r.fail((*path, "packages"), f"target '{name}' installs no package",
+                            "list at least one workspace member, or remove the key (default: the root project, "
+                            "or every member under a virtual root)")
+            packages = tuple(names)
         return TargetSpec(
             name=name,
             platform=platform,
@@ -835,5 +1199,6 @@ class _ProjectLoader:
             macos=self.r.string((*path, "macos"), example='"13.0"'),
             docker=docker,
             origin=self.r.location(path),
+            packages=packages,
             key_locations=frozen_mapping({key: self.r.location((*path, key)) for key in raw}),
         )

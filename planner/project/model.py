@@ -49,14 +49,23 @@ class PrereleaseMode(StrEnum):
     IF_NECESSARY_OR_EXPLICIT = "if-necessary-or-explicit"  # uv's default
 
 
+class IndexFormat(StrEnum):
+    """uv's `format` of an index: a Simple Repository API, or a flat page or folder of files."""
+
+    SIMPLE = "simple"  # PEP 503 / PEP 691: one page per project
+    FLAT = "flat"  # pip's find-links: one HTML page of links, or a local folder, listing every file
+
+
 class ConflictKind(StrEnum):
     EXTRA = "extra"
     GROUP = "group"
+    PACKAGE = "package"  # a workspace member: targets may not install two members of one set
 
 
 @dataclass(frozen=True, order=True)
 class ConflictItem:
-    """One member of a conflict set: an extra or a dependency group of the project."""
+    """One member of a conflict set: an extra or a dependency group of the project, or a
+    workspace member (`{ package = "api" }`)."""
 
     kind: ConflictKind
     name: NormalizedName
@@ -102,6 +111,14 @@ class Index:
     explicit: bool = False
     default: bool = False
     origin: Location | None = None  # None: not written in the pyproject (implicit PyPI)
+    format: IndexFormat = IndexFormat.SIMPLE
+    # A `[tool.uv] find-links` location (named `find-links-N`): never part of a route's index
+    # order; its files are candidates beside those of the indexes (see targets/routing.py).
+    find_links: bool = False
+
+    @property
+    def is_flat(self) -> bool:
+        return self.format is IndexFormat.FLAT
 
     @property
     def display_url(self) -> str:
@@ -188,10 +205,51 @@ class BuildSettings:
 
 
 @dataclass(frozen=True)
+class PathSource:
+    """`{ path = "...", editable = ... }`: a source tree, a wheel file or an sdist file on disk.
+
+    `path` is absolute (resolved against the pyproject that declares it); `written` is the text
+    as written, for messages. Whether the path exists is checked when its metadata is needed.
+    """
+
+    package: NormalizedName
+    path: Path
+    written: str
+    editable: bool = False
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    origin: Location | None = None
+
+    def describe(self) -> str:
+        return f"{self.package} from the path '{self.written}'" + (" (editable)" if self.editable else "")
+
+
+@dataclass(frozen=True)
+class WorkspaceSource:
+    """`{ workspace = true }`: the package is a member of this workspace (always a local tree).
+    Also stands for a member required without such an entry (`origin` None)."""
+
+    package: NormalizedName
+    editable: bool = True  # uv installs workspace members editable unless told otherwise
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    origin: Location | None = None
+
+    def describe(self) -> str:
+        return f"{self.package} from the workspace"
+
+
+LocalSource = PathSource | WorkspaceSource
+
+
+@dataclass(frozen=True)
 class UvSettings:
     """The `[tool.uv]` settings planner honours (uv's semantics, see docs/uv-compat.md)."""
 
-    indexes: tuple[Index, ...] = ()  # as written, in order; PyPI is added by `Project.indexes`
+    # As written, in order, then the `find-links` locations; PyPI is added by `Project.indexes`.
+    indexes: tuple[Index, ...] = ()
     sources: Mapping[NormalizedName, tuple[IndexSource, ...]] = field(default_factory=frozen_mapping)
     index_strategy: IndexStrategy = IndexStrategy.FIRST_INDEX
     prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
@@ -202,6 +260,10 @@ class UvSettings:
     conflicts: tuple[ConflictSet, ...] = ()
     # Groups a plain `uv sync` installs; uv's default is "dev" when the project has it.
     default_groups: tuple[NormalizedName, ...] = ()
+    # Sources that are no index: `path` and `workspace` entries, per package (like `sources`).
+    local_sources: Mapping[NormalizedName, tuple[LocalSource, ...]] = field(default_factory=frozen_mapping)
+    # `tool.uv.package`: None when not written (then `[build-system]` decides, as in uv).
+    package: bool | None = None
     build: BuildSettings = field(default_factory=BuildSettings)
 
 
@@ -212,6 +274,10 @@ class DockerSettings:
     base_image: str | None = None
     debian_suite: str | None = None
     origin: Location | None = None
+    # What the container runs; None: the project's only console script, else `python`.
+    command: tuple[str, ...] | None = None
+    # Dependency groups the image installs (images get none unless asked for).
+    groups: tuple[NormalizedName, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -228,6 +294,7 @@ class TargetSpec:
     macos: str | None
     docker: DockerSettings
     origin: Location
+    packages: tuple[NormalizedName, ...] | None = None  # local packages it installs; None: default
     key_locations: Mapping[str, Location] = field(default_factory=frozen_mapping)
 
     def locate(self, key: str) -> Location:
@@ -249,8 +316,19 @@ class PlannerSettings:
 
 
 @dataclass(frozen=True)
+class Workspace:
+    """`[tool.uv.workspace]`: the members' globs, as written, and where."""
+
+    members: tuple[str, ...]
+    exclude: tuple[str, ...]
+    origin: Location
+
+
+@dataclass(frozen=True)
 class Project:
-    """A loaded, validated pyproject."""
+    """A loaded, validated pyproject: the root project, or one workspace member (`members` of
+    the root). A virtual workspace root (no `[project]`) has `virtual` set and is named after
+    its folder."""
 
     pyproject: Path
     name: NormalizedName
@@ -265,9 +343,40 @@ class Project:
     pypi_url: str = PYPI_URL  # the implicit default index; `--default-index` replaces it
     # Where project-wide settings were written, for messages about them (see `locate`).
     locations: Mapping[KeyPath, Location] = field(default_factory=frozen_mapping)
+    virtual: bool = False  # a workspace root without [project]
+    has_build_system: bool = False
+    scripts: Mapping[str, str] = field(default_factory=frozen_mapping)  # [project.scripts]
+    dynamic: tuple[str, ...] = ()  # project.dynamic
+    workspace: Workspace | None = None  # root only
+    members: tuple[Project, ...] = ()  # root only: workspace members other than the root, by name
+    # Where [project] (or, virtual, the file) starts: local packages are named by it in messages.
+    origin: Location | None = None
+    # How messages name this pyproject ("packages/api/pyproject.toml"); None: the root's.
+    shown: str | None = None
 
     def locate(self, key: KeyPath) -> Location:
-        return self.locations.get(tuple(key), Location(self.pyproject, tuple(key)))
+        return self.locations.get(tuple(key), Location(self.pyproject, tuple(key), shown=self.shown))
+
+    @property
+    def is_package(self) -> bool:
+        """Whether the project itself is built and installed (uv: `tool.uv.package`, else the
+        presence of `[build-system]`). A virtual root never is."""
+        if self.virtual:
+            return False
+        if self.uv.package is not None:
+            return self.uv.package
+        return self.has_build_system
+
+    @cached_property
+    def local_projects(self) -> Mapping[NormalizedName, Project]:
+        """The root (unless virtual) and every workspace member, by name."""
+        out: dict[NormalizedName, Project] = {} if self.virtual else {self.name: self}
+        out.update((member.name, member) for member in self.members)
+        return MappingProxyType(out)
+
+    def display_path(self) -> str:
+        """The pyproject's path as messages show it."""
+        return self.shown or self.pyproject.name
 
     @property
     def root(self) -> Path:
@@ -293,6 +402,11 @@ class Project:
         if defaults:
             return (*declared, defaults[0])
         return (*declared, Index(name=PYPI_NAME, url=self.pypi_url, default=True))
+
+    @property
+    def find_links(self) -> tuple[Index, ...]:
+        """The `find-links` locations, in the order written."""
+        return tuple(index for index in self.uv.indexes if index.find_links)
 
     def index(self, name: str) -> Index:
         for candidate in self.indexes:

@@ -37,13 +37,14 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 class DocumentReader:
     """A parsed TOML document plus the positions of its keys."""
 
-    def __init__(self, file: Path, document: dict[str, Any], positions: TomlPositions):
+    def __init__(self, file: Path, document: dict[str, Any], positions: TomlPositions, shown: str | None = None):
         self.file = file
         self.document = document
         self.positions = positions
+        self.shown = shown  # how messages name the file (see `Location.shown`)
 
     def location(self, path: KeyPath) -> Location:
-        return Location(self.file, tuple(path), self.positions.line_of(path))
+        return Location(self.file, tuple(path), self.positions.line_of(path), self.shown)
 
     def fail(self, path: KeyPath, problem: str, fix: str | None = None) -> NoReturn:
         # Messages quote the user's text, which may hold a URL with credentials: never show them.

@@ -9,27 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from packaging.utils import NormalizedName
 
-from planner.index.candidates import select_candidates
 from planner.index.client import IndexClient, MetadataUnavailable, NeedsBuild
-from planner.index.models import Artifact, CandidateSet, CoreMetadata
+from planner.index.models import Artifact, CandidateSet, CoreMetadata, Unusable
 from planner.targets.model import Target
 from planner.targets.routing import Route
 
 if TYPE_CHECKING:
     from planner.sources.build import MetadataBuilder
 
-
-@dataclass(frozen=True)
-class Unusable:
-    """Why an artifact's dependencies cannot be known (an sdist that needs a build, bad metadata):
-    the solver then leaves that candidate out instead of failing the whole run."""
-
-    reason: str
+__all__ = ["IndexProvider", "Provider", "Unusable"]
 
 
 class Provider(Protocol):
@@ -68,7 +60,7 @@ class IndexProvider:
     def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
         """The candidates along any route (explanations ask where a package would come from
         without a source rule); `candidates` is this along the project's route."""
-        return select_candidates(self.client.pages(decided), target, decided.strategy)
+        return self.client.route_candidates(decided, target)
 
     def prefetch(self, routes: Sequence[Route]) -> None:
         self.client.prefetch_pages(routes)

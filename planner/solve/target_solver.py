@@ -79,6 +79,7 @@ class Edge:
     requirement: Requirement
     name: NormalizedName
     group: Group
+    via: str | None = None  # root requirements: "dependencies", "extra x", "group g", "packages"
 
     @cached_property
     def extras(self) -> frozenset[NormalizedName]:
@@ -231,32 +232,57 @@ class TargetSolver:
 
     # -- roots ----------------------------------------------------------------------------------
     def _root_dependencies(self) -> list[tuple[Dependency, str]]:
-        """The project's requirements on this target, with where they come from."""
+        """The requirements the target starts from, with where they come from: each local
+        package it installs (a package is required by name, so its dependencies come from its
+        own metadata; a project that is no package stands for its dependencies and the target's
+        extras of it), then the target's dependency groups of the root and of those packages."""
         project, target = self.project, self.target
-        found: list[tuple[Dependency, str]] = [(d, "dependencies") for d in project.dependencies]
-        pending = list(target.extras)
-        seen_extras: set[str] = set()
-        while pending:  # an extra may require the project's own other extras
-            extra = pending.pop(0)
-            if extra in seen_extras:
+        found: list[tuple[Dependency, str, Project]] = []
+        owners: list[Project] = []
+        for name in target.packages or (project.name,):
+            local = project.local_projects.get(name)
+            if local is None:
                 continue
-            seen_extras.add(extra)
-            for dependency in project.optional_dependencies.get(extra, ()):
-                found.append((dependency, f"extra {extra}"))
+            owners.append(local)
+            suffix = "" if local is project else f" of {local.name}"
+            if local.is_package:
+                extras = [e for e in target.extras if e in local.optional_dependencies]
+                wanted = Requirement(local.name + (f"[{','.join(extras)}]" if extras else ""))
+                found.append((Dependency(wanted, local.origin or local.locate(("project",))), "packages", local))
+                continue
+            found.extend((d, "dependencies" + suffix, local) for d in local.dependencies)
+            found.extend(self._extras_of(local, target.extras, suffix))
         for group in target.groups:
-            found.extend((d, f"group {group}") for d in project.dependency_groups.get(group, ()))
+            for owner in {id(p): p for p in (project, *owners)}.values():
+                suffix = "" if owner is project else f" of {owner.name}"
+                found.extend((d, f"group {group}{suffix}", owner) for d in owner.dependency_groups.get(group, ()))
         out: list[tuple[Dependency, str]] = []
-        for dependency, via in found:
+        seen: set[tuple[str, str]] = set()
+        expanded = {(owner.name, extra) for owner in owners if not owner.is_package for extra in target.extras}
+        while found:
+            dependency, via, owner = found.pop(0)
             requirement = dependency.requirement
             if requirement.marker is not None and not target.evaluate(requirement.marker):
                 continue
-            if canonicalize_name(requirement.name) == project.name:
-                for extra in requirement.extras:  # `demo[gpu]` inside demo: that extra's requirements
-                    for inner in project.optional_dependencies.get(canonicalize_name(extra), ()):
-                        if inner not in [d for d, _ in found]:
-                            found.append((inner, f"extra {extra}"))
+            if dependency.name == owner.name and not owner.is_package:
+                # `demo[gpu]` inside demo, a project that is no package: that extra's requirements
+                new = [e for e in requirement.extras if (owner.name, canonicalize_name(e)) not in expanded]
+                expanded.update((owner.name, canonicalize_name(e)) for e in new)
+                found.extend(self._extras_of(owner, new, "" if owner is project else f" of {owner.name}"))
                 continue
-            out.append((dependency, via))
+            key = (str(dependency.requirement), str(dependency.origin))
+            if key not in seen:
+                seen.add(key)
+                out.append((dependency, via))
+        return out
+
+    @staticmethod
+    def _extras_of(owner: Project, extras: Iterable[str], suffix: str) -> list[tuple[Dependency, str, Project]]:
+        """The requirements of `owner`'s extras (those it declares)."""
+        out = []
+        for extra in extras:
+            name = canonicalize_name(extra)
+            out.extend((d, f"extra {name}{suffix}", owner) for d in owner.optional_dependencies.get(name, ()))
         return out
 
     def _root_edges(self) -> list[Edge]:
@@ -267,14 +293,16 @@ class TargetSolver:
                 if requirement.specifier.prereleases:
                     self._explicit_prerelease.add(name)
                 self._note_pins(name, requirement)
+                said = (f"target '{self.target.name}' installs {bare(dependency.requirement)}" if via == "packages"
+                        else f"the project requires {bare(dependency.requirement)} ({via})")
                 fact = Fact(("requirement", via, str(dependency.requirement), str(dependency.origin)),
-                            FactKind.REQUIREMENT, f"the project requires {bare(dependency.requirement)} ({via})",
+                            FactKind.REQUIREMENT, said,
                             dependency.origin, package=name, requirement=bare(dependency.requirement),
                             parent=PROJECT, via=via)
                 group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
                                            dependency.origin, (fact, *self._override_facts(override)))
 
-                edges.append(Edge(None, PROJECT, None, None, requirement, name, group))
+                edges.append(Edge(None, PROJECT, None, None, requirement, name, group, via))
         # Constraints and overrides are first-party requirements too: a pre-release or an exact
         # pin they name allows that pre-release or yanked version (as uv does).
         for dependency in (*self.project.uv.constraints, *self.project.uv.overrides):
@@ -613,7 +641,9 @@ class TargetSolver:
         # Requirements of extras nobody asked for yet are added by `_extra_var` when asked.
         extras = sorted(requested) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
-        for raw in metadata.requires_dist:
+        origins = metadata.origins  # a local package's: where each requirement was written
+        for position, raw in enumerate(metadata.requires_dist):
+            origin = origins[position] if origins else None
             for requirement, note, override in self._overridden(raw):
                 target_name = _canonical(requirement.name)
                 marker = raw.marker
@@ -630,14 +660,16 @@ class TargetSolver:
                     where = f" [extra {extra}]" if extra else ""
                     facts: tuple[Fact, ...] = ()
                     if self.explain:  # (reading requirements again is not free: only when explaining)
+                        said = f" ({origin})" if origin is not None else ""
                         fact = Fact(("dependency", name, str(candidate.version), str(raw), extra), FactKind.DEPENDENCY,
-                                    f"{name} {candidate.version} requires {bare(raw)}" + (f" (its extra {extra})" if extra else ""),
+                                    f"{name} {_shown_version(candidate)}requires {bare(raw)}"
+                                    + (f" (its extra {extra})" if extra else "") + said, origin,
                                     package=target_name, version=str(candidate.version), requirement=bare(raw),
                                     parent=name, via=extra)
                         facts = (fact, *self._override_facts(override))
                     group = self.formula.group(GroupKind.DEPENDENCY,
                                                f"{name} {candidate.version} requires {requirement}{where}{note}",
-                                               facts=facts)
+                                               origin, facts=facts)
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
                     self._require(edge)
@@ -913,8 +945,44 @@ class TargetSolver:
         return [(package.found.candidates[p], self._var_at(package, p)) for p in positions]
 
     # -- results --------------------------------------------------------------------------------
+    def _closure(self, roots: Iterable[Edge]) -> set[NormalizedName]:
+        """The planned packages `roots` reach through the plan's own requirements (extras
+        followed as requested along the way)."""
+        chosen, reached, extras = self.reach.chosen, set(), {}
+        queue = deque(roots)
+        while queue:
+            edge = queue.popleft()
+            selected = chosen.get(edge.name)
+            if selected is None:
+                continue
+            have = extras.setdefault(edge.name, set())
+            new = set(edge.extras) - have
+            first = edge.name not in reached
+            reached.add(edge.name)
+            have |= new
+            for child in self.edges.get(selected[1], ()):
+                if (first and child.guard_extra is None) or child.guard_extra in new:
+                    queue.append(child)
+        return reached
+
+    def _group_only(self) -> dict[NormalizedName, tuple[NormalizedName, ...]]:
+        """Packages only the target's dependency groups need, with those groups."""
+        def in_group(edge: Edge, group: str) -> bool:
+            return edge.via is not None and (edge.via == f"group {group}" or edge.via.startswith(f"group {group} of "))
+
+        base = [e for e in self.roots if not any(in_group(e, g) for g in self.target.groups)]
+        needed = self._closure(base)
+        out: dict[NormalizedName, list[NormalizedName]] = {}
+        if len(needed) == len(self.reach.chosen):
+            return {}
+        for group in self.target.groups:
+            for name in self._closure(base + [e for e in self.roots if in_group(e, group)]) - needed:
+                out.setdefault(name, []).append(canonicalize_name(group))
+        return {name: tuple(groups) for name, groups in out.items()}
+
     def plan(self) -> TargetPlan:
         packages = []
+        group_only = self._group_only()
         for name in sorted(self.reach.chosen):
             candidate, _ = self.reach.chosen[name]
             metadata = self.metadata.get(self.reach.chosen[name][1])
@@ -925,6 +993,7 @@ class TargetSolver:
                 artifact=candidate.artifact,
                 extras=tuple(sorted(self.reach.extras.get(name, ()))),
                 required_by=tuple(sorted(self.reach.required_by.get(name, ()))),
+                for_groups=group_only.get(name, ()),
                 metadata_built_on=metadata.built_on if metadata is not None else None,
             ))
         stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
@@ -957,6 +1026,12 @@ class TargetSolver:
                 indexes = ", ".join(package.found.indexes_consulted)
                 return f"nothing on {indexes} satisfies {edge.requirement}{where}{detail}"
         return None
+
+
+def _shown_version(candidate: Candidate) -> str:
+    """`"1.0 "` for a message, or nothing for a local package whose version is dynamic."""
+    version = candidate.version
+    return "" if version.local == "dynamic" and candidate.artifact.is_local else f"{version} "
 
 
 def _without_sources(project: Project, name: NormalizedName) -> Project:

@@ -112,6 +112,9 @@ class Target:
     environment: Mapping[str, str]
     tags: tuple[Tag, ...]
     origin: Location | None = None
+    # The local packages it installs (the project, workspace members), by name; a project that
+    # is no package (`tool.uv.package = false`, no build system) stands for its dependencies.
+    packages: tuple[NormalizedName, ...] = ()
 
     def evaluate(self, marker: Marker, extras: frozenset[str] = frozenset()) -> bool:
         """Evaluate a requirement marker on this target; `extras` are those requested with it."""
@@ -151,6 +154,8 @@ class Target:
         return parts
 
     def activates(self, item: ConflictItem) -> bool:
+        if item.kind is ConflictKind.PACKAGE:
+            return item.name in self.packages
         return item.name in (self.extras if item.kind is ConflictKind.EXTRA else self.groups)
 
     @property

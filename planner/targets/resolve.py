@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Diagnostic, InputError, Location
@@ -97,13 +98,14 @@ def _declared_target(project: Project, spec: TargetSpec, warnings: list[Diagnost
     python = _declared_python(project, spec)
     accelerator = _declared_accelerator(spec, platform)
     os_floor = _declared_os_floor(spec, platform)
-    _check_conflicts(project, spec.name, spec.extras, spec.groups, spec.locate)
+    packages = spec.packages if spec.packages is not None else default_packages(project)
+    _check_conflicts(project, spec.name, spec.extras, spec.groups, spec.locate, packages)
     if spec.docker.origin is not None and platform.os is not OperatingSystem.LINUX:
         warnings.append(Diagnostic(
             f"target '{spec.name}' runs on {platform.name}; no container runs there, so its docker "
             "settings are ignored", spec.docker.origin))
     target = _make_target(spec.name, platform, python, accelerator, spec.extras, spec.groups,
-                          os_floor, spec.docker, derived=False, origin=spec.origin)
+                          os_floor, spec.docker, derived=False, origin=spec.origin, packages=packages)
     _check_environments(project, target, spec.locate("platform"))
     return target
 
@@ -183,16 +185,25 @@ def _declared_os_floor(spec: TargetSpec, platform: Platform) -> tuple[int, int] 
     return platform.default_os_floor
 
 
+def default_packages(project: Project) -> tuple[NormalizedName, ...]:
+    """The local packages a target installs unless it says (`packages`): the root project, or
+    every workspace member under a virtual root (uv: `uv sync` / `uv sync --all-packages`)."""
+    if project.virtual:
+        return tuple(member.name for member in project.members)
+    return (project.name,)
+
+
 def _check_conflicts(project: Project, name: str, extras: Iterable[str], groups: Iterable[str],
-                     locate: Callable[[str], Location]) -> None:
+                     locate: Callable[[str], Location], packages: Iterable[str] = ()) -> None:
     """No target may activate two members of one conflict set; the error points at the target's
-    `extras` (or `groups`) key and names where the conflict was declared."""
-    active = {ConflictItem(ConflictKind.EXTRA, e) for e in extras} | {ConflictItem(ConflictKind.GROUP, g) for g in groups}
+    `extras` (or `groups`, `packages`) key and names where the conflict was declared."""
+    active = ({ConflictItem(ConflictKind.EXTRA, e) for e in extras} | {ConflictItem(ConflictKind.GROUP, g) for g in groups}
+              | {ConflictItem(ConflictKind.PACKAGE, p) for p in packages})  # type: ignore[arg-type]
     for conflict in project.uv.conflicts:
         clashing = [item for item in conflict.items if item in active]
         if len(clashing) > 1:
             where = f" (declared at {conflict.origin})" if conflict.origin else ""
-            key = "extras" if clashing[-1].kind is ConflictKind.EXTRA else "groups"
+            key = {ConflictKind.EXTRA: "extras", ConflictKind.GROUP: "groups"}.get(clashing[-1].kind, "packages")
             raise InputError(
                 f"target '{name}' activates {' and '.join(str(i) for i in clashing)}, which tool.uv.conflicts "
                 f"declares conflicting{where}",
@@ -214,7 +225,8 @@ def _check_environments(project: Project, target: Target, location: Location | N
 
 def _make_target(name: str, platform: Platform, python: PythonVersion, accelerator: Accelerator,
                  extras: Sequence[str], groups: Sequence[str], os_floor: tuple[int, int] | None,
-                 docker: DockerSettings, *, derived: bool, origin: Location | None) -> Target:
+                 docker: DockerSettings, *, derived: bool, origin: Location | None,
+                 packages: Sequence[NormalizedName] = ()) -> Target:
     return Target(
         name=name,
         platform=platform,
@@ -228,19 +240,24 @@ def _make_target(name: str, platform: Platform, python: PythonVersion, accelerat
         environment=marker_environment(platform, python),
         tags=wheel_tags(platform, python.minor_tuple, os_floor),
         origin=origin,
+        packages=tuple(packages),
     )
 
 
 # -- derived targets --------------------------------------------------------------------------
 def conflict_free_combinations(project: Project) -> list[tuple[ConflictItem, ...]]:
-    """Every maximal set of extras and groups with no two members in one conflict set.
+    """Every maximal set of extras, default groups and default packages with no two members in
+    one conflict set.
 
     Maximal independent sets of the conflict graph are the maximal cliques of its complement.
-    Order: by the position of the members in the pyproject (extras first, then groups).
+    Order: by the position of the members in the pyproject (extras first, then groups, packages).
+    Derived targets activate uv's `default-groups` (default: `dev`), not every group, as
+    `uv sync` does; extras of workspace members count like the root's.
     """
-    items = [ConflictItem(ConflictKind.EXTRA, e) for e in project.extras] + [
-        ConflictItem(ConflictKind.GROUP, g) for g in project.groups
-    ]
+    extras = dict.fromkeys(e for p in (project, *project.members) for e in p.extras)
+    items = [ConflictItem(ConflictKind.EXTRA, e) for e in extras] + [
+        ConflictItem(ConflictKind.GROUP, g) for g in project.uv.default_groups
+    ] + [ConflictItem(ConflictKind.PACKAGE, p) for p in default_packages(project)]  # type: ignore[arg-type]
     if not project.uv.conflicts:  # the common case: one combination, all of them
         return [tuple(items)]
     import networkx as nx  # imported here: it is slow to import and only conflicts need it
@@ -248,8 +265,9 @@ def conflict_free_combinations(project: Project) -> list[tuple[ConflictItem, ...
     graph = nx.Graph()
     graph.add_nodes_from(items)
     for conflict in project.uv.conflicts:
-        for i, first in enumerate(conflict.items):
-            for second in conflict.items[i + 1:]:
+        members = [item for item in conflict.items if item in graph]  # (groups not by default: out)
+        for i, first in enumerate(members):
+            for second in members[i + 1:]:
                 graph.add_edge(first, second)
     order = {item: n for n, item in enumerate(items)}
     combos = [tuple(sorted(clique, key=order.__getitem__)) for clique in nx.find_cliques(nx.complement(graph))]
@@ -312,8 +330,9 @@ def _derived_targets(project: Project) -> tuple[Target, ...]:
             name = f"{platform.name}-{suffix}" if suffix else platform.name
             extras = [i.name for i in combo if i.kind is ConflictKind.EXTRA]
             groups = [i.name for i in combo if i.kind is ConflictKind.GROUP]
+            packages = [i.name for i in combo if i.kind is ConflictKind.PACKAGE]
             targets.append(_make_target(
                 name, platform, python, _derived_accelerator(platform, distinguishing), extras, groups,
-                platform.default_os_floor, DockerSettings(), derived=True, origin=None,
+                platform.default_os_floor, DockerSettings(), derived=True, origin=None, packages=packages,
             ))
     return tuple(targets)

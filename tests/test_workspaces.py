@@ -1,0 +1,175 @@
+"""Workspaces and path sources: what uv skips is a warning, what uv fails on is one error naming
+the file, key, line and fix (exit 2, nothing written); default-groups decide derived targets'
+groups; `planner targets` shows what each target installs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli.app import app
+from planner.project.loader import load_project
+from planner.targets.resolve import resolve_targets
+
+runner = CliRunner()
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def _member(name: str, deps: str = "", extra: str = "") -> str:
+    return f'[project]\nname = "{name}"\nversion = "1.0"\nrequires-python = ">=3.11"\ndependencies = [{deps}]\n{extra}'
+
+
+def _compile(root: Path, *args: str):
+    return runner.invoke(app, ["compile", str(root), "--offline", "--cache-dir", str(root / ".cache"), *args])
+
+
+def test_two_members_with_one_name_is_an_error_naming_both_files(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["libs/*"]\n',
+        "libs/a/pyproject.toml": _member("shared"),
+        "libs/b/pyproject.toml": "\n\n" + _member("Shared"),
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 2
+    assert "libs/b/pyproject.toml:4 [project.name]: two workspace members are named 'shared': " \
+           "libs/a/pyproject.toml and libs/b/pyproject.toml" in result.output
+    assert "fix: give each member a unique project.name" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_member_glob_matching_a_folder_without_pyproject_warns_and_goes_on(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["libs/*", "vendor/submodule"]\n',
+        "libs/a/pyproject.toml": _member("alpha"),
+        "vendor/submodule/.keep": "",  # an absent git submodule: an empty folder
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 0, result.output
+    assert ("pyproject.toml:2 [tool.uv.workspace.members[1]]: workspace member folder 'vendor/submodule' "
+            "(matched by 'vendor/submodule') has no pyproject.toml and is skipped") in result.output
+    assert "workspace: virtual root; members: alpha (libs/a, no package)" in result.output
+
+
+def test_missing_project_table_without_workspace_says_how_to_make_a_virtual_root(tmp_path) -> None:
+    root = _write(tmp_path, {"pyproject.toml": "[tool.uv]\nprerelease = \"allow\"\n"})
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 2
+    assert "missing [project] table" in result.output and "[tool.uv.workspace] members" in result.output
+
+
+def test_path_source_that_does_not_exist_is_an_error_when_needed_and_nothing_is_written(tmp_path) -> None:
+    root = _write(tmp_path, {"pyproject.toml": _member("app", '"lib"') + '\n[tool.uv.sources]\nlib = { path = "../gone" }\n'})
+    result = _compile(root)
+    assert result.exit_code == 2, result.output
+    assert "pyproject.toml:8 [tool.uv.sources.lib]: the path source for 'lib' points to '../gone'" in result.output
+    assert "which does not exist" in result.output and "fix: correct the path" in result.output
+    assert not (root / "output").exists()
+
+
+def test_path_source_applying_only_elsewhere_may_be_absent(tmp_path) -> None:
+    """A path source whose marker is false on every target is never needed: no error."""
+    root = _write(tmp_path, {"pyproject.toml": _member("app", '"lib; sys_platform == \'win32\'"')
+                             + '\n[tool.uv.sources]\nlib = { path = "../gone", marker = "sys_platform == \'win32\'" }\n'})
+    result = _compile(root)
+    assert result.exit_code == 0, result.output
+
+
+def test_source_tree_with_dynamic_dependencies_needs_a_build(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": _member("app", '"lib"') + '\n[tool.uv.sources]\nlib = { path = "libs/lib" }\n',
+        "libs/lib/pyproject.toml": '[project]\nname = "lib"\nversion = "2.0"\ndynamic = ["dependencies"]\n',
+    })
+    result = _compile(root)
+    assert result.exit_code == 1, result.output  # no plan: the only candidate of lib is unusable
+    assert "lib 2.0 on <local> cannot be used: libs/lib/pyproject.toml lists dependencies in project.dynamic: " \
+           "its metadata needs a build" in " ".join(result.output.split())
+    assert not (root / "output").exists()
+
+
+def test_members_declaring_different_sources_for_one_package_is_an_error(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a", "b"]\n',
+        "a/pyproject.toml": _member("a", '"lib"') + '[tool.uv.sources]\nlib = { path = "../lib1" }\n',
+        "b/pyproject.toml": _member("b", '"lib"') + '[tool.uv.sources]\nlib = { path = "../lib2" }\n',
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 2
+    assert "workspace members declare different sources for 'lib': a/pyproject.toml and b/pyproject.toml" in result.output
+
+
+def test_declared_target_installing_two_conflicting_members_is_an_error(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": ('[tool.uv.workspace]\nmembers = ["a", "b"]\n[tool.uv]\n'
+                           'conflicts = [[{ package = "a" }, { package = "b" }]]\n'
+                           '[tool.planner.targets.both]\nplatform = "linux-x86_64"\npackages = ["a", "b"]\n'),
+        "a/pyproject.toml": _member("a"), "b/pyproject.toml": _member("b"),
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 2
+    assert "pyproject.toml:7 [tool.planner.targets.both.packages]: target 'both' activates package 'a' and " \
+           "package 'b', which tool.uv.conflicts declares conflicting" in result.output
+
+
+def test_target_naming_an_unknown_package_is_an_error_with_a_suggestion(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": ('[tool.uv.workspace]\nmembers = ["api"]\n'
+                           '[tool.planner.targets.t]\nplatform = "linux-x86_64"\npackages = ["apj"]\n'),
+        "api/pyproject.toml": _member("api"),
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 2
+    assert "[tool.planner.targets.t.packages[0]]: target 't' installs package 'apj'" in result.output
+    assert "did you mean 'api'?" in result.output
+
+
+DEFAULT_GROUPS = [
+    (None, ("dev",)),            # uv's default: dev, when the project has it
+    ('["lint"]', ("lint",)),
+    ('"all"', ("dev", "lint", "docs")),
+    ("[]", ()),
+]
+
+
+@pytest.mark.parametrize(("setting", "groups"), DEFAULT_GROUPS)
+def test_default_groups_decide_the_groups_of_derived_targets(tmp_path, setting: str | None, groups) -> None:
+    pyproject = _member("app") + '[dependency-groups]\ndev = ["pytest"]\nlint = ["ruff"]\ndocs = ["mkdocs"]\n'
+    if setting is not None:
+        pyproject += f"[tool.uv]\ndefault-groups = {setting}\n"
+    _write(tmp_path, {"pyproject.toml": pyproject})
+    for target in resolve_targets(load_project(tmp_path)).targets:
+        assert target.groups == groups
+
+
+def test_targets_show_the_packages_each_installs(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["api", "worker"]\n',
+        "api/pyproject.toml": _member("api") + '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        "worker/pyproject.toml": _member("worker", '"api"') + '[tool.uv]\npackage = false\n',
+    })
+    result = runner.invoke(app, ["targets", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [t["packages"] for t in document["targets"]] == [["api", "worker"], ["api", "worker"]]
+    assert document["project"]["virtual"] is True
+    assert [(m["name"], m["package"]) for m in document["project"]["members"]] == [("api", True), ("worker", False)]
+
+
+def test_requires_python_of_a_workspace_is_the_intersection_of_the_members(tmp_path) -> None:
+    _write(tmp_path, {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a", "b"]\n',
+        "a/pyproject.toml": '[project]\nname = "a"\nversion = "1"\nrequires-python = ">=3.10"\n',
+        "b/pyproject.toml": '[project]\nname = "b"\nversion = "1"\nrequires-python = ">=3.11,<3.14"\n',
+    })
+    project = load_project(tmp_path)
+    assert project.requires_python.contains("3.11.0") and not project.requires_python.contains("3.10.9")
+    assert not project.requires_python.contains("3.14.0")
+    assert {t.python.short for t in resolve_targets(project).targets} == {"3.11"}
