@@ -41,9 +41,11 @@ SDISTS = [
     sdists.broken("broken", "1.0"),
     sdists.hanging("hangs", "1.0"),
     sdists.static("static", "1.0", ("beta<2",)),
+    sdists.setuptools_dynamic("plat", "1.0", (), linux_only=("linuxonly",)),
 ]
 WHEELS = [build_wheel("beta", "1.0"), build_wheel("beta", "2.0"), build_wheel("gamma", "2.0"),
-          build_wheel("broken", "0.9"), build_wheel("hangs", "0.5")]
+          build_wheel("broken", "0.9"), build_wheel("hangs", "0.5"),
+          build_wheel("linuxonly", "1.0", tag="py3-none-manylinux_2_17_x86_64")]
 BUILT = ["dyn", "hooked", "flitted", "tiny", "broken"]  # the sdists the main project builds
 
 PYPROJECT = """\
@@ -286,3 +288,13 @@ def test_a_static_sdist_is_read_from_its_pkg_info_without_a_build(world: World, 
     assert {n: p["version"] for n, p in packages.items()} == {"static": "1.0", "beta": "1.0"}
     assert "metadata_built_on" not in packages["static"]
     assert builds["run"] == 0 and "static" not in world.logged()
+
+
+def test_no_plan_from_metadata_built_elsewhere_says_so(world: World, compiled: Compiled) -> None:
+    # plat's setup.py, run on Linux, requires a package with Linux wheels only: the macOS target
+    # has no plan, and the explanation says where that requirement was computed.
+    project = world.project("built-elsewhere", ["plat"])
+    result, builds = world.compile(project, "-t", "mac")
+    assert result.exit_code == 1
+    assert "plat 1.0 requires linuxonly (metadata built on Python" in result.output
+    assert "on linux x86_64; the target has darwin, arm64)" in result.output
