@@ -1,9 +1,14 @@
 """Opt-in (`python -m pytest -m live tests/test_live_builds.py`): real packages from real PyPI whose
 metadata needs a PEP 517 build — jieba, docopt, pytest-clarity and rouge_score (sdists only, old
-metadata), and vllm on macOS (Linux wheels only, so the macOS target takes its sdist). vllm's
-setup.py lists its CUDA requirements when built on Linux: the newest releases' metadata pins
-torchaudio of another release than torch, so the plan walks down to an older vllm, building each
-release it tries (expect many builds and a few GB of torch in the build environments).
+metadata), and vllm on macOS (Linux wheels only, so the macOS target takes its sdist).
+
+vllm is pinned to 0.6.3: its setup.py lists the CUDA requirements when it is built on Linux, and
+for every release since then those cannot install on macOS (PyNvVideoCodec and other Linux-only
+wheels; torchaudio of another release than torch) or the build names itself `0.x+cu130` (the
+newest torch in the build environment differs from the CUDA release vllm expects), which
+installers refuse. Unpinned, planner walks down the releases, building each one it tries, and
+reaches 0.6.3 after some fifty builds (close to an hour here): the metadata-built-elsewhere limit
+that uv shares. `tool.uv.dependency-metadata` is the way out for such a package.
 
 Each project is compiled twice with one cache: the first run builds, the second must build
 nothing. The figures (builds, seconds spent building) are printed for the record
@@ -45,7 +50,7 @@ VLLM = """\
     name = "live-vllm"
     version = "0.1"
     requires-python = ">=3.12"
-    dependencies = ["vllm"]
+    dependencies = ["vllm==0.6.3"]
 
     [tool.planner.targets.mac]
     platform = "macos-arm64"

@@ -372,3 +372,15 @@ def test_build_options_take_the_projects_indexes_credentials_and_settings(write_
     assert options.extra_requires == ("wheel",) and options.constraints == ("setuptools<80",)
     assert dict(options.config_settings) == {"mode": "fast"}
     assert build_options(project, "other", store).extra_requires == ()
+
+
+def test_a_build_that_cannot_run_here_is_a_failure_not_recorded(world: World) -> None:
+    builder = world.builder("cache-oserror")
+
+    def no_space() -> Path:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(BuildFailed) as caught:
+        builder.build_sdist("sha256:no-space", no_space, "dyn-1.0.tar.gz", world.options())
+    assert "No space left on device" in str(caught.value) and not caught.value.recorded
+    assert not list((world.root / "cache-oserror").rglob("*.json"))

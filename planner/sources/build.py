@@ -356,7 +356,11 @@ class MetadataBuilder:
         with self._slots:
             started = time.monotonic()
             try:
-                result = work()
+                try:
+                    result = work()
+                except OSError as exc:  # a full disk, a folder that cannot be made: not the package's fault
+                    raise BuildFailed(f"{key}: the build could not run here ({exc.strerror or exc})",
+                                      recorded=False) from None
             except BuildFailed as exc:
                 self.stats.add(builds=1, failures=1, seconds=time.monotonic() - started)
                 if exc.recorded:
