@@ -374,13 +374,20 @@ def test_build_options_take_the_projects_indexes_credentials_and_settings(write_
     assert build_options(project, "other", store).extra_requires == ()
 
 
-def test_a_build_that_cannot_run_here_is_a_failure_not_recorded(world: World) -> None:
+def test_builds_that_cannot_run_here_stop_the_run_and_are_not_recorded(world: World) -> None:
+    from planner.errors import ExitCode
+    from planner.sources.build import BuildsUnavailable
+
     builder = world.builder("cache-oserror")
 
     def no_space() -> Path:
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(BuildFailed) as caught:
+    with pytest.raises(BuildsUnavailable) as caught:
         builder.build_sdist("sha256:no-space", no_space, "dyn-1.0.tar.gz", world.options())
-    assert "No space left on device" in str(caught.value) and not caught.value.recorded
+    assert "No space left on device" in caught.value.render() and "fix: free disk space" in caught.value.render()
+    assert caught.value.exit_code is ExitCode.BAD_INPUT
     assert not list((world.root / "cache-oserror").rglob("*.json"))
+    without_uv = MetadataBuilder(world.root / "cache-no-uv", uv="")  # as when no uv is found
+    with pytest.raises(BuildsUnavailable, match="uv, which planner makes build environments with, is not installed"):
+        _build(world, without_uv, "dyn")

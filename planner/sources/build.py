@@ -22,8 +22,9 @@ Builds have a time limit (`PLANNER_BUILD_TIMEOUT`, seconds, default 300, for the
 and run a few at a time (`PLANNER_BUILD_JOBS`, default 2); one build per key however many
 callers ask for it at once. A failed build raises `BuildFailed` whose reason ends with the
 backend's last output lines (never a traceback). Failures are recorded too (a rerun, offline
-or not, does not build again; `refresh=True` does), except time-outs and failures to make the
-build environment, which a rerun may not meet.
+or not, does not build again; `refresh=True` does), except time-outs, which a rerun may not
+meet. When builds cannot run here at all (no uv, a full disk), `BuildsUnavailable` stops the run
+(exit 2) instead of planning around the packages it could not build.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from planner.errors import ExitCode, PlannerError
 from planner.index.metadata import MetadataError, parse_core_metadata
 from planner.index.models import BuiltOn, CoreMetadata
 from planner.project.model import Project
@@ -69,6 +71,7 @@ __all__ = [
     "BuildResult",
     "BuildStats",
     "BuildTimedOut",
+    "BuildsUnavailable",
     "MetadataBuilder",
     "NotBuiltOffline",
     "build_options",
@@ -218,6 +221,20 @@ class BuildTimedOut(BuildFailed):
     pass
 
 
+class BuildsUnavailable(PlannerError):
+    """Builds cannot run on this machine at all (no uv, no disk space, no environment can be
+    made): the run stops with this error rather than plan around packages it could not build."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+    def render(self) -> str:
+        return f"{self}\n  fix: {self.fix}"
+
+
 class NotBuiltOffline(Exception):
     """Offline, and no record of this build is in the cache."""
 
@@ -359,8 +376,8 @@ class MetadataBuilder:
                 try:
                     result = work()
                 except OSError as exc:  # a full disk, a folder that cannot be made: not the package's fault
-                    raise BuildFailed(f"{key}: the build could not run here ({exc.strerror or exc})",
-                                      recorded=False) from None
+                    raise BuildsUnavailable(f"a metadata build cannot run on this machine: {exc.strerror or exc}",
+                                            "free disk space (or point TMPDIR and --cache-dir elsewhere)") from None
             except BuildFailed as exc:
                 self.stats.add(builds=1, failures=1, seconds=time.monotonic() - started)
                 if exc.recorded:
@@ -457,7 +474,8 @@ class MetadataBuilder:
             except (ImportError, FileNotFoundError):
                 self._uv = shutil.which("uv") or ""
         if not self._uv:
-            raise BuildFailed("uv, which planner builds with, is not installed (pip install uv)", recorded=False)
+            raise BuildsUnavailable("uv, which planner makes build environments with, is not installed",
+                                    "pip install uv (a dependency of planner)")
         return self._uv
 
     def _make_environment(self, work: Path, label: str, deadline: float) -> Path:
@@ -468,7 +486,9 @@ class MetadataBuilder:
             raise BuildTimedOut(f"{label}: making the build environment took longer than {self.timeout:g} s",
                                 recorded=False)
         if code != 0:
-            raise BuildFailed(f"{label}: could not make a build environment", _clean_tail(tail), recorded=False)
+            shown = " | ".join(_clean_tail(tail))
+            raise BuildsUnavailable(f"uv could not make a build environment for {label}" + (f": {shown}" if shown else ""),
+                                    f"check that uv runs with the interpreter {self.python}")
         python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         return python
 
