@@ -35,8 +35,20 @@ def test_compile_writes_plan_and_is_deterministic(seed_index_server, tmp_path) -
     assert targets["linux-x86_64-gpu"]["triton"]["required_by"] == ["torch"]
     assert {d["package"] for d in document["divergences"]} == {"torch", "torchvision"}
     assert "torch (artifact)" in result.stdout and "pyproject.toml:29" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "cnf").iterdir()) == [
-        "linux-x86_64-cpu.cnf", "linux-x86_64-gpu.cnf", "macos-arm64-cpu.cnf", "macos-arm64-gpu.cnf"]
+    assert sorted(p.name for p in (tmp_path / "cnf").iterdir()) == sorted(
+        f"{platform}-{extra}{python}.cnf" for platform in ("linux-x86_64", "macos-arm64") for extra in ("cpu", "gpu")
+        for python in ("", "-py315"))
+    # The summary says which runtime each target carries, and what the 3.15 targets left out.
+    assert "linux-x86_64-cpu (linux-x86_64, Python 3.11, cpu): 12 packages, no GPU runtime (torch, torchvision CPU-only builds)" in result.stdout
+    assert "linux-x86_64-gpu (linux-x86_64, Python 3.11, cuda): 25 packages, a CUDA 12.4 runtime: 12 packages" in result.stdout
+    assert "left out: extra 'cpu': torch 2.5.1 on pypi: no wheel for linux_x86_64/cp315" in result.stdout
+    left = {t["target"]["name"]: t["left_out"] for t in document["targets"]}
+    assert [(i["kind"], i["name"]) for i in left["macos-arm64-gpu-py315"]] == [("extra", "gpu")]
+    assert "python_version < '3.15'" in left["macos-arm64-gpu-py315"][0]["fix"]
+    runtimes = {t["target"]["name"]: t["runtime"] for t in document["targets"]}
+    assert runtimes["linux-x86_64-gpu"]["kind"] == "cuda" and runtimes["linux-x86_64-gpu"]["version"] == "12.4"
+    assert runtimes["linux-x86_64-cpu"]["kind"] is None and runtimes["linux-x86_64-cpu"]["cpu_builds"] == [
+        "torch", "torchvision"]
     seed_index_server.reset_log()
     again = compile_seed(seed_index_server, project, tmp_path / "cache", "--offline")
     assert again.exit_code == 0, again.output

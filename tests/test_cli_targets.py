@@ -32,11 +32,16 @@ def test_targets_json_for_seed(seed_dir) -> None:
     data = json.loads(result.stdout)
     assert data["derived"] is True
     assert [t["name"] for t in data["targets"]] == [
-        "linux-x86_64-cpu", "linux-x86_64-gpu", "macos-arm64-cpu", "macos-arm64-gpu"]
+        "linux-x86_64-cpu", "linux-x86_64-gpu", "linux-x86_64-cpu-py315", "linux-x86_64-gpu-py315",
+        "macos-arm64-cpu", "macos-arm64-gpu", "macos-arm64-cpu-py315", "macos-arm64-gpu-py315"]
     routes = {t["name"]: {p: [i["name"] for i in r["indexes"]] for p, r in t["routes"].items()} for t in data["targets"]}
-    assert routes["linux-x86_64-cpu"] == {"torch": ["pytorch-cpu"], "torchvision": ["pytorch-cpu"]}
-    for name in ("linux-x86_64-gpu", "macos-arm64-cpu", "macos-arm64-gpu"):
+    for name in ("linux-x86_64-cpu", "linux-x86_64-cpu-py315"):
+        assert routes[name] == {"torch": ["pytorch-cpu"], "torchvision": ["pytorch-cpu"]}
+    for name in ("linux-x86_64-gpu", "macos-arm64-cpu", "macos-arm64-gpu", "macos-arm64-gpu-py315"):
         assert routes[name] == {"torch": ["pypi"], "torchvision": ["pypi"]}
+    accelerators = {t["name"]: t["accelerator"] for t in data["targets"]}
+    assert accelerators["linux-x86_64-gpu"] == "cuda" and accelerators["macos-arm64-gpu"] == "mps"
+    assert any("3.15 (the newest stable CPython" in line for line in data["derivation"])
     cpu = data["targets"][0]
     assert cpu["routes"]["torch"]["source"]["line"] == 29
     assert cpu["routes"]["torch"]["source"]["key"] == "tool.uv.sources.torch[0]"
@@ -44,7 +49,7 @@ def test_targets_json_for_seed(seed_dir) -> None:
     assert cpu["markers"]["sys_platform"] == "linux"
     assert "cp311-cp311-manylinux1_x86_64" in cpu["wheel_tags"]
     assert "cp311-cp311-linux_x86_64" in cpu["wheel_tags"]
-    mac = data["targets"][2]
+    mac = data["targets"][4]
     assert "cp311-none-macosx_11_0_arm64" in mac["wheel_tags"]
     assert "cp311-cp311-win_amd64" not in mac["wheel_tags"] + cpu["wheel_tags"]
     assert [i["name"] for i in data["indexes"]] == ["pytorch-cpu", "pypi"]
@@ -55,13 +60,38 @@ def test_targets_text_for_seed(seed_dir) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     rows = {line.split()[0]: line for line in lines if line.startswith(("linux-", "macos-"))}
-    assert set(rows) == {"linux-x86_64-cpu", "linux-x86_64-gpu", "macos-arm64-cpu", "macos-arm64-gpu"}
+    assert set(rows) == {f"{p}-{e}{py}" for p in ("linux-x86_64", "macos-arm64") for e in ("cpu", "gpu")
+                         for py in ("", "-py315")}
     assert rows["linux-x86_64-cpu"].split()[1:4] == ["linux-x86_64", "3.11", "cpu"]
+    assert rows["linux-x86_64-gpu-py315"].split()[1:4] == ["linux-x86_64", "3.15", "cuda"]
     assert rows["linux-x86_64-cpu"].rstrip().endswith("torch, torchvision -> pytorch-cpu")
     for name in ("linux-x86_64-gpu", "macos-arm64-cpu", "macos-arm64-gpu"):
         assert rows[name].rstrip().endswith("torch, torchvision -> pypi")
     assert "[tool.planner.targets]" in result.stdout
+    # The rule, applied to this project: which Pythons and why, and that extras are best effort.
+    assert ("Python 3.11 (the lowest CPython requires-python admits), 3.15 (the newest stable CPython, "
+            "released 2026-10-01); requires-python '>=3.11'") in result.stdout
+    assert "left out of that target when compiling (best effort" in result.stdout
     assert result.stderr == ""
+
+
+def test_targets_explain_accelerators_not_derived_on_macos(write_project) -> None:
+    folder = write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.12"
+        [project.optional-dependencies]
+        cpu = ["torch"]
+        cu128 = ["torch"]
+        [tool.uv]
+        conflicts = [[{ extra = "cpu" }, { extra = "cu128" }]]
+    """)
+    result = run("targets", str(folder))
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split()[3] for line in result.stdout.splitlines() if line.startswith(("linux-", "macos-"))}
+    assert rows == {"linux-x86_64-cpu": "cpu", "linux-x86_64-cu128": "cuda12.8", "linux-x86_64-cpu-py315": "cpu",
+                    "linux-x86_64-cu128-py315": "cuda12.8", "macos-arm64-cpu": "cpu", "macos-arm64-cpu-py315": "cpu"}
+    assert "extra 'cu128' is not derived on macos-arm64" in result.stdout
 
 
 def test_overrides_show_in_output_and_credentials_do_not(seed_dir) -> None:

@@ -210,6 +210,35 @@ def test_no_build_package_makes_sdists_unusable_and_says_which_setting(world: Wo
     assert "pyproject.toml:" in result.output
 
 
+def test_no_build_isolation_package_is_never_built_and_dependency_metadata_stands_in(world: World,
+                                                                                     compiled: Compiled) -> None:
+    """uv builds such a package inside the environment being installed; planner cannot, so it
+    never builds it: pinned, no plan naming the setting and proposing dependency-metadata; with
+    that metadata given, the plan holds the sdist and nothing was built."""
+    project = world.project("no-isolation", ["dyn==1.0"], """
+        [tool.uv]
+        no-build-isolation-package = ["dyn"]
+    """)
+    result, builds = world.compile(project)
+    assert result.exit_code == 1, result.output
+    assert "tool.uv.no-build-isolation-package (pyproject.toml:" in result.output
+    assert "asks to build it without build isolation, which planner cannot do" in result.output
+    assert "[[tool.uv.dependency-metadata]] name = \"dyn\"" in result.output
+    given = world.project("no-isolation-given", ["dyn==1.0"], """
+        [tool.uv]
+        no-build-isolation-package = ["dyn"]
+        [[tool.uv.dependency-metadata]]
+        name = "dyn"
+        version = "1.0"
+        requires-dist = ["beta>=1"]
+    """)
+    result, builds = world.compile(given)
+    assert result.exit_code == 0, result.output
+    packages = _packages(json.loads((given / "output" / "plan.json").read_text()), "linux")
+    assert {n: p["version"] for n, p in packages.items()} == {"dyn": "1.0", "beta": "2.0"}
+    assert builds["run"] == 0
+
+
 def test_a_build_that_hangs_is_stopped_and_explained(world: World) -> None:
     project = world.project("hangs", ["hangs"])
     result, builds = world.compile(project, cache="hang-cache", env={"PLANNER_BUILD_TIMEOUT": "3"})

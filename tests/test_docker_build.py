@@ -2,7 +2,8 @@
 
 A project with a CPU and a CUDA target on this machine's Linux architecture depends on small real
 wheels served by two loopback indexes: a public one, and a private one that answers only with
-credentials. `planner compile` writes `output/<target>/{Dockerfile,requirements.txt}`; buildah
+credentials; the CUDA target also on a package from a private git repository (git http-backend,
+the same credentials), fetched in a build stage whose image has git (`build-base-image`). `planner compile` writes `output/<target>/{Dockerfile,requirements.txt}`; buildah
 builds each from a local Debian + Python 3.11 base image (tests/fixtures/base_image.py), the CUDA
 target with a netrc build secret. Each image must import every planned package at its planned
 version, as the non-root user, from the virtual environment; the secret must be in no layer.
@@ -30,7 +31,16 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli.app import app
-from tests.fixtures.base_image import BASE_IMAGE, BuildahStore, ensure_base_image, missing_tools
+from tests.fixtures.base_image import (
+    BASE_IMAGE,
+    BuildahStore,
+    ensure_base_image,
+    ensure_git_build_image,
+    missing_tools,
+)
+from tests.fixtures.git_repos import GitHttpServer, build_repository
+from tests.fixtures.simple_index import FixtureFile
+from tests.fixtures.workspace_project import backend_wheels
 from tests.fixtures.index_server import IndexServer
 from tests.fixtures.simple_index import write_index
 from tests.fixtures.wheels import build_wheel
@@ -65,13 +75,14 @@ PYPROJECT = """\
 
     [project.optional-dependencies]
     cpu = ["cpukit"]
-    gpu = ["gpukit"]
+    gpu = ["gpukit", "gitpkg"]
 
     [tool.uv]
     conflicts = [[{{ extra = "cpu" }}, {{ extra = "gpu" }}]]
 
     [tool.uv.sources]
     gpukit = {{ index = "private", extra = "gpu" }}
+    gitpkg = {{ git = "{git_url}", tag = "v1.0" }}
 
     [[tool.uv.index]]
     name = "private"
@@ -90,7 +101,7 @@ PYPROJECT = """\
     python = "3.11"
     accelerator = "cuda"
     extras = ["gpu"]
-    docker = {{ base-image = "{base_image}" }}
+    docker = {{ base-image = "{base_image}", build-base-image = "{build_image}" }}
 """
 
 
@@ -118,6 +129,7 @@ class Built:
     plan: dict  # plan.json
     images: dict[str, str]  # target -> image name
     private_log: list  # requests the private index saw during the builds
+    git_log: list  # requests the private git server saw (compile and the gpu build)
 
 
 def _packages(plan: dict, target: str) -> dict[str, str]:
@@ -128,25 +140,32 @@ def _packages(plan: dict, target: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def built(store: BuildahStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     root = tmp_path_factory.mktemp("docker-build")
+    build_image = ensure_git_build_image(store)
     for name, wheels in WHEELS.items():
-        write_index(root / "indexes" / name, [w.fixture_file() for w in wheels])
+        backends = [FixtureFile.from_content("setuptools", p.name, p.read_bytes()) for p in backend_wheels()]
+        write_index(root / "indexes" / name, [w.fixture_file() for w in wheels] + (backends if name == "pypi" else []))
     public = IndexServer({"pypi": root / "indexes" / "pypi"})
     private = IndexServer({"private": root / "indexes" / "private"})
     private.require_auth = (CANARY_USER, CANARY_PASSWORD)
+    # A private git repository (gitpkg 1.0 at tag v1.0) behind the same credentials.
+    repository = build_repository(root / "repos")
+    git = GitHttpServer({"gitpkg.git": repository.bare}, auth=(CANARY_USER, CANARY_PASSWORD))
     images: dict[str, str] = {}
-    with public, private:
-        project = root / "demo"
-        project.mkdir()
-        (project / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT.format(
-            private_url=private.url("private"), platform=PLATFORMS[platform.machine()], base_image=BASE_IMAGE)))
-        result = runner.invoke(
-            app, ["compile", str(project), "--default-index", public.url("pypi"), "--cache-dir", str(root / "cache")],
-            env={"PLANNER_INDEX_PRIVATE_USERNAME": CANARY_USER, "PLANNER_INDEX_PRIVATE_PASSWORD": CANARY_PASSWORD})
-        assert result.exit_code == 0, result.output
-        plan = json.loads((project / "output" / "plan.json").read_text())
+    with public, private, git:
         netrc = root / "netrc"
         netrc.write_text(f"machine 127.0.0.1 login {CANARY_USER} password {CANARY_PASSWORD}\n")
         netrc.chmod(0o600)
+        project = root / "demo"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT.format(
+            private_url=private.url("private"), platform=PLATFORMS[platform.machine()], base_image=BASE_IMAGE,
+            build_image=build_image, git_url=git.url("gitpkg.git"))))
+        result = runner.invoke(
+            app, ["compile", str(project), "--default-index", public.url("pypi"), "--cache-dir", str(root / "cache")],
+            env={"PLANNER_INDEX_PRIVATE_USERNAME": CANARY_USER, "PLANNER_INDEX_PRIVATE_PASSWORD": CANARY_PASSWORD,
+                 "NETRC": str(netrc)})
+        assert result.exit_code == 0, result.output
+        plan = json.loads((project / "output" / "plan.json").read_text())
         private.reset_log()
         try:
             for target in TARGETS:
@@ -155,7 +174,7 @@ def built(store: BuildahStore, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 store.run("build", "--isolation", "chroot", "--pull=never", *secret, "-t", image, ".",
                           cwd=project / "output" / target)
                 images[target] = image
-            yield Built(project, plan, images, private.log)
+            yield Built(project, plan, images, private.log, git.requests())
         finally:
             for image in images.values():
                 store.run("rmi", image, check=False)
@@ -171,19 +190,24 @@ def _run_in(store: BuildahStore, image: str, *argv: str) -> str:
 
 
 PROBE = """\
-import importlib, json, os, sys
-modules = {name: importlib.import_module(name.replace("-", "_")).__version__ for name in sys.argv[1:]}
+import importlib, importlib.metadata, json, os, shutil, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name.replace("-", "_"))
+modules = {name: importlib.metadata.version(name) for name in sys.argv[1:]}
 print(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "prefix": sys.prefix, "cwd": os.getcwd(),
-                  "versions": modules, "nvidia": os.environ.get("NVIDIA_VISIBLE_DEVICES")}))
+                  "versions": modules, "nvidia": os.environ.get("NVIDIA_VISIBLE_DEVICES"),
+                  "git": shutil.which("git")}))
 """
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_image_imports_every_planned_package_as_non_root(built: Built, store: BuildahStore, target: str) -> None:
     planned = _packages(built.plan, target)
-    assert {"alpha", "beta", "cpukit" if target == "cpu" else "gpukit"} <= set(planned)
+    assert {"alpha", "beta", *(["cpukit"] if target == "cpu" else ["gpukit", "gitpkg"])} <= set(planned)
     seen = json.loads(_run_in(store, built.images[target], "python", "-c", PROBE, *sorted(planned)))
     assert seen["versions"] == planned  # every planned package, at its planned version
+    # gpu: gitpkg was fetched with git in a build stage that has git; the image has none.
+    assert seen["git"] is None
     assert (seen["uid"], seen["gid"]) == (UID, UID)
     assert seen["prefix"] == "/opt/venv" and seen["cwd"] == "/home/app"
     assert seen["nvidia"] == ("all" if target == "gpu" else None)
@@ -199,6 +223,11 @@ def test_private_index_is_reached_with_the_secret_and_no_layer_keeps_it(
     downloads = [r for r in built.private_log if r.path.endswith(".whl")]
     assert downloads and all(r.status == 200 for r in downloads)
     assert "gpukit" in _packages(built.plan, "gpu")
+    # So did the private git repository's (pip ran git in the build stage, after a 401 challenge).
+    fetches = [r for r in built.git_log if r.path.endswith("/git-upload-pack") and r.status == 200]
+    assert len(fetches) >= 2  # planner's fetch at compile time, and the build's
+    dockerfile = (built.project / "output" / "gpu" / "Dockerfile").read_text()
+    assert dockerfile.count("RUN --mount=type=secret,id=netrc") == 2 and "COPY git-packages.txt /tmp/git-packages.txt" in dockerfile
     for path in (built.project / "output").rglob("*"):
         if path.is_file():
             text = path.read_text()

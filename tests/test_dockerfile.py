@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 from planner.cli.app import app
 from planner.errors import InputError
 from planner.generate.dockerfile import (
-    CUDA_MINIMUM_DRIVER,
     cuda_driver,
     no_dockerfile_reason,
     render_dockerfile,
@@ -40,6 +39,7 @@ from planner.project.model import Project
 from planner.project.overrides import IndexOverrides, apply_index_overrides
 from planner.solve.objective import solve_plan
 from planner.solve.provider import IndexProvider
+from planner.targets.cuda import CUDA_MINIMUM_DRIVER
 from planner.targets.resolve import resolve_targets
 from tests.conftest import SEED
 from tests.fixtures.index_server import IndexServer
@@ -219,19 +219,30 @@ def test_nvidia_settings_only_on_the_gpu_target(seed) -> None:
             "# >= 525.60.13 runs it through CUDA minor version compatibility, with a limited feature set.\n") in gpu
 
 
-def test_cuda_version_of_the_accelerator_wins(demo) -> None:
+def test_cuda_version_comes_from_the_planned_runtime(demo) -> None:
     project, plans = demo
-    plan = TargetPlan(plans["custom"].target, (package("nvidia-cuda-runtime-cu12", "12.4.127"),))
+    plan = TargetPlan(plans["custom"].target, (package("nvidia-cuda-runtime-cu12", "12.1.105"),))
     driver = cuda_driver(plan)
     assert driver is not None
     assert (driver.version, driver.minimum, driver.compatibility_floor) == ("12.1", "530.30.02", "525.60.13")
-    assert "CUDA 12.1 (accelerator cuda12.1) needs Linux driver >= 530.30.02" in render(project, plan)
+    assert "CUDA 12.1 (nvidia-cuda-runtime-cu12 12.1.105) needs Linux driver >= 530.30.02" in render(project, plan)
+    # A target that states no accelerator but whose plan carries CUDA 13 (a plain torch on Linux)
+    # gets the NVIDIA settings and the driver CUDA 13 needs, not a note from its name.
+    cpu = TargetPlan(plans["cpu"].target, (package("nvidia-cuda-runtime", "13.0.96"), package("cuda-toolkit", "13.0.2")))
+    text = render(project, cpu)
+    assert "ENV NVIDIA_VISIBLE_DEVICES=all" in text
+    assert "# NVIDIA driver: CUDA 13.0 (nvidia-cuda-runtime 13.0.96) needs Linux driver >= 580.65.06;" in text
+    assert 'planner.accelerator="cuda13.0"' in text
+    # ... and one whose plan carries none stays a CPU image.
+    plain = render(project, TargetPlan(plans["cpu"].target, (package("numpy", "2.3.0"),)))
+    assert "NVIDIA" not in plain and 'planner.accelerator="cpu"' in plain
 
 
 def test_cuda_version_unknown_or_not_in_the_table(demo) -> None:
     project, plans = demo
     unknown = render(project, plans["trixie"])  # accelerator = "cuda", no runtime package planned
-    assert "# NVIDIA driver: unknown CUDA version (the target names no CUDA version" in unknown
+    assert ("# NVIDIA driver: unknown CUDA version (the plan installs no CUDA runtime: the base image or the "
+            "host must provide one).") in unknown
     assert "NVIDIA_VISIBLE_DEVICES=all" in unknown
     newer = TargetPlan(plans["trixie"].target, (package("nvidia-cuda-runtime-cu12", "12.7.1"),))
     assert (12, 7) not in CUDA_MINIMUM_DRIVER
@@ -300,7 +311,8 @@ def test_compile_writes_a_dockerfile_per_linux_target(seed_index_server, tmp_pat
     assert result.exit_code == 0, result.output
     out = project_dir / "output"
     written = sorted(p.relative_to(out).as_posix() for p in out.glob("*/Dockerfile"))
-    assert written == ["linux-x86_64-cpu/Dockerfile", "linux-x86_64-gpu/Dockerfile"]
+    assert written == ["linux-x86_64-cpu-py315/Dockerfile", "linux-x86_64-cpu/Dockerfile",
+                       "linux-x86_64-gpu-py315/Dockerfile", "linux-x86_64-gpu/Dockerfile"]
     for name in ("linux-x86_64-cpu", "linux-x86_64-gpu"):
         text = (out / name / "Dockerfile").read_text()
         assert (out / name / "requirements.txt").is_file()

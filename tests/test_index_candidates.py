@@ -231,7 +231,7 @@ def seed_project() -> Project:
 @pytest.fixture(scope="module")
 def seed(seed_project: Project) -> ResolvedTargets:
     resolved = resolve_targets(seed_project)
-    assert [t.name for t in resolved] == [
+    assert [t.name for t in resolved if t.python.short == "3.11"] == [
         "linux-x86_64-cpu",
         "linux-x86_64-gpu",
         "macos-arm64-cpu",

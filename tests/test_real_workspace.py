@@ -83,7 +83,9 @@ def test_real_workspace_loads_with_its_members_and_default_groups(workspace) -> 
     assert str(project.requires_python) == ">=3.10"
     assert [(t.name, t.python.short, t.groups, t.packages) for t in loaded.targets] == [
         ("linux-x86_64", "3.10", ("dev", "docs"), ("mcp-python-sdk",)),
-        ("macos-arm64", "3.10", ("dev", "docs"), ("mcp-python-sdk",))]
+        ("linux-x86_64-py315", "3.15", ("dev", "docs"), ("mcp-python-sdk",)),
+        ("macos-arm64", "3.10", ("dev", "docs"), ("mcp-python-sdk",)),
+        ("macos-arm64-py315", "3.15", ("dev", "docs"), ("mcp-python-sdk",))]
 
 
 def test_real_workspace_plans_against_stand_in_wheels(workspace) -> None:

@@ -143,7 +143,9 @@ def test_bad_input_never_shows_credentials(tmp_path: Path) -> None:
     cases = {
         "bad port": f'[[tool.uv.index]]\nname = "private"\nurl = "{secret_url}:99999/simple"\n',
         "bad scheme": f'[[tool.uv.index]]\nname = "private"\nurl = "ftp://{USER}:{quote(PASSWORD, safe="")}@h/simple"\n',
-        "direct URL": f'dependencies = ["pkg @ {secret_url}/pkg-1.0-py3-none-any.whl"]\n',
+        "direct URL": f'dependencies = ["pkg @ {secret_url}/pkg/"]\n',  # names no wheel or sdist
+        "git source": f'dependencies = ["x"]\n[tool.uv.sources]\nx = {{ git = "{secret_url}/x.git", tag = "v 1" }}\n',
+        "git requirement": f'dependencies = ["x @ git+{secret_url}/x.git@v1#sha256={"0" * 64}"]\n',
         "bad requirement": f'dependencies = ["pkg @ {secret_url}/pkg-1.0.whl ; os_name ==="]\n',
         "undefined source index": (f'dependencies = ["x"]\n[tool.uv.sources]\nx = {{ index = "nope" }}\n'
                                    f'[[tool.uv.index]]\nname = "private"\nurl = "{secret_url}/simple"\n'),

@@ -44,11 +44,12 @@ def test_seed_plan(seed_plan) -> None:
         assert chosen["torch"] == ("2.5.1", "pypi")
         assert not [n for n in chosen if n.startswith("nvidia-") or n == "triton"]
         assert plan.for_target(mac).get("torch").artifact.filename == "torch-2.5.1-cp311-none-macosx_11_0_arm64.whl"
-    # Every other package has one version on all targets.
+    # Every other package has one version on all the Python 3.11 targets.
     shared = set(cpu) & set(gpu) - {"torch", "torchvision"}
     assert shared >= {"numpy", "pillow", "sympy", "mpmath", "jinja2", "markupsafe", "filelock", "fsspec", "networkx"}
     for name in shared:
-        assert len({versions(plan, t.target.name)[name][0] for t in plan.targets}) == 1, name
+        assert len({versions(plan, t.target.name)[name][0] for t in plan.targets
+                    if t.target.python.short == "3.11"}) == 1, name
     assert cpu["numpy"][0].startswith("2.3.")  # numpy 2.5 has no cp311 wheel
     assert cpu["sympy"][0] == "1.13.1" and cpu["mpmath"][0] == "1.3.0"  # torch pins sympy, sympy caps mpmath
 
@@ -84,3 +85,55 @@ def test_seed_plans_pass_the_independent_checker(seed_plan) -> None:
     for target_plan in plan.targets:
         assert check_target_plan(project, target_plan, lambda a: client.metadata(a).metadata) == [], \
             target_plan.target.name
+
+
+def test_seed_targets_on_the_newest_python_leave_out_what_has_no_wheel_there(seed_plan) -> None:
+    """torch 2.5.1 publishes wheels up to cp313: on the derived 3.15 targets the extras that pin
+    it are left out (best effort), and each says why and how to make that explicit."""
+    _, _, plan = seed_plan
+    for name in ("linux-x86_64-cpu-py315", "linux-x86_64-gpu-py315", "macos-arm64-cpu-py315", "macos-arm64-gpu-py315"):
+        target_plan = plan.for_target(name)
+        assert target_plan.packages == ()
+        (left,) = target_plan.left_out
+        assert (left.kind, left.name) == ("extra", name.split("-")[2])
+        assert "no wheel for" in left.reason and "/cp315" in left.reason
+        assert "add the marker `; python_version < '3.15'` to torch==2.5.1" in left.fix
+        assert target_plan.requested_extras == (left.name,) and target_plan.target.extras == ()
+
+
+def test_seed_cpu_target_is_proven_free_of_cuda_runtimes(seed_plan) -> None:
+    from planner.plan.runtime import carried_runtime
+
+    _, _, plan = seed_plan
+    for name in ("linux-x86_64-cpu", "macos-arm64-cpu"):
+        target_plan = plan.for_target(name)
+        assert str(target_plan.target.accelerator) == "cpu"  # stated (the extra's name, its routed index)
+        runtime = carried_runtime(target_plan)
+        assert runtime.kind is None and runtime.packages == (), name
+    assert carried_runtime(plan.for_target("linux-x86_64-cpu")).cpu_builds == ("torch", "torchvision")
+    gpu = carried_runtime(plan.for_target("linux-x86_64-gpu"))
+    assert gpu.name == "CUDA 12.4" and len(gpu.packages) == 12 and gpu.driver == "550.54.14"
+
+
+def test_seed_cpu_target_without_its_source_rule_has_no_plan_and_says_why(seed_index_server, tmp_path) -> None:
+    """The failure that started this project: a CPU machine pulling gigabytes of nvidia-* wheels.
+    Without the rule that routes torch to the CPU index, the cpu target (accelerator cpu) cannot
+    take PyPI's torch: its CUDA runtime is ruled out, and the fix routes torch back."""
+    from dataclasses import replace
+
+    project = apply_index_overrides(load_project(SEED), IndexOverrides.parse(
+        [f"pytorch-cpu={seed_index_server.url('pytorch-cpu')}"], seed_index_server.url("pypi"), SEED))
+    target = resolve_targets(project).by_name("linux-x86_64-cpu")
+    unrouted = replace(project, uv=replace(project.uv, sources={}))
+    with Fetcher(CredentialStore(project.indexes), backoff=0.0) as fetcher:
+        client = IndexClient(project, fetcher, Cache(tmp_path))
+        plan = solve_plan(unrouted, [target], IndexProvider(client))
+    (unsat,) = plan.unsatisfiable
+    message = unsat.message
+    assert "target 'linux-x86_64-cpu' has no plan (linux-x86_64, Python 3.11, cpu, extras cpu)" in message
+    assert "a CUDA 12" in message and "a cpu target installs no CUDA runtime" in message
+    kinds = {fact.kind for fact in unsat.explanation.facts}
+    assert "accelerator" in kinds and "requirement" in kinds
+    routes = [fix for fix in unsat.explanation.fixes if fix.changes[0].kind == "route-to-index"]
+    assert routes and "route torch to index 'pytorch-cpu'" in routes[0].text
+    assert "2.5.1+cpu from pytorch-cpu" in routes[0].text

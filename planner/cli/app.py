@@ -190,3 +190,4 @@ def main() -> None:
 import planner.cli.compile_cmd  # noqa: E402, F401  `planner compile`
 import planner.cli.mirror_cmd  # noqa: E402, F401  `planner mirror`
 import planner.cli.why_cmd  # noqa: E402, F401  `planner why`, `planner why-not`
+import planner.cli.detect_cmd  # noqa: E402, F401  `planner detect`

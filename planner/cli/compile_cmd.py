@@ -51,7 +51,7 @@ def compile_command(
 ) -> None:
     """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
     per target, requirements.txt and a Dockerfile (Linux) to output/."""
-    from planner.cli.workspace import CacheOptions, index_provider, load_targets, open_index_client
+    from planner.cli.workspace import CacheOptions, load_targets, open_index_client
     from planner.generate.context import output_context
     from planner.generate.files import write_outputs
     from planner.generate.outputs import PLAN_FILE, previous_outputs, render_outputs, stale_reason
@@ -76,14 +76,13 @@ def compile_command(
         output.info(f"outputs in {out} are current")
         return
     # The solver is imported once it is needed: --check, above, runs without it.
+    from planner.cli.workspace import open_sources
     from planner.encode.formula import Formula
     from planner.solve.objective import solve_plan
-    from planner.sources.provider import with_local_sources
 
     formulas: dict[str, Formula] = {}
-    cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
-    with open_index_client(loaded, cache_options) as client:
-        provider = with_local_sources(loaded.project, index_provider(client, cache_options))
+    options = CacheOptions(cache_dir, no_cache, refresh, offline)
+    with open_index_client(loaded, options) as client, open_sources(loaded, options, client) as provider:
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
             plan = solve_plan(loaded.project, chosen, TimedProvider(provider, clock),
                               loaded.project.planner.alignment, formulas)
@@ -162,16 +161,27 @@ def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:
+    from planner.plan.runtime import carried_runtime
+
     for target_plan in plan.targets:
         target = target_plan.target
-        output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator}): "
-                    f"{len(target_plan.packages)} packages")
+        output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator_text}): "
+                    f"{len(target_plan.packages)} packages, {carried_runtime(target_plan).describe()}")
+        for item in target_plan.left_out:
+            output.text(f"  left out: {item}: {item.reason}")
+            output.text(f"    {item.fix}")
         for package in target_plan.packages:
             where = "" if package.index == default_index else f"  [{package.index}]"
             if package.artifact.is_local:
                 where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
+            elif package.artifact.git is not None:
+                where = f"  [git {package.artifact.git.repository}@{package.artifact.git.commit[:12]}" + (
+                    f"#{package.artifact.subdirectory}]" if package.artifact.subdirectory else "]")
+            elif package.artifact.is_direct:
+                where = f"  [url {package.artifact.url}]"
+            version = "" if package.version.local == "dynamic" else f" {package.version}"
             extras = f"[{','.join(package.extras)}]" if package.extras else ""
-            output.text(f"  {package.name}{extras} {package.version}{where}")
+            output.text(f"  {package.name}{extras}{version}{where}")
     if plan.divergences:
         output.text("differences between targets:")
         for divergence in plan.divergences:

@@ -48,8 +48,8 @@ class Output:
         self.err.print(_escape(message), soft_wrap=True)
 
     def text(self, message: str) -> None:
-        """A line of data on stdout (printed as is, no markup)."""
-        self.out.print(message, markup=False)
+        """A line of data on stdout (printed as is: no markup, never wrapped)."""
+        self.out.print(message, markup=False, soft_wrap=True)
 
     def progress(self, message: str):  # type: ignore[no-untyped-def]
         """A spinner on stderr while slow work runs (only on a terminal, never with -q)."""

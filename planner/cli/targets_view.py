@@ -13,7 +13,7 @@ from planner.cli.workspace import LoadedTargets
 from planner.errors import format_key
 from planner.project.model import Index
 from planner.targets.model import Target
-from planner.project.model import PathSource, WorkspaceSource
+from planner.project.model import GitSource, PathSource, UrlSource, WorkspaceSource
 from planner.targets.routing import Route
 
 
@@ -30,7 +30,11 @@ def _routes_text(routes: dict[str, Route]) -> str:
 
 
 def _where(route: Route) -> str:
-    """Where a routed package comes from: its indexes, or its local source."""
+    """Where a routed package comes from: its indexes, or its local, git or URL source."""
+    if isinstance(route.direct, GitSource):
+        return f"git {route.direct.reference}"
+    if isinstance(route.direct, UrlSource):
+        return f"url {route.direct.reference.display_url}"
     if isinstance(route.local, WorkspaceSource):
         return "workspace"
     if isinstance(route.local, PathSource):
@@ -55,7 +59,7 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
             target.name,
             target.platform.name,
             target.python.short,
-            str(target.accelerator),
+            str(target.accelerator) if target.accelerator is not None else "-",
             *([", ".join(target.packages) or "-"] if packages else []),
             _activated(target),
             _routes_text(loaded.routes[target.name]),
@@ -71,7 +75,9 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
                             + ("" if m.is_package else ", no package") + ")" for m in project.members)
         output.text(f"workspace: {root}; members: {members}")
     if loaded.derived:
-        output.text("targets derived by the default rule (no [tool.planner.targets]; see docs/targets.md)")
+        output.text("targets derived by the default rule (no [tool.planner.targets]; see docs/targets.md):")
+        for note in loaded.notes:
+            output.text(f"  {note}")
     for target in loaded.targets:
         output.detail(f"{target.name}: {target.os_floor_text or 'no OS floor'}, {len(target.tags)} wheel tags, "
                       f"best {target.tags[0]}; markers: "
@@ -90,7 +96,7 @@ def _route_json(route: Route) -> dict[str, Any]:
         "strategy": route.strategy.value,
         "source": None,
     }
-    rule = route.source or route.local
+    rule = route.source or route.local or route.direct
     if rule is not None and rule.origin is not None:
         data["source"] = {
             "file": str(rule.origin.file),
@@ -100,6 +106,14 @@ def _route_json(route: Route) -> dict[str, Any]:
     if route.local is not None:
         data["local"] = {"kind": "workspace" if isinstance(route.local, WorkspaceSource) else "path",
                          "path": getattr(route.local, "written", None), "editable": route.local.editable}
+    if isinstance(route.direct, GitSource):
+        reference = route.direct.reference
+        data["git"] = {"url": reference.display_url, "ref_kind": reference.ref.kind.value, "ref": reference.ref.name,
+                       "subdirectory": reference.subdirectory, "declared": route.direct.declared.value}
+    elif isinstance(route.direct, UrlSource):
+        reference = route.direct.reference
+        data["url"] = {"url": reference.display_url, "filename": reference.filename, "kind": reference.kind.value,
+                       "sha256": reference.sha256, "declared": route.direct.declared.value}
     return data
 
 
@@ -122,6 +136,7 @@ def targets_json(loaded: LoadedTargets) -> dict[str, Any]:
             "requires_python": str(project.requires_python) if project.requires_python else None,
         },
         "derived": loaded.derived,
+        "derivation": list(loaded.notes),
         "indexes": [
             {"name": i.name, "url": i.display_url, "explicit": i.explicit, "default": i.default,
              "format": i.format.value, "find_links": i.find_links}

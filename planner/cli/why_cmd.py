@@ -28,9 +28,8 @@ ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="The projec
 
 def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str] | None, default_index: str | None,
           options: Any, body: Any) -> Any:
-    from planner.cli.workspace import index_provider, load_targets, open_index_client
+    from planner.cli.workspace import load_targets, open_index_client, open_sources
     from planner.solve.objective import solve_plan
-    from planner.sources.provider import with_local_sources
 
     output: Output = ctx.obj
     loaded = load_targets(project, index or [], default_index)
@@ -38,8 +37,7 @@ def _plan(ctx: typer.Context, project: Path, targets: list[str], index: list[str
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, targets)
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
-    with open_index_client(loaded, options) as client:
-        provider = with_local_sources(loaded.project, index_provider(client, options))
+    with open_index_client(loaded, options) as client, open_sources(loaded, options, client) as provider:
         plan = solve_plan(loaded.project, loaded.targets, provider, loaded.project.planner.alignment, explain=False)
         return body(loaded, chosen, plan, provider)
 
@@ -112,7 +110,9 @@ def why_not_command(
         raise InputError(f"'{spec}' is not PACKAGE==VERSION", fix="write e.g. torch==2.6.0") from None
 
     def body(loaded: Any, chosen: Any, plan: Any, provider: Any) -> None:
-        answer = why_not(loaded.project, plan, provider, name.strip(), version.strip(), chosen[0])
+        # The target as solved (a derived one may have left an extra out: docs/targets.md).
+        solved = next((t.target for t in plan.targets if t.target.name == chosen[0].name), chosen[0])
+        answer = why_not(loaded.project, plan, provider, name.strip(), version.strip(), solved)
         if output_format is OutputFormat.JSON:
             output.json(why_not_document(answer))
             return

@@ -19,6 +19,7 @@ from planner.targets.routing import Route, routing_table
 if TYPE_CHECKING:
     from planner.index.client import IndexClient
     from planner.solve.provider import IndexProvider
+    from planner.sources.provider import LocalSourcesProvider
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class LoadedTargets:
     warnings: tuple[Diagnostic, ...]
     declared: Project | None = None  # the project as written, before command-line index overrides
     overrides: IndexOverrides = IndexOverrides()
+    notes: tuple[str, ...] = ()  # how the default rule applied (derived targets)
 
 
 def load_targets(path: Path, index_options: list[str], default_index: str | None) -> LoadedTargets:
@@ -46,6 +48,7 @@ def load_targets(path: Path, index_options: list[str], default_index: str | None
         warnings=project.warnings + resolved.warnings,
         declared=declared,
         overrides=overrides,
+        notes=resolved.notes,
     )
 
 
@@ -86,3 +89,16 @@ def index_provider(client: IndexClient, options: CacheOptions) -> IndexProvider:
     builder = MetadataBuilder(client.cache.root, offline=options.offline, refresh=options.refresh,
                               timeout=timeout, jobs=jobs)
     return IndexProvider(client, builder)
+
+
+@contextmanager
+def open_sources(loaded: LoadedTargets, options: CacheOptions, client: IndexClient) -> Iterator[LocalSourcesProvider]:
+    """What the solver asks for candidates and metadata: the project's local, git and URL
+    packages in front of the indexes. Checks at once that `git` works when a git source is used."""
+    from planner.index.cache import default_cache_dir
+    from planner.sources.direct import DirectSources
+    from planner.sources.provider import with_local_sources
+
+    cache_dir = None if options.no_cache else (options.cache_dir or default_cache_dir())
+    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline) as direct:
+        yield with_local_sources(loaded.project, index_provider(client, options), direct)

@@ -31,6 +31,7 @@ class GroupKind(StrEnum):
     PRERELEASE = "prerelease"  # pre-release policy excludes a candidate
     YANKED = "yanked"  # yanked and not pinned
     UNUSABLE = "unusable"  # its dependencies cannot be known (an sdist needing a build, bad metadata)
+    ACCELERATOR = "accelerator"  # the build carries a runtime the target's stated accelerator cannot run
     DECISION = "decision"  # auxiliary definitions for the objective (not a user fact)
 
 
@@ -46,6 +47,7 @@ class FactKind(StrEnum):
     YANKED = "yanked"  # the index yanked the version
     PRERELEASE = "prerelease"  # the pre-release policy excludes the version
     UNUSABLE = "unusable"  # the version's dependencies cannot be read
+    ACCELERATOR = "accelerator"  # the build's runtime does not fit the target's stated accelerator
 
 
 # Facts the user can change in the pyproject; the others are what the indexes publish.
@@ -90,8 +92,8 @@ class Fact:
             return f"{kind.value} {self.requirement}"
         if kind is FactKind.SOURCE:
             return f"source {self.package} {self.index}"
-        if kind is FactKind.ARTIFACT:
-            return f"artifact {self.package} {self.version} {self.index}"
+        if kind in (FactKind.ARTIFACT, FactKind.ACCELERATOR):
+            return f"{kind.value} {self.package} {self.version} {self.index}"
         return f"{kind.value} {self.package} {self.version}"
 
     def __str__(self) -> str:

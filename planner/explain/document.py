@@ -76,6 +76,7 @@ def why_document(answer: Any) -> dict[str, Any]:
         "newest": answer.newest,
         "newer": [_reason_document(r) for r in answer.newer],
         "note": answer.note or None,
+        "origin": answer.origin or None,
     }
 
 

@@ -18,20 +18,26 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from planner.encode.formula import Fact, FactKind
 from planner.errors import Location, PlannerError
 from planner.plan.model import Change, Fix, Plan
 from planner.index.models import ArtifactKind
-from planner.project.model import Dependency, DependencyMetadata, PrereleaseMode, Project
+from planner.project.model import Dependency, DependencyMetadata, IndexSource, PrereleaseMode, Project, TargetSpec, UrlSource
+from planner.project.references import DistributionKind
 from planner.solve.provider import Provider
-from planner.solve.target_solver import FactKey, TargetSolver
-from planner.targets.model import Target
+from planner.solve.target_solver import FactKey, TargetSolver, bare
+from planner.targets.model import Accelerator, Target
+from planner.targets.platforms import OperatingSystem
+from planner.targets.pythons import CPYTHON_RELEASES
 from planner.targets.routing import route
+from planner.targets.runtimes import Runtime
+from planner.targets.tags import tags_marker
 
 MAX_FIXES = 4
 MAX_SET_SIZE = 2
@@ -122,8 +128,30 @@ def _original_requirement(project: Project, fact: Fact) -> Requirement | None:
     return None
 
 
-def _fact_edits(project: Project, target: Target, fact: Fact) -> list[tuple[Change, Callable[[Project], Project]]]:
-    """The ways to relax one fact, most conservative first."""
+def _restricted_to_its_wheel(project: Project, target: Target,
+                             requirement: Requirement) -> tuple[str, Requirement] | None:
+    """A marker for the machines its package's wheel installs on, and `requirement` with it, when
+    the package comes from a wheel at a URL that does not fit `target` (the marker fix)."""
+    try:
+        decided = route(project, target, requirement.name)
+    except PlannerError:
+        return None
+    source = decided.direct
+    if not isinstance(source, UrlSource) or source.reference.kind is not DistributionKind.WHEEL:
+        return None
+    tags = parse_wheel_filename(source.reference.filename)[3]
+    marker = tags_marker(tags)
+    if marker is None or any(tag in target.tag_ranks for tag in tags):
+        return None
+    restricted = Requirement(str(requirement))
+    restricted.marker = Marker(f"({requirement.marker}) and ({marker})" if requirement.marker else marker)
+    return marker, restricted
+
+
+def _fact_edits(project: Project, target: Target, fact: Fact,
+                marker: str | None = None) -> list[tuple[Change, Callable[[Project], Project]]]:
+    """The ways to relax one fact, most conservative first. `marker`: the target fails for want
+    of a file that fits it, and this marker keeps a requirement off such targets (an edit too)."""
     where = _where(fact.location)
     kind = fact.kind
     if kind is FactKind.REQUIREMENT:
@@ -131,10 +159,20 @@ def _fact_edits(project: Project, target: Target, fact: Fact) -> list[tuple[Chan
         if original is None:
             return []
         edits: list[tuple[Change, Callable[[Project], Project]]] = []
+        restricted = _restricted_to_its_wheel(project, target, original)
+        if restricted is not None:
+            wheel_marker, edited = restricted
+            edits.append((Change("restrict-requirement", f"install {fact.requirement} only where its wheel fits: add "
+                                 f"the marker \"{wheel_marker}\" to the requirement{where}", fact.location),
+                          lambda p: _edit_requirements(p, fact, edited)))
         if original.specifier:
             loose = _unpinned(original)
             edits.append((Change("relax-requirement", f"relax {fact.requirement}{where}", fact.location),
                           lambda p: _edit_requirements(p, fact, loose)))
+        if marker is not None:
+            marked = _with_marker(original, marker)
+            edits.append((Change("add-marker", f"add the marker `; {marker}` to {fact.requirement}{where}",
+                                 fact.location), lambda p: _edit_requirements(p, fact, marked)))
         in_what = "the dependencies" if fact.via == "dependencies" else str(fact.via)
         edits.append((Change("remove-requirement", f"drop {fact.requirement} from {in_what}{where}", fact.location),
                       lambda p: _edit_requirements(p, fact, None)))
@@ -168,6 +206,32 @@ def _fact_edits(project: Project, target: Target, fact: Fact) -> list[tuple[Chan
     return []
 
 
+def _excluding_marker(project: Project, target: Target, bound: str) -> str | None:
+    """The shortest marker false on `target` and the project's targets like it, true on the others:
+    alike in platform (`bound` "platform": no wheel for it) or in Python (`bound` "python": wheels
+    only for other Pythons)."""
+    from planner.targets.resolve import resolve_targets
+    from planner.targets.separate import separating_marker
+
+    try:
+        others = [t for t in resolve_targets(project).targets if t.name != target.name]
+    except PlannerError:
+        others = []
+    if bound == "python":
+        alike = [t for t in others if t.python.minor_tuple == target.python.minor_tuple]
+    else:
+        alike = [t for t in others if t.platform == target.platform]
+    keep = [t for t in others if t not in alike]
+    return separating_marker(keep, [target, *alike])
+
+
+def _with_marker(requirement: Requirement, marker: str) -> Requirement:
+    copy = Requirement(str(requirement))
+    copy.marker = None
+    combined = f"({requirement.marker}) and {marker}" if requirement.marker is not None else marker
+    return Requirement(f"{copy} ; {combined}")  # the space: after a URL, PEP 508 needs one before ';'
+
+
 def _subject(facts: Iterable[Fact]) -> NormalizedName | None:
     for fact in facts:
         if fact.package:
@@ -175,11 +239,11 @@ def _subject(facts: Iterable[Fact]) -> NormalizedName | None:
     return None
 
 
-def _edits_for(project: Project, target: Target, facts: Sequence[Fact]) -> list[Edit]:
+def _edits_for(project: Project, target: Target, facts: Sequence[Fact], marker: str | None = None) -> list[Edit]:
     """Every combination of one edit per fact (usually one fact, so a short list)."""
     combos: list[tuple[tuple[Change, ...], Project]] = [((), project)]
     for fact in facts:
-        options = _fact_edits(project, target, fact)
+        options = _fact_edits(project, target, fact, marker)
         if not options:
             return []
         combos = [(changes + (change,), apply(edited)) for changes, edited in combos for change, apply in options]
@@ -205,6 +269,8 @@ def target_edits(project: Project, target: Target, facts: Sequence[Fact]) -> lis
             out.append(Edit((Change("pin-yanked", text, pin.origin),), edited, target, canonicalize_name(fact.package)))
     artifacts = [f for f in facts if f.kind is FactKind.ARTIFACT]
     spec = next((s for s in project.planner.targets if s.name == target.name), None)
+    out.extend(_floor_edits(project, target, spec, artifacts))
+    out.extend(_accelerator_edits(project, target, spec, facts))
     if artifacts and spec is not None:
         for minor in _pythons_to_try(project, target, artifacts):
             alone = replace(project, planner=replace(project.planner, targets=(replace(spec, python=minor),)))
@@ -274,6 +340,144 @@ def _older_with_wheel(solver: TargetSolver, name: NormalizedName, version: Versi
     return max(older) if older else None
 
 
+_MANYLINUX_TAG = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
+_MACOS_TAG = re.compile(r"macosx_(\d+)_(\d+)_([a-z0-9_]+)")
+
+
+def _floor_edits(project: Project, target: Target, spec: TargetSpec | None, artifacts: Sequence[Fact]) -> list[Edit]:
+    """Raise the target's `manylinux` / `macos` floor to what a newer wheel is built for: the
+    lowest floor above the target's that some version's wheel for its architecture needs."""
+    from planner.targets.resolve import with_os_floor
+
+    os_kind = target.platform.os
+    if os_kind is OperatingSystem.LINUX:
+        pattern, key, arches = _MANYLINUX_TAG, "manylinux", {target.platform.arch}
+    elif os_kind is OperatingSystem.MACOS:
+        pattern, key, arches = _MACOS_TAG, "macos", {target.platform.arch, "universal2"}
+    else:
+        return []
+    current = target.os_floor or (0, 0)
+    floors = sorted({(int(a), int(b)) for fact in artifacts for a, b, arch in pattern.findall(fact.text)
+                     if arch in arches and (int(a), int(b)) > current})
+    if not floors:
+        return []
+    floor = floors[0]
+    value = f"{floor[0]}.{floor[1]}"
+    raised = with_os_floor(target, floor)
+    what = "glibc" if key == "manylinux" else "macOS"
+    if spec is not None:
+        text = (f"set {key} = \"{value}\" for target '{target.name}'{_where(spec.locate(key))} "
+                f"(the wheel it needs is built for {what} {value})")
+        change = Change("raise-os-floor", text, spec.locate(key))
+    else:
+        text = (f"declare target '{target.name}' under [tool.planner.targets] with {key} = \"{value}\" "
+                f"(the wheel it needs is built for {what} {value})")
+        change = Change("raise-os-floor", text, None)
+    return [Edit((change,), project, raised, _subject(artifacts))]
+
+
+def _accelerator_edits(project: Project, target: Target, spec: TargetSpec | None, facts: Sequence[Fact]) -> list[Edit]:
+    """For a build whose runtime the stated accelerator cannot run: route the package that brings
+    it to an index of the project that serves the target's accelerator; state the accelerator the
+    runtime needs (a declared target)."""
+    from planner.targets.resolve import with_accelerator
+    from planner.targets.runtimes import accelerator_in_name, runtime_of, runtime_problem
+
+    stated = target.accelerator
+    mismatches = [f for f in facts if f.kind is FactKind.ACCELERATOR and f.package and f.version]
+    if stated is None or not mismatches:
+        return []
+    out: list[Edit] = []
+    # Route: each package that requires it, from the project down, to a matching index.
+    matching = []
+    for index in project.indexes:
+        said = accelerator_in_name(index.name) or accelerator_in_name(index.url)
+        if said is not None and said.kind is stated.kind and (
+                said.version is None or runtime_problem(stated, _runtime_for(said)) is None):
+            matching.append(index)
+    chain = [f.package for f in facts if f.kind is FactKind.REQUIREMENT and f.package]
+    chain += [f.parent for f in facts if f.kind is FactKind.DEPENDENCY and f.parent and f.parent != "<project>"]
+    for package in dict.fromkeys(canonicalize_name(str(p)) for p in chain):
+        for index in matching:
+            out.append(_route_edit(project, target, package, index.name))
+    # State the runtime's accelerator (declared targets: the user wrote the one they have).
+    if spec is not None:
+        first = mismatches[0]
+        runtime = runtime_of(str(first.package), Version(str(first.version)))
+        if runtime is not None and runtime.is_gpu:
+            wanted = runtime.accelerator()
+            moved = with_accelerator(target, wanted)
+            if moved.accelerator is not None and moved.accelerator.runs_on(target.platform.os):
+                text = (f"set accelerator = \"{wanted}\" for target '{target.name}'{_where(spec.locate('accelerator'))} "
+                        f"(what {first.package} {first.version} needs)")
+                subject = canonicalize_name(str(chain[0] if chain else first.package))
+                out.append(Edit((Change("set-accelerator", text, spec.locate("accelerator")),), project, moved, subject))
+    return out
+
+
+def _runtime_for(accelerator: Accelerator) -> Runtime:
+    from planner.targets.runtimes import Runtime, parse_version
+
+    major, minor = parse_version(accelerator.version)
+    return Runtime(accelerator.kind, major, minor, "index")
+
+
+def _route_edit(project: Project, target: Target, package: NormalizedName, index: str) -> Edit:
+    """Route `package` to `index` on `target`: a new source entry (conditioned on the target's
+    first extra or group when it has one), in place of the entries that apply there now."""
+    from planner.targets.routing import source_applies
+
+    condition: dict[str, str] = {}
+    if target.extras:
+        condition = {"extra": target.extras[0]}
+    elif target.groups:
+        condition = {"group": target.groups[0]}
+    new = IndexSource(package, index, extra=condition.get("extra"), group=condition.get("group"))  # type: ignore[arg-type]
+    current = project.uv.sources.get(package, ())
+    replaced = [s for s in current if source_applies(s, target)]
+    sources = dict(project.uv.sources)
+    sources[package] = (new, *[s for s in current if s not in replaced])
+    edited = replace(project, uv=replace(project.uv, sources=sources))
+    table = ", ".join([f'index = "{index}"'] + [f'{k} = "{v}"' for k, v in condition.items()])
+    instead = f", in place of the rule at {_where(replaced[0].origin).strip(' ()')}" if replaced and replaced[0].origin else ""
+    text = f"route {package} to index '{index}' on target '{target.name}': add {{ {table} }} to [tool.uv.sources] {package}{instead}"
+    return Edit((Change("route-to-index", text, replaced[0].origin if replaced else None),), edited, target, package)
+
+
+def _as_pin(edit: Edit, fix: Fix, provider: Provider) -> Fix | None:
+    """A relaxed requirement pinned instead to the version the relaxed plan takes (the newest
+    whose runtime the accelerator runs): `torch==2.8.0` rather than `torch`. Checked again."""
+    if edit.subject is None or edit.target is None or not fix.result:
+        return None
+    change = edit.changes[0]
+    loose = [d for d in _all_dependencies(edit.project) if d.origin == change.location and d.name == edit.subject]
+    version = fix.result.rpartition(f"{edit.subject} ")[2].split(" from ")[0]
+    if len(loose) != 1 or not version:
+        return None
+    pinned = Requirement(str(loose[0].requirement))
+    pinned.specifier = SpecifierSet(f"=={version}")
+    edited = replace(edit.project, **_replaced_dependency(edit.project, loose[0], pinned))
+    where = _where(change.location)
+    text = f"pin {bare(pinned)}{where} (the newest {pinned.name} whose runtime accelerator {edit.target.accelerator} runs)"
+    pinned_fix = verify(Edit((Change("pin-requirement", text, change.location),), edited, edit.target, edit.subject),
+                        provider)
+    return Fix(pinned_fix.changes, "", applied=pinned_fix.applied) if pinned_fix is not None else None
+
+
+def _all_dependencies(project: Project) -> list[Dependency]:
+    return [*project.dependencies, *[d for v in project.optional_dependencies.values() for d in v],
+            *[d for v in project.dependency_groups.values() for d in v]]
+
+
+def _replaced_dependency(project: Project, old: Dependency, new: Requirement) -> dict[str, object]:
+    def edit(items: tuple[Dependency, ...]) -> tuple[Dependency, ...]:
+        return tuple(Dependency(new, d.origin) if d is old else d for d in items)
+
+    return {"dependencies": edit(project.dependencies),
+            "optional_dependencies": {k: edit(v) for k, v in project.optional_dependencies.items()},
+            "dependency_groups": {k: edit(v) for k, v in project.dependency_groups.items()}}
+
+
 def _pythons_to_try(project: Project, target: Target, artifacts: Sequence[Fact]) -> list[str]:
     minors: list[tuple[int, int]] = []
     for fact in artifacts:
@@ -286,7 +490,7 @@ def _pythons_to_try(project: Project, target: Target, artifacts: Sequence[Fact])
                 spec = SpecifierSet(match.group(1))
             except ValueError:
                 continue
-            minors.extend((3, m) for m in range(8, 15) if spec.contains(f"3.{m}.0", prereleases=True))
+            minors.extend(m for m in CPYTHON_RELEASES if spec.contains(f"{m[0]}.{m[1]}.0", prereleases=True))
     current = target.python.minor_tuple
     ordered = sorted(set(minors) - {current}, key=lambda m: (abs(m[1] - current[1]), m))
     return [f"{major}.{minor}" for major, minor in ordered[:1]]
@@ -299,7 +503,8 @@ def verify(edit: Edit, provider: Provider) -> Fix | None:
     from planner.solve.objective import solve_plan
 
     try:
-        plan: Plan = solve_plan(edit.project, [edit.target], provider, "per-target", explain=False)
+        plan: Plan = solve_plan(edit.project, [edit.target], provider, "per-target", explain=False,
+                                best_effort=False)
     except PlannerError:
         return None
     if plan.unsatisfiable:
@@ -318,15 +523,26 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     seen: set[str] = set()
     sets = correction_sets(solver, core, limit=limit)
     candidates: list[Edit] = []
+    artifacts = [fact for fact in core if fact.kind is FactKind.ARTIFACT]
+    platform_bound = None
+    accelerator_bound = any(fact.kind is FactKind.ACCELERATOR for fact in core)
+    if artifacts and not accelerator_bound:  # wheels only for other Pythons (or Requires-Python): the Python
+        by_python = all("exist only for" in f.text or "requires-python" in f.text for f in artifacts)
+        platform_bound = "python" if by_python else "platform"
+    marker = _excluding_marker(project, target, platform_bound) if platform_bound and sets else None
     for keys in sets:
         facts = [solver.formula.facts[k] for k in solver.formula.facts if k in keys]
-        candidates.extend(_edits_for(project, target, facts))
+        candidates.extend(_edits_for(project, target, facts, marker))
     candidates.extend(build_edits(solver, project, target, core))
-    gentle = {"relax-requirement": 0, "route-to-default": 0, "allow-prereleases": 0, "older-with-wheel": 0,
-              "pin-yanked": 1, "dependency-metadata": 1}
+    gentle = {"restrict-requirement": 0, "relax-requirement": 0, "route-to-default": 0, "route-to-index": 0, "allow-prereleases": 0,
+              "older-with-wheel": 0, "dependency-metadata": 1,
+              "pin-yanked": 1, "add-marker": 1, "raise-os-floor": 1, "set-accelerator": 1}
+    suggested = target_edits(project, target, core)
+    candidates += [e for e in suggested if e.changes[0].kind in gentle]  # ranked with the others
     candidates.sort(key=lambda edit: (len(edit.changes), max(gentle.get(c.kind, 2) for c in edit.changes)))
-    candidates.extend(target_edits(project, target, core))
+    candidates.extend(e for e in suggested if e.changes[0].kind not in gentle)  # another Python, no target
     verified_sets: set[tuple[str, ...]] = set()
+    accelerator_core = any(fact.kind is FactKind.ACCELERATOR for fact in core)
     for edit in candidates:
         if len(out) >= limit:
             break
@@ -334,6 +550,8 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
         if locations in verified_sets and edit.changes[0].kind == "remove-requirement":
             continue  # the same facts were already fixed by a gentler edit
         fix = verify(edit, provider)
+        if fix is not None and accelerator_core and edit.changes[0].kind == "relax-requirement":
+            fix = _as_pin(edit, fix, provider) or fix  # "pin torch==2.8.0": the newest that fits
         if fix is None or fix.text in seen:
             continue
         seen.add(fix.text)

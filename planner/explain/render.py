@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from planner.encode.formula import Fact, FactKind
 from planner.errors import Location
+from planner.index.models import offered_by
 from planner.plan.model import PROJECT, ExplainedFact, Explanation, Fix
 from planner.solve.target_solver import TargetSolver
 from planner.targets.model import Target
@@ -94,6 +95,8 @@ def merge(facts: Sequence[Fact], solver: TargetSolver | None = None, subject: st
             key: tuple[object, ...] = (fact.kind, fact.parent, fact.requirement, fact.via)
         elif fact.kind is FactKind.ARTIFACT:
             key = (fact.kind, fact.package, fact.index, _artifact_shape(fact.text))
+        elif fact.kind is FactKind.ACCELERATOR:
+            key = (fact.kind, fact.package, fact.index, fact.text.partition(": ")[2])
         elif fact.kind in (FactKind.YANKED, FactKind.PRERELEASE, FactKind.UNUSABLE):
             key = (fact.kind, fact.package, fact.index if fact.kind is not FactKind.PRERELEASE else None)
         else:
@@ -101,7 +104,7 @@ def merge(facts: Sequence[Fact], solver: TargetSolver | None = None, subject: st
         buckets[key].append(fact)
     order = {FactKind.REQUIREMENT: 0, FactKind.DEPENDENCY: 1, FactKind.OVERRIDE: 2, FactKind.CONSTRAINT: 3,
              FactKind.SOURCE: 4, FactKind.ARTIFACT: 5, FactKind.YANKED: 6, FactKind.PRERELEASE: 7,
-             FactKind.UNUSABLE: 8}
+             FactKind.UNUSABLE: 8, FactKind.ACCELERATOR: 9}
     lines = []
     for group in buckets.values():
         first = group[0]
@@ -158,13 +161,14 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
         count = len({f.version for f in group})
         versions = versions_text([str(f.version) for f in group])
         verb = "requires" if count == 1 else "require"
-        text = f"{first.package} {versions} on {first.index} {verb} Python {spec}; the target has Python {python}"
+        text = f"{first.package} {versions} {offered_by(str(first.index))} {verb} Python {spec}; the target has Python {python}"
     elif kind is FactKind.ARTIFACT:
         versions = versions_text([str(f.version) for f in group])
         head, _, rest = first.text.partition(" (")
         tail = rest.partition(")")[2]
         available = _available(first.text)
-        text = f"{first.package} {versions} on {first.index}: {head}" + (f" (available: {available})" if available else "") + tail
+        text = (f"{first.package} {versions} {offered_by(str(first.index))}: {head}"
+                + (f" (available: {available})" if available else "") + tail)
     elif kind is FactKind.YANKED:
         versions = [str(f.version) for f in group]
         verb = "is" if len(versions) == 1 else "are"
@@ -178,6 +182,9 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
             f" ({at})" if at else " (uv's default policy)")
     elif kind is FactKind.UNUSABLE:
         text = first.text
+    elif kind is FactKind.ACCELERATOR:
+        versions = versions_text([str(f.version) for f in group])
+        text = f"{first.package} {versions} on {first.index}: {first.text.partition(': ')[2]}" + (f" ({at})" if at else "")
     elif kind is FactKind.SOURCE:
         text = f"{first.text} ({at})" + _index_has(solver, first)
     else:
@@ -294,7 +301,8 @@ def _offered(solver: TargetSolver | None, name: str) -> str | None:
 
 def message(target: Target, explanation: Explanation) -> str:
     """The text compile prints for a target without a plan (short: one line per fact)."""
-    lines = [f"target '{target.name}' has no plan ({', '.join(target.description_parts())}):"]
+    parts = target.description_parts(accelerator=target.accelerator is not None)
+    lines = [f"target '{target.name}' has no plan ({', '.join(parts)}):"]
     lines += [f"  {n}. {fact.text}" for n, fact in enumerate(explanation.facts, 1)]
     lines.append(f"  {explanation.conclusion}")
     if not explanation.complete:

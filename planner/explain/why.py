@@ -26,6 +26,7 @@ from planner.project.model import Project
 from planner.solve.provider import Provider, Unusable
 from planner.solve.target_solver import TargetSolver, bare, public
 from planner.targets.model import Target
+from planner.targets.routing import route
 
 MAX_CHAINS = 3
 MAX_NEWER = 3  # newer versions explained one by one (the rest are summarised)
@@ -53,11 +54,16 @@ class WhyAnswer:
     newest: bool = False  # the newest version the target's indexes offer
     newer: tuple[VersionReason, ...] = ()  # why each newer version is not taken
     note: str = ""
+    # Where a package from no index comes from ("from git https://... at tag 'v1' (source rule at
+    # pyproject.toml:12), commit 1a2b..."); empty for index packages.
+    origin: str = ""
 
     def lines(self) -> list[str]:
         if self.version is None:
             return [f"{self.target}: {self.package} is not in the plan" + (f" ({self.note})" if self.note else "")]
         out = [f"{self.target}: {self.package} {self.version}"]
+        if self.origin:
+            out.append(f"  {self.origin}")
         for chain in self.chains:
             out.append("  required by: " + " -> ".join(chain))
         if self.newest:
@@ -191,6 +197,12 @@ def why(project: Project, plan: Plan, provider: Provider, package: str, targets:
         planned = target_plan.get(name)
         if planned is None:
             out.append(WhyAnswer(target.name, name, None, note="nothing on this target requires it"))
+            continue
+        decided = route(project, target, name)
+        if decided.direct is not None or decided.local is not None:  # one candidate: its source says why
+            commit = f", commit {planned.artifact.git.commit}" if planned.artifact.git is not None else ""
+            out.append(WhyAnswer(target.name, name, str(planned.version), chains(project, target_plan, provider, name),
+                                 origin=f"from {decided.describe()}{commit}"))
             continue
         solver = TargetSolver(project, target, provider, explain=True)
         offered = sorted({public(c.version) for c, _ in solver._package(name).vars}, reverse=True)

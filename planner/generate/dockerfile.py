@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from planner.errors import InputError, Location
-from planner.generate.requirements import install_options, sdist_packages
+from planner.generate.requirements import GIT_FILE, install_options, sdist_packages
 from planner.index.models import ArtifactKind
 from planner.plan.model import PlannedPackage, TargetPlan
+from planner.plan.runtime import carried_runtime
 from planner.project.model import Project
+from planner.targets.cuda import compatibility_floor, minimum_driver
 from planner.targets.model import AcceleratorKind, Target
 from planner.targets.platforms import OperatingSystem
 
@@ -48,37 +50,6 @@ UID = 10001
 
 # Docker's platform names for planner's Linux architectures (`docker build --platform`).
 OCI_PLATFORMS: Mapping[str, str] = MappingProxyType({"x86_64": "linux/amd64", "aarch64": "linux/arm64"})
-
-# Minimum Linux driver for each CUDA toolkit release (its GA release), from the table "CUDA Toolkit
-# and Corresponding Driver Versions" of NVIDIA's CUDA toolkit release notes.
-CUDA_MINIMUM_DRIVER: Mapping[tuple[int, int], str] = MappingProxyType({
-    (11, 0): "450.51.05",
-    (11, 1): "455.23",
-    (11, 2): "460.27.03",
-    (11, 3): "465.19.01",
-    (11, 4): "470.42.01",
-    (11, 5): "495.29.05",
-    (11, 6): "510.39.01",
-    (11, 7): "515.43.04",
-    (11, 8): "520.61.05",
-    (12, 0): "525.60.13",
-    (12, 1): "530.30.02",
-    (12, 2): "535.54.03",
-    (12, 3): "545.23.06",
-    (12, 4): "550.54.14",
-    (12, 5): "555.42.02",
-    (12, 6): "560.28.03",
-    (12, 8): "570.26",
-    (12, 9): "575.51.03",
-    (13, 0): "580.65.06",
-})
-# Oldest driver that runs any release of a CUDA major version through minor version
-# compatibility (with a limited feature set), from the same release notes.
-CUDA_COMPATIBILITY_FLOOR: Mapping[int, str] = MappingProxyType({11: "450.80.02", 12: "525.60.13", 13: "580.65.06"})
-
-# The pip package that carries the CUDA runtime a plan installs (`nvidia-cuda-runtime-cu12`).
-_CUDA_RUNTIME_RE = re.compile(r"nvidia-cuda-runtime(?:-cu\d+)?")
-_CUDA_VERSION_RE = re.compile(r"(\d+)(?:\.(\d+))?")
 
 # An image reference as Docker's reference grammar spells it: [registry[:port]/]path[:tag][@digest].
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d+)?"
@@ -104,44 +75,43 @@ def no_dockerfile_reason(target: Target) -> str | None:
 
 @dataclass(frozen=True)
 class CudaDriver:
-    """Which NVIDIA driver a CUDA target's image needs on the host."""
+    """Which NVIDIA driver a CUDA image needs on the host, from the runtime the plan carries."""
 
-    version: str | None  # CUDA major.minor (or major), None when unknown
-    source: str  # where the version comes from, for the comment
+    version: str | None  # CUDA major.minor (or major) of the planned runtime, None when unknown
+    source: str  # the package that says so, for the comment
     minimum: str | None  # minimum driver of that release, None when not in the table
     compatibility_floor: str | None  # minimum driver under minor version compatibility
 
 
 def cuda_driver(target_plan: TargetPlan) -> CudaDriver | None:
-    """The driver note of a CUDA target; None for other accelerators.
-
-    The CUDA version is the target's (`accelerator = "cuda12.4"`), else the version of the CUDA
-    runtime package the plan installs (`nvidia-cuda-runtime-cu12 12.4.127` is CUDA 12.4).
-    """
-    accelerator = target_plan.target.accelerator
-    if accelerator.kind is not AcceleratorKind.CUDA:
-        return None
-    found: tuple[str, str] | None = None
-    if accelerator.version:
-        found = (accelerator.version, f"accelerator {accelerator}")
-    else:
-        for package in target_plan.packages:
-            if _CUDA_RUNTIME_RE.fullmatch(package.name):
-                found = (package.version.base_version, f"{package.name} {package.version}")
-                break
-    if found is None:
-        return CudaDriver(None, "the target names no CUDA version and the plan installs no CUDA runtime package",
+    """The driver note of an image whose plan carries a CUDA runtime, or whose target states
+    CUDA; None otherwise. The version is the planned runtime's (planner/plan/runtime.py), never
+    the target's name: `nvidia-cuda-runtime-cu12 12.4.127` is CUDA 12.4 whatever the target says."""
+    runtime = carried_runtime(target_plan)
+    stated = target_plan.target.accelerator
+    if runtime.kind is not AcceleratorKind.CUDA:
+        if stated is None or stated.kind is not AcceleratorKind.CUDA:
+            return None
+        return CudaDriver(None, "the plan installs no CUDA runtime: the base image or the host must provide one",
                           None, None)
-    text, source = found
-    match = _CUDA_VERSION_RE.match(text)
-    if match is None:  # pragma: no cover - accelerator and package versions are numeric
-        return CudaDriver(None, source, None, None)
-    major = int(match.group(1))
-    if match.group(2) is None:
-        return CudaDriver(str(major), source, None, CUDA_COMPATIBILITY_FLOOR.get(major))
-    minor = int(match.group(2))
-    return CudaDriver(f"{major}.{minor}", source, CUDA_MINIMUM_DRIVER.get((major, minor)),
-                      CUDA_COMPATIBILITY_FLOOR.get(major))
+    tracking = [p for p in runtime.packages if p.runtime.kind is AcceleratorKind.CUDA
+                and (p.runtime.major, p.runtime.minor) == (runtime.major, runtime.minor)]
+    evidence = sorted(tracking or runtime.packages, key=lambda p: (p.runtime.evidence != "runtime", p.name))[0]
+    source = f"{evidence.name} {evidence.version}"
+    if runtime.major is None:
+        return CudaDriver(None, f"{source} does not say which CUDA version", None, None)
+    return CudaDriver(runtime.version_text, source, minimum_driver(runtime.major, runtime.minor)
+                      if runtime.minor is not None else None, compatibility_floor(runtime.major))
+
+
+def image_accelerator(target_plan: TargetPlan) -> str:
+    """What the image runs on, for its label: the stated accelerator, else the planned runtime's."""
+    if target_plan.target.accelerator is not None:
+        return str(target_plan.target.accelerator)
+    runtime = carried_runtime(target_plan)
+    if runtime.kind is None:
+        return "cpu"
+    return f"{runtime.kind.value}{runtime.version_text}"
 
 
 def _setting_location(target: Target, key: str) -> Location | None:
@@ -149,19 +119,31 @@ def _setting_location(target: Target, key: str) -> Location | None:
     return None if origin is None else Location(origin.file, (*origin.key, key), origin.line)
 
 
+def _image_setting(target: Target, key: str, value: str) -> str:
+    image = value.strip()
+    if not _IMAGE_RE.fullmatch(image):
+        raise InputError(
+            f"target '{target.name}': {key} '{image}' is not an image reference",
+            location=_setting_location(target, key),
+            fix='write it as docker does, e.g. "python:3.11-slim-bookworm" or '
+                '"registry.example.com/team/python:3.11"',
+        )
+    return image
+
+
+def build_base_image(target: Target) -> str:
+    """`[tool.planner.targets.<name>.docker] build-base-image` (the build stage's image, say one
+    with git and compilers), else the base image."""
+    if target.docker.build_base_image is not None:
+        return _image_setting(target, "build-base-image", target.docker.build_base_image)
+    return base_image(target)
+
+
 def base_image(target: Target) -> str:
     """`[tool.planner.targets.<name>.docker] base-image`, else `python:<X.Y>-slim-<suite>`."""
     settings = target.docker
     if settings.base_image is not None:
-        image = settings.base_image.strip()
-        if not _IMAGE_RE.fullmatch(image):
-            raise InputError(
-                f"target '{target.name}': base-image '{image}' is not an image reference",
-                location=_setting_location(target, "base-image"),
-                fix='write it as docker does, e.g. "python:3.11-slim-bookworm" or '
-                    '"registry.example.com/team/python:3.11"',
-            )
-        return image
+        return _image_setting(target, "base-image", settings.base_image)
     suite = (settings.debian_suite or DEFAULT_DEBIAN_SUITE).strip()
     if not _SUITE_RE.fullmatch(suite):
         raise InputError(
@@ -201,6 +183,9 @@ class DockerfileContext:
     cuda: CudaDriver | None
     rocm: bool
     requirements: str = "requirements.txt"  # the hash-checked file, from the build context
+    build_image: str = ""  # the build stage's image (the base image unless the target names one)
+    git_requirements: str = ""  # the git packages' file, from the build context ("": none)
+    git_packages: tuple[str, ...] = ()  # their names
     root_context: bool = False  # built from the project folder (it has local packages)
     output_folder: str = "output"  # from the project folder (root context only)
     local_files: tuple[str, ...] = ()  # wheel / sdist files named in the hash-checked file
@@ -259,7 +244,8 @@ def _copy_path(path: str, what: str) -> str:
 
 def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: str,
                        output_folder: str | None = "output", index_url: str = "",
-                       requirements: str = "requirements.txt") -> DockerfileContext | None:
+                       requirements: str = "requirements.txt",
+                       git_requirements: str = GIT_FILE) -> DockerfileContext | None:
     target = target_plan.target
     if no_dockerfile_reason(target) is not None or local_image_problem(target_plan, output_folder) is not None:
         return None
@@ -272,8 +258,11 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
     files = tuple(_copy_path(str(p.artifact.path), "a file") for p in local
                   if p.artifact.kind is not ArtifactKind.DIRECTORY)
     root_context = bool(local)
-    hashed = [p for p in packages if p.artifact.kind is not ArtifactKind.DIRECTORY]
-    indexes = sorted({package.index for package in hashed})
+    hashed = [p for p in packages if p.artifact.kind not in (ArtifactKind.DIRECTORY, ArtifactKind.VCS)]
+    checkouts = tuple(p.name for p in packages if p.artifact.kind is ArtifactKind.VCS)
+    indexes = sorted({package.index for package in hashed if not package.artifact.is_direct})
+    if any(package.artifact.is_direct for package in hashed):
+        indexes.append("their own URLs")
     return DockerfileContext(
         command=_one_line_command(command),
         project=project.name,
@@ -283,7 +272,7 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         python=target.python.short,
         python_min=(target.python.major, target.python.minor, target.python.micro),
         machine=target.platform.platform_machine,
-        accelerator=str(target.accelerator),
+        accelerator=image_accelerator(target_plan),
         extras=tuple(target.extras),
         groups=tuple(target.groups),
         base_image=base_image(target),
@@ -294,8 +283,12 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         sdists=tuple(sdist_packages(hashed)),
         pip_options=install_options(hashed)[0],
         cuda=cuda_driver(target_plan),
-        rocm=target.accelerator.kind is AcceleratorKind.ROCM,
+        rocm=_runs_rocm(target_plan),
         requirements=(f"{output_folder}/{target.name}/{requirements}" if root_context else requirements),
+        build_image=build_base_image(target),
+        git_requirements=("" if not checkouts else f"{output_folder}/{target.name}/{git_requirements}" if root_context
+                          else git_requirements),
+        git_packages=checkouts,
         root_context=root_context,
         output_folder=output_folder or "output",
         local_files=files,
@@ -303,6 +296,12 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         index_url=index_url,
         run=image_command(project, target),
     )
+
+
+def _runs_rocm(target_plan: TargetPlan) -> bool:
+    stated = target_plan.target.accelerator
+    return (carried_runtime(target_plan).kind is AcceleratorKind.ROCM
+            or (stated is not None and stated.kind is AcceleratorKind.ROCM))
 
 
 @lru_cache(maxsize=1)
@@ -320,7 +319,8 @@ def _environment() -> jinja2.Environment:
 
 
 def render_dockerfile(project: Project, target_plan: TargetPlan, *, command: str, output_folder: str | None = "output",
-                      index_url: str = "", requirements: str = "requirements.txt") -> str | None:
+                      index_url: str = "", requirements: str = "requirements.txt",
+                      git_requirements: str = GIT_FILE) -> str | None:
     """The target's Dockerfile, or None for a target no container runs (`no_dockerfile_reason`)
     or whose local packages cannot be in its build context (`local_image_problem`).
 
@@ -328,13 +328,13 @@ def render_dockerfile(project: Project, target_plan: TargetPlan, *, command: str
     Raises `InputError` for a `base-image` or `debian-suite` setting that is not valid.
     """
     context = dockerfile_context(project, target_plan, command=command, output_folder=output_folder,
-                                 index_url=index_url, requirements=requirements)
+                                 index_url=index_url, requirements=requirements, git_requirements=git_requirements)
     if context is None:
         return None
     return _environment().get_template("Dockerfile.j2").render(c=context)
 
 
-def render_dockerignore(output_folder: str, target: str, requirements: str) -> str:
+def render_dockerignore(output_folder: str, target: str, requirements: str, git_requirements: str | None = None) -> str:
     """`Dockerfile.dockerignore` (BuildKit reads it beside the Dockerfile; `buildah build
     --ignorefile` takes it): the project folder is the context, minus what an image never needs."""
     return "\n".join([
@@ -345,4 +345,5 @@ def render_dockerignore(output_folder: str, target: str, requirements: str) -> s
         "**/*.egg-info", "**/.DS_Store",
         f"{output_folder}/",
         f"!{output_folder}/{target}/{requirements}",
+        *([f"!{output_folder}/{target}/{git_requirements}"] if git_requirements else []),
     ]) + "\n"

@@ -19,7 +19,8 @@ def unhashed_artifacts(plan: Plan) -> list[Artifact]:
     seen: dict[tuple[str, str], Artifact] = {}
     for target_plan in plan.targets:
         for package in target_plan.packages:
-            if package.artifact.sha256 is None and package.artifact.kind is not ArtifactKind.DIRECTORY:
+            if package.artifact.sha256 is None and package.artifact.kind not in (ArtifactKind.DIRECTORY,
+                                                                                 ArtifactKind.VCS):
                 seen.setdefault((package.artifact.index, package.artifact.url), package.artifact)
     return [seen[key] for key in sorted(seen)]
 

@@ -4,6 +4,7 @@ Files (under the output folder, docs/outputs.md):
     plan.json                       the plan, the inputs fingerprint and a manifest of the others
     pylock.toml                     or pylock.<target>.toml per target (see generate/pylock.py)
     <target>/requirements.txt       every target
+    <target>/git-packages.txt       targets with git packages, pinned to commits (installed after, --no-deps)
     <target>/local-packages.txt     targets with local source trees (installed after, --no-deps)
     <target>/image-requirements.txt Linux targets whose image leaves dependency groups out
     <target>/Dockerfile             Linux targets
@@ -34,7 +35,14 @@ from planner.generate.dockerfile import (
 from planner.generate.hashing import unhashed_artifacts
 from planner.generate.plan_json import plan_document
 from planner.generate.pylock import lock_files
-from planner.generate.requirements import LOCAL_FILE, local_packages_txt, requirements_txt
+from planner.generate.requirements import (
+    GIT_FILE,
+    LOCAL_FILE,
+    git_packages,
+    git_packages_txt,
+    local_packages_txt,
+    requirements_txt,
+)
 from planner.plan.model import Plan
 
 PLAN_FILE = "plan.json"
@@ -74,24 +82,33 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
         local = local_packages_txt(context, target_plan)
         if local is not None:
             files[f"{folder}/{LOCAL_FILE}"] = local.encode()
+        checkouts = git_packages_txt(context, target_plan)
+        if checkouts is not None:
+            files[f"{folder}/{GIT_FILE}"] = checkouts.encode()
         if (reason := no_dockerfile_reason(target_plan.target)) is not None:
             notes.append(reason)
             continue
         if (reason := local_image_problem(target_plan, output_folder)) is not None:
             notes.append(reason)
             continue
-        requirements = "requirements.txt"
+        requirements, git_requirements = "requirements.txt", GIT_FILE
         in_image = image_packages(target_plan)
         if len(in_image) != len(target_plan.packages):
             requirements = "image-requirements.txt"
             files[f"{folder}/{requirements}"] = requirements_txt(context, target_plan, in_image).encode()
+            if git_packages(in_image) != git_packages(target_plan.packages) and git_packages(in_image):
+                git_requirements = f"image-{GIT_FILE}"
+                files[f"{folder}/{git_requirements}"] = git_packages_txt(  # type: ignore[union-attr]
+                    context, target_plan, in_image, name=git_requirements).encode()
         dockerfile = render_dockerfile(context.project, target_plan, command=context.command,
-                                       output_folder=output_folder, index_url=default_url, requirements=requirements)
+                                       output_folder=output_folder, index_url=default_url, requirements=requirements,
+                                       git_requirements=git_requirements)
         if dockerfile is not None:
             files[f"{folder}/Dockerfile"] = dockerfile.encode()
             if any(p.artifact.is_local for p in in_image):
                 files[f"{folder}/Dockerfile.dockerignore"] = render_dockerignore(
-                    output_folder or "output", folder, requirements).encode()
+                    output_folder or "output", folder, requirements,
+                    git_requirements if git_packages(in_image) else None).encode()
     local = sorted({p.artifact.filename for t in plan.targets for p in t.packages
                     if p.artifact.url.startswith("file:") and not p.artifact.is_local})
     if local:

@@ -7,6 +7,7 @@ from typing import Any
 
 from planner.explain.document import divergence_document, unsatisfiable_document
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
+from planner.plan.runtime import carried_runtime
 from planner.project.model import Project
 from planner.targets.model import Target
 from planner.urls import strip_userinfo
@@ -21,7 +22,7 @@ def target_definition(target: Target) -> dict[str, Any]:
         "platform": target.platform.name,
         "python": target.python.short,
         "python_full_version": target.python.full,
-        "accelerator": str(target.accelerator),
+        "accelerator": str(target.accelerator) if target.accelerator is not None else None,
         "extras": list(target.extras),
         "groups": list(target.groups),
         "packages": list(target.packages),
@@ -44,6 +45,9 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage, target: Tar
             "size": artifact.size,
             **({"kind": artifact.kind.value, "path": artifact.path, "editable": artifact.editable}
                if artifact.is_local else {}),
+            **({"kind": artifact.kind.value, "subdirectory": artifact.subdirectory} if artifact.is_direct else {}),
+            **({"git": {"repository": strip_userinfo(artifact.git.repository), "requested": artifact.git.requested,
+                        "commit": artifact.git.commit}} if artifact.git is not None else {}),
         },
         "extras": list(package.extras),
         "required_by": list(package.required_by),
@@ -62,6 +66,9 @@ def _target(index_urls: Mapping[str, str], plan: TargetPlan) -> dict[str, Any]:
     stats = plan.stats
     return {
         "target": target_definition(plan.target),
+        "left_out": [{"kind": item.kind, "name": item.name, "reason": item.reason, "fix": item.fix}
+                     for item in plan.left_out],
+        "runtime": carried_runtime(plan).document(),
         "packages": [_package(index_urls, p, plan.target) for p in plan.packages],
         "stats": {"sat_calls": stats.sat_calls, "clauses": stats.clauses, "variables": stats.variables,
                   "metadata_fetches": stats.metadata_fetches},

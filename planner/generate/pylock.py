@@ -22,7 +22,15 @@ from typing import Any
 
 import tomlkit
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageArchive, PackageDirectory, PackageSdist, PackageWheel, Pylock
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+)
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -30,6 +38,7 @@ from planner.generate.context import OutputContext
 from planner.generate.markers import environment_marker, indistinguishable, selector_marker
 from planner.index.models import Artifact, ArtifactKind
 from planner.plan.model import Plan, PlannedPackage, TargetPlan
+from planner.plan.runtime import carried_runtime
 from planner.urls import strip_userinfo
 
 LOCK_VERSION = "1.0"
@@ -38,7 +47,7 @@ LOCK_VERSION = "1.0"
 def lock_files(context: OutputContext, plan: Plan) -> tuple[dict[str, str], str | None]:
     """File name -> text: `pylock.toml`, or one `pylock.<target>.toml` per target (see above);
     and, when split, the note that says why."""
-    pairs = indistinguishable([t.target for t in plan.targets])
+    pairs = indistinguishable([t.requested_target for t in plan.targets])
     if not pairs:
         return {"pylock.toml": render_lock(context, plan.targets)}, None
     first, second = pairs[0]
@@ -48,12 +57,15 @@ def lock_files(context: OutputContext, plan: Plan) -> tuple[dict[str, str], str 
 
 
 def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
-    targets = [p.target for p in plans]
-    # (name, version, index) -> the targets installing it, with what each installs.
+    # Targets as installers are told about them: with the extras and groups they ask for, also
+    # those a derived target left out (an installer accepts the flag and installs nothing for it).
+    targets = [p.requested_target for p in plans]
+    # (name, version, index) -> the targets installing it, with what each installs. A package from
+    # no index is one entry per tree or file: its index name says nothing about which.
     users: dict[tuple[str, Version, str], list[tuple[str, PlannedPackage]]] = defaultdict(list)
     for plan in plans:
         for package in plan.packages:
-            users[(package.name, package.version, package.index)].append((plan.target.name, package))
+            users[_entry_key(package)].append((plan.target.name, package))
     packages = []
     for key in sorted(users):
         name, version, index = key
@@ -62,6 +74,9 @@ def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
         artifacts = sorted({p.artifact for _, p in users[key]}, key=lambda a: a.filename)
         if artifacts[0].is_local:
             packages.append(_local_package(context, artifacts[0], marker, name, plans, using, users))
+            continue
+        if artifacts[0].is_direct:
+            packages.append(_direct_package(artifacts[0], marker, name, plans, using, users, context))
             continue
         wheels = [_file(PackageWheel, a) for a in artifacts if a.kind is ArtifactKind.WHEEL]
         sdists = [_file(PackageSdist, a) for a in artifacts if a.kind is ArtifactKind.SDIST]
@@ -117,6 +132,41 @@ def _local_package(context: OutputContext, artifact: Artifact, marker: str | Non
     )
 
 
+def _entry_key(package: PlannedPackage) -> tuple[str, Version, str]:
+    """The lock entry a planned package belongs to: (name, version, index), where the "index" of
+    a package from no index is its artifact (two commits of one version are two entries)."""
+    artifact = package.artifact
+    if artifact.is_direct or artifact.is_local:
+        return (package.name, package.version, f"{package.index} {artifact.url}")
+    return (package.name, package.version, package.index)
+
+
+def _direct_package(artifact: Artifact, marker: str | None, name: str, plans: Sequence[TargetPlan],
+                    using: Sequence[str], users: Mapping[tuple[str, Version, str], object],
+                    context: OutputContext) -> Package:
+    """A git package: a `vcs` entry (the repository URL without credentials, the ref as written,
+    the commit, the subdirectory). A file at a URL: an `archive` entry (URL, size, hashes)."""
+    vcs = archive = None
+    if artifact.kind is ArtifactKind.VCS and artifact.git is not None:
+        vcs = PackageVcs(type="git", url=strip_userinfo(artifact.git.repository),
+                         requested_revision=artifact.git.requested, commit_id=artifact.git.commit,
+                         subdirectory=artifact.subdirectory)
+    else:
+        archive = PackageArchive(url=strip_userinfo(artifact.url), size=artifact.size,
+                                 hashes=dict(sorted(artifact.hashes.items())), subdirectory=artifact.subdirectory)
+    dynamic = artifact.version.local == "dynamic"
+    return Package(
+        name=name,  # type: ignore[arg-type]
+        version=None if dynamic else artifact.version,  # a tree's dynamic version: unknown
+        marker=Marker(marker) if marker else None,
+        requires_python=_common_requires_python([artifact]),
+        vcs=vcs,
+        archive=archive,
+        dependencies=_dependencies(name, plans, using, users, context) or None,
+        tool={"planner": {"targets": sorted(using)}},
+    )
+
+
 def render_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> str:
     document = build_lock(context, plans).to_dict()
     return _toml(document)
@@ -155,7 +205,7 @@ def _dependencies(name: str, plans: Sequence[TargetPlan], using: Sequence[str],
                   entries: Mapping[tuple[str, Version, str], object], context: OutputContext) -> list[dict[str, str]]:
     """The entries `name` brings in on the targets using this entry, each named by as few keys as
     tell it apart from the lock's other entries (PEP 751: name, then version, then index)."""
-    needed = sorted({(p.name, p.version, p.index) for plan in plans if plan.target.name in using
+    needed = sorted({_entry_key(p) for plan in plans if plan.target.name in using
                      for p in plan.packages if name in p.required_by})
     out = []
     for dep_name, version, index in needed:
@@ -172,16 +222,20 @@ def _dependencies(name: str, plans: Sequence[TargetPlan], using: Sequence[str],
 def _planner_table(context: OutputContext, plans: Sequence[TargetPlan]) -> dict:
     targets = []
     for plan in plans:
-        t = plan.target
-        targets.append({
-            "name": t.name,
-            "platform": t.platform.name,
-            "python": t.python.short,
-            "accelerator": str(t.accelerator),
+        t = plan.requested_target
+        entry: dict[str, Any] = {"name": t.name, "platform": t.platform.name, "python": t.python.short}
+        if t.accelerator is not None:  # TOML has no null: a target that states none has no key
+            entry["accelerator"] = str(t.accelerator)
+        entry["runtime"] = carried_runtime(plan).name
+        entry.update({
             "extras": list(t.extras),
             "groups": list(t.groups),
             "environment": str(Marker(environment_marker(t))),
         })
+        if plan.left_out:
+            entry["left-out"] = [{item.kind: item.name, "reason": item.reason, "fix": item.fix}
+                                 for item in plan.left_out]
+        targets.append(entry)
     return {"inputs-hash": context.inputs_hash, "planner-version": context.planner_version,
             "command": context.command, "targets": targets}
 
@@ -213,7 +267,13 @@ def _toml(document: dict[str, Any]) -> str:
         for key, items in arrays.items():
             for item in items:
                 lines += ["", f"[[tool.{_key(name)}.{_key(key)}]]"]
-                lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items()]
+                nested = {k: v for k, v in item.items()
+                          if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)}
+                lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items() if k not in nested]
+                for inner, entries in nested.items():  # (a target's left-out extras)
+                    for entry in entries:
+                        lines += ["", f"[[tool.{_key(name)}.{_key(key)}.{_key(inner)}]]"]
+                        lines += [f"{_key(k)} = {_value(v)}" for k, v in entry.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -450,12 +450,13 @@ class IndexClient:
 
     def candidates(self, package: str, target: Target) -> CandidateSet:
         decided = route(self.project, target, package)
-        if decided.local is not None:  # planner/sources/ answers for local packages, not an index
+        if decided.local is not None or decided.direct is not None:  # planner/sources/ answers for them
             from planner.errors import InputError
 
-            raise InputError(f"{decided.package} is a local package on target '{target.name}' "
+            what = "a local package" if decided.local is not None else "a git or URL package"
+            raise InputError(f"{decided.package} is {what} on target '{target.name}' "
                              f"({decided.describe()}): no index is asked for it",
-                             fix="ask about a package that comes from an index")
+                             fix="ask about a package that comes from an index (planner why names where it comes from)")
         return self.route_candidates(decided, target)
 
     # -- metadata -----------------------------------------------------------------------------

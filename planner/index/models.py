@@ -40,11 +40,30 @@ class ArtifactKind(StrEnum):
     WHEEL = "wheel"
     SDIST = "sdist"
     DIRECTORY = "directory"  # a local source tree (planner/sources/); never on an index
+    VCS = "vcs"  # a git commit's tree (planner/sources/git.py); never on an index
 
 
-# The index name of distributions that come from no index: local source trees and files
-# (planner/sources/). No `[[tool.uv.index]]` name can be spelt like it.
+# The index names of distributions that come from no index (planner/sources/): local source
+# trees and files, git commits, and files at URLs. No `[[tool.uv.index]]` name can be spelt so.
 LOCAL_INDEX = "<local>"
+GIT_INDEX = "<git>"
+URL_INDEX = "<url>"
+DIRECT_INDEXES = (GIT_INDEX, URL_INDEX)
+
+
+def offered_by(index: str) -> str:
+    """How messages say where a candidate comes from: `on pypi`, `from git`, `from its URL`."""
+    return {GIT_INDEX: "from git", URL_INDEX: "from its URL"}.get(index, f"on {index}")
+
+
+@dataclass(frozen=True)
+class GitCommit:
+    """Where a git package's tree is: the repository (its URL without credentials), the ref as
+    written (None: the default branch) and the full commit id it resolved to."""
+
+    repository: str
+    requested: str | None
+    commit: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,10 @@ class Artifact:
     # with ".."), and whether the source asks for an editable install (source trees only).
     path: str | None = None
     editable: bool = False
+    # Git packages (index GIT_INDEX): the commit; git and URL packages: where the project lies
+    # inside the repository or source archive.
+    git: GitCommit | None = None
+    subdirectory: str | None = None
 
     def __hash__(self) -> int:
         # The mapping fields are not hashable; (index, url) identifies an artifact on its own.
@@ -83,6 +106,11 @@ class Artifact:
     @property
     def is_local(self) -> bool:
         return self.index == LOCAL_INDEX
+
+    @property
+    def is_direct(self) -> bool:
+        """A git commit or a file at a URL (a `git` / `url` source, or `name @ url`)."""
+        return self.index in DIRECT_INDEXES
 
     @property
     def is_yanked(self) -> bool:

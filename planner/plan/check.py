@@ -22,11 +22,19 @@ Rules (every marker is evaluated on `plan.target`):
   exact pin; every package (and planned extra) is reachable from the project and `required_by`
   names exactly its requirers;
 - a local package (workspace member, path source) comes from its local source, at its path, and
-  nothing else does: never an index for a local package, never a local file for another.
+  nothing else does: never an index for a local package, never a local file for another;
+- no build carries a runtime the target's stated accelerator cannot run (the rule of
+  planner/targets/runtimes.py, docs/accelerators.md);
+- a git or URL package (a `git` / `url` source, a `name @ url` requirement) comes from exactly
+  that source: the repository and subdirectory at a full commit id (the one the ref was pinned
+  to, when it names a commit), or the file at that URL with the `#sha256=` it was written with;
+  nothing else comes from git or a URL; a root requirement written with a URL is met by that
+  URL's package (unless a URL in override-dependencies replaces it).
 
 Violation kinds: root-requirement, dependency, constraint, duplicate, artifact (the file is
-another package's), tags, requires-python, metadata (unreadable), routing, yanked, unrequired,
-required-by.
+another package's), tags, requires-python, metadata (unreadable), routing, direct (a git or URL
+package from anywhere but its source), yanked, unrequired, required-by, accelerator (a build
+whose runtime the target's stated accelerator cannot run).
 """
 
 from __future__ import annotations
@@ -40,10 +48,26 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from planner.errors import PlannerError
-from planner.index.models import LOCAL_INDEX, Artifact, ArtifactKind, CoreMetadata
+from planner.index.models import DIRECT_INDEXES, LOCAL_INDEX, Artifact, ArtifactKind, CoreMetadata
 from planner.plan.model import PROJECT, PlannedPackage, TargetPlan
-from planner.project.model import Dependency, PathSource, Project, WorkspaceSource
+from planner.project.model import (
+    Dependency,
+    DirectSource,
+    PathSource,
+    Project,
+    SourceDeclaration,
+    WorkspaceSource,
+)
+from planner.project.references import (
+    DirectReferenceError,
+    GitReference,
+    PathReference,
+    UrlReference,
+    parse_direct_reference,
+)
 from planner.targets.routing import route
+from planner.targets.runtimes import runtime_of, runtime_problem
+from planner.urls import strip_userinfo
 
 Metadata = Callable[[Artifact], CoreMetadata]
 
@@ -119,8 +143,10 @@ class _Checker:
         self.check_constraints()
         for package in self.plan.packages:
             self.check_artifact(package)
+            self.check_accelerator(package)
             self.check_routing(package)
             self.check_yanked(package, all_edges)
+        self.check_url_requirements(root)
         self.check_reachability(all_edges)
         self.check_required_by(all_edges)
         return sorted(self.violations)
@@ -226,6 +252,10 @@ class _Checker:
     def core_metadata(self, package: PlannedPackage) -> CoreMetadata | None:
         """The artifact's metadata, read once; None (and a violation) when it cannot be read."""
         key = (package.artifact.index, package.artifact.url)
+        given = self.project.uv.build.metadata_for(package.name, package.version)
+        if given is not None:  # [[tool.uv.dependency-metadata]]: the project states it, nothing is read
+            return CoreMetadata(package.name, package.version, given.requires_dist, given.requires_python,
+                                given.provides_extra)
         if key not in self.read:
             try:
                 self.read[key] = self.metadata(package.artifact)
@@ -313,6 +343,16 @@ class _Checker:
                     f"{what} requires Python {text} ({source}), the target has {python}",
                 )
 
+    def check_accelerator(self, package: PlannedPackage) -> None:
+        """A stated accelerator is a hard requirement: no build whose runtime it cannot run."""
+        accelerator = self.target.accelerator
+        runtime = runtime_of(package.name, package.version) if accelerator is not None else None
+        problem = runtime_problem(accelerator, runtime) if accelerator and runtime else None
+        if problem:
+            self.add("accelerator", package.name,
+                     f"{package.name} {package.version} is {runtime.describe()} and the target states "  # type: ignore[union-attr]
+                     f"accelerator {accelerator}: {problem}")
+
     def requires_python(self, package: PlannedPackage) -> Iterable[tuple[str, str]]:
         """Requires-Python as the index lists it and as the file's own metadata declares it.
 
@@ -334,6 +374,9 @@ class _Checker:
         local = package.index == LOCAL_INDEX or package.artifact.index == LOCAL_INDEX
         if decided.local is not None or local:
             self.check_local(package, decided.local)
+            return
+        if decided.direct is not None or package.index in DIRECT_INDEXES or package.artifact.index in DIRECT_INDEXES:
+            self.check_direct(package, decided.direct)
             return
         allowed = decided.source.index if decided.source is not None else None
         if package.index not in decided.allowed_index_names or (
@@ -366,6 +409,43 @@ class _Checker:
         if expected is None or actual != expected.resolve():
             self.add("routing", package.name, f"{package.name} is planned from '{package.artifact.path}', but its "
                      f"source is {expected}")
+
+    def check_direct(self, package: PlannedPackage, source: DirectSource | None) -> None:
+        """A git or URL package comes from exactly its source; nothing else comes from git or a URL."""
+        artifact = package.artifact
+        if source is None:
+            self.add("direct", package.name, f"{package.name} {package.version} comes from '{artifact.url}', but no "
+                     "git or URL source applies to it here")
+            return
+        problem = _direct_mismatch(artifact, source.reference)
+        if package.index != artifact.index or package.index not in DIRECT_INDEXES:
+            problem = problem or f"it is planned from index '{package.index}'"
+        if problem is not None:
+            self.add("direct", package.name, f"{package.name} comes from {source.reference}"
+                     f" ({source.declared.value} at {source.origin}), but {problem}")
+
+    def check_url_requirements(self, edges: list[_Edge]) -> None:
+        """A root requirement written with a URL is met by that URL's package (a URL in
+        override-dependencies may replace it)."""
+        for edge in edges:
+            if edge.source != PROJECT or not edge.requirement.url:
+                continue
+            decided = route(self.project, self.target, edge.name)
+            if decided.direct is not None and decided.direct.declared is SourceDeclaration.OVERRIDE:
+                continue
+            try:
+                reference = parse_direct_reference(edge.requirement, self.project.root)
+            except DirectReferenceError as exc:
+                self.add("direct", edge.name, f"{edge.describe()}, a URL that does not parse ({exc.problem})")
+                continue
+            for package in self.planned.get(edge.name, []):
+                if isinstance(reference, PathReference):
+                    actual = (self.project.root / str(package.artifact.path)).resolve() if package.artifact.path else None
+                    problem = None if actual == reference.path.resolve() else f"it comes from '{package.artifact.url}'"
+                else:
+                    problem = _direct_mismatch(package.artifact, reference)
+                if problem is not None:
+                    self.add("direct", edge.name, f"{edge.describe()}, but {problem}")
 
     def check_yanked(self, package: PlannedPackage, edges: list[_Edge]) -> None:
         if not package.artifact.is_yanked:
@@ -439,6 +519,38 @@ class _Checker:
                     f"{package.name} {package.version} lists required_by: {actual}; "
                     f"its active requirers, sorted, are: {wanted}",
                 )
+
+
+def _direct_mismatch(artifact: Artifact, reference: GitReference | UrlReference | PathReference) -> str | None:
+    """How `artifact` is not what `reference` names, or None when it is."""
+    if isinstance(reference, GitReference):
+        git = artifact.git
+        if artifact.kind is not ArtifactKind.VCS or git is None:
+            return f"the plan installs {artifact.filename}, which is no git checkout"
+        if git.repository != strip_userinfo(reference.url):
+            return f"the plan's commit is from {git.repository}"
+        if (artifact.subdirectory or None) != (reference.subdirectory or None):
+            return f"the plan takes subdirectory '{artifact.subdirectory}'"
+        if len(git.commit) not in (40, 64) or any(c not in "0123456789abcdef" for c in git.commit):
+            return f"the plan pins '{git.commit}', which is no full commit id"
+        if reference.ref.is_full_commit and git.commit != (reference.ref.name or "").lower():
+            return f"the plan pins commit {git.commit}, not the commit {reference.ref.name} it names"
+        if strip_userinfo(artifact.url) != artifact.url or not artifact.url.endswith(
+                f"@{git.commit}" + (f"#subdirectory={reference.subdirectory}" if reference.subdirectory else "")):
+            return f"the plan installs '{artifact.url}', not that commit"
+        return None
+    if isinstance(reference, UrlReference):
+        if artifact.kind not in (ArtifactKind.WHEEL, ArtifactKind.SDIST) or artifact.url != strip_userinfo(reference.url):
+            return f"the plan installs '{artifact.url}'"
+        if artifact.filename != reference.filename:
+            return f"the plan's file is {artifact.filename}"
+        for algorithm, digest in reference.hashes.items():
+            if artifact.hashes.get(algorithm, digest) != digest:
+                return f"the plan's file has {algorithm} {artifact.hashes.get(algorithm)}, the URL says {digest}"
+        if artifact.sha256 is None:
+            return "the plan's file has no sha256"
+        return None
+    return "it is a local folder"
 
 
 def _specifier(text: str) -> SpecifierSet | None:

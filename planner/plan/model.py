@@ -55,12 +55,51 @@ class SolveStats:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """An extra or group a derived target asks for but cannot install there (best effort): the
+    plan leaves it out, and says why and how to make that explicit."""
+
+    kind: str  # "extra" or "group"
+    name: str
+    reason: str  # the facts that keep it out, in the user's terms
+    fix: str = ""  # how to make it explicit: a marker on its requirement, or declared targets
+    # The item's requirements among those facts, (text, where), for the marker suggestion.
+    requirements: tuple[tuple[str, Location | None], ...] = field(default=(), compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.kind} '{self.name}'"
+
+
+@dataclass(frozen=True)
 class TargetPlan:
-    """One target's plan: the packages it installs."""
+    """One target's plan: the packages it installs.
+
+    `target` is the target as solved; for a derived target that could not install some of its
+    extras or groups, without them, and `left_out` says which and why."""
 
     target: Target
     packages: tuple[PlannedPackage, ...]  # sorted by name
     stats: SolveStats = field(default_factory=SolveStats)
+    left_out: tuple[LeftOut, ...] = ()
+
+    @property
+    def requested_extras(self) -> tuple[str, ...]:
+        """The extras the target asks for (its install flags), the left-out ones included."""
+        return (*self.target.extras, *(item.name for item in self.left_out if item.kind == "extra"))
+
+    @property
+    def requested_groups(self) -> tuple[str, ...]:
+        return (*self.target.groups, *(item.name for item in self.left_out if item.kind == "group"))
+
+    @property
+    def requested_target(self) -> Target:
+        """The target with the extras and groups it asks for: what an installer is told, and what
+        tells it apart from the lock's other targets."""
+        if not self.left_out:
+            return self.target
+        from dataclasses import replace
+
+        return replace(self.target, extras=self.requested_extras, groups=self.requested_groups)
 
     def get(self, name: str) -> PlannedPackage | None:
         for package in self.packages:
@@ -86,8 +125,10 @@ class ExplainedFact:
 class Change:
     """One concrete edit of the project or its targets."""
 
-    kind: str  # relax-requirement, remove-requirement, remove-constraint, remove-override, route-to-default,
-    #            allow-prereleases, pin-yanked, set-python, drop-target, dependency-metadata, older-with-wheel
+    kind: str  # relax-requirement, pin-requirement, add-marker, remove-requirement, remove-constraint,
+    #            remove-override, route-to-default, route-to-index, allow-prereleases, pin-yanked,
+    #            set-python, set-accelerator, raise-os-floor, drop-target,
+    #            dependency-metadata, older-with-wheel
     text: str
     location: Location | None = None
 

@@ -26,8 +26,12 @@ from planner.project.model import (
     PYPI_NAME,
     BuildSettings,
     DependencyMetadata,
+    DirectSource,
+    GitSource,
     LocalSource,
     PathSource,
+    SourceDeclaration,
+    UrlSource,
     Workspace,
     WorkspaceSource,
     ConflictItem,
@@ -47,6 +51,14 @@ from planner.project.model import (
     frozen_mapping,
 )
 from planner.project.markers import marker_problem
+from planner.project.references import (
+    DirectReferenceError,
+    GitReference,
+    PathReference,
+    git_source,
+    parse_direct_reference,
+    url_source,
+)
 from planner.project.reader import DocumentReader, did_you_mean, toml_type_name
 from planner.project.toml_positions import TomlPositions
 from planner.urls import normalize_index_url
@@ -92,10 +104,6 @@ _UV_UNSUPPORTED = {
     "torch-backend": "use [tool.uv.sources] and targets instead",
 }
 # uv build settings planner reads but cannot honour: an error naming the key, never ignored.
-_UV_REFUSED_BUILD_KEYS = {
-    "no-build-isolation": "planner builds metadata in isolated environments only",
-    "no-build-isolation-package": "planner builds metadata in isolated environments only",
-}
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DEPENDENCY_METADATA_KEYS = ("name", "version", "requires-dist", "requires-python", "provides-extra")
 # Project-wide settings whose location later stages cite in messages.
@@ -106,12 +114,13 @@ _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
 _SOURCE_KEYS = ("index", "marker", "extra", "group")
 _PATH_SOURCE_KEYS = ("path", "editable", "package", "marker", "extra", "group")
 _WORKSPACE_SOURCE_KEYS = ("workspace", "editable", "marker", "extra", "group")
-_OTHER_SOURCE_KINDS = ("git", "url")
+_GIT_SOURCE_KEYS = ("git", "rev", "tag", "branch", "subdirectory", "lfs", "marker", "extra", "group")
+_URL_SOURCE_KEYS = ("url", "subdirectory", "marker", "extra", "group")
 _INDEX_KEYS = ("name", "url", "explicit", "default", "format", "authenticate",
                "ignore-error-codes", "cache-control", "publish-url")
 _TARGET_KEYS = ("platform", "python", "accelerator", "extras", "groups", "packages", "manylinux", "macos",
                 "docker")
-_DOCKER_KEYS = ("base-image", "debian-suite", "command", "groups")
+_DOCKER_KEYS = ("base-image", "build-base-image", "debian-suite", "command", "groups")
 
 
 def find_pyproject(path: Path | str) -> Path:
@@ -141,6 +150,12 @@ def read_document(pyproject: Path, shown: str | None = None) -> DocumentReader:
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", location=Location(pyproject),
                          fix="check that the file exists and is readable") from None
+    return parse_document(data, pyproject.resolve(), shown)
+
+
+def parse_document(data: bytes, pyproject: Path, shown: str | None = None) -> DocumentReader:
+    """`data`, the bytes of the pyproject at `pyproject` (a path messages name; a file inside a
+    git commit need not exist on disk), parsed with its key positions; `InputError` otherwise."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -166,14 +181,14 @@ def read_document(pyproject: Path, shown: str | None = None) -> DocumentReader:
             location=Location(pyproject, (), line),
             fix=_toml_fix(problem, text, line, column),
         ) from None
-    return DocumentReader(pyproject.resolve(), document, TomlPositions(text), shown)
+    return DocumentReader(pyproject, document, TomlPositions(text), shown)
 
 
 def _source_meaning(entries: tuple[Any, ...]) -> tuple[Any, ...]:
     """What a list of sources says, without where it was written (to compare two of them)."""
     out = []
     for entry in entries:
-        fields = {k: v for k, v in vars(entry).items() if k not in ("origin", "written")}
+        fields = {k: v for k, v in vars(entry).items() if k not in ("origin", "written", "key_locations")}
         out.append((type(entry).__name__, tuple(sorted((k, str(v)) for k, v in fields.items()))))
     return tuple(out)
 
@@ -288,6 +303,10 @@ class _ProjectLoader:
         self.warnings: list[Diagnostic] = []
         # A workspace member's loader: the root's indexes (members name them in sources).
         self.root_indexes = root_indexes
+        # Requirements written with a URL (`name @ git+https://...`), where, and what they name.
+        self.direct_requirements: list[tuple[KeyPath, Dependency, GitReference | Any]] = []
+        # Packages whose extra build dependencies ask for match-runtime (planner never builds them).
+        self.match_runtime: set[NormalizedName] = set()
 
     def warn(self, path: KeyPath, message: str) -> None:
         self.warnings.append(Diagnostic(message, self.r.location(path)))
@@ -311,14 +330,21 @@ class _ProjectLoader:
             hint = _requirement_hint(text, detail, column)
             self.r.fail(path, f"invalid requirement '{text}': {detail}",
                         _with_hint(hint, "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\""))
-        if requirement.url:
-            self.r.fail(path, f"direct URL requirement '{text}' is not supported yet",
-                        f"require {requirement.name} by version and route it with [tool.uv.sources] to an index")
         problem = marker_problem(requirement.marker) if requirement.marker is not None else None
         if problem is not None:
             self.r.fail(path, f"the marker of requirement '{text}' cannot be evaluated: {problem}",
                         "write a PEP 508 marker, e.g. \"numpy>=1.26; python_version >= '3.11'\"")
-        return Dependency(requirement, self.r.location(path))
+        dependency = Dependency(requirement, self.r.location(path))
+        if requirement.url:
+            try:
+                reference = parse_direct_reference(requirement, self.r.file.parent)
+            except DirectReferenceError as exc:
+                self.r.fail(path, f"requirement '{text}': {exc.problem}", exc.fix)
+            if requirement.specifier:  # PEP 508 grammar forbids it; packaging may still accept
+                self.r.fail(path, f"requirement '{text}' has both a URL and a version specifier",
+                            f"drop the version: the URL decides what {requirement.name} is")
+            self.direct_requirements.append((path, dependency, reference))
+        return dependency
 
     def requirements(self, path: KeyPath) -> tuple[Dependency, ...]:
         items = self.r.array(path, example='["torch==2.5.1", "numpy>=1.26"]')
@@ -429,9 +455,10 @@ class _ProjectLoader:
         if self.r.has(("tool", "planner")):
             self.warn(("tool", "planner"), "[tool.planner] in a workspace member is ignored: declare targets "
                       "in the workspace root")
-        index_sources, local_sources = self.sources(self.root_indexes or (), optional, groups)
+        index_sources, local_sources, direct_sources = self.sources(self.root_indexes or (), optional, groups)
+        self.requirement_sources(local_sources, direct_sources)
         uv = UvSettings(indexes=(), sources=frozen_mapping(index_sources), local_sources=frozen_mapping(local_sources),
-                        package=self.package_setting())
+                        direct_sources=frozen_mapping(direct_sources), package=self.package_setting())
         return Project(**common, requires_python=requires_python, uv=uv, planner=PlannerSettings(),
                        warnings=tuple(self.warnings))
 
@@ -631,21 +658,28 @@ class _ProjectLoader:
             else:
                 hint = did_you_mean(key, (*_UV_SUPPORTED, *_UV_NO_EFFECT, *_UV_UNSUPPORTED))
                 self.warn((*base, key), f"unknown key tool.uv.{key} is ignored" + (f" ({hint})" if hint else ""))
-        index_sources, local_sources = self.sources(indexes, extras, groups)
-        index_sources, local_sources = self.workspace_sources(index_sources, local_sources, members)
+        constraints = self.requirements((*base, "constraint-dependencies"))
+        overrides = self.requirements((*base, "override-dependencies"))
+        conflicts = self.conflicts(all_extras, all_groups, project_name, members, local_names)
+        index_sources, local_sources, direct_sources = self.sources(indexes, extras, groups)
+        self.requirement_sources(local_sources, direct_sources, conflicts)
+        index_sources, local_sources, direct_sources = self.workspace_sources(
+            index_sources, local_sources, direct_sources, members)
         self.check_workspace_sources(local_sources, members, local_names)
+        self.check_url_requirements(index_sources, local_sources, direct_sources)
         return UvSettings(
             indexes=indexes,
             sources=frozen_mapping(index_sources),
             local_sources=frozen_mapping(local_sources),
+            direct_sources=frozen_mapping(direct_sources),
             package=self.package_setting(),
             index_strategy=self.choice((*base, "index-strategy"), IndexStrategy, IndexStrategy.FIRST_INDEX),
             prerelease=self.choice((*base, "prerelease"), PrereleaseMode, PrereleaseMode.IF_NECESSARY_OR_EXPLICIT),
             environments=self.markers((*base, "environments")),
             required_environments=self.markers((*base, "required-environments")),
-            constraints=self.requirements((*base, "constraint-dependencies")),
-            overrides=self.requirements((*base, "override-dependencies")),
-            conflicts=self.conflicts(all_extras, all_groups, project_name, members, local_names),
+            constraints=constraints,
+            overrides=overrides,
+            conflicts=conflicts,
             default_groups=self.default_groups(all_groups),
             build=self.build_settings(),
         )
@@ -653,20 +687,21 @@ class _ProjectLoader:
     # -- [tool.uv] build settings (planner/sources/build.py honours them) --------------------------
     def build_settings(self) -> BuildSettings:
         base: KeyPath = ("tool", "uv")
-        for key in _UV_REFUSED_BUILD_KEYS:
-            if self.r.has((*base, key)):
-                self.r.fail((*base, key), f"tool.uv.{key} cannot be honoured: {_UV_REFUSED_BUILD_KEYS[key]}",
-                            "remove it; give builds what they need with tool.uv.extra-build-dependencies, or a "
-                            "package's metadata with [[tool.uv.dependency-metadata]]")
-        keys = ("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
+        keys = ("no-build", "no-build-package", "no-build-isolation", "no-build-isolation-package",
+                "dependency-metadata", "build-constraint-dependencies",
                 "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package")
         return BuildSettings(
             no_build=self.r.boolean((*base, "no-build")),
             no_build_package=tuple(self.name((*base, "no-build-package", n), raw, "package") for n, raw in
                                    enumerate(self.r.string_array((*base, "no-build-package"), '["numpy"]'))),
+            no_isolation=self.r.boolean((*base, "no-build-isolation")),
+            no_isolation_package=tuple(
+                self.name((*base, "no-build-isolation-package", n), raw, "package") for n, raw in
+                enumerate(self.r.string_array((*base, "no-build-isolation-package"), '["flash-attn"]'))),
             dependency_metadata=self.dependency_metadata(),
             constraints=self.requirements((*base, "build-constraint-dependencies")),
             extra_dependencies=frozen_mapping(self.extra_build_dependencies()),
+            match_runtime=tuple(sorted(self.match_runtime)),
             variables=frozen_mapping(self.extra_build_variables()),
             config_settings=self.config_settings((*base, "config-settings")),
             config_settings_package=frozen_mapping({
@@ -724,12 +759,11 @@ class _ProjectLoader:
                 if isinstance(item, dict):
                     self.r.reject_unknown_keys((*path, n), item, ("requirement", "match-runtime"),
                                                "an extra build dependency")
-                    if item.get("match-runtime"):
-                        self.r.fail((*path, n, "match-runtime"),
-                                    "match-runtime = true cannot be honoured: planner builds metadata before the "
-                                    "plan fixes the runtime version it would match",
-                                    "name the version the build needs, e.g. \"torch==2.5.1\"")
-                    found.append(self.requirement((*path, n, "requirement"), item.get("requirement")))
+                    requirement = self.requirement((*path, n, "requirement"), item.get("requirement"))
+                    if self.r.boolean((*path, n, "match-runtime")):
+                        self.match_runtime.add(name)  # never built: BuildSettings.refused_build
+                        continue
+                    found.append(requirement)
                 else:
                     found.append(self.requirement((*path, n), item))
             out[name] = tuple(found)
@@ -758,6 +792,56 @@ class _ProjectLoader:
             else:
                 out[key] = self.r.expect((*path, key), value, str, '"value"')
         return frozen_mapping(out)
+
+    def requirement_sources(self, local_sources: dict[NormalizedName, tuple[LocalSource, ...]],
+                            direct_sources: dict[NormalizedName, tuple[DirectSource, ...]],
+                            conflicts: tuple[ConflictSet, ...] = ()) -> None:
+        """Sources for the requirements written with a URL (`name @ git+https://...`), added to
+        `local_sources` (a `file:` URL of a folder) and `direct_sources`.
+
+        As in uv, a URL pins the package wherever it appears (one URL per package), under the
+        requirement's marker; an extra or group that is a member of a conflict set keeps its own
+        URL (targets never activate two of them). A URL in override-dependencies replaces every
+        other source of the package."""
+        conflicted = {(item.kind.value, item.name) for conflict in conflicts for item in conflict.items}
+        for path, dependency, reference in self.direct_requirements:
+            name = dependency.name
+            extra = group = None
+            if path[:2] == ("project", "optional-dependencies") and ("extra", canonicalize_name(str(path[2]))) in conflicted:
+                extra = canonicalize_name(str(path[2]))
+            if path[0] == "dependency-groups" and ("group", canonicalize_name(str(path[1]))) in conflicted:
+                group = canonicalize_name(str(path[1]))
+            declared = (SourceDeclaration.OVERRIDE if path[:3] == ("tool", "uv", "override-dependencies")
+                        else SourceDeclaration.REQUIREMENT)
+            common = dict(marker=dependency.requirement.marker, extra=extra, group=group, origin=dependency.origin,
+                          declared=declared)
+            if isinstance(reference, PathReference):
+                entry: Any = PathSource(package=name, path=reference.path, written=str(dependency.requirement.url),
+                                        editable=False, **common)
+                target: dict[NormalizedName, tuple[Any, ...]] = local_sources  # type: ignore[assignment]
+            elif isinstance(reference, GitReference):
+                entry, target = GitSource(package=name, reference=reference, **common), direct_sources
+            else:
+                entry, target = UrlSource(package=name, reference=reference, **common), direct_sources
+            if entry not in target.get(name, ()):
+                target[name] = target.get(name, ()) + (entry,)
+
+    def check_url_requirements(self, index_sources: Mapping[NormalizedName, tuple[IndexSource, ...]],
+                               local_sources: Mapping[NormalizedName, tuple[LocalSource, ...]],
+                               direct_sources: Mapping[NormalizedName, tuple[DirectSource, ...]]) -> None:
+        """A requirement's URL and a [tool.uv.sources] entry for the same package say two things
+        about where it comes from: uv refuses that, and so does planner."""
+        for package in {*local_sources, *direct_sources}:
+            entries = (*index_sources.get(package, ()), *local_sources.get(package, ()), *direct_sources.get(package, ()))
+            written = [e for e in entries if getattr(e, "declared", None) is SourceDeclaration.REQUIREMENT]
+            table = [e for e in entries if getattr(e, "declared", SourceDeclaration.TABLE) is SourceDeclaration.TABLE]
+            if written and table:
+                raise InputError(
+                    f"a requirement gives {package} a URL ({written[0].describe()}), and a [tool.uv.sources] entry "
+                    f"(at {table[0].origin}) gives it a source too",
+                    location=written[0].origin,
+                    fix=f"keep one: write the requirement without its URL (just \"{package}\" with a version), "
+                        "or remove the source entry")
 
     def default_groups(self, groups: Mapping[str, Any]) -> tuple[NormalizedName, ...]:
         path: KeyPath = ("tool", "uv", "default-groups")
@@ -888,15 +972,18 @@ class _ProjectLoader:
             self.r.fail(path, f"invalid index URL: {exc}", "use an https:// URL of a simple index")
 
     def sources(self, indexes: tuple[Index, ...], extras: Mapping[str, Any], groups: Mapping[str, Any],
-                ) -> tuple[dict[NormalizedName, tuple[IndexSource, ...]], dict[NormalizedName, tuple[LocalSource, ...]]]:
-        """`[tool.uv.sources]`: index entries, and local ones (`path`, `workspace`), per package."""
+                ) -> tuple[dict[NormalizedName, tuple[IndexSource, ...]], dict[NormalizedName, tuple[LocalSource, ...]],
+                           dict[NormalizedName, tuple[DirectSource, ...]]]:
+        """`[tool.uv.sources]`: index entries, local ones (`path`, `workspace`) and direct ones
+        (`git`, `url`), per package."""
         base = ("tool", "uv", "sources")
         index_names = [index.name for index in indexes] + [PYPI_NAME]
         out: dict[NormalizedName, tuple[IndexSource, ...]] = {}
         local: dict[NormalizedName, tuple[LocalSource, ...]] = {}
+        direct: dict[NormalizedName, tuple[DirectSource, ...]] = {}
         for raw_name, value in self.r.table(base).items():
             package = self.name((*base, raw_name), raw_name, "package")
-            if package in out or package in local:
+            if package in out or package in local or package in direct:
                 self.r.fail((*base, raw_name), f"sources for '{package}' are declared twice", "merge them into one list")
             if isinstance(value, dict):
                 entries = [((*base, raw_name), value)]
@@ -909,27 +996,27 @@ class _ProjectLoader:
                             f'e.g. {raw_name} = {{ index = "pytorch-cpu" }}')
             parsed = [self.source(path, entry, package, index_names, extras, groups) for path, entry in entries]
             indexed = tuple(e for e in parsed if isinstance(e, IndexSource))
-            on_disk = tuple(e for e in parsed if not isinstance(e, IndexSource))
+            on_disk = tuple(e for e in parsed if isinstance(e, (PathSource, WorkspaceSource)))
+            remote = tuple(e for e in parsed if isinstance(e, (GitSource, UrlSource)))
             if indexed:
                 out[package] = indexed
             if on_disk:
                 local[package] = on_disk
-        return out, local
+            if remote:
+                direct[package] = remote
+        return out, local, direct
 
     def source(self, path: KeyPath, entry: Any, package: NormalizedName, index_names: list[str],
-               extras: Mapping[str, Any], groups: Mapping[str, Any]) -> IndexSource | LocalSource:
+               extras: Mapping[str, Any], groups: Mapping[str, Any]) -> IndexSource | LocalSource | DirectSource:
         self.r.expect(path, entry, dict)
-        for kind in _OTHER_SOURCE_KINDS:
-            if kind in entry:
-                self.r.fail((*path, kind), f"'{kind}' sources are not supported yet (index, path and workspace sources are)",
-                            f"publish {package} to an index and use {{ index = \"...\" }}, or remove the source")
-        kinds = [kind for kind in ("index", "path", "workspace") if kind in entry]
+        kinds = [kind for kind in ("index", "path", "workspace", "git", "url") if kind in entry]
         if len(kinds) > 1:
             self.r.fail(path, f"a source for '{package}' sets both {kinds[0]} and {kinds[1]}",
-                        "give each source one kind: index, path or workspace (use a list of sources with markers "
-                        "for several)")
+                        "give each source one kind: index, path, workspace, git or url (use a list of sources with "
+                        "markers for several)")
         kind = kinds[0] if kinds else "index"
-        keys = {"index": _SOURCE_KEYS, "path": _PATH_SOURCE_KEYS, "workspace": _WORKSPACE_SOURCE_KEYS}[kind]
+        keys = {"index": _SOURCE_KEYS, "path": _PATH_SOURCE_KEYS, "workspace": _WORKSPACE_SOURCE_KEYS,
+                "git": _GIT_SOURCE_KEYS, "url": _URL_SOURCE_KEYS}[kind]
         for key in entry:
             if key not in keys:
                 hint = did_you_mean(key, keys)
@@ -954,6 +1041,8 @@ class _ProjectLoader:
                 self.r.fail((*path, "group"), f"source for '{package}' applies to group '{raw}', which the project does not declare",
                             hint or f"declare it under [dependency-groups] (groups: {', '.join(groups) or 'none'})")
         origin = self.r.location(path)
+        if kind in ("git", "url"):
+            return self.direct_source(kind, path, entry, package, marker, extra, group)
         if kind == "path":
             written = self.r.string((*path, "path"), example='"../lib"')
             if not written or not written.strip():
@@ -986,19 +1075,54 @@ class _ProjectLoader:
                         + (f" (defined: {', '.join(index_names[:-1])})" if len(index_names) > 1 else ""))
         return IndexSource(package=package, index=index, marker=marker, extra=extra, group=group, origin=origin)
 
+    def direct_source(self, kind: str, path: KeyPath, entry: dict[str, Any], package: NormalizedName,
+                      marker: Marker | None, extra: NormalizedName | None, group: NormalizedName | None) -> DirectSource:
+        """`{ git = "...", rev | tag | branch = "...", subdirectory = "..." }` or `{ url = "..." }`."""
+        texts = {key: self.r.string((*path, key), example='"..."') for key in entry
+                 if key in ("git", "rev", "tag", "branch", "subdirectory", "url")}
+        locations = frozen_mapping({key: self.r.location((*path, key)) for key in entry})
+        common = dict(marker=marker, extra=extra, group=group, origin=self.r.location(path), key_locations=locations)
+        try:
+            if kind == "git":
+                if "lfs" in entry and self.r.boolean((*path, "lfs")):
+                    self.warn((*path, "lfs"), "lfs = true is not supported: planner reads the repository without "
+                              "its Git LFS objects (its metadata needs none; installers fetch them)")
+                reference = git_source(texts["git"] or "", rev=texts.get("rev"), tag=texts.get("tag"),
+                                       branch=texts.get("branch"), subdirectory=texts.get("subdirectory"))
+                return GitSource(package=package, reference=reference, **common)
+            found = url_source(texts["url"] or "", subdirectory=texts.get("subdirectory"))
+        except DirectReferenceError as exc:
+            fix = exc.fix.replace("(for a git repository write git+https://...)",
+                                  '(for a git repository use { git = "https://..." })')
+            self.r.fail((*path, exc.key or kind), f"the {kind} source for '{package}': {exc.problem}", fix)
+        if found.name is not None and found.kind.value == "wheel" and found.name != package:
+            self.r.fail((*path, "url"), f"the url source for '{package}' names a wheel of '{found.name}'",
+                        f"point it at a wheel of {package}, or move the entry to {found.name}")
+        return UrlSource(package=package, reference=found, **common)
+
     def workspace_sources(self, index_sources: dict[NormalizedName, tuple[IndexSource, ...]],
-                          local_sources: dict[NormalizedName, tuple[LocalSource, ...]], members: tuple[Project, ...],
-                          ) -> tuple[dict[NormalizedName, tuple[IndexSource, ...]], dict[NormalizedName, tuple[LocalSource, ...]]]:
+                          local_sources: dict[NormalizedName, tuple[LocalSource, ...]],
+                          direct_sources: dict[NormalizedName, tuple[DirectSource, ...]], members: tuple[Project, ...],
+                          ) -> tuple[dict[NormalizedName, tuple[IndexSource, ...]], dict[NormalizedName, tuple[LocalSource, ...]],
+                                     dict[NormalizedName, tuple[DirectSource, ...]]]:
         """One source table for the whole workspace. uv applies the root's sources to every member
         unless a member declares its own for that package, and a member's only to its own
         requirements; planner applies sources wherever a package appears, so a member's entry
         replaces the root's for the package (with a warning when they differ), and members that
-        disagree are an error (docs/uv-compat.md)."""
-        merged_index, merged_local = dict(index_sources), dict(local_sources)
+        disagree are an error (docs/uv-compat.md). Direct references written in the members'
+        requirements (`name @ url`) join the root's."""
+        merged: list[dict[NormalizedName, tuple[Any, ...]]] = [dict(index_sources), dict(local_sources), dict(direct_sources)]
         declared: dict[NormalizedName, tuple[Project, tuple[Any, ...]]] = {}
+
+        def tables(entries: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(e for e in entries if getattr(e, "declared", SourceDeclaration.TABLE) is SourceDeclaration.TABLE)
+
         for member in members:
-            for package in set(member.uv.sources) | set(member.uv.local_sources):
-                entries = member.uv.sources.get(package, ()) + member.uv.local_sources.get(package, ())
+            own = (member.uv.sources, member.uv.local_sources, member.uv.direct_sources)
+            for package in set().union(*own):
+                entries = tables(sum((mapping.get(package, ()) for mapping in own), ()))
+                if not entries:
+                    continue
                 meaning = _source_meaning(entries)
                 first = declared.get(package)
                 if first is not None:
@@ -1011,19 +1135,28 @@ class _ProjectLoader:
                                 "the members' entries (planner applies a source wherever the package appears)")
                     continue
                 declared[package] = (member, entries)
-                root_entries = index_sources.get(package, ()) + local_sources.get(package, ())
+                root_entries = tables(sum((mapping.get(package, ()) for mapping in (index_sources, local_sources,
+                                                                                        direct_sources)), ()))
                 if root_entries and _source_meaning(root_entries) != meaning:
                     self.warnings.append(Diagnostic(
                         f"{member.display_path()} declares its own source for '{package}'; planner uses it for "
                         f"every requirement on {package} in the workspace (uv: for that member's only)",
                         entries[0].origin))
-                merged_index.pop(package, None)
-                merged_local.pop(package, None)
-                if member.uv.sources.get(package):
-                    merged_index[package] = member.uv.sources[package]
-                if member.uv.local_sources.get(package):
-                    merged_local[package] = member.uv.local_sources[package]
-        return merged_index, merged_local
+                for mapping, member_mapping in zip(merged, own, strict=True):
+                    kept = tuple(e for e in mapping.pop(package, ()) if e not in tables((e,)))
+                    chosen = kept + tables(member_mapping.get(package, ()))
+                    if chosen:
+                        mapping[package] = chosen
+        # Requirements with a URL in a member hold wherever the package appears, as the root's.
+        for member in members:
+            for mapping, member_mapping in zip(merged, (member.uv.sources, member.uv.local_sources,
+                                                        member.uv.direct_sources), strict=True):
+                for package, entries in member_mapping.items():
+                    for entry in entries:
+                        if getattr(entry, "declared", SourceDeclaration.TABLE) is not SourceDeclaration.TABLE \
+                                and entry not in mapping.get(package, ()):
+                            mapping[package] = mapping.get(package, ()) + (entry,)
+        return merged[0], merged[1], merged[2]
 
     def check_workspace_sources(self, local_sources: Mapping[NormalizedName, tuple[LocalSource, ...]],
                                 members: tuple[Project, ...], local_names: list[NormalizedName]) -> None:
@@ -1166,6 +1299,7 @@ class _ProjectLoader:
             docker_groups.append(item)
         docker = DockerSettings(
             base_image=self.r.string((*docker_path, "base-image")),
+            build_base_image=self.r.string((*docker_path, "build-base-image")),
             debian_suite=self.r.string((*docker_path, "debian-suite")),
             origin=self.r.location(docker_path) if docker_table else None,
             command=self.docker_command((*docker_path, "command")),

@@ -22,6 +22,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Diagnostic, KeyPath, Location
+from planner.project.references import GitReference, UrlReference
 
 PYPI_NAME = "pypi"
 PYPI_URL = "https://pypi.org/simple"
@@ -150,6 +151,14 @@ class IndexSource:
         return f"{self.package} from index '{self.index}'{when}"
 
 
+class SourceDeclaration(StrEnum):
+    """Where a source that is no index was declared (it decides which wins, see targets/routing.py)."""
+
+    TABLE = "source"  # a [tool.uv.sources] entry
+    REQUIREMENT = "requirement"  # `name @ url` in dependencies, an extra, a group or a constraint
+    OVERRIDE = "override"  # `name @ url` in override-dependencies: replaces every other source
+
+
 @dataclass(frozen=True)
 class DependencyMetadata:
     """`[[tool.uv.dependency-metadata]]`: a package's metadata written in the pyproject, used
@@ -169,6 +178,13 @@ class BuildSettings:
 
     no_build: bool = False
     no_build_package: tuple[NormalizedName, ...] = ()
+    # no-build-isolation(-package): builds in the environment being installed, which planner
+    # cannot make; such a package is never built (refused_build says why)
+    no_isolation: bool = False
+    no_isolation_package: tuple[NormalizedName, ...] = ()
+    # extra-build-dependencies with match-runtime = true: the build needs the planned runtime's
+    # version, which a metadata build (made while solving) cannot know; never built either
+    match_runtime: tuple[NormalizedName, ...] = ()
     dependency_metadata: tuple[DependencyMetadata, ...] = ()
     constraints: tuple[Dependency, ...] = ()  # build-constraint-dependencies
     extra_dependencies: Mapping[NormalizedName, tuple[Dependency, ...]] = field(default_factory=frozen_mapping)
@@ -185,6 +201,30 @@ class BuildSettings:
         if package in self.no_build_package:
             return "tool.uv.no-build-package"
         return None
+
+    def refused_build(self, package: NormalizedName) -> str | None:
+        """Why planner will not build `package`'s metadata, naming the setting (and its line), or
+        None. no-build / no-build-package forbid it; no-build-isolation(-package) ask for a build
+        inside the environment being installed, which planner cannot make: it builds in isolated
+        environments only."""
+        forbidden = self.no_build_setting(package)
+        if forbidden is not None:
+            return f"{forbidden}{self._at(forbidden)} forbids building it"
+        if package in self.match_runtime:
+            return (f"tool.uv.extra-build-dependencies{self._at('tool.uv.extra-build-dependencies')} asks its build "
+                    "to match the runtime's versions (match-runtime = true), which planner cannot do (metadata is "
+                    "built while solving, before the plan fixes them); give its metadata with "
+                    "[[tool.uv.dependency-metadata]]")
+        key = "tool.uv.no-build-isolation" if self.no_isolation else \
+            "tool.uv.no-build-isolation-package" if package in self.no_isolation_package else None
+        if key is None:
+            return None
+        return (f"{key}{self._at(key)} asks to build it without build isolation, which planner cannot do (it builds "
+                "metadata in isolated environments only); give its metadata with [[tool.uv.dependency-metadata]]")
+
+    def _at(self, setting: str) -> str:
+        where = self.locations.get(setting.rpartition(".")[2])
+        return f" ({where.file.name}:{where.line})" if where is not None and where.line else ""
 
     def metadata_for(self, package: NormalizedName, version: Version) -> DependencyMetadata | None:
         """The dependency-metadata entry for this version: an exact one first, then one without
@@ -206,7 +246,8 @@ class BuildSettings:
 
 @dataclass(frozen=True)
 class PathSource:
-    """`{ path = "...", editable = ... }`: a source tree, a wheel file or an sdist file on disk.
+    """`{ path = "...", editable = ... }`: a source tree, a wheel file or an sdist file on disk
+    (also `name @ file:///path/to/tree`, `declared` then says so).
 
     `path` is absolute (resolved against the pyproject that declares it); `written` is the text
     as written, for messages. Whether the path exists is checked when its metadata is needed.
@@ -220,6 +261,7 @@ class PathSource:
     extra: NormalizedName | None = None
     group: NormalizedName | None = None
     origin: Location | None = None
+    declared: SourceDeclaration = SourceDeclaration.TABLE
 
     def describe(self) -> str:
         return f"{self.package} from the path '{self.written}'" + (" (editable)" if self.editable else "")
@@ -245,6 +287,55 @@ LocalSource = PathSource | WorkspaceSource
 
 
 @dataclass(frozen=True)
+class GitSource:
+    """A package from a git repository: `{ git = "...", rev | tag | branch = "...", subdirectory =
+    "..." }`, or a `name @ git+https://...` requirement (`declared`). The ref is resolved to a
+    commit when the package is needed (planner/sources/git.py)."""
+
+    package: NormalizedName
+    reference: GitReference
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    origin: Location | None = None  # the source table, or the requirement
+    declared: SourceDeclaration = SourceDeclaration.TABLE
+    # Where each key of the source table was written (`git`, `tag`, `subdirectory`, ...), so that
+    # an error about the ref points at the ref.
+    key_locations: Mapping[str, Location] = field(default_factory=frozen_mapping, compare=False)
+
+    def describe(self) -> str:
+        return f"{self.package} from git {self.reference}"
+
+    def locate(self, key: str) -> Location | None:
+        return self.key_locations.get(key, self.origin)
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A package from a wheel or source archive at a URL: `{ url = "...", subdirectory = "..." }`,
+    or a `name @ https://...` requirement (`declared`)."""
+
+    package: NormalizedName
+    reference: UrlReference
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    origin: Location | None = None
+    declared: SourceDeclaration = SourceDeclaration.TABLE
+    key_locations: Mapping[str, Location] = field(default_factory=frozen_mapping, compare=False)
+
+    def describe(self) -> str:
+        return f"{self.package} from the URL {self.reference.display_url}"
+
+    def locate(self, key: str) -> Location | None:
+        return self.key_locations.get(key, self.origin)
+
+
+# Sources of distributions found neither on an index nor on this machine.
+DirectSource = GitSource | UrlSource
+
+
+@dataclass(frozen=True)
 class UvSettings:
     """The `[tool.uv]` settings planner honours (uv's semantics, see docs/uv-compat.md)."""
 
@@ -262,6 +353,8 @@ class UvSettings:
     default_groups: tuple[NormalizedName, ...] = ()
     # Sources that are no index: `path` and `workspace` entries, per package (like `sources`).
     local_sources: Mapping[NormalizedName, tuple[LocalSource, ...]] = field(default_factory=frozen_mapping)
+    # `git` and `url` entries, and direct references written in requirements (`name @ url`).
+    direct_sources: Mapping[NormalizedName, tuple[DirectSource, ...]] = field(default_factory=frozen_mapping)
     # `tool.uv.package`: None when not written (then `[build-system]` decides, as in uv).
     package: bool | None = None
     build: BuildSettings = field(default_factory=BuildSettings)
@@ -274,6 +367,8 @@ class DockerSettings:
     base_image: str | None = None
     debian_suite: str | None = None
     origin: Location | None = None
+    # The image of the build stage, when it is not the base image (one with git or compilers).
+    build_base_image: str | None = None
     # What the container runs; None: the project's only console script, else `python`.
     command: tuple[str, ...] | None = None
     # Dependency groups the image installs (images get none unless asked for).
@@ -373,6 +468,11 @@ class Project:
         out: dict[NormalizedName, Project] = {} if self.virtual else {self.name: self}
         out.update((member.name, member) for member in self.members)
         return MappingProxyType(out)
+
+    @property
+    def uses_git(self) -> bool:
+        """Whether any source of the project (or workspace) is a git repository."""
+        return any(isinstance(s, GitSource) for entries in self.uv.direct_sources.values() for s in entries)
 
     def display_path(self) -> str:
         """The pyproject's path as messages show it."""

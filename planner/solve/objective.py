@@ -24,13 +24,15 @@ from __future__ import annotations
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from dataclasses import replace
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.encode.formula import Formula
-from planner.plan.model import Divergence, ExplainedFact, HeldBack, Plan, Unsatisfiable
+from planner.plan.model import Divergence, ExplainedFact, HeldBack, LeftOut, Plan, Unsatisfiable
 from planner.project.model import ALIGNMENT_MODES, Project
+from planner.solve.best_effort import settle
 from planner.solve.provider import Provider
 from planner.solve.target_solver import TargetSolver, public
 from planner.targets.model import Target
@@ -129,16 +131,23 @@ class _GroupDescent:
 
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
-               formulas: dict[str, Formula] | None = None, explain: bool = True) -> Plan:
+               formulas: dict[str, Formula] | None = None, explain: bool = True, best_effort: bool = True) -> Plan:
     """The plan of every target; `formulas`, when given, receives each target's final formula.
 
     A target without a plan gets an explanation (planner/explain/: minimal facts, checked fixes)
-    unless `explain` is false (the explainer itself checks fixes this way)."""
+    unless `explain` is false (the explainer itself checks fixes this way). With `best_effort`, a
+    derived target leaves out the extras and groups it cannot install (planner/solve/best_effort.py);
+    checking a fix turns it off, so that a fix never works by leaving something out."""
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"unknown alignment mode {alignment!r}")
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
-    for target, (solver, solvable) in zip(targets, _first_models(project, targets, provider), strict=True):
+    first = _first_models(project, targets, provider)
+    left_out: dict[str, tuple[LeftOut, ...]] = {}
+    if best_effort:
+        first, left_out = settle(project, first, provider)
+    for solver, solvable in first:
+        target = solver.target
         if solvable:
             solvers.append(solver)
         elif explain:
@@ -160,7 +169,8 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
         held.extend(descent.held_back)
     if explain:
         held = [_explained_hold(project, solvers, h) for h in held]
-    plans = tuple(s.plan() for s in solvers)
+    plans = tuple(replace(s.plan(), left_out=left_out[s.target.name]) if left_out.get(s.target.name) else s.plan()
+                  for s in solvers)
     if formulas is not None:
         formulas.update((s.target.name, s.formula) for s in solvers)
     return Plan(

@@ -85,9 +85,9 @@ class IndexProvider:
         from planner.sources.build import BuildFailed, NotBuiltOffline, build_options
 
         project = self.client.project
-        forbidden = project.uv.build.no_build_setting(artifact.name)
-        if forbidden is not None:  # the solver says so before asking; other callers may not
-            return Unusable(f"its metadata needs a build ({needs.reason}), and {forbidden} forbids building it")
+        refused = project.uv.build.refused_build(artifact.name)
+        if refused is not None:  # the solver says so for no-build before asking; other callers may not
+            return Unusable(f"its metadata needs a build ({needs.reason}), and {refused}")
         if self.builder is None:
             return Unusable(str(needs))
         key = f"sha256:{artifact.sha256}" if artifact.sha256 else f"url:{artifact.url}"

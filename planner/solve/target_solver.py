@@ -33,12 +33,15 @@ from pysat.solvers import Solver
 
 from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
-from planner.index.models import Artifact, ArtifactKind, Candidate, CandidateSet, CoreMetadata, RejectionKind, version_text
+from planner.index.models import (Artifact, ArtifactKind, Candidate, CandidateSet, CoreMetadata, RejectionKind,
+                                  offered_by, version_text)
 from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
 from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
+from planner.urls import redact_text
+from planner.targets.runtimes import Runtime, runtime_of, runtime_problem
 
 FactKey = tuple[Hashable, ...]
 
@@ -52,7 +55,7 @@ def bare(requirement: Requirement) -> str:
 def _bare(text: str) -> str:
     copy = Requirement(text)
     copy.marker = None
-    return str(copy)
+    return redact_text(str(copy))  # a requirement's URL may hold credentials
 
 _canonical = lru_cache(maxsize=None)(canonicalize_name)  # the same few thousand names, again and again
 
@@ -228,6 +231,7 @@ class TargetSolver:
         self._phases: list[int] = []
         self._explicit_prerelease: set[NormalizedName] = set()
         self._exact_pins: dict[NormalizedName, set[tuple[str, str]]] = {}  # (operator, version)
+        self._runtime_problems: dict[tuple[NormalizedName, Version], tuple[Runtime, str] | None] = {}
         self.roots = self._root_edges()
 
     # -- roots ----------------------------------------------------------------------------------
@@ -299,7 +303,7 @@ class TargetSolver:
                             FactKind.REQUIREMENT, said,
                             dependency.origin, package=name, requirement=bare(dependency.requirement),
                             parent=PROJECT, via=via)
-                group = self.formula.group(GroupKind.ROOT, f"project requires {requirement} via {via}{note}",
+                group = self.formula.group(GroupKind.ROOT, f"project requires {redact_text(str(requirement))} via {via}{note}",
                                            dependency.origin, (fact, *self._override_facts(override)))
 
                 edges.append(Edge(None, PROJECT, None, None, requirement, name, group, via))
@@ -430,7 +434,20 @@ class TargetSolver:
     def _admits(self, candidate: Candidate) -> bool:
         """No policy rules `candidate` out: `_exclude` adds no clause for it."""
         return not (self._yank_excludes(candidate) or self._prerelease_excludes(candidate)
-                    or self._excluding_constraints(candidate))
+                    or self._excluding_constraints(candidate) or self._runtime_problem(candidate))
+
+    def _runtime_problem(self, candidate: Candidate) -> tuple[Runtime, str] | None:
+        """The runtime `candidate` carries and why the target's stated accelerator rules it out
+        (planner/targets/runtimes.py); None when it may be installed."""
+        accelerator = self.target.accelerator
+        if accelerator is None:
+            return None
+        key = (candidate.name, candidate.version)
+        if key not in self._runtime_problems:
+            runtime = runtime_of(candidate.name, candidate.version)
+            problem = runtime_problem(accelerator, runtime) if runtime is not None else None
+            self._runtime_problems[key] = (runtime, problem) if runtime is not None and problem else None
+        return self._runtime_problems[key]
 
     def _yank_excludes(self, candidate: Candidate) -> bool:
         return candidate.yanked and not self._pinned(candidate.name, candidate.version)
@@ -605,6 +622,16 @@ class TargetSolver:
                         package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.PRERELEASE, f"{name} {version} is a pre-release (prerelease = "
                                               f"\"{mode.value}\" and a stable version exists)", fact))
+        problem = self._runtime_problem(candidate)
+        if problem is not None:
+            runtime, why = problem
+            target = self.target
+            fact = Fact(("accelerator", name, str(version), candidate.index), FactKind.ACCELERATOR,
+                        f"{name} {version} on {candidate.index}: {runtime.describe()}, which target '{target.name}' "
+                        f"(accelerator {target.accelerator}) cannot install: {why}", target.accelerator_origin,
+                        package=name, version=str(version), index=candidate.index)
+            out.append((GroupKind.ACCELERATOR, f"{name} {version} is {runtime.describe()}; accelerator "
+                                               f"{target.accelerator}: {why}", fact))
         return out
 
     def _extra_var(self, name: NormalizedName, extra: str) -> int:
@@ -668,7 +695,7 @@ class TargetSolver:
                                     parent=name, via=extra)
                         facts = (fact, *self._override_facts(override))
                     group = self.formula.group(GroupKind.DEPENDENCY,
-                                               f"{name} {candidate.version} requires {requirement}{where}{note}",
+                                               f"{name} {candidate.version} requires {redact_text(str(requirement))}{where}{note}",
                                                origin, facts=facts)
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
@@ -698,7 +725,8 @@ class TargetSolver:
                 # Its dependencies are unknown: leave the candidate out (it stays unexpanded).
                 self.unusable[var] = result.reason
                 fact = Fact(("unusable", candidate.name, str(candidate.version), candidate.index), FactKind.UNUSABLE,
-                            f"{candidate.name} {candidate.version} on {candidate.index} cannot be used: {result.reason}",
+                            f"{candidate.name} {_shown_version(candidate)}{offered_by(candidate.index)} cannot be used: "
+                            f"{result.reason}",
                             package=candidate.name, version=str(candidate.version), index=candidate.index)
                 self.formula.add((-var,), self.formula.group(
                     GroupKind.UNUSABLE, f"{candidate.name} {candidate.version} cannot be used: {result.reason}",
@@ -1006,7 +1034,7 @@ class TargetSolver:
         package = self._package(name)
         for candidate in package.found.candidates:
             if public(candidate.version) == version:
-                return f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release or constraint)"
+                return f"{name} {candidate.version} is excluded on {self.target.name} (yanked, pre-release, constraint or accelerator)"
         details = [r.detail for r in package.found.rejections if public(r.version) == version and r.filename is None]
         if details:
             return details[0]
@@ -1031,7 +1059,8 @@ class TargetSolver:
 def _shown_version(candidate: Candidate) -> str:
     """`"1.0 "` for a message, or nothing for a local package whose version is dynamic."""
     version = candidate.version
-    return "" if version.local == "dynamic" and candidate.artifact.is_local else f"{version} "
+    return "" if version.local == "dynamic" and (candidate.artifact.is_local or candidate.artifact.is_direct) \
+        else f"{version} "
 
 
 def _without_sources(project: Project, name: NormalizedName) -> Project:

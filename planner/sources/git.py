@@ -51,13 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 from planner.errors import ExitCode, InputError, PlannerError
 from planner.index.models import CoreMetadata
 from planner.project.references import GitRef, GitReference, GitRefKind
-from planner.sources.tree_metadata import (
-    BUILD_FILES,
-    MAX_PYPROJECT_BYTES,
-    NeedsBuild,
-    TreeMetadataError,
-    static_metadata,
-)
+from planner.sources.tree_metadata import BUILD_FILES, MAX_PYPROJECT_BYTES, NeedsBuild, static_metadata
 from planner.urls import redact_text, redact_url
 
 CACHE_FOLDER = "git-v1"
@@ -247,8 +241,17 @@ class GitSources:
         self.close()
 
     # -- resolving and fetching -------------------------------------------------------------------
-    def resolve(self, reference: GitReference) -> ResolvedGit:
-        """The full commit `reference` names, fetched into the cache (GitError otherwise)."""
+    def resolve(self, reference: GitReference, pinned: str | None = None) -> ResolvedGit:
+        """The full commit `reference` names, fetched into the cache (GitError otherwise).
+
+        `pinned` is a full commit id an earlier plan resolved `reference` to: it is kept as is,
+        without asking the remote where the ref points now (a moving branch moves only when the
+        caller passes no pin, i.e. on upgrade). A pin the repository no longer has is a GitError."""
+        if pinned is not None:
+            if not _COMMIT_RE.fullmatch(pinned):
+                raise ValueError(f"pinned commit {pinned!r} is not a full, lower-case commit id")
+            kept = self.resolve(GitReference(reference.url, GitRef(GitRefKind.REV, pinned), reference.subdirectory))
+            return ResolvedGit(reference, kept.commit)
         git_version(self._git)
         url = normalized_url(reference.url)
         known = self._resolved.get((url, reference.ref))
@@ -393,7 +396,8 @@ class GitSources:
 
     def metadata(self, resolved: ResolvedGit) -> CoreMetadata | NeedsBuild:
         """The static `[project]` metadata of the reference's (sub)directory at the commit, or
-        why it needs a build. A missing subdirectory or a broken pyproject is a GitError."""
+        why it needs a build. A missing subdirectory is a GitError; a broken pyproject an
+        `InputError` naming the repository's file, key and line (planner/sources/tree_metadata.py)."""
         reference = resolved.reference
         base = reference.subdirectory or ""
         if base:
@@ -402,16 +406,11 @@ class GitSources:
                 raise GitError(reference.url, f"it has no directory '{base}' at commit {resolved.commit}",
                                "check subdirectory (or #subdirectory=) against the repository's layout")
         prefix = f"{base}/" if base else ""
-        where = f"git repository {reference.display_url} at {resolved.commit}" + (f", {base}" if base else "")
         pyproject = self.read_file(resolved, prefix + "pyproject.toml")
         build_files = tuple(name for name in BUILD_FILES if self.entry(resolved, prefix + name) is not None) \
             if pyproject is None else ()
-        try:
-            return static_metadata(pyproject, where=where, build_files=build_files)
-        except TreeMetadataError as exc:
-            raise GitError(reference.url, f"{exc}".removeprefix(f"{where}: ") + f" (at commit {resolved.commit}"
-                           + (f", {base}" if base else "") + ")",
-                           "fix the project's pyproject.toml in the repository, or point the source at another ref") from None
+        shown = f"{reference.display_url}@{resolved.commit[:12]}:{prefix}pyproject.toml"
+        return static_metadata(pyproject, file=Path(prefix + "pyproject.toml"), shown=shown, build_files=build_files)
 
     def checkout(self, resolved: ResolvedGit) -> Checkout:
         """The commit's tree as files under the cache (`git-v1/checkouts/<key>/<commit>`).

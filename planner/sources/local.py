@@ -3,9 +3,11 @@
 - A workspace member (or the project itself): its pyproject, already loaded and validated, gives
   the metadata directly: `dependencies`, and `optional-dependencies` as `extra == "x"`
   requirements, each with the pyproject line it was written on.
-- A `path` source to a source tree: its `[project]` table read statically; dynamic
-  dependencies or version (or no `[project]`, a `setup.py` project) need a PEP 517 build,
-  which planner does not do yet: the distribution is then unusable, with that reason.
+- A `path` source to a source tree: its `[project]` table read statically
+  (`planner/sources/tree_metadata.py`, the reader git and URL trees use too); a dynamic
+  version is planned as unknown, dynamic dependencies (or no `[project]`, a `setup.py`
+  project) need a PEP 517 build, which planner does not do yet: the distribution is then
+  unusable, with that reason.
 - A `path` source to a wheel or an sdist file: hashed (sha256), and its METADATA / PKG-INFO read
   with the same readers as an index's artifacts (`planner/index/metadata.py`, `wheel_zip.py`).
 
@@ -24,14 +26,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.markers import Marker
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
-    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
@@ -43,11 +44,8 @@ from planner.index.models import LOCAL_INDEX, Artifact, ArtifactKind, CoreMetada
 from planner.index.wheel_zip import ArchiveError, read_sdist_pkg_info, read_wheel_metadata_file
 from planner.project.loader import read_document
 from planner.project.model import Dependency, PathSource, Project, WorkspaceSource
-from planner.project.reader import DocumentReader
+from planner.sources.tree_metadata import DYNAMIC_VERSION, NeedsBuild, tree_metadata
 
-# The version of a local source tree whose version is dynamic (known only after a build): a
-# local label no index version carries. Outputs write no version for it.
-DYNAMIC_VERSION = Version("0+dynamic")
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
 
 
@@ -156,68 +154,17 @@ def _tree_distribution(project: Project, source: PathSource, shown: str, outside
         raise InputError(f"the path source for '{source.package}' points to '{source.written}', a folder with no "
                          "pyproject.toml or setup.py", location=source.origin,
                          fix="point it at the folder of a Python project")
-    reader = read_document(pyproject, f"{shown}/pyproject.toml")
-    table = reader.get(("project",))
-    if not isinstance(table, dict):
-        return LocalDistribution(empty, Unusable(f"{shown}/pyproject.toml has no [project] table: its metadata needs "
-                                                 "a build, which planner does not do yet"), source, outside)
-    raw_name = reader.string(("project", "name"), required=True, example='"my-lib"')
-    name = canonicalize_name(raw_name)
-    if name != source.package:
+    metadata = tree_metadata(read_document(pyproject, f"{shown}/pyproject.toml"))
+    if metadata.name is not None and metadata.name != source.package:
         raise InputError(f"the path source for '{source.package}' points to '{source.written}', whose project is "
-                         f"named '{raw_name}'", location=source.origin,
-                         fix=f"point the source of {source.package} at its own folder, or require '{raw_name}'")
-    dynamic = tuple(reader.string_array(("project", "dynamic")))
-    raw_version = reader.string(("project", "version"))
-    if raw_version is not None:
-        try:
-            Version(raw_version)
-        except InvalidVersion:
-            reader.fail(("project", "version"), f"'{raw_version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
-    requires_python = _specifier(reader, ("project", "requires-python"))
-    version, problem = _tree_version(raw_version, dynamic, f"{shown}/pyproject.toml")
-    artifact = _directory_artifact(name, version, shown, source.editable, requires_python)
-    built = [f for f in ("dependencies", "optional-dependencies") if f in dynamic]
-    if built:
-        problem = (f"{shown}/pyproject.toml lists {' and '.join(built)} in project.dynamic: its metadata needs a "
-                   "build, which planner does not do yet")
-    if problem is not None:
-        return LocalDistribution(artifact, Unusable(problem), source, outside)
-    dependencies = tuple(_requirement(reader, ("project", "dependencies", n), raw)
-                         for n, raw in enumerate(reader.array(("project", "dependencies"))))
-    optional: dict[str, tuple[Dependency, ...]] = {}
-    for raw_extra in reader.table(("project", "optional-dependencies")):
-        path = ("project", "optional-dependencies", raw_extra)
-        optional[canonicalize_name(raw_extra)] = tuple(
-            _requirement(reader, (*path, n), raw) for n, raw in enumerate(reader.array(path)))
-    requirements, origins = _requires_dist(dependencies, optional)
-    metadata = CoreMetadata(name=name, version=version, requires_dist=requirements,
-                            requires_python=str(requires_python) if requires_python is not None else None,
-                            provides_extra=tuple(optional), origins=origins)  # type: ignore[arg-type]
+                         f"named '{metadata.name}'", location=source.origin,
+                         fix=f"point the source of {source.package} at its own folder, or require '{metadata.name}'")
+    if isinstance(metadata, NeedsBuild):
+        artifact = _directory_artifact(source.package, metadata.version or DYNAMIC_VERSION, shown, source.editable, None)
+        return LocalDistribution(artifact, Unusable(f"{shown}/pyproject.toml: {metadata}"), source, outside)
+    requires_python = SpecifierSet(metadata.requires_python) if metadata.requires_python else None
+    artifact = _directory_artifact(metadata.name, metadata.version, shown, source.editable, requires_python)
     return LocalDistribution(artifact, metadata, source, outside)
-
-
-def _requirement(reader: DocumentReader, path: tuple[str | int, ...], raw: object) -> Dependency:
-    text = reader.expect(path, raw, str, '"numpy>=1.26"')
-    try:
-        requirement = Requirement(text)
-    except InvalidRequirement as exc:
-        reader.fail(path, f"invalid requirement '{text}': {str(exc).splitlines()[0]}",
-                    'write a PEP 508 requirement, e.g. "numpy>=1.26"')
-    if requirement.url:
-        reader.fail(path, f"direct URL requirement '{text}' is not supported yet",
-                    f"require {requirement.name} by version and route it with [tool.uv.sources]")
-    return Dependency(requirement, reader.location(path))
-
-
-def _specifier(reader: DocumentReader, path: tuple[str | int, ...]) -> SpecifierSet | None:
-    text = reader.string(path)
-    if text is None:
-        return None
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
-        reader.fail(path, f"invalid version specifier '{text}'", 'e.g. requires-python = ">=3.11"')
 
 
 # -- files -----------------------------------------------------------------------------------------

@@ -1,10 +1,17 @@
-"""Local packages in front of any index provider: one provider interface for the solver.
+"""Local, git and URL packages in front of any index provider: one provider interface for the
+solver.
 
-`LocalSourcesProvider(project, inner)` answers for packages whose route is local (a workspace
-member, the project itself, a `path` source that applies on the target) with exactly one
-candidate, the local distribution, and never asks `inner` about them; everything else goes to
-`inner` (the index client's provider, or an in-memory one in tests). The solver cannot tell the
-difference: it sees candidates and metadata (`planner/solve/provider.py`).
+`LocalSourcesProvider(project, inner, direct)` answers for packages whose route is local (a
+workspace member, the project itself, a `path` source that applies on the target) or direct (a
+`git` or `url` source, a `name @ url` requirement; `direct` reads them) with exactly one
+candidate, and never asks `inner` about them; everything else goes to `inner` (the index
+client's provider, or an in-memory one in tests). A wheel at a URL is checked against each
+target's tags like any index file: a target it does not fit gets no candidate, and an
+explained "no plan". The solver cannot tell the difference: it sees candidates and metadata
+(`planner/solve/provider.py`).
+
+Metadata that requires a package by a URL the project does not declare is unusable (uv refuses
+such a transitive URL too): planner never installs a URL nobody in the project wrote down.
 """
 
 from __future__ import annotations
@@ -16,19 +23,22 @@ from typing import Any
 from packaging.utils import NormalizedName
 
 from planner.index.candidates import select_candidates
+from planner.errors import InputError
 from planner.index.models import LOCAL_INDEX, Artifact, CandidateSet, CoreMetadata, ProjectPage, Unusable
 from planner.project.model import PathSource, Project, WorkspaceSource
+from planner.sources.direct import DirectDistribution, DirectSources, undeclared_url
 from planner.sources.local import LocalDistribution, member_distribution, path_distribution
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
 
 
 class LocalSourcesProvider:
-    def __init__(self, project: Project, inner: Any):
+    def __init__(self, project: Project, inner: Any, direct: DirectSources | None = None):
         self.project = project
         self.inner = inner
+        self.direct = direct
         self._read: dict[object, LocalDistribution] = {}
-        self._by_artifact: dict[tuple[str, str], LocalDistribution] = {}
+        self._by_artifact: dict[tuple[str, str], LocalDistribution | DirectDistribution] = {}
         self._lock = threading.Lock()  # targets are solved side by side
 
     @property
@@ -62,6 +72,15 @@ class LocalSourcesProvider:
         return self.routed_candidates(route(self.project, target, package), target)
 
     def routed_candidates(self, decided: Route, target: Target) -> CandidateSet:
+        if decided.direct is not None:
+            if self.direct is None:
+                raise InputError(f"{decided.package} comes from {decided.describe()}, and this command reads no git "
+                                 "or URL sources", fix="run planner compile")
+            remote = self.direct.distribution(decided.direct)
+            with self._lock:
+                self._by_artifact[(remote.artifact.index, remote.artifact.url)] = remote
+            page = ProjectPage(remote.artifact.index, remote.artifact.url, decided.package, (remote.artifact,))
+            return select_candidates([page], target, decided.strategy)
         if decided.local is None:
             routed = getattr(self.inner, "routed_candidates", None)
             if routed is None:
@@ -73,25 +92,29 @@ class LocalSourcesProvider:
 
     def prefetch(self, routes: Sequence[Route]) -> None:
         prefetch = getattr(self.inner, "prefetch", None)
-        remote = [r for r in routes if r.local is None]
+        remote = [r for r in routes if r.local is None and r.direct is None]
         if prefetch is not None and len(remote) > 1:
             prefetch(remote)
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
-        local = [a for a in artifacts if a.index == LOCAL_INDEX]
+        mine = [a for a in artifacts if a.is_local or a.is_direct]
         out: dict[Artifact, CoreMetadata | Unusable] = {}
-        remote = [a for a in artifacts if a.index != LOCAL_INDEX]
-        if remote:
-            out.update(self.inner.metadata(remote))
-        for artifact in local:
+        indexed = [a for a in artifacts if not (a.is_local or a.is_direct)]
+        if indexed:
+            out.update(self.inner.metadata(indexed))
+        for artifact in mine:
             with self._lock:
                 found = self._by_artifact[(artifact.index, artifact.url)]
             out[artifact] = found.metadata
+        for artifact, result in out.items():
+            if isinstance(result, CoreMetadata) and (reason := undeclared_url(result, self.project)) is not None:
+                out[artifact] = Unusable(reason)
         return out
 
 
-def with_local_sources(project: Project, inner: Any) -> LocalSourcesProvider:
-    """`inner` with the project's local packages in front (idempotent)."""
+def with_local_sources(project: Project, inner: Any, direct: DirectSources | None = None) -> LocalSourcesProvider:
+    """`inner` with the project's local packages (and, given `direct`, its git and URL packages)
+    in front (idempotent)."""
     if isinstance(inner, LocalSourcesProvider):
         return inner
-    return LocalSourcesProvider(project, inner)
+    return LocalSourcesProvider(project, inner, direct)

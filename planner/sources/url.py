@@ -46,12 +46,7 @@ from planner.index.metadata import (
 from planner.index.models import Artifact, ArtifactKind, CoreMetadata
 from planner.index.wheel_zip import ArchiveError, read_archive_member, read_wheel_metadata_file
 from planner.project.references import DistributionKind, UrlReference
-from planner.sources.tree_metadata import (
-    BUILD_FILES,
-    NeedsBuild,
-    TreeMetadataError,
-    static_metadata,
-)
+from planner.sources.tree_metadata import BUILD_FILES, NeedsBuild, static_metadata
 from planner.targets.model import Target
 from planner.urls import redact_text, redact_url, strip_userinfo
 
@@ -250,7 +245,7 @@ class UrlSources:
         reference = found.reference
         try:
             metadata = self._read_metadata(found)
-        except (MetadataError, ArchiveError, TreeMetadataError) as exc:
+        except (MetadataError, ArchiveError) as exc:
             raise UrlSourceError(reference.url, f"unusable metadata: {exc}",
                                  "point at a distribution whose metadata is valid") from None
         if isinstance(metadata, NeedsBuild):
@@ -283,8 +278,9 @@ class UrlSources:
                     handle.seek(0)
                     if read_archive_member(handle, reference.filename, prefix + name) is not None:
                         build_files += (name,)
-        where = f"{reference.filename}" + (f", {reference.subdirectory}" if reference.subdirectory else "")
-        return static_metadata(pyproject, where=where, build_files=build_files)
+        inside = prefix + "pyproject.toml"
+        return static_metadata(pyproject, file=Path(inside), shown=f"{reference.display_url}:{inside}",
+                               build_files=build_files)
 
     # -- the cache ----------------------------------------------------------------------------------
     def _file_path(self, digest: str, filename: str) -> Path:

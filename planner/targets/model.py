@@ -65,7 +65,7 @@ _ACCELERATOR_RE = re.compile(r"(cpu|cuda|rocm|xpu|mps)(\d+(?:\.\d+)*)?")
 _ACCELERATOR_OS = {
     AcceleratorKind.CPU: set(OperatingSystem),
     AcceleratorKind.CUDA: {OperatingSystem.LINUX, OperatingSystem.WINDOWS},
-    AcceleratorKind.ROCM: {OperatingSystem.LINUX},
+    AcceleratorKind.ROCM: {OperatingSystem.LINUX, OperatingSystem.WINDOWS},
     AcceleratorKind.XPU: {OperatingSystem.LINUX, OperatingSystem.WINDOWS},
     AcceleratorKind.MPS: {OperatingSystem.MACOS},
 }
@@ -98,12 +98,17 @@ class Accelerator:
 
 @dataclass(frozen=True)
 class Target:
-    """One concrete environment the plan must install on."""
+    """One concrete environment the plan must install on.
+
+    `accelerator` is the one the target *states* (declared, or derived from an extra named like
+    `cpu` / `cu124`): a hard requirement on the runtimes its plan may install
+    (planner/targets/runtimes.py). None states none: the plan may carry any runtime, and the
+    summary says which it does."""
 
     name: str
     platform: Platform
     python: PythonVersion
-    accelerator: Accelerator
+    accelerator: Accelerator | None
     extras: tuple[NormalizedName, ...]
     groups: tuple[NormalizedName, ...]
     os_floor: tuple[int, int] | None  # glibc (Linux) or macOS version; None on Windows
@@ -115,6 +120,8 @@ class Target:
     # The local packages it installs (the project, workspace members), by name; a project that
     # is no package (`tool.uv.package = false`, no build system) stands for its dependencies.
     packages: tuple[NormalizedName, ...] = ()
+    # Where the accelerator is stated: the `accelerator` key, or the extra or group named for it.
+    accelerator_origin: Location | None = None
 
     def evaluate(self, marker: Marker, extras: frozenset[str] = frozenset()) -> bool:
         """Evaluate a requirement marker on this target; `extras` are those requested with it."""
@@ -146,12 +153,17 @@ class Target:
     def description_parts(self, *, accelerator: bool = False) -> list[str]:
         """What sets the target apart, for messages and file headers: platform, Python, (the
         accelerator,) the extras and groups it activates."""
-        parts = [self.platform.name, f"Python {self.python}"] + ([str(self.accelerator)] if accelerator else [])
+        parts = [self.platform.name, f"Python {self.python}"] + ([self.accelerator_text] if accelerator else [])
         if self.extras:
             parts.append("extras " + ", ".join(self.extras))
         if self.groups:
             parts.append("groups " + ", ".join(self.groups))
         return parts
+
+    @property
+    def accelerator_text(self) -> str:
+        """The stated accelerator (`cuda12.4`), or "no accelerator stated"."""
+        return str(self.accelerator) if self.accelerator is not None else "no accelerator stated"
 
     def activates(self, item: ConflictItem) -> bool:
         if item.kind is ConflictKind.PACKAGE:

@@ -3,17 +3,23 @@
 Derivation rule when `[tool.planner.targets]` is absent:
 - platforms `linux-x86_64` and `macos-arm64`, plus any platform a `required-environments` marker
   names, minus those `environments` excludes;
-- Python: the lowest CPython minor that `requires-python` admits (3.12 when it is not set);
-- one target per platform and maximal conflict-free combination of extras and groups, named
-  `<platform>` when nothing conflicts, else `<platform>-<conflicting members it activates>`.
+- Pythons, per platform: the lowest and the newest stable CPython that `requires-python` admits
+  (planner/targets/pythons.py holds the releases), plus any `environments` names, each inside
+  `environments`;
+- per platform and Python, one target per maximal conflict-free combination of the extras and
+  groups that platform can run (an extra named for, or routed to, CUDA or ROCm is not derived on
+  macOS), named `<platform>` when nothing conflicts, else `<platform>-<conflicting members it
+  activates>`, with `-py<XY>` for every Python but the lowest;
+- the accelerator a target states comes from an index its extras route to, or their names.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -23,13 +29,14 @@ from planner.project.model import ConflictItem, ConflictKind, DockerSettings, Pr
 from planner.project.reader import did_you_mean
 from planner.targets.model import Accelerator, AcceleratorKind, PythonVersion, Target, marker_environment
 from planner.targets.platforms import DEFAULT_PLATFORMS, PLATFORMS, OperatingSystem, Platform
+from planner.targets.pythons import CPYTHON_RELEASES, NEWEST_STABLE, release_date
+from planner.targets.runtimes import accelerator_in_name
 from planner.targets.tags import wheel_tags
 
 # CPython minors considered when deriving a target's Python (lowest admitted wins).
 KNOWN_PYTHON_MINORS = tuple((3, minor) for minor in range(8, 21))
 FALLBACK_PYTHON = PythonVersion(3, 12)
-_CUDA_NAME_RE = re.compile(r"cu(?:da)?-?(\d{2,3})")
-_GPU_WORDS = ("gpu", "cuda")
+_GPU_WORDS = ("gpu",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class ResolvedTargets:
     targets: tuple[Target, ...]
     derived: bool
     warnings: tuple[Diagnostic, ...] = ()
+    notes: tuple[str, ...] = ()  # how the default rule applied to this project (derived targets)
 
     def __iter__(self):
         return iter(self.targets)
@@ -56,7 +64,8 @@ def resolve_targets(project: Project) -> ResolvedTargets:
         warnings: list[Diagnostic] = []
         targets = tuple(_declared_target(project, spec, warnings) for spec in project.planner.targets)
         return ResolvedTargets(targets, derived=False, warnings=tuple(warnings))
-    return ResolvedTargets(_derived_targets(project), derived=True)
+    targets, notes = _derived_targets(project)
+    return ResolvedTargets(targets, derived=True, notes=notes)
 
 
 # -- Python versions --------------------------------------------------------------------------
@@ -106,6 +115,8 @@ def _declared_target(project: Project, spec: TargetSpec, warnings: list[Diagnost
             "settings are ignored", spec.docker.origin))
     target = _make_target(spec.name, platform, python, accelerator, spec.extras, spec.groups,
                           os_floor, spec.docker, derived=False, origin=spec.origin, packages=packages)
+    if accelerator is not None:
+        target = replace(target, accelerator_origin=spec.locate("accelerator"))
     _check_environments(project, target, spec.locate("platform"))
     return target
 
@@ -139,9 +150,9 @@ def _declared_python(project: Project, spec: TargetSpec) -> PythonVersion:
     return python
 
 
-def _declared_accelerator(spec: TargetSpec, platform: Platform) -> Accelerator:
+def _declared_accelerator(spec: TargetSpec, platform: Platform) -> Accelerator | None:
     if spec.accelerator is None:
-        return Accelerator(AcceleratorKind.CPU)
+        return None  # states none: the plan may carry any runtime (and the summary says which)
     try:
         accelerator = Accelerator.parse(spec.accelerator)
     except ValueError:
@@ -223,7 +234,7 @@ def _check_environments(project: Project, target: Target, location: Location | N
         )
 
 
-def _make_target(name: str, platform: Platform, python: PythonVersion, accelerator: Accelerator,
+def _make_target(name: str, platform: Platform, python: PythonVersion, accelerator: Accelerator | None,
                  extras: Sequence[str], groups: Sequence[str], os_floor: tuple[int, int] | None,
                  docker: DockerSettings, *, derived: bool, origin: Location | None,
                  packages: Sequence[NormalizedName] = ()) -> Target:
@@ -245,19 +256,17 @@ def _make_target(name: str, platform: Platform, python: PythonVersion, accelerat
 
 
 # -- derived targets --------------------------------------------------------------------------
-def conflict_free_combinations(project: Project) -> list[tuple[ConflictItem, ...]]:
-    """Every maximal set of extras, default groups and default packages with no two members in
-    one conflict set.
+def conflict_free_combinations(project: Project,
+                               items: Sequence[ConflictItem] | None = None) -> list[tuple[ConflictItem, ...]]:
+    """Every maximal set of `items` (default: the project's extras, default groups and default
+    packages, `derivable_items`) with no two members in one conflict set.
 
     Maximal independent sets of the conflict graph are the maximal cliques of its complement.
     Order: by the position of the members in the pyproject (extras first, then groups, packages).
     Derived targets activate uv's `default-groups` (default: `dev`), not every group, as
     `uv sync` does; extras of workspace members count like the root's.
     """
-    extras = dict.fromkeys(e for p in (project, *project.members) for e in p.extras)
-    items = [ConflictItem(ConflictKind.EXTRA, e) for e in extras] + [
-        ConflictItem(ConflictKind.GROUP, g) for g in project.uv.default_groups
-    ] + [ConflictItem(ConflictKind.PACKAGE, p) for p in default_packages(project)]  # type: ignore[arg-type]
+    items = derivable_items(project) if items is None else list(items)
     if not project.uv.conflicts:  # the common case: one combination, all of them
         return [tuple(items)]
     import networkx as nx  # imported here: it is slow to import and only conflicts need it
@@ -276,24 +285,130 @@ def conflict_free_combinations(project: Project) -> list[tuple[ConflictItem, ...
     return sorted(combos, key=lambda combo: [order[item] for item in combo])
 
 
-def _derived_accelerator(platform: Platform, distinguishing: Sequence[ConflictItem]) -> Accelerator:
-    """Guess the accelerator from the names of the conflicting extras/groups the target uses."""
+def derivable_items(project: Project) -> list[ConflictItem]:
+    """What derived targets may activate: the extras (the root's and the workspace members'),
+    uv's `default-groups` (not every group, as `uv sync`) and the default packages."""
+    extras = dict.fromkeys(e for p in (project, *project.members) for e in p.extras)
+    return [ConflictItem(ConflictKind.EXTRA, e) for e in extras] + [
+        ConflictItem(ConflictKind.GROUP, g) for g in project.uv.default_groups
+    ] + [ConflictItem(ConflictKind.PACKAGE, p) for p in default_packages(project)]  # type: ignore[arg-type]
+
+
+def derived_python_candidates(project: Project) -> tuple[list[PythonVersion], str | None]:
+    """The released CPython minors a derived target may use (each at the lowest micro
+    `requires-python` admits), oldest first, and a note when the rule had to fall back."""
+    specifiers = project.requires_python
+    if specifiers is None:  # (the loader warns) from 3.12 to the newest stable
+        return [PythonVersion(*minor) for minor in CPYTHON_RELEASES if minor >= FALLBACK_PYTHON.minor_tuple], None
+    admitted = []
+    for major, minor in CPYTHON_RELEASES:
+        micro = lowest_admitted_micro(specifiers, major, minor)
+        if micro is not None:
+            admitted.append(PythonVersion(major, minor, micro))
+    if admitted:
+        return admitted, None
+    python = default_python(project)  # a future CPython, or an input error naming requires-python
+    newest = ".".join(map(str, NEWEST_STABLE))
+    return [python], (f"Python {python}: requires-python '{specifiers}' admits no CPython released up to "
+                      f"{newest} (the newest planner knows), so the lowest later minor it admits")
+
+
+_PYTHON_IN_MARKER = re.compile(r"""python(?:_full)?_version\s*[<>=!~]{1,3}\s*["'](\d+)\.(\d+)""")
+_PYTHON_IN_MARKER_REVERSED = re.compile(r"""["'](\d+)\.(\d+)[\d.]*["']\s*[<>=!~]{1,3}\s*python(?:_full)?_version""")
+
+
+def pythons_named(marker: Marker) -> set[tuple[int, int]]:
+    """The CPython minors a marker names (`python_version >= '3.12'` names 3.12)."""
+    text = str(marker)
+    found = _PYTHON_IN_MARKER.findall(text) + _PYTHON_IN_MARKER_REVERSED.findall(text)
+    return {(int(major), int(minor)) for major, minor in found}
+
+
+def _in_environments(project: Project, platform: Platform, python: PythonVersion) -> bool:
+    environment = marker_environment(platform, python)
+    return not project.uv.environments or any(m.evaluate(environment) for m in project.uv.environments)
+
+
+def _derived_pythons(project: Project, platform: Platform,
+                     candidates: Sequence[PythonVersion]) -> list[tuple[PythonVersion, str]]:
+    """The Pythons of `platform`'s derived targets, with why each: the lowest and the newest
+    candidate inside `tool.uv.environments`, and every candidate those environments name."""
+    inside = [python for python in candidates if _in_environments(project, platform, python)]
+    if not inside:
+        return []
+    chosen: dict[PythonVersion, str] = {}
+    for python in inside:  # named by an environment that holds for it on this platform
+        environment = marker_environment(platform, python)
+        if any(python.minor_tuple in pythons_named(m) and m.evaluate(environment) for m in project.uv.environments):
+            chosen[python] = "named by tool.uv.environments"
+    lowest, newest = inside[0], inside[-1]
+    chosen[lowest] = "the lowest CPython requires-python admits" + (" here" if project.uv.environments else "")
+    if newest != lowest:
+        stable = newest.minor_tuple == NEWEST_STABLE
+        chosen[newest] = ("the newest stable CPython" if stable else "the newest CPython requires-python admits") + (
+            f", released {release_date(newest.minor_tuple)}" if stable else "")
+    return sorted(chosen.items())
+
+
+def _item_location(project: Project, item: ConflictItem) -> Location:
+    """Where an extra or group is written: its first requirement's line, else its table."""
+    if item.kind is ConflictKind.EXTRA:
+        table, members = ("project", "optional-dependencies"), project.optional_dependencies.get(item.name, ())
+    else:
+        table, members = ("dependency-groups",), project.dependency_groups.get(item.name, ())
+    return members[0].origin if members else project.locate((*table, item.name))
+
+
+@dataclass(frozen=True)
+class _ItemAccelerator:
+    """What an extra or group says about the accelerator, and why (for notes and messages)."""
+
+    accelerator: Accelerator | None  # None with `gpu`: a GPU, which one depends on the platform
+    reason: str
+    origin: Location | None
+
+
+def _item_accelerator(project: Project, item: ConflictItem, platform: Platform,
+                      python: PythonVersion) -> _ItemAccelerator | None:
+    """An index a source rule routes to when `item` is active (the build the plan will take),
+    else the item's own name (`cu124`, `rocm6.2`, `cpu`, `gpu`)."""
+    environment = marker_environment(platform, python)
+    for package, sources in project.uv.sources.items():
+        for source in sources:
+            active = source.extra == item.name if item.kind is ConflictKind.EXTRA else source.group == item.name
+            if not active or (source.marker is not None and not source.marker.evaluate(environment)):
+                continue
+            index = project.index(source.index)
+            found = accelerator_in_name(index.name) or accelerator_in_name(index.url)
+            if found is not None:
+                return _ItemAccelerator(found, f"{item} routes {package} to index '{index.name}'", source.origin)
+    found = accelerator_in_name(item.name)
+    if found is not None:
+        return _ItemAccelerator(found, f"{item} is named for it", _item_location(project, item))
+    if item.name in _GPU_WORDS:
+        return _ItemAccelerator(None, f"{item} is named for a GPU", _item_location(project, item))
+    return None
+
+
+def _on_platform(said: _ItemAccelerator, platform: Platform) -> Accelerator:
+    """A generic GPU (`gpu`) is Apple's on macOS and CUDA elsewhere."""
+    if said.accelerator is not None:
+        return said.accelerator
+    return Accelerator(AcceleratorKind.MPS if platform.os is OperatingSystem.MACOS else AcceleratorKind.CUDA)
+
+
+def _combo_accelerator(said: dict[ConflictItem, _ItemAccelerator], platform: Platform,
+                       distinguishing: Sequence[ConflictItem],
+                       combo: Sequence[ConflictItem]) -> tuple[Accelerator | None, Location | None]:
+    """The accelerator a derived target states: what its first distinguishing extra or group says,
+    else what all of its other extras and groups agree on; None when they say nothing."""
     for item in distinguishing:
-        name = item.name.lower()
-        cuda = _CUDA_NAME_RE.fullmatch(name)
-        gpu_like = bool(cuda) or name in _GPU_WORDS or name.startswith("rocm")
-        if not gpu_like:
-            continue
-        if platform.os is OperatingSystem.MACOS:
-            return Accelerator(AcceleratorKind.MPS)
-        if name.startswith("rocm") and platform.os is OperatingSystem.LINUX:
-            digits = name[4:].replace("-", ".").replace("_", ".")
-            return Accelerator(AcceleratorKind.ROCM, digits or None)
-        if cuda:
-            digits = cuda.group(1)
-            return Accelerator(AcceleratorKind.CUDA, f"{digits[:-1]}.{digits[-1]}")
-        return Accelerator(AcceleratorKind.CUDA)
-    return Accelerator(AcceleratorKind.CPU)
+        if item in said:
+            return _on_platform(said[item], platform), said[item].origin
+    others = {(_on_platform(said[item], platform), said[item].origin) for item in combo if item in said}
+    if len({accelerator for accelerator, _ in others}) == 1:
+        return sorted(others, key=str)[0]
+    return None, None
 
 
 def _derived_platforms(project: Project, python: PythonVersion) -> list[Platform]:
@@ -302,37 +417,79 @@ def _derived_platforms(project: Project, python: PythonVersion) -> list[Platform
         matching = [p for p in PLATFORMS if marker.evaluate(marker_environment(PLATFORMS[p], python))]
         if matching and not any(p in names for p in matching):
             names.append(matching[0])
-    platforms = [PLATFORMS[name] for name in names]
-    if project.uv.environments:
-        platforms = [
-            p for p in platforms
-            if any(m.evaluate(marker_environment(p, python)) for m in project.uv.environments)
-        ]
-        if not platforms:
-            raise InputError(
-                "tool.uv.environments excludes every default platform "
-                f"({', '.join(DEFAULT_PLATFORMS)}) at Python {python}",
-                location=project.locate(("tool", "uv", "environments")),
-                fix="declare the targets you need under [tool.planner.targets.<name>]",
-            )
-    return platforms
+    return [PLATFORMS[name] for name in names]
 
 
-def _derived_targets(project: Project) -> tuple[Target, ...]:
-    python = default_python(project)
-    combos = conflict_free_combinations(project)
+def _derived_targets(project: Project) -> tuple[tuple[Target, ...], tuple[str, ...]]:
+    candidates, fallback_note = derived_python_candidates(project)
+    notes = [fallback_note] if fallback_note else []
+    per_platform = {platform: _derived_pythons(project, platform, candidates)
+                    for platform in _derived_platforms(project, candidates[0])}
+    per_platform = {platform: pythons for platform, pythons in per_platform.items() if pythons}
+    if not per_platform:
+        raise InputError(
+            "tool.uv.environments excludes every default platform "
+            f"({', '.join(DEFAULT_PLATFORMS)}) at every Python requires-python admits",
+            location=project.locate(("tool", "uv", "environments")),
+            fix="declare the targets you need under [tool.planner.targets.<name>]",
+        )
+    lowest = min(python for pythons in per_platform.values() for python, _ in pythons)
+    notes.extend(_python_notes(project, per_platform))
     conflicting = {item for conflict in project.uv.conflicts for item in conflict.items}
+    all_items = derivable_items(project)
     targets: list[Target] = []
-    for platform in _derived_platforms(project, python):
-        for combo in combos:
-            distinguishing = [item for item in combo if item in conflicting]
-            suffix = "-".join(item.name for item in distinguishing)
-            name = f"{platform.name}-{suffix}" if suffix else platform.name
-            extras = [i.name for i in combo if i.kind is ConflictKind.EXTRA]
-            groups = [i.name for i in combo if i.kind is ConflictKind.GROUP]
-            packages = [i.name for i in combo if i.kind is ConflictKind.PACKAGE]
-            targets.append(_make_target(
-                name, platform, python, _derived_accelerator(platform, distinguishing), extras, groups,
-                platform.default_os_floor, DockerSettings(), derived=True, origin=None, packages=packages,
-            ))
-    return tuple(targets)
+    excluded_notes: dict[ConflictItem, tuple[str, list[str]]] = {}
+    for platform, pythons in per_platform.items():
+        for python, _ in pythons:
+            said = {item: found for item in all_items if item.kind is not ConflictKind.PACKAGE
+                    and (found := _item_accelerator(project, item, platform, python)) is not None}
+            kept = []
+            for item in all_items:
+                accelerator = _on_platform(said[item], platform) if item in said else None
+                if accelerator is not None and not accelerator.runs_on(platform.os):
+                    reason, where = excluded_notes.setdefault(item, (f"{said[item].reason} ({accelerator})", []))
+                    if platform.name not in where:
+                        where.append(platform.name)
+                    continue
+                kept.append(item)
+            for combo in conflict_free_combinations(project, kept):
+                distinguishing = [item for item in combo if item in conflicting]
+                suffix = "-".join(item.name for item in distinguishing)
+                name = f"{platform.name}-{suffix}" if suffix else platform.name
+                if python != lowest:
+                    name += f"-py{python.major}{python.minor}"
+                accelerator, origin = _combo_accelerator(said, platform, distinguishing, combo)
+                extras = [i.name for i in combo if i.kind is ConflictKind.EXTRA]
+                groups = [i.name for i in combo if i.kind is ConflictKind.GROUP]
+                packages = [i.name for i in combo if i.kind is ConflictKind.PACKAGE]
+                targets.append(replace(_make_target(
+                    name, platform, python, accelerator, extras, groups, platform.default_os_floor, DockerSettings(),
+                    derived=True, origin=None, packages=packages), accelerator_origin=origin))
+    for item, (reason, where) in excluded_notes.items():
+        notes.append(f"{item} is not derived on {', '.join(where)}: {reason}, which "
+                     f"{'that platform cannot' if len(where) == 1 else 'those platforms cannot'} run")
+    notes.append("an extra or group a derived target cannot install there is left out of that target when "
+                 "compiling (best effort, reported); declared targets install all of theirs or have no plan")
+    return tuple(targets), tuple(notes)
+
+
+def _python_notes(project: Project, per_platform: dict[Platform, list[tuple[PythonVersion, str]]]) -> list[str]:
+    """One line per distinct choice of Pythons: which, and why each."""
+    lines: dict[str, list[str]] = {}
+    for platform, pythons in per_platform.items():
+        text = ", ".join(f"{python} ({why})" for python, why in pythons)
+        lines.setdefault(text, []).append(platform.name)
+    spec = f"requires-python '{project.requires_python}'" if project.requires_python else "no requires-python"
+    if len(lines) == 1:
+        return [f"Python {next(iter(lines))}; {spec}"]
+    return [f"Python on {', '.join(platforms)}: {text}; {spec}" for text, platforms in lines.items()]
+
+
+# -- variations of a target (checked fixes) ---------------------------------------------------
+def with_os_floor(target: Target, floor: tuple[int, int]) -> Target:
+    """`target` on another glibc / macOS floor: its wheel tags follow."""
+    return replace(target, os_floor=floor, tags=wheel_tags(target.platform, target.python.minor_tuple, floor))
+
+
+def with_accelerator(target: Target, accelerator: Accelerator | None) -> Target:
+    return replace(target, accelerator=accelerator)

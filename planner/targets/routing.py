@@ -19,6 +19,12 @@ Local packages come from no index: a workspace member (whatever requires it, eve
 `{ workspace = true }` entry: a local package is never taken from an index), or a package whose
 `path` source applies on the target. Their route has no indexes and names the local source;
 `planner/sources/` gives their one candidate.
+
+Git and URL packages (`git` / `url` sources, and requirements written with a URL, `name @ url`)
+come from no index either: their route names the source (`Route.direct`). Which source wins:
+a URL in `override-dependencies`; else the `[tool.uv.sources]` entries that apply (index, path,
+git or url: two that disagree are an error); else a URL written in a requirement (as uv, one
+per package wherever it appears, under the requirement's marker); else the indexes.
 """
 
 from __future__ import annotations
@@ -29,7 +35,19 @@ from dataclasses import dataclass
 from packaging.utils import NormalizedName, canonicalize_name
 
 from planner.errors import InputError
-from planner.project.model import Index, IndexSource, IndexStrategy, LocalSource, PathSource, Project, WorkspaceSource
+from planner.project.model import (
+    DirectSource,
+    GitSource,
+    Index,
+    IndexSource,
+    IndexStrategy,
+    LocalSource,
+    PathSource,
+    Project,
+    SourceDeclaration,
+    UrlSource,
+    WorkspaceSource,
+)
 from planner.targets.model import Target
 
 
@@ -43,6 +61,7 @@ class Route:
     # `find-links` locations consulted beside `indexes`, whatever the strategy (none when a
     # source entry decided).
     alongside: tuple[Index, ...] = ()
+    direct: DirectSource | None = None  # a git or URL package: where it comes from (then no indexes)
 
     @property
     def index_names(self) -> tuple[str, ...]:
@@ -54,6 +73,8 @@ class Route:
         return self.index_names + tuple(index.name for index in self.alongside)
 
     def describe(self) -> str:
+        if self.direct is not None:
+            return describe_direct(self.direct)
         if isinstance(self.local, WorkspaceSource):
             return "the workspace member"
         if isinstance(self.local, PathSource):
@@ -69,7 +90,15 @@ class Route:
         return names
 
 
-def source_applies(source: IndexSource | LocalSource, target: Target) -> bool:
+def describe_direct(source: DirectSource) -> str:
+    """`git https://host/repo at tag 'v1' (source rule at pyproject.toml:12)`, credentials hidden."""
+    what = f"git {source.reference}" if isinstance(source, GitSource) else f"the URL {source.reference.display_url}"
+    rule = {SourceDeclaration.TABLE: "source rule", SourceDeclaration.REQUIREMENT: "requirement",
+            SourceDeclaration.OVERRIDE: "override"}[source.declared]
+    return f"{what} ({rule} at {source.origin})" if source.origin is not None else what
+
+
+def source_applies(source: IndexSource | LocalSource | DirectSource, target: Target) -> bool:
     if source.extra is not None and source.extra not in target.extras:
         return False
     if source.group is not None and source.group not in target.groups:
@@ -83,40 +112,62 @@ def route(project: Project, target: Target, package: str) -> Route:
         declared = [s for s in project.uv.local_sources.get(name, ()) if isinstance(s, WorkspaceSource)]
         return Route(name, (), project.uv.index_strategy,
                      local=declared[0] if declared else WorkspaceSource(name))
-    applicable = [s for s in project.uv.sources.get(name, ()) if source_applies(s, target)]
-    paths = [s for s in project.uv.local_sources.get(name, ()) if source_applies(s, target)]
-    if paths:
-        chosen_path = paths[0]
-        for other_source in (*paths[1:], *applicable):
-            if not isinstance(other_source, PathSource) or other_source.path != chosen_path.path:
-                what = (f"index '{other_source.index}'" if isinstance(other_source, IndexSource)
-                        else other_source.describe())
-                raise InputError(
-                    f"on target '{target.name}', two sources for '{name}' apply and disagree: "
-                    f"the path '{chosen_path.written}' (at {chosen_path.origin}) and {what}",
-                    location=other_source.origin,
-                    fix="make their marker/extra/group conditions exclusive",
-                )
-        return Route(name, (), project.uv.index_strategy, local=chosen_path)
-    if applicable:
-        chosen = applicable[0]
-        for other in applicable[1:]:
-            if other.index != chosen.index:
-                raise InputError(
-                    f"on target '{target.name}', two sources for '{name}' apply and disagree: "
-                    f"index '{chosen.index}' (at {chosen.origin}) and index '{other.index}'",
-                    location=other.origin,
-                    fix="make their marker/extra/group conditions exclusive",
-                )
-        return Route(name, (project.index(chosen.index),), project.uv.index_strategy, chosen)
+    declared = [s for s in (*project.uv.local_sources.get(name, ()), *project.uv.direct_sources.get(name, ()),
+                            *project.uv.sources.get(name, ())) if source_applies(s, target)]
+    overrides = [s for s in declared if getattr(s, "declared", None) is SourceDeclaration.OVERRIDE]
+    tables = [s for s in declared if getattr(s, "declared", SourceDeclaration.TABLE) is SourceDeclaration.TABLE]
+    written = [s for s in declared if getattr(s, "declared", None) is SourceDeclaration.REQUIREMENT]
+    for chosen in (overrides, tables, written):
+        if chosen:
+            return _routed(project, target, name, chosen)
     default = project.default_index
     indexes = tuple(i for i in project.indexes
                     if not i.explicit and not i.find_links and i.name != default.name) + (default,)
     return Route(name, indexes, project.uv.index_strategy, alongside=project.find_links)
 
 
+def _what(source: IndexSource | LocalSource | DirectSource) -> str:
+    if isinstance(source, IndexSource):
+        return f"index '{source.index}'"
+    if isinstance(source, PathSource):
+        return f"the path '{source.written}'"
+    if isinstance(source, (GitSource, UrlSource)):
+        return describe_direct(source).split(" (", 1)[0]
+    return source.describe()
+
+
+def _same_place(one: IndexSource | LocalSource | DirectSource, other: IndexSource | LocalSource | DirectSource) -> bool:
+    if isinstance(one, IndexSource) and isinstance(other, IndexSource):
+        return one.index == other.index
+    if isinstance(one, PathSource) and isinstance(other, PathSource):
+        return one.path == other.path
+    if isinstance(one, (GitSource, UrlSource)) and type(one) is type(other):
+        return one.reference == other.reference  # type: ignore[union-attr]
+    return False
+
+
+def _routed(project: Project, target: Target, name: NormalizedName,
+            applicable: list[IndexSource | LocalSource | DirectSource]) -> Route:
+    """The route of the sources that apply on `target` (all of one kind of declaration); two
+    that lead to different places are an error naming both."""
+    chosen = applicable[0]
+    for other in applicable[1:]:
+        if not _same_place(chosen, other):
+            raise InputError(
+                f"on target '{target.name}', two sources for '{name}' apply and disagree: "
+                f"{_what(chosen)} (at {chosen.origin}) and {_what(other)}",
+                location=other.origin,
+                fix="make their marker/extra/group conditions exclusive",
+            )
+    if isinstance(chosen, IndexSource):
+        return Route(name, (project.index(chosen.index),), project.uv.index_strategy, chosen)
+    if isinstance(chosen, (GitSource, UrlSource)):
+        return Route(name, (), project.uv.index_strategy, direct=chosen)
+    return Route(name, (), project.uv.index_strategy, local=chosen)
+
+
 def source_routed_packages(project: Project) -> tuple[NormalizedName, ...]:
-    return tuple(dict.fromkeys((*project.uv.sources, *project.uv.local_sources)))
+    return tuple(dict.fromkeys((*project.uv.sources, *project.uv.local_sources, *project.uv.direct_sources)))
 
 
 def routing_table(project: Project, targets: Iterable[Target]) -> dict[str, dict[NormalizedName, Route]]:
