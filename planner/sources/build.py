@@ -56,7 +56,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from planner.errors import ExitCode, PlannerError
 from planner.index.metadata import MetadataError, parse_core_metadata
-from planner.index.models import BuiltOn, CoreMetadata
+from planner.index.models import BuiltOn, CoreMetadata, Unusable
 from planner.project.model import Project
 
 if TYPE_CHECKING:
@@ -74,9 +74,11 @@ __all__ = [
     "BuildsUnavailable",
     "MetadataBuilder",
     "NotBuiltOffline",
+    "SourceBuilds",
     "build_options",
     "build_settings_from_environment",
     "current_environment",
+    "remove_stale_build_folders",
     "tree_key",
     "unpack_sdist",
 ]
@@ -181,6 +183,56 @@ def build_options(project: Project, package: NormalizedName, credentials: Creden
         config_settings=build.config_for(package),
         variables=build.variables.get(package, {}),
     )
+
+
+class SourceBuilds:
+    """Metadata builds for the distributions that come from no index: local source trees (path
+    sources, workspace members), git checkouts and sdist files (path and URL sources). One per
+    run, around the run's `MetadataBuilder` (shared with the index provider: one build per key).
+
+    Each method answers the metadata, or `Unusable` with the reason (a build that failed, or a
+    setting that refuses it); offline without a record of the build it raises `OfflineMiss`.
+    `[[tool.uv.dependency-metadata]]` is the caller's to check first: it needs no build."""
+
+    def __init__(self, builder: MetadataBuilder, project: Project, credentials: CredentialStore | None) -> None:
+        self.builder = builder
+        self.project = project
+        self.credentials = credentials
+
+    def options(self, name: NormalizedName) -> BuildOptions:
+        from planner.index.auth import CredentialStore
+
+        return build_options(self.project, name, self.credentials or CredentialStore(self.project.indexes))
+
+    def tree(self, tree: Path | Callable[[], Path], key: str | Callable[[], str], name: NormalizedName,
+             version: str | None, label: str, reason: str, *, copy: bool = False) -> CoreMetadata | Unusable:
+        """A source tree's metadata by a build. `key` names its content (`tree_key`, or
+        `git:<commit>[:<subdirectory>]`); `version`: the one it states (None when dynamic)."""
+        return self._run(name, label, reason, lambda: self.builder.build_tree(
+            tree, key() if callable(key) else key, self.options(name), expected_name=name, expected_version=version,
+            label=label, copy=copy))
+
+    def sdist(self, path: Path, sha256: str, filename: str, name: NormalizedName, version: str | None, label: str,
+              reason: str, *, subdirectory: str | None = None) -> CoreMetadata | Unusable:
+        """An sdist file's (or source archive's) metadata by a build; the file stays where it is."""
+        key = f"sha256:{sha256}" + (f":{subdirectory}" if subdirectory else "")
+        return self._run(name, label, reason, lambda: self.builder.build_sdist(
+            key, lambda: path, filename, self.options(name), expected_name=name, expected_version=version,
+            subdirectory=subdirectory, owned=False))
+
+    def _run(self, name: NormalizedName, label: str, reason: str,
+             build: Callable[[], BuildResult]) -> CoreMetadata | Unusable:
+        from planner.index.client import OfflineMiss
+
+        refused = self.project.uv.build.refused_build(name)
+        if refused is not None:
+            return Unusable(f"its metadata needs a build ({reason}), and {refused}")
+        try:
+            return build().metadata
+        except BuildFailed as exc:
+            return Unusable(f"its metadata needs a build ({reason}), which failed: {exc}")
+        except NotBuiltOffline:
+            raise OfflineMiss(f"metadata of {label}, built from its source (it needs a build: {reason})") from None
 
 
 def current_environment() -> BuiltOn:
@@ -293,26 +345,39 @@ class MetadataBuilder:
         self._guard = threading.Lock()
         self._inflight: dict[str, Future[BuildResult]] = {}
         self._done: dict[str, BuildResult | BuildFailed] = {}
+        remove_stale_build_folders()
 
     # -- public ---------------------------------------------------------------------------------
-    def build_tree(self, tree: Path, key: str, options: BuildOptions, *, expected_name: str | None = None,
-                   expected_version: str | None = None, label: str | None = None) -> BuildResult:
-        """The metadata of the source tree at `tree`, whose content `key` names."""
-        return self._once(key, options, expected_name, expected_version,
-                          lambda: self._build(tree, options, expected_name, expected_version, label or tree.name))
+    def build_tree(self, tree: Path | Callable[[], Path], key: str, options: BuildOptions, *,
+                   expected_name: str | None = None, expected_version: str | None = None, label: str | None = None,
+                   copy: bool = False) -> BuildResult:
+        """The metadata of the source tree at `tree` (or that `tree()` makes, called only when a
+        build runs), whose content `key` names. `copy`: build a copy in the build's folder (a
+        checkout in the cache stays untouched); else the backend runs in the tree itself, as pip
+        and uv build local trees (a version plugin there finds the repository around it)."""
+        def work() -> BuildResult:
+            path = tree() if callable(tree) else tree
+            return self._build(path, options, expected_name, expected_version, label or path.name, copy=copy)
+
+        return self._once(key, options, expected_name, expected_version, work)
 
     def build_sdist(self, key: str, fetch: Callable[[], Path], filename: str, options: BuildOptions, *,
-                    expected_name: str | None = None, expected_version: str | None = None) -> BuildResult:
-        """The metadata of an sdist: from the cache when built before, else `fetch()` (a path to
-        the verified archive, removed afterwards) is unpacked and built."""
+                    expected_name: str | None = None, expected_version: str | None = None,
+                    subdirectory: str | None = None, owned: bool = True) -> BuildResult:
+        """The metadata of an sdist (or any source archive, with the project in `subdirectory`):
+        from the cache when built before, else `fetch()` (a path to the verified archive; removed
+        afterwards when `owned`) is unpacked and built."""
         def work() -> BuildResult:
             archive = fetch()
             try:
-                with tempfile.TemporaryDirectory(prefix="planner-sdist-") as folder:
+                with tempfile.TemporaryDirectory(prefix=_temporary_prefix("sdist")) as folder:
                     tree = unpack_sdist(archive, Path(folder), filename)
+                    if subdirectory:
+                        tree = _inside(tree, subdirectory, filename)
                     return self._build(tree, options, expected_name, expected_version, filename)
             finally:
-                archive.unlink(missing_ok=True)
+                if owned:
+                    archive.unlink(missing_ok=True)
 
         return self._once(key, options, expected_name, expected_version, work)
 
@@ -389,18 +454,24 @@ class MetadataBuilder:
 
     # -- one build ------------------------------------------------------------------------------
     def _build(self, tree: Path, options: BuildOptions, expected_name: str | None, expected_version: str | None,
-               label: str) -> BuildResult:
+               label: str, *, copy: bool = False) -> BuildResult:
         from pyproject_hooks import BackendUnavailable, BuildBackendHookCaller, HookMissing
 
         _quiet_backend_warnings()
         deadline = time.monotonic() + self.timeout
         requires, backend, backend_path = read_build_system(tree)
         config = {k: list(v) if isinstance(v, tuple) else v for k, v in options.config_settings.items()} or None
-        with tempfile.TemporaryDirectory(prefix="planner-build-") as work_dir:
+        # Everything a build makes (the environment, uv's downloads for it, a copied tree, the
+        # metadata) lives in this one folder, removed when the build ends however it ends: at
+        # most `jobs` of them exist at once, whatever a run builds (docs/builds.md).
+        with tempfile.TemporaryDirectory(prefix=_temporary_prefix("build")) as work_dir:
             work = Path(work_dir)
+            if copy:
+                tree = _copy_tree(tree, work / "source" / (tree.name or "tree"))
             python = self._make_environment(work, label, deadline)
             self._install(python, work, [*requires, *options.extra_requires], options, label, deadline, "build-system.requires")
-            runner = _HookRunner(self._hook_environ(options, python), deadline, label, self.timeout, options.secrets())
+            runner = _HookRunner(self._hook_environ(options, python, work), deadline, label, self.timeout,
+                                 options.secrets())
             caller = BuildBackendHookCaller(str(tree), backend, backend_path, runner=runner, python_executable=str(python))
             try:
                 more = [r for r in caller.get_requires_for_build_wheel(config) if r not in requires]
@@ -439,11 +510,13 @@ class MetadataBuilder:
         env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
         return env
 
-    def _uv_environ(self, options: BuildOptions | None) -> dict[str, str]:
+    def _uv_environ(self, options: BuildOptions | None, work: Path) -> dict[str, str]:
         env = self._base_environ()
         env.update(UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS="1")
-        if self.cache_dir is not None:
-            env["UV_CACHE_DIR"] = str(self.cache_dir.parent / "uv")
+        # uv's downloads for this build stay in the build's folder and go with it: a run that
+        # builds many releases (each installing its own torch) never piles them up.
+        env["UV_CACHE_DIR"] = str(work / "uv-cache")
+        env["TMPDIR"] = str(work)
         if options is not None and options.indexes:
             *others, default = options.indexes
             env["UV_DEFAULT_INDEX"] = default.url
@@ -452,10 +525,11 @@ class MetadataBuilder:
             env["UV_INDEX_STRATEGY"] = options.index_strategy
         return env
 
-    def _hook_environ(self, options: BuildOptions, python: Path) -> dict[str, str]:
+    def _hook_environ(self, options: BuildOptions, python: Path, work: Path) -> dict[str, str]:
         """For the backend: legacy `setup_requires` fetching goes through pip, so pip gets the
-        project's indexes too (and nothing else)."""
+        project's indexes too (and nothing else); its temporary files go in the build's folder."""
         env = self._base_environ()
+        env["TMPDIR"] = str(work)
         if options.indexes:
             *others, default = options.indexes
             env["PIP_INDEX_URL"] = default.url
@@ -481,7 +555,7 @@ class MetadataBuilder:
     def _make_environment(self, work: Path, label: str, deadline: float) -> Path:
         venv = work / "env"
         argv = [self._uv_binary(), "venv", "--quiet", "--no-project", "--python", self.python, str(venv)]
-        code, tail = _run(argv, self._uv_environ(None), work, deadline)
+        code, tail = _run(argv, self._uv_environ(None, work), work, deadline)
         if code == _TIMED_OUT:
             raise BuildTimedOut(f"{label}: making the build environment took longer than {self.timeout:g} s",
                                 recorded=False)
@@ -508,7 +582,7 @@ class MetadataBuilder:
             constraints = work / "build-constraints.txt"
             constraints.write_text("\n".join(options.constraints) + "\n", encoding="utf-8")
             argv += ["--constraint", str(constraints)]
-        code, tail = _run(argv, self._uv_environ(options), work, deadline)
+        code, tail = _run(argv, self._uv_environ(options, work), work, deadline)
         if code == _TIMED_OUT:
             raise BuildTimedOut(f"{label}: installing its {what} took longer than {self.timeout:g} s", recorded=False)
         if code != 0:
@@ -795,17 +869,27 @@ _SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".no
                               ".pytest_cache", ".ruff_cache", "node_modules"})
 
 
+def _skipped(path: Path, top: bool) -> bool:
+    """A folder a tree's key and a build's copy leave out: version control, caches, virtual
+    environments, and what builds write into a tree (`*.egg-info`; `build/` and `dist/` at its top)."""
+    name = path.name
+    if not path.is_dir() or path.is_symlink():
+        return False
+    return (name in _SKIPPED_FOLDERS or name.endswith(".egg-info") or (top and name in ("build", "dist"))
+            or (path / "pyvenv.cfg").is_file())
+
+
 def tree_key(tree: Path) -> str:
     """`tree:<sha256>`: a key for `MetadataBuilder.build_tree` that changes whenever a file of a
     local source tree does (paths, bytes and the executable bit; links by their text, never
-    followed). Version-control folders, caches and virtual environments are left out."""
+    followed). Version-control folders, caches, virtual environments and build outputs
+    (`_skipped`) are left out, so a build in the tree does not change its key."""
     digest = hashlib.sha256()
     files = 0
     total = 0
     for folder, subfolders, names in os.walk(tree):
         here = Path(folder)
-        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED_FOLDERS
-                               and not (here / d / "pyvenv.cfg").is_file() and not (here / d).is_symlink())
+        subfolders[:] = sorted(d for d in subfolders if not _skipped(here / d, here == tree))
         for name in sorted(names):
             path = here / name
             relative = path.relative_to(tree).as_posix()
@@ -825,6 +909,63 @@ def tree_key(tree: Path) -> str:
                     digest.update(chunk)
             digest.update(b"\0")
     return f"tree:{digest.hexdigest()}"
+
+
+# -- the build's temporary folders ---------------------------------------------------------------
+def _temporary_prefix(kind: str) -> str:
+    """`planner-build-<pid>-`: a folder of this process (a killed run's are removed by the next)."""
+    return f"planner-{kind}-{os.getpid()}-"
+
+
+_STALE_RE = re.compile(r"^planner-(?:build|sdist)-(\d+)-")
+
+
+def remove_stale_build_folders(folder: Path | None = None) -> int:
+    """Remove the build folders of planner processes that no longer run (a run killed in the
+    middle of a build cannot remove its own). Returns how many were removed."""
+    folder = Path(folder or tempfile.gettempdir())
+    removed = 0
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _STALE_RE.match(entry.name)
+        if match is None or int(match.group(1)) == os.getpid() or _process_alive(int(match.group(1))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive, and not ours to clean up
+    return True
+
+
+def _copy_tree(tree: Path, into: Path) -> Path:
+    """A copy of a source tree to build in: regular files and folders, links kept as links,
+    without what `tree_key` leaves out (version control, caches, environments, build outputs)."""
+    def ignored(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder)
+        return {n for n in names if _skipped(here / n, here == tree)}
+
+    shutil.copytree(tree, into, symlinks=True, ignore=ignored)
+    return into
+
+
+def _inside(tree: Path, subdirectory: str, filename: str) -> Path:
+    root = tree.resolve()
+    found = (tree / subdirectory).resolve()
+    if found == root or root not in found.parents or not found.is_dir():
+        raise BuildFailed(f"{filename}: the archive has no folder '{subdirectory}'")
+    return found
 
 
 # -- sdists ---------------------------------------------------------------------------------------
