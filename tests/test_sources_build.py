@@ -298,7 +298,7 @@ def test_at_most_jobs_builds_run_at_once(tmp_path: Path) -> None:
     running, most = [0], [0]
     guard = threading.Lock()
 
-    def fake_build(tree, options, expected_name, expected_version, label):  # noqa: ANN001
+    def fake_build(tree, options, expected_name, expected_version, label, copy=False):  # noqa: ANN001
         with guard:
             running[0] += 1
             most[0] = max(most[0], running[0])

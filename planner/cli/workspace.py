@@ -94,11 +94,16 @@ def index_provider(client: IndexClient, options: CacheOptions) -> IndexProvider:
 @contextmanager
 def open_sources(loaded: LoadedTargets, options: CacheOptions, client: IndexClient) -> Iterator[LocalSourcesProvider]:
     """What the solver asks for candidates and metadata: the project's local, git and URL
-    packages in front of the indexes. Checks at once that `git` works when a git source is used."""
+    packages in front of the indexes, all built by one metadata builder when their metadata
+    needs a build. Checks at once that `git` works when a git source is used."""
     from planner.index.cache import default_cache_dir
+    from planner.sources.build import SourceBuilds
     from planner.sources.direct import DirectSources
     from planner.sources.provider import with_local_sources
 
     cache_dir = None if options.no_cache else (options.cache_dir or default_cache_dir())
-    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline) as direct:
-        yield with_local_sources(loaded.project, index_provider(client, options), direct)
+    indexes = index_provider(client, options)
+    assert indexes.builder is not None
+    builds = SourceBuilds(indexes.builder, loaded.project, client.fetcher.credentials)
+    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline, builds=builds) as direct:
+        yield with_local_sources(loaded.project, indexes, direct, builds)

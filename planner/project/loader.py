@@ -391,10 +391,17 @@ class _ProjectLoader:
                 except InvalidVersion:
                     self.r.fail(("project", "version"), f"'{version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
             dynamic = self.r.string_array(("project", "dynamic"))
+            # Dynamic requirements come from a build of the project (planner/sources/build.py),
+            # which only a package gets: a project that is no package stands for its requirements.
+            package = self.package_setting()
             for field in ("dependencies", "optional-dependencies"):
-                if field in dynamic:
-                    self.r.fail(("project", "dynamic"), f"'{field}' is dynamic; planner needs it written in the pyproject",
-                                f"list project.{field} statically and remove it from project.dynamic")
+                if field in dynamic and (package is False or (package is None and not self.r.has(("build-system",)))):
+                    why = "sets tool.uv.package = false" if package is False else "has no [build-system] (as uv decides)"
+                    self.r.fail(("project", "dynamic"),
+                                f"'{field}' is dynamic, but this project {why}: it is no package, so nothing builds "
+                                f"it and its {field} cannot be known",
+                                f"list project.{field} statically, or make it a package ([build-system], "
+                                "tool.uv.package = true)")
             requires_python = self.requires_python(warn=not member and not self.r.has(("tool", "uv", "workspace")))
             dependencies = self.requirements(("project", "dependencies"))
             optional = self.optional_dependencies()

@@ -70,7 +70,7 @@ class IndexProvider:
             try:
                 return self.client.metadata(artifact).metadata
             except NeedsBuild as exc:
-                return self._built(artifact, exc)
+                return self.built_metadata(artifact, exc)
             except MetadataUnavailable as exc:
                 return Unusable(str(exc))
 
@@ -80,7 +80,8 @@ class IndexProvider:
             return dict(zip(artifacts, pool.map(one, artifacts), strict=True))
 
     # -- metadata builds --------------------------------------------------------------------------
-    def _built(self, artifact: Artifact, needs: NeedsBuild) -> CoreMetadata | Unusable:
+    def built_metadata(self, artifact: Artifact, needs: NeedsBuild) -> CoreMetadata | Unusable:
+        """The metadata of an index sdist that needs a build, built (or why it cannot be had)."""
         from planner.index.client import OfflineMiss
         from planner.sources.build import BuildFailed, NotBuiltOffline, build_options
 
