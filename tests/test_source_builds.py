@@ -251,3 +251,37 @@ def test_candidates_with_deps_builds_an_sdist(world: World) -> None:
     assert result.exit_code == 0, result.output
     entry = json.loads(result.stdout)["targets"]["linux"]["legacy"]
     assert entry["requires_dist"] == ["alpha"] and entry["metadata_source"] == "build"
+
+
+def test_a_tree_whose_build_fails_gives_an_explained_no_plan_with_the_metadata_fix(world: World) -> None:
+    project = world.root / "broken-tree"
+    _write(project, {
+        "pyproject.toml": textwrap.dedent("""\
+            [project]
+            name = "uses"
+            version = "0.1"
+            requires-python = ">=3.11"
+            dependencies = ["badlib"]
+
+            [tool.uv.sources]
+            badlib = { path = "badlib" }
+
+            [tool.planner.targets.linux]
+            platform = "linux-x86_64"
+            python = "3.11"
+            """),
+        "badlib/pyproject.toml": '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+                                 '[project]\nname = "badlib"\ndynamic = ["version", "dependencies"]\n',
+        "badlib/setup.py": 'import sys\nprint("error: badlib needs libbad-dev")\nsys.exit(1)\n',
+    })
+    result = runner.invoke(app, ["compile", str(project), "--default-index", world.server.url("pypi"),
+                                 "--cache-dir", str(world.root / "cache")])
+    assert result.exit_code == 1, result.output
+    flat = " ".join(result.output.split())
+    assert "badlib on <local> cannot be used: its metadata needs a build (badlib/pyproject.toml: [project] lists " \
+           "dependencies as dynamic), which failed: badlib: the build backend's get_requires_for_build_wheel " \
+           "failed (exit 1): error: badlib needs libbad-dev" in flat
+    # The fix needs no version (the tree states none) and is verified by solving again.
+    assert 'declare the metadata of badlib yourself, so it needs no build: [[tool.uv.dependency-metadata]] ' \
+           'name = "badlib", requires-dist = [its dependencies]' in flat
+    assert not (project / "output").exists()

@@ -300,13 +300,15 @@ def build_edits(solver: TargetSolver, project: Project, target: Target, facts: S
             continue
         name = canonicalize_name(fact.package)
         version = Version(fact.version)
+        known = version.local != "dynamic"  # a source tree's dynamic version: no version to name
         where = project.locate(("tool", "uv"))
-        given = DependencyMetadata(name=name, version=version, origin=where)
+        given = DependencyMetadata(name=name, version=version if known else None, origin=where)
         build = project.uv.build
         edited = replace(project, uv=replace(project.uv, build=replace(
             build, dependency_metadata=(*build.dependency_metadata, given))))
-        text = (f"declare the metadata of {name} {version} yourself, so it needs no build: "
-                f"[[tool.uv.dependency-metadata]] name = \"{name}\", version = \"{version}\", "
+        pinned_text = f", version = \"{version}\"" if known else ""
+        text = (f"declare the metadata of {name}{f' {version}' if known else ''} yourself, so it needs no build: "
+                f"[[tool.uv.dependency-metadata]] name = \"{name}\"{pinned_text}, "
                 "requires-dist = [its dependencies] in pyproject.toml")
         out.append(Edit((Change("dependency-metadata", text, where),), edited, target, name))
         older = _older_with_wheel(solver, name, version)
