@@ -269,7 +269,8 @@ def test_a_local_tree_builds_through_the_same_call_keyed_by_its_content(world: W
     (tree / ".git").mkdir()
     (tree / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     key = tree_key(tree)
-    (tree / ".git" / "HEAD").write_text("ref: refs/heads/other\n")  # not content of the tree
+    (tree / ".git" / "objects").mkdir()
+    (tree / ".git" / "objects" / "pack").write_text("x")  # not content of the tree
     assert tree_key(tree) == key
     builder = world.builder("cache-tree")
     result = builder.build_tree(tree, key, world.options())
@@ -391,3 +392,27 @@ def test_builds_that_cannot_run_here_stop_the_run_and_are_not_recorded(world: Wo
     without_uv = MetadataBuilder(world.root / "cache-no-uv", uv="")  # as when no uv is found
     with pytest.raises(BuildsUnavailable, match="uv, which planner makes build environments with, is not installed"):
         _build(world, without_uv, "dyn")
+
+
+def test_a_tree_key_follows_the_repository_around_the_tree(tmp_path: Path) -> None:
+    """A version plugin reads the version from git: a new tag or commit must build the tree
+    again, while the tree's files and the repository stay as they are, the key stays."""
+    from planner.sources.build import tree_key
+    from tests.fixtures.git_repos import run_git
+
+    tree = tmp_path / "repo" / "packages" / "lib"
+    tree.mkdir(parents=True)
+    (tree / "pyproject.toml").write_text('[project]\nname = "lib"\ndynamic = ["version"]\n')
+    outside = tree_key(tree)
+    run_git(tmp_path / "repo", "init", "--quiet", "--initial-branch=main")
+    run_git(tmp_path / "repo", "add", "--all")
+    run_git(tmp_path / "repo", "commit", "--quiet", "-m", "one")
+    committed = tree_key(tree)
+    assert committed != outside and tree_key(tree) == committed
+    run_git(tmp_path / "repo", "tag", "v1.0")
+    tagged = tree_key(tree)
+    assert tagged != committed
+    (tmp_path / "repo" / "README").write_text("x\n")
+    run_git(tmp_path / "repo", "add", "--all")
+    run_git(tmp_path / "repo", "commit", "--quiet", "-m", "two")
+    assert tree_key(tree) not in (tagged, committed)

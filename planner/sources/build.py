@@ -908,7 +908,53 @@ def tree_key(tree: Path) -> str:
                         raise BuildFailed(f"{tree.name}: more than {_MAX_UNPACKED_BYTES >> 30} GiB of files")
                     digest.update(chunk)
             digest.update(b"\0")
+    digest.update(b"R\0" + _repository_state(tree))
     return f"tree:{digest.hexdigest()}"
+
+
+def _repository_state(tree: Path) -> bytes:
+    """What a version plugin (setuptools-scm, hatch-vcs, uv-dynamic-versioning) reads from the
+    git repository around a tree: its HEAD, the commit it points at, and its tags. Read from the
+    files, no git run; empty outside a repository. So a new commit or tag builds the tree again."""
+    folder = tree.resolve()
+    for candidate in (folder, *folder.parents):
+        dot_git = candidate / ".git"
+        if dot_git.exists():
+            break
+    else:
+        return b""
+    if dot_git.is_file():  # a worktree or submodule: "gitdir: <path>"
+        text = dot_git.read_text(errors="replace").strip()
+        if not text.startswith("gitdir:"):
+            return b""
+        dot_git = (candidate / text.removeprefix("gitdir:").strip()).resolve()
+    parts: list[bytes] = []
+    common = dot_git
+    if (dot_git / "commondir").is_file():  # a worktree's refs live in the main repository
+        common = (dot_git / (dot_git / "commondir").read_text(errors="replace").strip()).resolve()
+
+    def read(path: Path) -> None:
+        try:
+            if path.is_file() and path.stat().st_size <= _MAX_PYPROJECT_BYTES:
+                name = path.name if path.parent == dot_git else path.relative_to(common).as_posix()
+                parts.append(name.encode() + b"\0" + path.read_bytes())
+        except (OSError, ValueError):
+            pass
+
+    head = dot_git / "HEAD"
+    read(head)
+    try:
+        ref = head.read_text(errors="replace").strip()
+    except OSError:
+        ref = ""
+    if ref.startswith("ref: "):
+        read(common / ref.removeprefix("ref: "))
+    read(common / "packed-refs")
+    tags = common / "refs" / "tags"
+    if tags.is_dir():
+        for path in sorted(tags.rglob("*"))[:10_000]:
+            read(path)
+    return b"\0".join(parts)
 
 
 # -- the build's temporary folders ---------------------------------------------------------------

@@ -6,8 +6,8 @@ hashed and checked: url.py) into a `DirectDistribution`, once per run: one `Arti
 artifact pinned to the commit, or the wheel / sdist with its sha256) and its `CoreMetadata`. A
 tree or archive whose metadata needs a build is built (`builds`: the commit's tree copied out of
 the cache, keyed `git:<commit>[:<subdirectory>]`; an archive by its sha256), which also gives a
-dynamic version; without a builder, or when the build fails, it is `Unusable` with the reason. `planner/sources/provider.py`
-puts them in front of the indexes, so the solver never knows where a package comes from.
+dynamic version; without a builder, or when the build fails, it is `Unusable` with the reason.
+`planner/sources/provider.py` puts them in front of the indexes, so the solver never knows where a package comes from.
 
 Everything that goes wrong is the user's to fix, so it is an `InputError` (exit 2) located at the
 source rule or requirement in the pyproject, with the fix: an unknown ref, an unreachable or
@@ -163,7 +163,7 @@ class DirectSources:
                         raise BuildFailed(f"{label}: cannot check it out to build it ({exc.problem})") from None
 
             key = f"git:{commit}" + (f":{reference.subdirectory}" if reference.subdirectory else "")
-            return self._with_build(found, metadata, label, lambda builds, stated: builds.tree(
+            return self._with_build(found, lambda builds, stated: builds.tree(
                 checkout, key, source.package, stated, label, metadata.reason, copy=True))
         return found
 
@@ -194,12 +194,12 @@ class DirectSources:
         distribution = DirectDistribution(artifact, self._usable(source, metadata, "the file at"), source)
         if isinstance(metadata, NeedsBuild) and found.kind is not DistributionKind.WHEEL:
             label = strip_userinfo(reference.url)
-            return self._with_build(distribution, metadata, label, lambda builds, stated: builds.sdist(
+            return self._with_build(distribution, lambda builds, stated: builds.sdist(
                 found.path, found.sha256, found.filename, source.package, stated, label, metadata.reason,
                 subdirectory=reference.subdirectory))
         return distribution
 
-    def _with_build(self, found: DirectDistribution, needs: NeedsBuild, label: str,
+    def _with_build(self, found: DirectDistribution,
                     build: Callable[[SourceBuilds, str | None], CoreMetadata | Unusable]) -> DirectDistribution:
         """`found` (unusable: it needs a build) with the build that completes it, when this run
         builds; `[[tool.uv.dependency-metadata]]` for the package stands in without a build."""
