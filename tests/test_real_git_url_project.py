@@ -58,7 +58,8 @@ def _index_stand_ins(text: str) -> tuple[list, list, list]:
     written = [*document["project"]["dependencies"], *(r for rs in document["project"]["optional-dependencies"].values()
                                                      for r in rs),
                *(r for rs in document["dependency-groups"].values() for r in rs),
-               *document["tool"]["uv"]["override-dependencies"], *(r for rs in WHEEL_REQUIRES.values() for r in rs)]
+               *document["tool"]["uv"]["override-dependencies"], *(r for rs in WHEEL_REQUIRES.values() for r in rs),
+               *(r for entry in document["tool"]["uv"].get("dependency-metadata", ()) for r in entry["requires-dist"])]
     for _, pyproject in GIT_STAND_INS.values():
         written += tomllib.loads(pyproject)["project"]["dependencies"]
     specifiers: dict[str, list[SpecifierSet]] = {}
@@ -155,8 +156,10 @@ def test_real_project_plans_pass_the_independent_checker(compiled) -> None:
 def test_real_project_settings_planner_does_not_honour_are_named(compiled) -> None:
     *_, result = compiled
     warnings = " ".join(result.stderr.split())
-    for key in ("exclude-newer", "exclude-newer-package", "dependency-metadata", "extra-build-dependencies"):
+    for key in ("exclude-newer", "exclude-newer-package"):
         assert f"tool.uv.{key} is not supported by planner" in warnings, key
+    for key in ("dependency-metadata", "extra-build-dependencies", "no-build-isolation-package"):  # honoured
+        assert f"tool.uv.{key}" not in warnings, key
 
 
 @pytest.mark.skipif(platform.system() != "Linux", reason="the lock is checked on a Linux machine")

@@ -157,7 +157,7 @@ def candidates(
 ) -> None:
     """Show, per target, the versions of PACKAGES that could be installed and why others cannot."""
     from planner.cli.candidates_view import candidates_report
-    from planner.cli.workspace import CacheOptions, load_targets, open_index_client, target_platforms
+    from planner.cli.workspace import CacheOptions, index_provider, load_targets, open_index_client, target_platforms
 
     output: Output = ctx.obj
     loaded = load_targets(project, index or [], default_index)
@@ -166,7 +166,8 @@ def candidates(
     chosen = _select_targets(loaded.targets, target or [])
     options = CacheOptions(cache_dir, no_cache, refresh, offline)
     with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning) as client:
-        candidates_report(client, packages, chosen, deps, output, output_format is OutputFormat.JSON)
+        candidates_report(client, packages, chosen, deps, output, output_format is OutputFormat.JSON,
+                          index_provider(client, options) if deps else None)
 
 
 def _select_targets(all_targets, names: list[str]):  # type: ignore[no-untyped-def]

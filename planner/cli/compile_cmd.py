@@ -112,12 +112,14 @@ def compile_command(
 
             output.json(plan_document(loaded.project, plan, context.index_urls))
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
+    for warning in _build_settings_not_in_outputs(loaded.project, plan):
+        output.warning(warning)
     with clock.phase("generate"):
         outputs = render_outputs(context, plan)
     with clock.phase("write"):
         written = write_outputs(out, outputs.files, remove=previous_outputs(out), last=PLAN_FILE)
     if stats_file is not None:
-        write_stats(stats_file, stats_document(clock, client, plan))
+        write_stats(stats_file, stats_document(clock, client, plan, provider.builder))
     if output_format is OutputFormat.JSON:
         output.json(json.loads(outputs.files[PLAN_FILE]))
     else:
@@ -159,6 +161,28 @@ def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output)
     return with_hashes(plan, client.artifact_sha256)
 
 
+def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
+    """tool.uv build settings that apply to an sdist the plan installs: planner's metadata build
+    honoured them, the installer reading the generated files will not (docs/builds.md)."""
+    from planner.index.models import ArtifactKind
+
+    build = project.uv.build
+    names = sorted({p.name for t in plan.targets for p in t.packages if p.artifact.kind is ArtifactKind.SDIST})
+    out = []
+    for name in names:
+        settings = [key for key, applies in (
+            ("extra-build-dependencies", name in build.extra_dependencies),
+            ("extra-build-variables", name in build.variables),
+            ("build-constraint-dependencies", bool(build.constraints)),
+            ("config-settings", bool(build.config_settings)),
+            ("config-settings-package", name in build.config_settings_package)) if applies]
+        if settings:
+            out.append(f"{name} is installed from its sdist, and tool.uv.{', tool.uv.'.join(settings)} "
+                       "applied to its metadata build; the generated requirements files and Dockerfiles do not "
+                       "pass them on to pip or uv (give them to the installer yourself)")
+    return out
+
+
 def _summary(plan: Any, output: Output, default_index: str) -> None:
     from planner.plan.runtime import carried_runtime
 
@@ -187,6 +211,15 @@ def _summary(plan: Any, output: Output, default_index: str) -> None:
             choices = ", ".join(f"{t}: {v}" for t, v in divergence.choices)
             output.text(f"  {divergence.package} ({divergence.kind}): {choices}")
             output.text(f"    because {divergence.reason}")
+    elsewhere = [(target_plan.target, package) for target_plan in plan.targets for package in target_plan.packages
+                 if package.built_elsewhere(target_plan.target)]
+    if elsewhere:
+        output.text("metadata built on another environment than the target's (a build may compute other "
+                    "dependencies there; uv has the same limit):")
+        for target, package in elsewhere:
+            built = package.metadata_built_on
+            output.text(f"  {package.name} {package.version} on {target.name}: built on {built.describe()}, "
+                        f"the target has {', '.join(package.built_elsewhere(target))}")
     if plan.held_back:
         output.text("held back to keep targets aligned:")
         for held in plan.held_back:

@@ -29,7 +29,8 @@ from packaging.version import Version
 from planner.encode.formula import Fact, FactKind
 from planner.errors import Location, PlannerError
 from planner.plan.model import Change, Fix, Plan
-from planner.project.model import Dependency, IndexSource, PrereleaseMode, Project, TargetSpec, UrlSource
+from planner.index.models import ArtifactKind
+from planner.project.model import Dependency, DependencyMetadata, IndexSource, PrereleaseMode, Project, TargetSpec, UrlSource
 from planner.project.references import DistributionKind
 from planner.solve.provider import Provider
 from planner.solve.target_solver import FactKey, TargetSolver, bare
@@ -291,6 +292,59 @@ def target_edits(project: Project, target: Target, facts: Sequence[Fact]) -> lis
     return out
 
 
+def build_edits(solver: TargetSolver, project: Project, target: Target, facts: Sequence[Fact]) -> list[Edit]:
+    """Edits for versions that cannot be used because their metadata cannot be had (a build
+    that fails or is forbidden, bad metadata): supply the metadata in the pyproject
+    (`[[tool.uv.dependency-metadata]]`, as uv reads it), or take the newest older version that
+    has a wheel for the target (no build needed)."""
+    out: list[Edit] = []
+    for fact in facts:
+        if fact.kind is not FactKind.UNUSABLE or not fact.package or not fact.version:
+            continue
+        name = canonicalize_name(fact.package)
+        version = Version(fact.version)
+        known = version.local != "dynamic"  # a source tree's dynamic version: no version to name
+        where = project.locate(("tool", "uv"))
+        given = DependencyMetadata(name=name, version=version if known else None, origin=where)
+        build = project.uv.build
+        edited = replace(project, uv=replace(project.uv, build=replace(
+            build, dependency_metadata=(*build.dependency_metadata, given))))
+        pinned_text = f", version = \"{version}\"" if known else ""
+        text = (f"declare the metadata of {name}{f' {version}' if known else ''} yourself, so it needs no build: "
+                f"[[tool.uv.dependency-metadata]] name = \"{name}\"{pinned_text}, "
+                "requires-dist = [its dependencies] in pyproject.toml")
+        out.append(Edit((Change("dependency-metadata", text, where),), edited, target, name))
+        older = _older_with_wheel(solver, name, version)
+        if older is None:
+            continue
+        pins = [f for f in facts if f.kind is FactKind.REQUIREMENT and f.package
+                and canonicalize_name(f.package) == name]
+        original = _original_requirement(project, pins[0]) if pins else None
+        if pins and original is not None:
+            pinned = Requirement(str(original))
+            pinned.specifier = SpecifierSet(f"=={older}")
+            changed = _edit_requirements(project, pins[0], pinned)
+            text = (f"take {name} {older}, the newest older version with a wheel for {target.name}: require "
+                    f"\"{pinned}\" instead of {pins[0].requirement}{_where(pins[0].location)}")
+            out.append(Edit((Change("older-with-wheel", text, pins[0].location),), changed, target, name))
+        else:
+            pin = Dependency(Requirement(f"{name}=={older}"), project.locate(("tool", "uv", "constraint-dependencies")))
+            changed = replace(project, uv=replace(project.uv, constraints=(*project.uv.constraints, pin)))
+            text = (f"take {name} {older}, the newest older version with a wheel for {target.name}: add "
+                    f"\"{name}=={older}\" to constraint-dependencies")
+            out.append(Edit((Change("older-with-wheel", text, pin.origin),), changed, target, name))
+    return out
+
+
+def _older_with_wheel(solver: TargetSolver, name: NormalizedName, version: Version) -> Version | None:
+    package = solver.packages.get(name)
+    if package is None:
+        return None
+    older = [c.version for c in package.admissible_candidates()
+             if c.version < version and c.artifact.kind is ArtifactKind.WHEEL]
+    return max(older) if older else None
+
+
 _MANYLINUX_TAG = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
 _MACOS_TAG = re.compile(r"macosx_(\d+)_(\d+)_([a-z0-9_]+)")
 
@@ -485,7 +539,9 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     for keys in sets:
         facts = [solver.formula.facts[k] for k in solver.formula.facts if k in keys]
         candidates.extend(_edits_for(project, target, facts, marker))
+    candidates.extend(build_edits(solver, project, target, core))
     gentle = {"restrict-requirement": 0, "relax-requirement": 0, "route-to-default": 0, "route-to-index": 0, "allow-prereleases": 0,
+              "older-with-wheel": 0, "dependency-metadata": 1,
               "pin-yanked": 1, "add-marker": 1, "raise-os-floor": 1, "set-accelerator": 1}
     suggested = target_edits(project, target, core)
     candidates += [e for e in suggested if e.changes[0].kind in gentle]  # ranked with the others

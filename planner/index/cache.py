@@ -32,6 +32,10 @@ from planner.index.models import Artifact
 
 _VERSION = "v1"
 MAX_ENTRY_BYTES = 2 * 1024**3  # larger than any page or metadata file planner accepts
+# Notes kept beside an artifact's metadata entry. `.unusable-2`: entries of the first format also
+# called sdists that need a build unusable, which they no longer are (they are built).
+_UNUSABLE = ".unusable-2"
+_NEEDS_BUILD = ".needs-build"
 
 
 def default_cache_dir() -> Path:
@@ -135,14 +139,27 @@ class Cache:
 
     def get_unusable(self, artifact: Artifact) -> str | None:
         """Why an earlier run found `artifact`'s metadata unusable, if it did."""
-        path = self._metadata_path(artifact)
-        entry = self._read(path.with_name(path.name + ".unusable") if path is not None else None)
-        return entry[1][:2000].decode("utf-8", "replace") if entry else None
+        return self._get_note(artifact, _UNUSABLE)
 
     def put_unusable(self, artifact: Artifact, reason: str) -> None:
+        self._put_note(artifact, _UNUSABLE, reason)
+
+    def get_needs_build(self, artifact: Artifact) -> str | None:
+        """Why an earlier run found that `artifact` (an sdist) needs a build for its metadata."""
+        return self._get_note(artifact, _NEEDS_BUILD)
+
+    def put_needs_build(self, artifact: Artifact, reason: str) -> None:
+        self._put_note(artifact, _NEEDS_BUILD, reason)
+
+    def _get_note(self, artifact: Artifact, suffix: str) -> str | None:
+        path = self._metadata_path(artifact)
+        entry = self._read(path.with_name(path.name + suffix) if path is not None else None)
+        return entry[1][:2000].decode("utf-8", "replace") if entry else None
+
+    def _put_note(self, artifact: Artifact, suffix: str, text: str) -> None:
         path = self._metadata_path(artifact)
         if path is not None:
-            self._write(path.with_name(path.name + ".unusable"), {"filename": artifact.filename}, reason.encode())
+            self._write(path.with_name(path.name + suffix), {"filename": artifact.filename}, text.encode())
 
     # -- storage ------------------------------------------------------------------------------
     def _path(self, kind: str, key: str, hashed: bool = True) -> Path | None:

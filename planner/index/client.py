@@ -129,6 +129,15 @@ class MetadataUnavailable(PlannerError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class NeedsBuild(MetadataUnavailable):
+    """An sdist whose PKG-INFO does not pin its dependencies: only a PEP 517 build tells them
+    (`planner/sources/build.py`). `reason` is short: "Metadata-Version 2.1", "dynamic Requires-Dist"."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass
 class ClientStats:
     pages_fetched: int = 0
@@ -517,13 +526,19 @@ class IndexClient:
             except MetadataUnavailable:
                 pass  # a bad cache entry is refetched, not trusted
         unusable = None if self.refresh else self.cache.get_unusable(artifact)
-        if unusable is not None:  # known from an earlier run: needs a build, or no readable metadata
+        if unusable is not None:  # known from an earlier run: no readable metadata
             raise MetadataUnavailable(unusable)
+        needs_build = None if self.refresh else self.cache.get_needs_build(artifact)
+        if needs_build is not None:  # known from an earlier run: the caller builds it
+            raise NeedsBuild(f"sdist {artifact.filename} needs a build for its metadata ({needs_build})", needs_build)
         if self.offline:
             raise OfflineMiss(f"metadata of {artifact.filename} from index '{artifact.index}'")
         try:
             data, source = self._fetch_metadata(artifact)
             result = MetadataResult(self._parse_metadata(artifact, data), source, data)
+        except NeedsBuild as exc:
+            self.cache.put_needs_build(artifact, exc.reason)
+            raise
         except MetadataUnavailable as exc:
             # Remember it (keyed like metadata: by the file's hash), so that later runs, offline
             # ones too, skip this file the same way instead of downloading it again or failing.
@@ -564,7 +579,8 @@ class IndexClient:
                                             expected_version=str(artifact.version))
             return parse_core_metadata(data, expected_name=artifact.name, expected_version=str(artifact.version))
         except MetadataNeedsBuild as exc:
-            raise MetadataUnavailable(f"{exc}") from None
+            raise NeedsBuild(f"sdist {artifact.filename} needs a build for its metadata ({exc.reason})",
+                             exc.reason) from None
         except MetadataError as exc:
             raise MetadataUnavailable(
                 f"index '{artifact.index}': bad metadata in {artifact.filename}: {exc} ({redact_url(artifact.url)})"
@@ -626,6 +642,13 @@ class IndexClient:
         if self.offline:
             raise OfflineMiss(f"sha256 of {artifact.filename} (it must be downloaded to be hashed)")
         return self.fetcher.sha256_of(artifact.url, artifact.index, _MAX_ARTIFACT_BYTES)
+
+    def download(self, artifact: Artifact) -> Path:
+        """The artifact's bytes in a temporary file (verified against its sha256; the caller
+        removes it)."""
+        if self.offline:
+            raise OfflineMiss(f"{artifact.filename} from index '{artifact.index}' (it must be downloaded)")
+        return self.fetcher.download(artifact.url, artifact.index, artifact.sha256, _MAX_ARTIFACT_BYTES)
 
     def _metadata_by_download(self, artifact: Artifact) -> bytes:
         """The metadata file read from the artifact streamed once, hashed as it passes and kept

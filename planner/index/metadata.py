@@ -271,8 +271,7 @@ def check_sdist_metadata(
     if problem is not None:
         reason, detail = problem
         raise MetadataNeedsBuild(
-            f"sdist {filename} {detail}; its dependencies are only known after a build, "
-            "which planner does not do yet",
+            f"sdist {filename} {detail}; its dependencies are only known after a build",
             filename=filename,
             reason=reason,
         )

@@ -762,6 +762,32 @@ class CandidateSet:
 
 
 @dataclass(frozen=True)
+class BuiltOn:
+    """The environment a PEP 517 metadata build ran in (`planner/sources/build.py`): a backend
+    may compute dependencies from it, so a target on another one may get other dependencies."""
+
+    python_version: str  # "3.11.7"
+    implementation: str  # "cpython"
+    sys_platform: str  # "linux"
+    machine: str  # "x86_64"
+
+    def describe(self) -> str:
+        return f"Python {self.python_version} on {self.sys_platform} {self.machine}"
+
+    def differs_from(self, environment: Mapping[str, str]) -> list[str]:
+        """What differs from a target's marker environment: "Python 3.12", "darwin", "arm64"."""
+        out = []
+        python = ".".join(self.python_version.split(".")[:2])
+        if environment.get("python_version") not in (None, python):
+            out.append(f"Python {environment['python_version']}")
+        if environment.get("sys_platform") not in (None, self.sys_platform):
+            out.append(environment["sys_platform"])
+        if environment.get("platform_machine") not in (None, self.machine):
+            out.append(environment["platform_machine"])
+        return out
+
+
+@dataclass(frozen=True)
 class CoreMetadata:
     """The parts of a distribution's core metadata the compiler needs."""
 
@@ -777,6 +803,8 @@ class CoreMetadata:
     # Where each of `requires_dist` was written, when it comes from a pyproject the user edits
     # (a local package's): same length as `requires_dist`, else empty.
     origins: tuple[Location | None, ...] = field(default=(), compare=False)
+    # Set when the metadata comes from a PEP 517 build rather than a file an index published.
+    built_on: BuiltOn | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from planner.errors import Diagnostic, InputError, KeyPath, Location, format_key
 from planner.project.model import (
     ALIGNMENT_MODES,
     PYPI_NAME,
+    BuildSettings,
+    DependencyMetadata,
     DirectSource,
     GitSource,
     LocalSource,
@@ -79,6 +81,9 @@ _UV_SUPPORTED = (
     "index", "sources", "conflicts", "index-strategy", "environments", "required-environments",
     "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
     "index-url", "extra-index-url", "default-groups", "workspace", "package", "find-links",
+    "no-build-isolation", "no-build-isolation-package",
+    *("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
+      "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package"),
 )
 # [tool.uv] keys a workspace member may set; uv reads the others from the workspace root only.
 _UV_MEMBER_KEYS = ("sources", "package", "dev-dependencies", "managed")
@@ -98,22 +103,15 @@ _UV_UNSUPPORTED = {
     "resolution": "planner always prefers the newest versions (after alignment)",
     "exclude-newer": "the plan may pick versions uploaded after the cut-off",
     "exclude-newer-package": "the plan may pick versions uploaded after the cut-off",
-    "no-build": "planner never builds; sdists are used for metadata only",
-    "no-build-package": "planner never builds; sdists are used for metadata only",
     "no-binary": "planner prefers wheels regardless",
     "no-binary-package": "planner prefers wheels regardless",
-    "no-build-isolation": "planner never builds",
-    "no-build-isolation-package": "planner never builds",
-    "config-settings": "planner never builds",
-    "config-settings-package": "planner never builds",
-    "build-constraint-dependencies": "planner never builds",
-    "extra-build-dependencies": "planner never builds",
-    "extra-build-variables": "planner never builds",
-    "dependency-metadata": "metadata is always read from the artifacts",
     "no-index": "indexes are still consulted",
     "no-sources": "sources are still applied",
     "torch-backend": "use [tool.uv.sources] and targets instead",
 }
+# uv build settings planner reads but cannot honour: an error naming the key, never ignored.
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DEPENDENCY_METADATA_KEYS = ("name", "version", "requires-dist", "requires-python", "provides-extra")
 # Project-wide settings whose location later stages cite in messages.
 _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
     ("project", "name"), ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
@@ -343,6 +341,8 @@ class _ProjectLoader:
         self.root_indexes = root_indexes
         # Requirements written with a URL (`name @ git+https://...`), where, and what they name.
         self.direct_requirements: list[tuple[KeyPath, Dependency, GitReference | Any]] = []
+        # Packages whose extra build dependencies ask for match-runtime (planner never builds them).
+        self.match_runtime: set[NormalizedName] = set()
 
     def warn(self, path: KeyPath, message: str) -> None:
         self.warnings.append(Diagnostic(message, self.r.location(path)))
@@ -432,10 +432,17 @@ class _ProjectLoader:
                 except InvalidVersion:
                     self.r.fail(("project", "version"), f"'{version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
             dynamic = self.r.string_array(("project", "dynamic"))
+            # Dynamic requirements come from a build of the project (planner/sources/build.py),
+            # which only a package gets: a project that is no package stands for its requirements.
+            package = self.package_setting()
             for field in ("dependencies", "optional-dependencies"):
-                if field in dynamic:
-                    self.r.fail(("project", "dynamic"), f"'{field}' is dynamic; planner needs it written in the pyproject",
-                                f"list project.{field} statically and remove it from project.dynamic")
+                if field in dynamic and (package is False or (package is None and not self.r.has(("build-system",)))):
+                    why = "sets tool.uv.package = false" if package is False else "has no [build-system] (as uv decides)"
+                    self.r.fail(("project", "dynamic"),
+                                f"'{field}' is dynamic, but this project {why}: it is no package, so nothing builds "
+                                f"it and its {field} cannot be known",
+                                f"list project.{field} statically, or make it a package ([build-system], "
+                                "tool.uv.package = true)")
             requires_python = self.requires_python(warn=not member and not self.r.has(("tool", "uv", "workspace")))
             dependencies = self.requirements(("project", "dependencies"))
             optional = self.optional_dependencies()
@@ -725,7 +732,117 @@ class _ProjectLoader:
             overrides=overrides,
             conflicts=conflicts,
             default_groups=self.default_groups(all_groups),
+            build=self.build_settings(),
         )
+
+    # -- [tool.uv] build settings (planner/sources/build.py honours them) --------------------------
+    def build_settings(self) -> BuildSettings:
+        base: KeyPath = ("tool", "uv")
+        keys = ("no-build", "no-build-package", "no-build-isolation", "no-build-isolation-package",
+                "dependency-metadata", "build-constraint-dependencies",
+                "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package")
+        return BuildSettings(
+            no_build=self.r.boolean((*base, "no-build")),
+            no_build_package=tuple(self.name((*base, "no-build-package", n), raw, "package") for n, raw in
+                                   enumerate(self.r.string_array((*base, "no-build-package"), '["numpy"]'))),
+            no_isolation=self.r.boolean((*base, "no-build-isolation")),
+            no_isolation_package=tuple(
+                self.name((*base, "no-build-isolation-package", n), raw, "package") for n, raw in
+                enumerate(self.r.string_array((*base, "no-build-isolation-package"), '["flash-attn"]'))),
+            dependency_metadata=self.dependency_metadata(),
+            constraints=self.requirements((*base, "build-constraint-dependencies")),
+            extra_dependencies=frozen_mapping(self.extra_build_dependencies()),
+            match_runtime=tuple(sorted(self.match_runtime)),
+            variables=frozen_mapping(self.extra_build_variables()),
+            config_settings=self.config_settings((*base, "config-settings")),
+            config_settings_package=frozen_mapping({
+                self.name((*base, "config-settings-package", raw), raw, "package"):
+                    self.config_settings((*base, "config-settings-package", raw))
+                for raw in self.r.table((*base, "config-settings-package"), example='{ numpy = { key = "value" } }')}),
+            locations=frozen_mapping({key: self.r.location((*base, key)) for key in keys if self.r.has((*base, key))}),
+        )
+
+    def dependency_metadata(self) -> tuple[DependencyMetadata, ...]:
+        base: KeyPath = ("tool", "uv", "dependency-metadata")
+        out: list[DependencyMetadata] = []
+        seen: dict[tuple[str, str | None], int] = {}
+        example = '{ name = "flash-attn", version = "2.6.3", requires-dist = ["torch", "einops"] }'
+        for n, entry in enumerate(self.r.array(base, f"[{example}]")):
+            path: KeyPath = (*base, n)
+            self.r.expect(path, entry, dict, example)
+            self.r.reject_unknown_keys(path, entry, _DEPENDENCY_METADATA_KEYS, "a dependency-metadata entry")
+            raw_name = self.r.string((*path, "name"), required=True, example='"flash-attn"')
+            name = self.name((*path, "name"), raw_name, "package")
+            raw_version = self.r.string((*path, "version"), example='"2.6.3"')
+            version = None
+            if raw_version is not None:
+                try:
+                    version = Version(raw_version)
+                except InvalidVersion:
+                    self.r.fail((*path, "version"), f"'{raw_version}' is not a PEP 440 version", 'e.g. version = "2.6.3"')
+            if (name, raw_version) in seen:
+                self.r.fail(path, f"dependency-metadata for {name} {raw_version or '(every version)'} is given twice "
+                            f"(first in entry {seen[(name, raw_version)]})", "keep one entry per package and version")
+            seen[(name, raw_version)] = n
+            requires_python = self.r.string((*path, "requires-python"), example='">=3.9"')
+            if requires_python is not None:
+                try:
+                    SpecifierSet(requires_python)
+                except InvalidSpecifier:
+                    self.r.fail((*path, "requires-python"), f"invalid version specifier '{requires_python}'",
+                                'e.g. requires-python = ">=3.9"')
+            extras = tuple(self.name((*path, "provides-extra", m), raw, "extra")
+                           for m, raw in enumerate(self.r.string_array((*path, "provides-extra"), '["gpu"]')))
+            out.append(DependencyMetadata(
+                name=name, version=version,
+                requires_dist=tuple(d.requirement for d in self.requirements((*path, "requires-dist"))),
+                requires_python=requires_python, provides_extra=extras, origin=self.r.location(path)))
+        return tuple(out)
+
+    def extra_build_dependencies(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
+        base: KeyPath = ("tool", "uv", "extra-build-dependencies")
+        out: dict[NormalizedName, tuple[Dependency, ...]] = {}
+        for raw_name, items in self.r.table(base, example='{ cchardet = ["cython"] }').items():
+            path: KeyPath = (*base, raw_name)
+            name = self.name(path, raw_name, "package")
+            found: list[Dependency] = []
+            for n, item in enumerate(self.r.expect(path, items, list, '["cython"]')):
+                if isinstance(item, dict):
+                    self.r.reject_unknown_keys((*path, n), item, ("requirement", "match-runtime"),
+                                               "an extra build dependency")
+                    requirement = self.requirement((*path, n, "requirement"), item.get("requirement"))
+                    if self.r.boolean((*path, n, "match-runtime")):
+                        self.match_runtime.add(name)  # never built: BuildSettings.refused_build
+                        continue
+                    found.append(requirement)
+                else:
+                    found.append(self.requirement((*path, n), item))
+            out[name] = tuple(found)
+        return out
+
+    def extra_build_variables(self) -> dict[NormalizedName, Mapping[str, str]]:
+        base: KeyPath = ("tool", "uv", "extra-build-variables")
+        out: dict[NormalizedName, Mapping[str, str]] = {}
+        example = '{ vllm = { VLLM_TARGET_DEVICE = "cpu" } }'
+        for raw_name in self.r.table(base, example=example):
+            path: KeyPath = (*base, raw_name)
+            variables = self.r.table(path, example='{ VLLM_TARGET_DEVICE = "cpu" }')
+            for key, value in variables.items():
+                if not _ENV_NAME_RE.match(key):
+                    self.r.fail((*path, key), f"'{key}' is not an environment variable name",
+                                "use letters, digits and '_', not starting with a digit")
+                self.r.expect((*path, key), value, str, '"cpu"')
+            out[self.name(path, raw_name, "package")] = frozen_mapping(variables)
+        return out
+
+    def config_settings(self, path: KeyPath) -> Mapping[str, str | tuple[str, ...]]:
+        out: dict[str, str | tuple[str, ...]] = {}
+        for key, value in self.r.table(path, example='{ editable_mode = "compat" }').items():
+            if isinstance(value, list):
+                out[key] = tuple(self.r.expect((*path, key, n), item, str) for n, item in enumerate(value))
+            else:
+                out[key] = self.r.expect((*path, key), value, str, '"value"')
+        return frozen_mapping(out)
 
     def requirement_sources(self, local_sources: dict[NormalizedName, tuple[LocalSource, ...]],
                             direct_sources: dict[NormalizedName, tuple[DirectSource, ...]],

@@ -34,7 +34,8 @@ from pysat.solvers import Solver
 from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
 from planner.solve import limits
-from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind, offered_by, version_text
+from planner.index.models import (Artifact, ArtifactKind, Candidate, CandidateSet, CoreMetadata, RejectionKind,
+                                  offered_by, version_text)
 from planner.plan.model import PROJECT, PlannedPackage, SolveStats, TargetPlan
 from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
@@ -711,7 +712,10 @@ class TargetSolver:
                 prefetch(new)
 
     def _expand(self, candidates: Sequence[tuple[Candidate, int]]) -> None:
-        results = self.provider.metadata([c.artifact for c, _ in candidates])
+        given = {candidate.artifact: self._given_metadata(candidate) for candidate, _ in candidates}
+        asked = [c.artifact for c, _ in candidates if given[c.artifact] is None]
+        results: dict[Artifact, CoreMetadata | Unusable] = dict(self.provider.metadata(asked)) if asked else {}
+        results.update({artifact: found for artifact, found in given.items() if found is not None})
         self.metadata_fetches += len(candidates)
         self._prefetch(_canonical(requirement.name) for result in results.values() if isinstance(result, CoreMetadata)
                        for requirement in result.requires_dist
@@ -733,6 +737,22 @@ class TargetSolver:
                 continue
             self.metadata[var] = result
             self._add_edges(candidate, var, result)
+
+    def _given_metadata(self, candidate: Candidate) -> CoreMetadata | Unusable | None:
+        """What the project itself says of a candidate's metadata: `[[tool.uv.dependency-metadata]]`
+        gives it (nothing is downloaded or built); `no-build` / `no-build-package` make an sdist
+        unusable (installing it would need a build). None: ask the provider."""
+        build = self.project.uv.build
+        given = build.metadata_for(candidate.name, candidate.version)
+        if given is not None:
+            return CoreMetadata(candidate.name, candidate.version, given.requires_dist, given.requires_python,
+                                given.provides_extra)
+        forbidden = build.no_build_setting(candidate.name)
+        if forbidden is not None and candidate.artifact.kind is ArtifactKind.SDIST:
+            where = build.locations.get(forbidden.rpartition(".")[2])
+            at = f" ({where.file.name}:{where.line})" if where is not None and where.line else ""
+            return Unusable(f"only an sdist fits this target, and {forbidden}{at} forbids building it")
+        return None
 
     # -- solving --------------------------------------------------------------------------------
     def solve(self, assumptions: Iterable[int] = (), facts: Callable[[FactKey], bool] | None = None) -> bool:
@@ -995,6 +1015,7 @@ class TargetSolver:
         group_only = self._group_only()
         for name in sorted(self.reach.chosen):
             candidate, _ = self.reach.chosen[name]
+            metadata = self.metadata.get(self.reach.chosen[name][1])
             packages.append(PlannedPackage(
                 name=name,
                 version=candidate.version,
@@ -1003,6 +1024,7 @@ class TargetSolver:
                 extras=tuple(sorted(self.reach.extras.get(name, ()))),
                 required_by=tuple(sorted(self.reach.required_by.get(name, ()))),
                 for_groups=group_only.get(name, ()),
+                metadata_built_on=metadata.built_on if metadata is not None else None,
             ))
         stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
                            variables=self.formula.num_vars, expansions=len(self.metadata),
