@@ -6,6 +6,7 @@ what would fix it; the CLI renders it and picks the exit code. Nothing here form
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -16,6 +17,13 @@ class ExitCode(IntEnum):
     UNSATISFIABLE = 1  # also: outputs stale under --check
     BAD_INPUT = 2  # bad input or bad usage
     INTERNAL = 3  # a bug in planner
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds like Ctrl-C: `finally` blocks remove
+    temporary files, the CLI prints one message and exits with 143."""
 
 
 KeyPath = tuple[str | int, ...]
@@ -28,7 +36,8 @@ def format_key(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = part if _is_bare_key(part) else f'"{part}"'
+            # Quoted as TOML writes it: control characters escaped (`"cpu\\n"`), never printed raw.
+            text = part if _is_bare_key(part) else json.dumps(part, ensure_ascii=False)
             out += f".{text}" if out else text
     return out
 

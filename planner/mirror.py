@@ -227,8 +227,8 @@ def select_versions(page: ProjectPage, requirements: Sequence[Requirement], requ
             if passed_over:
                 notes.append("left out wholly yanked version(s): " + ", ".join(str(v) for v in passed_over))
         by_version = {v: files for v, files in by_version.items() if v in keep}
-    if page.skipped:
-        notes.append(f"{len(page.skipped)} listed file(s) are not wheels or sdists planner can read; not mirrored")
+    if page.skipped_total:
+        notes.append(f"{page.skipped_total} listed file(s) are not wheels or sdists planner can read; not mirrored")
     return {v: sorted(files, key=lambda a: a.filename) for v, files in sorted(by_version.items())}, notes
 
 
@@ -510,7 +510,8 @@ def _download(client: IndexClient, index: Index, artifact: Artifact, dest: Path,
         from planner.index.client import OfflineMiss
 
         raise OfflineMiss(f"copy of {artifact.filename} (--files downloads artifacts; run without --offline)")
-    tmp = client.fetcher.download(artifact.url, index.name, expected, MAX_ARTIFACT_BYTES)
+    tmp = client.fetcher.download(artifact.url, index.name, expected, MAX_ARTIFACT_BYTES,
+                                  directory=dest.parent if dest.parent.is_dir() else None)
     try:
         digest = expected or _sha256_of(tmp)
         size = tmp.stat().st_size

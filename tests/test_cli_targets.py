@@ -117,12 +117,12 @@ def test_warnings_go_to_stderr_and_quiet_silences_them(write_project) -> None:
         name = "demo"
         requires-python = ">=3.11"
         [tool.uv]
-        no-build = true
+        no-index = true
         index-stratgy = "first-index"
     """)
     result = run("targets", str(folder), "--format", "json")
     assert result.exit_code == 0
-    assert "no-build" in result.stderr and "not supported" in result.stderr
+    assert "no-index" in result.stderr and "not supported" in result.stderr
     assert "index-stratgy" in result.stderr and "did you mean 'index-strategy'" in result.stderr
     json.loads(result.stdout)  # stdout stays pure JSON
     quiet = run("-q", "targets", str(folder))

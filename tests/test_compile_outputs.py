@@ -157,10 +157,11 @@ def test_stats_file_reports_counters_and_phases(served) -> None:
 
 def test_artifacts_from_a_local_folder_are_flagged(tmp_path) -> None:
     wheel = build_wheel("alpha", "1.0")
-    write_index(tmp_path / "idx", [wheel.fixture_file()])
-    (tmp_path / "files").symlink_to(tmp_path / "idx" / "files")  # pages link ../../files/<name>
+    # A copy of a served index: pages in idx/simple/, files beside them (pages link ../../files/).
+    write_index(tmp_path / "idx" / "simple", [wheel.fixture_file()])
+    (tmp_path / "idx" / "files").symlink_to(tmp_path / "idx" / "simple" / "files")
     project = minimal_project(tmp_path / "project", ["alpha"])
-    result = runner.invoke(app, ["compile", str(project), "--default-index", str(tmp_path / "idx"),
+    result = runner.invoke(app, ["compile", str(project), "--default-index", str(tmp_path / "idx" / "simple"),
                                  "--cache-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
     assert "are files on this machine" in result.stdout and "alpha-1.0-py3-none-any.whl" in result.stdout

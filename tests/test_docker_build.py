@@ -272,3 +272,67 @@ def test_workspace_image_installs_the_members_and_runs_the_app(store: BuildahSto
         assert '"editable": true' not in direct
     finally:
         store.run("rmi", image, check=False)
+
+
+# -- a plan holding sdists ---------------------------------------------------------------------------
+# Two packages ship only sdists whose metadata needs a build (setuptools with a dynamic setup.py,
+# hatchling with a metadata hook); the image's build stage must build exactly those sdists, with
+# their build requirements from the index, and the final image must hold none of the build tools.
+
+SDIST_PYPROJECT = """\
+    [project]
+    name = "built"
+    version = "0.1.0"
+    requires-python = ">=3.11"
+    dependencies = ["dyn", "hooked"]
+
+    [tool.planner.targets.linux]
+    platform = "{platform}"
+    python = "3.11"
+    docker = {{ base-image = "{base_image}" }}
+"""
+
+
+@pytest.fixture(scope="module")
+def built_from_sdists(store: BuildahStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, str]]:
+    from tests.fixtures import sdists
+
+    root = tmp_path_factory.mktemp("docker-sdists")
+    files = [*sdists.backend_wheels(),
+             sdists.setuptools_dynamic("dyn", "1.0", ("beta>=1",)).fixture_file(),
+             sdists.hatchling_hook("hooked", "1.0", ("beta",)).fixture_file(),
+             build_wheel("beta", "1.0").fixture_file()]
+    write_index(root / "index", files)
+    image = f"localhost/planner-build-test-sdists:{os.getpid()}"
+    with IndexServer({"pypi": root / "index"}) as server:
+        project = root / "built"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(textwrap.dedent(SDIST_PYPROJECT.format(
+            platform=PLATFORMS[platform.machine()], base_image=BASE_IMAGE)))
+        result = runner.invoke(app, ["compile", str(project), "--default-index", server.url("pypi"),
+                                     "--cache-dir", str(root / "cache")])
+        assert result.exit_code == 0, result.output
+        plan = json.loads((project / "output" / "plan.json").read_text())
+        try:
+            store.run("build", "--isolation", "chroot", "--pull=never", "-t", image, ".", cwd=project / "output" / "linux")
+            yield plan, image
+        finally:
+            store.run("rmi", image, check=False)
+
+
+BUILD_TOOLS_PROBE = """\
+import importlib.util, json, pathlib
+print(json.dumps({"hatchling": importlib.util.find_spec("hatchling") is not None,
+                  "build_envs": [str(p) for p in pathlib.Path("/tmp").glob("pip-*")],
+                  "requirements": pathlib.Path("/tmp/requirements.txt").exists()}))
+"""
+
+
+def test_image_of_a_plan_with_sdists_builds_them_and_keeps_no_build_tool(built_from_sdists, store: BuildahStore) -> None:
+    plan, image = built_from_sdists
+    planned = _packages(plan, "linux")
+    assert planned == {"dyn": "1.0", "hooked": "1.0", "beta": "1.0"}
+    seen = json.loads(_run_in(store, image, "python", "-c", PROBE, *sorted(planned)))
+    assert seen["versions"] == planned and seen["uid"] == UID
+    leftovers = json.loads(_run_in(store, image, "python", "-c", BUILD_TOOLS_PROBE))
+    assert leftovers == {"hatchling": False, "build_envs": [], "requirements": False}

@@ -171,7 +171,8 @@ def test_source_distributions_are_hadolint_clean_and_allowed(demo, tmp_path: Pat
     plan = TargetPlan(plans["cpu"].target, (package("alpha", "1.0"), package("oldpkg", "0.1", sdist=True)))
     text = render(project, plan)
     assert hadolint_findings(text, tmp_path) == []
-    assert "--only-binary" not in text
+    # Wheels only, except the sdist the plan holds: exactly that one is built.
+    assert "--require-hashes --no-deps --only-binary=:all: --no-binary oldpkg -r /tmp/requirements.txt" in text
     assert "# Built from source distributions: oldpkg." in text
 
 

@@ -145,7 +145,9 @@ def test_a_remote_flat_page_cannot_point_at_local_files() -> None:
     assert [a.filename for a in remote.artifacts] == ["secret-1.0.tar.gz"]
     assert "scheme 'file' is not allowed" in remote.skipped[0].reason
     local = parse_flat_html(page, "file:///srv/wheels/index.html").project_page("flat", "secret")
-    assert len(local.artifacts) == 2  # a page on this machine may list this machine's files
+    # A page on this machine may list files in its own folder, not elsewhere on the machine.
+    assert [a.filename for a in local.artifacts] == ["secret-1.0.tar.gz"]
+    assert "points outside the index folder /srv/wheels" in local.skipped[0].reason
 
 
 def test_a_flat_page_cut_inside_a_link_is_rejected() -> None:

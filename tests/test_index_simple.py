@@ -40,9 +40,9 @@ WIN_311 = "torch-2.5.1+cpu-cp311-cp311-win_amd64.whl"
 WIN_311_SHA = "81531d4d5ca74163dc9574b87396531e546a60cceb6253303c7db6a21e867fdf"
 
 
-def pypi_json(files: list[dict[str, Any]], api_version: str = "1.1") -> bytes:
+def pypi_json(files: list[dict[str, Any]], api_version: str = "1.1", name: str = "torch") -> bytes:
     return json.dumps(
-        {"meta": {"api-version": api_version}, "name": "torch", "files": files}
+        {"meta": {"api-version": api_version}, "name": name, "files": files}
     ).encode()
 
 
@@ -160,9 +160,12 @@ def test_json_minimal_file_entry_and_unknown_keys() -> None:
     assert artifact.size is None and artifact.upload_time is None and artifact.core_metadata is None
 
 
-def test_json_without_meta_is_accepted() -> None:
+def test_json_without_meta_is_not_a_simple_page() -> None:
+    """PEP 691 requires meta.api-version: JSON without it (a proxy's or an API's) is not taken
+    for an empty or partial page."""
     data = json.dumps({"files": [{"filename": MAC_311, "url": MAC_311, "hashes": {}}]}).encode()
-    assert len(parse_json_page(data, PYPI_PAGE_URL, "pypi", "torch").artifacts) == 1
+    with pytest.raises(IndexFormatError, match="no 'meta'"):
+        parse_json_page(data, PYPI_PAGE_URL, "pypi", "torch")
 
 
 def test_json_hash_in_url_fragment_is_kept_and_stripped() -> None:
@@ -200,50 +203,7 @@ GOOD = {"filename": MAC_311, "url": MAC_311, "hashes": {"sha256": MAC_311_SHA}}
         (json.dumps({"files": ["torch.whl"]}).encode(), "files[0] must be an object, not a string"),
         (json.dumps({"files": [GOOD, {"url": MAC_311}]}).encode(), "files[1] has no 'filename'"),
         (json.dumps({"files": [{"filename": MAC_311}]}).encode(), "files[0] has no 'url'"),
-        (
-            json.dumps({"files": [{**GOOD, "url": 3}]}).encode(),
-            "files[0].url must be a string, not a number",
-        ),
-        (
-            json.dumps({"files": [{**GOOD, "filename": None}]}).encode(),
-            "files[0].filename must be a string",
-        ),
-        (
-            json.dumps({"files": [{**GOOD, "hashes": ["sha256"]}]}).encode(),
-            "files[0].hashes must be an object",
-        ),
-        (
-            json.dumps({"files": [{**GOOD, "hashes": {"sha256": 5}}]}).encode(),
-            "files[0].hashes.sha256",
-        ),
-        (json.dumps({"files": [{**GOOD, "hashes": {"sha256": "xyz"}}]}).encode(), "hex digest"),
-        (
-            json.dumps({"files": [{**GOOD, "requires-python": 3.8}]}).encode(),
-            "files[0].requires-python",
-        ),
-        (
-            json.dumps({"files": [{**GOOD, "yanked": 1}]}).encode(),
-            "files[0].yanked must be a boolean or a string",
-        ),
-        (
-            json.dumps({"files": [{**GOOD, "size": "12"}]}).encode(),
-            "files[0].size must be a non-negative integer",
-        ),
-        (json.dumps({"files": [{**GOOD, "size": -1}]}).encode(), "files[0].size"),
-        (json.dumps({"files": [{**GOOD, "size": True}]}).encode(), "files[0].size"),
-        (json.dumps({"files": [{**GOOD, "upload-time": 0}]}).encode(), "files[0].upload-time"),
-        (
-            json.dumps({"files": [{**GOOD, "core-metadata": "yes"}]}).encode(),
-            "files[0].core-metadata",
-        ),
-        (
-            json.dumps({"files": [{**GOOD, "core-metadata": {"sha256": 1}}]}).encode(),
-            "files[0].core-metadata",
-        ),
-        (
-            json.dumps({"files": [{**GOOD, "url": "https://[::1/x.whl"}]}).encode(),
-            "files[0].url does not parse",
-        ),
+        (json.dumps({"files": [{**GOOD, "filename": None}]}).encode(), "files[0].filename must be a string"),
         (json.dumps({"meta": {"api-version": "2.0"}, "files": []}).encode(), "only version 1.x"),
         (json.dumps({"meta": {"api-version": "0.9"}, "files": []}).encode(), "only version 1.x"),
         (json.dumps({"meta": {"api-version": "one"}, "files": []}).encode(), "not an API version"),
@@ -256,11 +216,61 @@ GOOD = {"filename": MAC_311, "url": MAC_311, "hashes": {"sha256": MAC_311_SHA}}
         (b"[" * 100_000, "not valid JSON"),  # nesting too deep for the parser
     ],
 )
-def test_json_malformed_pages(data: bytes, message: str) -> None:
+def test_json_malformed_pages(data: bytes, message: str) -> None:  # noqa: D103
     with pytest.raises(IndexFormatError) as info:
         parse_json_page(data, PYPI_PAGE_URL, "pypi", "torch")
     assert isinstance(info.value, ValueError)
     assert message in str(info.value)
+
+
+BAD_FIELDS = [
+    ({"url": 3}, "files[0].url must be a string, not a number"),
+    ({"hashes": ["sha256"]}, "files[0].hashes must be an object"),
+    ({"hashes": {"sha256": 5}}, "files[0].hashes.sha256"),
+    ({"hashes": {"sha256": "xyz"}}, "sha256 value 'xyz' is not 64 hex digits"),
+    ({"hashes": {"sha256": "ab" * 31}}, "is not 64 hex digits"),
+    ({"hashes": {"md5": "ab" * 31}}, "md5 value"),
+    ({"requires-python": 3.8}, "files[0].requires-python"),
+    ({"requires-python": ">=3." + "9" * 30}, "is too large"),
+    ({"yanked": 1}, "files[0].yanked must be a boolean or a string"),
+    ({"size": "12"}, "files[0].size must be a non-negative integer"),
+    ({"size": -1}, "files[0].size"),
+    ({"size": True}, "files[0].size"),
+    ({"size": 2**70}, "size 1180591620717411303424 is out of range"),
+    ({"upload-time": 0}, "files[0].upload-time"),
+    ({"upload-time": "yesterday"}, "is not an RFC 3339 date and time"),
+    ({"upload-time": "2024-13-45T99:00:00Z"}, "is not a real date and time"),
+    ({"core-metadata": "yes"}, "files[0].core-metadata"),
+    ({"core-metadata": {"sha256": 1}}, "files[0].core-metadata"),
+    ({"core-metadata": {"sha256": "zz"}}, "core-metadata hash sha256"),
+    ({"url": "https://[::1/x.whl"}, "files[0].url does not parse"),
+    ({"url": f"https://files.example.com/{MAC_311}\n--extra-index-url https://evil.example.com"},
+     "contains whitespace or control characters"),
+    ({"url": f"https://files.example.com/x {MAC_311}"}, "contains whitespace or control characters"),
+    ({"url": "file:///etc/passwd"}, "only a local-folder index may list"),
+    ({"url": "ftp://files.example.com/x.whl"}, "scheme 'ftp'"),
+    ({"url": "https://"}, "has no host"),
+    ({"filename": "torch-2.5.1-cp311-none-macosx_11_0_arm64\u2028.whl"}, "holds characters other than"),
+    ({"filename": "torch-2.5.1." + "9" * 30 + "-py3-none-any.whl"}, "is too large"),
+]
+
+
+@pytest.mark.parametrize(("fields", "reason"), BAD_FIELDS, ids=[r[1][:40] for r in BAD_FIELDS])
+def test_json_file_with_a_bad_field_is_unusable(fields: dict[str, Any], reason: str) -> None:
+    """A file whose fields fail their checks is left out and reported (`suspicious`); the page
+    and its other files are fine."""
+    good_linux = {"filename": LINUX_311, "url": LINUX_311, "hashes": {"sha256": LINUX_311_SHA}}
+    page = parse_json_page(pypi_json([{**GOOD, **fields}, good_linux]), PYPI_PAGE_URL, "pypi", "torch")
+    assert [a.filename for a in page.artifacts] == [LINUX_311]
+    (skipped,) = page.skipped
+    assert skipped.suspicious, skipped
+    assert reason in skipped.reason, skipped.reason
+
+
+def test_json_urls_are_percent_encoded_where_rfc_3986_requires() -> None:
+    entry = {**GOOD, "url": f"https://files.example.com/${{HOME}}/é|/{MAC_311}"}
+    (artifact,) = parse_json_page(pypi_json([entry]), PYPI_PAGE_URL, "pypi", "torch").artifacts
+    assert artifact.url == f"https://files.example.com/$%7BHOME%7D/%C3%A9%7C/{MAC_311}"
 
 
 _json_values = st.recursive(
@@ -365,7 +375,7 @@ def test_project_name_is_normalised() -> None:
         {"filename": "Typing_Extensions-4.12.2-py3-none-any.whl", "url": "t.whl", "hashes": {}}
     ]
     page = parse_json_page(
-        pypi_json(entries),
+        pypi_json(entries, name="typing-extensions"),
         "https://pypi.org/simple/typing-extensions/",
         "pypi",
         "Typing.Extensions",
@@ -503,7 +513,7 @@ def test_html_core_metadata(attributes: str, expected: dict[str, str] | None) ->
 def test_html_base_href_and_relative_links() -> None:
     html = f"""<html><head><base href="../../files/"></head><body>
     <A HREF="{MAC_311}#sha256={MAC_311_SHA.upper()}">upper-case tags too</A>
-    <a href="https://mirror.example.org/x/{LINUX_311}#md5=0123abcd">absolute</a>
+    <a href="https://mirror.example.org/x/{LINUX_311}#md5={"0123abcd" * 4}">absolute</a>
     <a name="anchor-without-href">no file</a>
     <a href="">empty</a>
     </body></html>""".encode()
@@ -512,7 +522,7 @@ def test_html_base_href_and_relative_links() -> None:
     assert mac.url == "https://idx.example.org/files/" + MAC_311
     assert mac.sha256 == MAC_311_SHA
     assert linux.url == "https://mirror.example.org/x/" + LINUX_311
-    assert dict(linux.hashes) == {"md5": "0123abcd"}
+    assert dict(linux.hashes) == {"md5": "0123abcd" * 4}
     assert page.skipped == ()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from planner.project.loader import load_project
 from planner.project.model import ConflictKind, IndexStrategy, PrereleaseMode
@@ -114,3 +115,45 @@ def test_default_groups(write_project) -> None:
     assert load_project(write_project(base)).uv.default_groups == ("dev",)
     assert load_project(write_project(base + '[tool.uv]\ndefault-groups = "all"\n')).uv.default_groups == ("dev", "docs")
     assert load_project(write_project(base + '[tool.uv]\ndefault-groups = ["Docs"]\n')).uv.default_groups == ("docs",)
+
+
+def test_uv_build_settings_are_read(write_project) -> None:
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        version = "0.1"
+        requires-python = ">=3.11"
+        dependencies = ["jieba", "flash-attn"]
+
+        [tool.uv]
+        no-build-package = ["Docopt"]
+        build-constraint-dependencies = ["setuptools<80"]
+        config-settings = { editable_mode = "compat", flags = ["a", "b"] }
+        config-settings-package = { jieba = { editable_mode = "strict" } }
+        dependency-metadata = [
+            { name = "flash-attn", version = "2.6.3", requires-dist = ["torch", "einops"], provides-extra = ["Fast"] },
+            { name = "flash-attn", requires-dist = ["torch"] },
+        ]
+
+        [tool.uv.extra-build-dependencies]
+        jieba = ["wheel", { requirement = "cython>=3" }]
+
+        [tool.uv.extra-build-variables]
+        vllm = { VLLM_TARGET_DEVICE = "cpu" }
+    """))
+    build = project.uv.build
+    assert project.warnings == ()  # read, not "not supported"
+    assert build.no_build is False and build.no_build_package == ("docopt",)
+    assert build.no_build_setting("docopt") == "tool.uv.no-build-package" and build.no_build_setting("jieba") is None
+    assert [str(d.requirement) for d in build.constraints] == ["setuptools<80"]
+    assert [str(d.requirement) for d in build.extra_dependencies["jieba"]] == ["wheel", "cython>=3"]
+    assert dict(build.config_for("jieba")) == {"editable_mode": "strict", "flags": ("a", "b")}
+    assert dict(build.config_for("other")) == {"editable_mode": "compat", "flags": ("a", "b")}
+    exact = build.metadata_for("flash-attn", Version("2.6.3"))
+    assert exact is not None and [str(r) for r in exact.requires_dist] == ["torch", "einops"]
+    assert exact.provides_extra == ("fast",)
+    general = build.metadata_for("flash-attn", Version("2.5.0"))  # no version: every version
+    assert general is not None and [str(r) for r in general.requires_dist] == ["torch"]
+    assert build.metadata_for("jieba", Version("0.42.1")) is None
+    assert dict(build.variables["vllm"]) == {"VLLM_TARGET_DEVICE": "cpu"}
+    assert build.locations["no-build-package"].line == 8

@@ -61,7 +61,8 @@ def _index_stand_ins(text: str) -> tuple[list, list, list]:
     written = [*document["project"]["dependencies"], *(r for rs in document["project"]["optional-dependencies"].values()
                                                      for r in rs),
                *(r for rs in document["dependency-groups"].values() for r in rs),
-               *document["tool"]["uv"]["override-dependencies"], *(r for rs in WHEEL_REQUIRES.values() for r in rs)]
+               *document["tool"]["uv"]["override-dependencies"], *(r for rs in WHEEL_REQUIRES.values() for r in rs),
+               *(r for entry in document["tool"]["uv"].get("dependency-metadata", ()) for r in entry["requires-dist"])]
     for _, pyproject in GIT_STAND_INS.values():
         written += tomllib.loads(pyproject)["project"]["dependencies"]
     specifiers: dict[str, list[SpecifierSet]] = {}
@@ -156,11 +157,11 @@ def test_real_project_plans_pass_the_independent_checker(compiled) -> None:
             assert check_target_plan(loaded.project, target_plan, lambda a: provider.metadata([a])[a]) == []
 
 
-def test_real_project_settings_planner_does_not_honour_are_named(compiled) -> None:
+def test_real_project_settings_are_honoured_without_warnings(compiled) -> None:
     *_, result = compiled
     warnings = " ".join(result.stderr.split())
-    for key in ("dependency-metadata", "extra-build-dependencies"):
-        assert f"tool.uv.{key} is not supported by planner" in warnings, key
+    for key in ("dependency-metadata", "extra-build-dependencies", "no-build-isolation-package"):  # honoured
+        assert f"tool.uv.{key}" not in warnings, key
     assert "exclude-newer" not in warnings  # honoured: the stand-ins were uploaded long ago
 
 
@@ -179,10 +180,11 @@ def test_real_project_lock_validates(compiled) -> None:
 # -- opt-in: real PyPI, and the agreement with uv lock ---------------------------------------------
 def _comparable_copy(text: str, test_index: str) -> str:
     """The copy both planner and uv lock read: PyPI for the PyTorch index (its cu128 builds are
-    PyPI's Linux default), a loopback stand-in for the test index, and without what one of the
-    tools cannot take yet: exclude-newer (planner ignores it), the sdist-only mamba-ssm group and
-    `prime` (whose gitignore-parser is an sdist planner cannot read without a build), and the
-    modelexpress extra (uv finds it in conflict with protobuf)."""
+    PyPI's Linux default), a loopback stand-in for the test index, without exclude-newer (both
+    tools honour it, but its '7 days' would be resolved at two moments), and without what one of
+    the tools cannot take yet: the sdist-only mamba-ssm group and `prime` (whose gitignore-parser
+    is an sdist planner cannot read without a build), and the modelexpress extra (uv finds it in
+    conflict with protobuf)."""
     text = text.replace('url = "https://download.pytorch.org/whl/cu128"', 'url = "https://pypi.org/simple"')
     text = text.replace('url = "https://download.pytorch.org/whl/test/cu128"', f'url = "{test_index}"')
     text = text.replace('exclude-newer = "7 days"\n', "")

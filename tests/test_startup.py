@@ -105,7 +105,7 @@ def test_reading_a_local_index_makes_no_http_client(tmp_path: Path) -> None:
     page.write_text("<html></html>", encoding="utf-8")
     code = ("from planner.index.auth import CredentialStore\n"
             "from planner.index.http import Fetcher\n"
-            "with Fetcher(CredentialStore([])) as fetcher:\n"
+            f"with Fetcher(CredentialStore([]), local_roots=[{str(tmp_path)!r}]) as fetcher:\n"
             f"    assert fetcher.get({page.as_uri()!r}, 'local').body == b'<html></html>'")
     assert _slow_loaded_after(code) == []
 

@@ -1,6 +1,7 @@
-"""Files whose dependencies cannot be known without a build (an sdist with dynamic or old
-metadata, an sdist without PKG-INFO) are skipped, not fatal; and later runs, offline too, skip
-them the same way without downloading them again."""
+"""Files whose dependencies cannot be known (an sdist without PKG-INFO; an sdist whose metadata
+needs a build that fails, here because its build requirement setuptools is on no index of the
+project) are skipped, not fatal; and later runs, offline too, skip them the same way without
+downloading or building them again."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _sdist(name: str, version: str, pkg_info: str | None) -> FixtureFile:
 def test_sdists_that_need_a_build_are_skipped_online_and_offline(tmp_path) -> None:
     files = [
         build_wheel("alpha", "1.0").fixture_file(),
-        _sdist("alpha", "2.0", "Metadata-Version: 2.1\nName: alpha\nVersion: 2.0\n"),  # dynamic: needs a build
+        _sdist("alpha", "2.0", "Metadata-Version: 2.1\nName: alpha\nVersion: 2.0\n"),  # needs a build, which cannot get setuptools
         build_wheel("beta", "1.0").fixture_file(),
         _sdist("beta", "2.0", None),  # no PKG-INFO at all
     ]

@@ -83,15 +83,17 @@ def test_path_source_applying_only_elsewhere_may_be_absent(tmp_path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_source_tree_with_dynamic_dependencies_needs_a_build(tmp_path) -> None:
+def test_source_tree_with_dynamic_dependencies_offline_names_the_build_it_lacks(tmp_path) -> None:
+    """lib's metadata needs a build (tests/test_source_builds.py builds such trees); offline,
+    with no record of that build in the cache, the run names it and writes nothing."""
     root = _write(tmp_path, {
         "pyproject.toml": _member("app", '"lib"') + '\n[tool.uv.sources]\nlib = { path = "libs/lib" }\n',
         "libs/lib/pyproject.toml": '[project]\nname = "lib"\nversion = "2.0"\ndynamic = ["dependencies"]\n',
     })
     result = _compile(root)
-    assert result.exit_code == 1, result.output  # no plan: the only candidate of lib is unusable
-    assert "lib 2.0 on <local> cannot be used: libs/lib/pyproject.toml: its metadata needs a build ([project] lists " \
-           "dependencies as dynamic), which planner does not do yet" in " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "offline, and the cache has no metadata of libs/lib, built from its source (it needs a build: " \
+           "libs/lib/pyproject.toml: [project] lists dependencies as dynamic)" in " ".join(result.output.split())
     assert not (root / "output").exists()
 
 

@@ -20,7 +20,7 @@ import typer
 
 from planner import __version__
 from planner.cli.console import Output
-from planner.errors import ExitCode, PlannerError
+from planner.errors import ExitCode, PlannerError, Terminated
 
 app = typer.Typer(
     name="planner",
@@ -68,15 +68,19 @@ def reports_errors(command: F) -> F:
         ctx = kwargs.get("ctx")
         output: Output = (ctx.obj if ctx is not None else None) or Output()
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            output.flush()  # a reader that went away is noticed here, not by click (exit 1)
+            return result
         except PlannerError as exc:
             output.error(exc.render())
             raise typer.Exit(int(exc.exit_code)) from None
         except typer.Exit:
+            output.flush()
             raise
-        except KeyboardInterrupt:
-            output.error("interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`): temporary files are gone
+            terminated = isinstance(exc, Terminated)
+            output.error("terminated (SIGTERM)" if terminated else "interrupted")
+            raise typer.Exit(int(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)) from None
         except Exception as exc:  # a bug: say so plainly, keep the details for -v
             from planner.urls import redact_text
 
@@ -153,7 +157,7 @@ def candidates(
 ) -> None:
     """Show, per target, the versions of PACKAGES that could be installed and why others cannot."""
     from planner.cli.candidates_view import candidates_report
-    from planner.cli.workspace import CacheOptions, load_targets, open_index_client
+    from planner.cli.workspace import CacheOptions, index_provider, load_targets, open_index_client, target_platforms
 
     output: Output = ctx.obj
     loaded = load_targets(project, index or [], default_index)
@@ -161,8 +165,9 @@ def candidates(
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, target or [])
     options = CacheOptions(cache_dir, no_cache, refresh, offline)
-    with open_index_client(loaded, options) as client:
-        candidates_report(client, packages, chosen, deps, output, output_format is OutputFormat.JSON)
+    with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning) as client:
+        candidates_report(client, packages, chosen, deps, output, output_format is OutputFormat.JSON,
+                          index_provider(client, options) if deps else None)
 
 
 def _select_targets(all_targets, names: list[str]):  # type: ignore[no-untyped-def]
@@ -178,11 +183,51 @@ def _select_targets(all_targets, names: list[str]):  # type: ignore[no-untyped-d
 
 
 def main() -> None:
+    import signal
+
+    from planner.cli.console import reader_gone
+
+    terminated: list[int] = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         app()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        # A SIGTERM outside a command (while parsing options, say) reaches click as Ctrl-C.
+        if terminated and code:
+            code = int(ExitCode.TERMINATED)
+        if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+            _end_interrupted(code)
         sys.exit(code)
+    except BrokenPipeError:  # the reader of --help or --version went away: nothing more to say
+        reader_gone(sys.stdout)
+        sys.exit(0)
+
+
+def _end_interrupted(code: int, grace: float = 2.0) -> None:
+    """End an interrupted run now. Its temporary files are gone (every writer removes its own
+    in a `finally`); worker threads may still wait on the network for a whole read timeout, and
+    Python would join them before exiting. They get `grace` seconds to finish what they are
+    writing (a cache entry, say), then the process ends without them."""
+    import os
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 # Commands kept in their own modules register themselves on `app` when imported (last, since

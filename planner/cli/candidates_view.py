@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.cli.console import Output
-from planner.index.client import IndexClient, OfflineMiss, OfflineMisses
-from planner.index.models import CandidateSet
+from planner.index.client import IndexClient, MetadataUnavailable, NeedsBuild, OfflineMiss, OfflineMisses
+from planner.index.models import Artifact, CandidateSet, CoreMetadata, Unusable
 from planner.targets.model import Target
+
+if TYPE_CHECKING:
+    from planner.solve.provider import IndexProvider
+
+
+def _metadata(client: IndexClient, provider: IndexProvider | None,
+              artifact: Artifact) -> tuple[CoreMetadata | Unusable, str]:
+    """An artifact's metadata and where it came from; an sdist that needs a build is built."""
+    try:
+        result = client.metadata(artifact)
+    except NeedsBuild as needs:
+        if provider is None:
+            return Unusable(str(needs)), "sdist"
+        return provider.built_metadata(artifact, needs), "build"
+    except MetadataUnavailable as exc:
+        return Unusable(str(exc)), "unavailable"
+    return result.metadata, result.source.value
 
 
 def _candidate_set_json(found: CandidateSet) -> dict[str, Any]:
@@ -32,7 +49,9 @@ def _candidate_set_json(found: CandidateSet) -> dict[str, Any]:
 
 
 def candidates_report(client: IndexClient, packages: list[str], targets: list[Target], deps: bool,
-                      output: Output, as_json: bool) -> None:
+                      output: Output, as_json: bool, provider: IndexProvider | None = None) -> None:
+    """`provider` (with a metadata builder) builds the newest candidates whose metadata needs a
+    build, as compile would; without one they say they need a build."""
     report: dict[str, Any] = {"targets": {}}
     newest = []
     misses: list[OfflineMiss] = []  # offline: gather every miss, then name them all at once
@@ -48,18 +67,23 @@ def candidates_report(client: IndexClient, packages: list[str], targets: list[Ta
             if deps and found.candidates:
                 newest.append((target.name, found.name, found.candidates[0]))
         report["targets"][target.name] = per_package
-    metadata = {}
+    metadata: dict[Any, tuple[CoreMetadata | Unusable, str]] = {}
     for _, _, candidate in newest:
         try:
-            metadata[candidate.artifact] = client.metadata(candidate.artifact)
+            metadata[candidate.artifact] = _metadata(client, provider, candidate.artifact)
         except OfflineMiss as miss:
             misses.append(miss)
     if misses:
         raise OfflineMisses(misses)
     for target_name, name, candidate in newest:
-        result = metadata[candidate.artifact]
-        report["targets"][target_name][name]["requires_dist"] = [str(r) for r in result.metadata.requires_dist]
-        report["targets"][target_name][name]["metadata_source"] = result.source.value
+        found, source = metadata[candidate.artifact]
+        entry = report["targets"][target_name][name]
+        if isinstance(found, Unusable):
+            entry["requires_dist"] = None
+            entry["unusable"] = found.reason
+        else:
+            entry["requires_dist"] = [str(r) for r in found.requires_dist]
+        entry["metadata_source"] = source
     report["stats"] = {
         "requests": client.fetcher.stats.requests,
         "bytes": client.fetcher.stats.bytes,
@@ -83,7 +107,9 @@ def candidates_report(client: IndexClient, packages: list[str], targets: list[Ta
                 output.text(f"    rejected {rejection['version']} on {rejection['index']}: {rejection['detail']}")
             if len(data["rejections"]) > 5:
                 output.text(f"    … {len(data['rejections']) - 5} more rejections (--format json lists all)")
-            if "requires_dist" in data:
+            if data.get("unusable"):
+                output.text(f"    {data['candidates'][0]['filename']}: {data['unusable']}")
+            elif "requires_dist" in data:
                 output.text(f"    {data['candidates'][0]['filename']} requires ({data['metadata_source']}):")
                 for requirement in data["requires_dist"]:
                     output.text(f"      {requirement}")

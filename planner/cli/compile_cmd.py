@@ -74,12 +74,18 @@ def compile_command(
         "--dry-run", help="Solve and print what would change; write nothing.")] = False,
     locked: Annotated[bool, typer.Option(
         "--locked", help="Solve; exit 1 with what would change if the outputs are not what this compile writes.")] = False,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", envvar="PLANNER_TIMEOUT", metavar="SECONDS",
+        help="Stop solving after SECONDS (exit 2, nothing written).")] = None,
+    explain_budget: Annotated[float | None, typer.Option(
+        "--explain-budget", envvar="PLANNER_EXPLAIN_BUDGET", metavar="SECONDS",
+        help="Time one explanation may search for the smallest conflict and its fixes (default 5).")] = None,
 ) -> None:
     """Compile the project: a proven plan for every target; writes pylock.toml, plan.json and,
     per target, requirements.txt and a Dockerfile (Linux) to output/. The previous plan's pins are
     kept unless --upgrade / --upgrade-package; what changed is printed per target."""
     from planner.cli.lifecycle import LifecycleOptions, apply_settings, prepare
-    from planner.cli.workspace import CacheOptions, load_targets, open_index_client
+    from planner.cli.workspace import CacheOptions, load_targets, open_index_client, target_platforms
     from planner.generate.context import output_context
     from planner.generate.files import write_outputs
     from planner.generate.outputs import PLAN_FILE, previous_outputs, render_outputs, stale_reason
@@ -110,6 +116,8 @@ def compile_command(
             raise typer.Exit(int(ExitCode.UNSATISFIABLE))
         output.info(f"outputs in {out} are current")
         return
+    writes = not (dry_run or locked)
+    _check_destinations(out, emit_cnf if writes else None, stats_file if writes else None)
     prepared = prepare(settled, chosen, out, context.index_urls, options)
     for warning in prepared.warnings:
         output.warning(str(warning))
@@ -121,14 +129,19 @@ def compile_command(
     from planner.explain.plan import explain_plan
     from planner.plan.changes import plan_changes
     from planner.solve.objective import solve_plan
+    from planner.solve.limits import checked_seconds, explain_budget as explanation_budget, time_limit
 
+    limit, budget = checked_seconds(timeout, "--timeout"), checked_seconds(explain_budget, "--explain-budget")
     context = replace(context, project=prepared.project)
     formulas: dict[str, Formula] = {}
     cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
     settled_loaded = _with_project(loaded, prepared.project)
-    with open_index_client(settled_loaded, cache_options) as client, \
+    with open_index_client(settled_loaded, cache_options, platforms=target_platforms(loaded.targets),
+                           warn=output.warning) as client, \
             open_sources(settled_loaded, cache_options, client) as provider:
-        with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"):
+        # The time limit and the explanation budget cover the explanations too.
+        with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"), time_limit(limit), \
+                explanation_budget(budget):
             timed = TimedProvider(provider, clock)
             plan = solve_plan(prepared.project, chosen, timed, prepared.project.planner.alignment, formulas,
                               previous=prepared.pins, upgrade=prepared.upgrade)
@@ -138,7 +151,7 @@ def compile_command(
     _index_warnings(plan, output)
     for unsat in plan.unsatisfiable:
         output.error(unsat.message)
-    if emit_cnf is not None and not (dry_run or locked):
+    if emit_cnf is not None and writes:
         files = {f"{name}.cnf": formula.to_dimacs(f"planner formula of target {name}").encode()
                  for name, formula in formulas.items()}
         for path in write_outputs(emit_cnf, files):
@@ -149,6 +162,8 @@ def compile_command(
 
             output.json(plan_document(prepared.project, plan, context.index_urls))
         raise typer.Exit(int(ExitCode.UNSATISFIABLE))  # nothing written: a partial plan is no plan
+    for warning in _build_settings_not_in_outputs(prepared.project, plan):
+        output.warning(warning)
     previous = prepared.previous.targets if prepared.previous is not None else None
     changes = plan_changes(previous, plan, [t.name for t in chosen])
     with clock.phase("generate"):
@@ -165,7 +180,7 @@ def compile_command(
     with clock.phase("write"):
         written = write_outputs(out, outputs.files, remove=previous_outputs(out), last=PLAN_FILE)
     if stats_file is not None:
-        write_stats(stats_file, stats_document(clock, client, plan))
+        write_stats(stats_file, stats_document(clock, client, plan, provider.builder))
     if output_format is OutputFormat.JSON:
         document = json.loads(outputs.files[PLAN_FILE])
         if prepared.previous is not None:
@@ -224,7 +239,7 @@ def _changes_document(changes: Any) -> list[dict[str, Any]]:
 def _locked_reason(out: Path, files: Any, had_previous: bool, changed: bool) -> str | None:
     """Why the outputs on disk are not what this compile writes (plan.json's reports aside: its
     reasons and held-back entries follow the indexes and the pyproject's line numbers)."""
-    from planner.generate.outputs import PLAN_FILE
+    from planner.generate.outputs import PLAN_FILE, read_output
 
     if not had_previous:
         return f"there are no previous outputs in {out}"
@@ -233,14 +248,26 @@ def _locked_reason(out: Path, files: Any, had_previous: bool, changed: bool) -> 
     for relative, data in sorted(files.items()):
         if relative == PLAN_FILE:
             continue
-        path = out / relative
-        if not path.is_file():
-            return f"{path} is missing"
-        if path.read_bytes() != data:
-            return f"{path} would be rewritten"
-    if not (out / PLAN_FILE).is_file():
+        held = read_output(out, relative)  # never through a link: a link is not planner's output
+        if held is None:
+            return f"{out / relative} is missing"
+        if held != data:
+            return f"{out / relative} would be rewritten"
+    if read_output(out, PLAN_FILE) is None:
         return f"{out / PLAN_FILE} is missing"
     return None
+
+
+def _check_destinations(out: Path, emit_cnf: Path | None, stats_file: Path | None) -> None:
+    """Refuse unusable destinations before any work (the root folder, a file for a folder, a
+    folder for a file, links): one message, exit 2, rather than after a long solve."""
+    from planner.generate.files import check_output_file, check_output_folder
+
+    check_output_folder(out)
+    if emit_cnf is not None:
+        check_output_folder(emit_cnf, "--emit-cnf")
+    if stats_file is not None:
+        check_output_file(stats_file, "--stats")
 
 
 def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output) -> Any:
@@ -256,6 +283,28 @@ def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output)
         output.warning(f"index '{artifact.index}' publishes no sha256 for {artifact.filename}: "
                        "pinned to the hash of the bytes downloaded now")
     return with_hashes(plan, client.artifact_sha256)
+
+
+def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
+    """tool.uv build settings that apply to an sdist the plan installs: planner's metadata build
+    honoured them, the installer reading the generated files will not (docs/builds.md)."""
+    from planner.index.models import ArtifactKind
+
+    build = project.uv.build
+    names = sorted({p.name for t in plan.targets for p in t.packages if p.artifact.kind is ArtifactKind.SDIST})
+    out = []
+    for name in names:
+        settings = [key for key, applies in (
+            ("extra-build-dependencies", name in build.extra_dependencies),
+            ("extra-build-variables", name in build.variables),
+            ("build-constraint-dependencies", bool(build.constraints)),
+            ("config-settings", bool(build.config_settings)),
+            ("config-settings-package", name in build.config_settings_package)) if applies]
+        if settings:
+            out.append(f"{name} is installed from its sdist, and tool.uv.{', tool.uv.'.join(settings)} "
+                       "applied to its metadata build; the generated requirements files and Dockerfiles do not "
+                       "pass them on to pip or uv (give them to the installer yourself)")
+    return out
 
 
 def _summary(plan: Any, output: Output, default_index: str) -> None:
@@ -293,6 +342,15 @@ def _sections(plan: Any, output: Output) -> None:
             choices = ", ".join(f"{t}: {v}" for t, v in divergence.choices)
             output.text(f"  {divergence.package} ({divergence.kind}): {choices}")
             output.text(f"    because {divergence.reason}")
+    elsewhere = [(target_plan.target, package) for target_plan in plan.targets for package in target_plan.packages
+                 if package.built_elsewhere(target_plan.target)]
+    if elsewhere:
+        output.text("metadata built on another environment than the target's (a build may compute other "
+                    "dependencies there; uv has the same limit):")
+        for target, package in elsewhere:
+            built = package.metadata_built_on
+            output.text(f"  {package.name} {package.version} on {target.name}: built on {built.describe()}, "
+                        f"the target has {', '.join(package.built_elsewhere(target))}")
     if plan.held_back:
         output.text("held back to keep targets aligned:")
         for held in plan.held_back:

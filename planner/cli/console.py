@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+QUIET_SECONDS = 10.0  # off a terminal, the first "still ..." line comes after this long
+NOTE_SECONDS = 30.0  # and then one every this long
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,10 +23,35 @@ def _console(stderr: bool) -> Console:
 
     # rich honours NO_COLOR and disables colour when the stream is not a terminal. Piped output
     # gets a wide page so that tables stay one row per line for grep and diff.
-    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = _PipeSafe(sys.stderr if stderr else sys.stdout)
+    console = Console(file=stream, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
     if not console.is_terminal:
-        console = Console(stderr=stderr, highlight=False, soft_wrap=False, width=200)
+        console = Console(file=stream, highlight=False, soft_wrap=False, width=200)  # type: ignore[arg-type]
     return console
+
+
+class _PipeSafe:
+    """A text stream whose reader may go away (`planner ... | head`): writes after that are
+    dropped (`reader_gone`) instead of failing the command."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            reader_gone(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            reader_gone(self._stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 @dataclass
@@ -30,41 +62,115 @@ class Output:
     err: Console = field(default_factory=lambda: _console(stderr=True))
 
     def error(self, message: str) -> None:
-        self.err.print(f"[bold red]error[/]: {_escape(message)}", soft_wrap=True)
+        self._print_err(f"[bold red]error[/]: {_escape(message)}")
 
     def warning(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(f"[yellow]warning[/]: {_escape(message)}", soft_wrap=True)
+            self._print_err(f"[yellow]warning[/]: {_escape(message)}")
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(_escape(message), soft_wrap=True)
+            self._print_err(_escape(message))
 
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            self.err.print(_escape(message), soft_wrap=True)
+            self._print_err(_escape(message))
 
     def diagnostic(self, message: str) -> None:
-        self.err.print(_escape(message), soft_wrap=True)
+        self._print_err(_escape(message))
 
     def text(self, message: str) -> None:
         """A line of data on stdout (printed as is: no markup, never wrapped)."""
         self.out.print(message, markup=False, soft_wrap=True)
 
-    def progress(self, message: str):  # type: ignore[no-untyped-def]
-        """A spinner on stderr while slow work runs (only on a terminal, never with -q)."""
-        from contextlib import nullcontext
+    def _print_err(self, markup: str) -> None:
+        self.err.print(markup, soft_wrap=True)
 
-        if self.quiet or not self.err.is_terminal:
-            return nullcontext()
-        return self.err.status(message)
+    @contextmanager
+    def progress(self, message: str) -> Iterator[None]:
+        """While slow work runs, what it is busy with (`planner.solve.limits.activity`): on a
+        terminal a spinner line kept current; elsewhere (CI logs) a line after `QUIET_SECONDS`
+        and then every `NOTE_SECONDS`. Nothing with -q."""
+        if self.quiet:
+            yield
+            return
+        import threading
+        import time
+
+        from planner.solve.limits import activity
+
+        done = threading.Event()
+        started = time.monotonic()
+        if self.err.is_terminal:
+            status = self.err.status(message)
+            status.start()
+
+            def refresh() -> None:
+                while not done.wait(0.5):
+                    now = activity()
+                    status.update(f"{message}: {now} ({time.monotonic() - started:.0f} s)" if now else message)
+        else:
+            status = None
+
+            def refresh() -> None:
+                if done.wait(QUIET_SECONDS):
+                    return
+                while True:
+                    self.info(f"still {message}: {activity() or 'working'} ({time.monotonic() - started:.0f} s; "
+                              "--timeout limits it)")
+                    if done.wait(NOTE_SECONDS):
+                        return
+
+        thread = threading.Thread(target=refresh, name="planner-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(1)
+            if status is not None:
+                status.stop()
 
     def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
-        sys.stdout.flush()
+        stream = _PipeSafe(sys.stdout)
+        stream.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        stream.flush()
+
+    def flush(self) -> None:
+        """Flush both streams (a closed pipe noticed here ends quietly too)."""
+        _PipeSafe(sys.stdout).flush()
+        _PipeSafe(sys.stderr).flush()
+
+
+def reader_gone(stream: Any) -> None:
+    """The program reading a stream went away (`planner ... | head`): what is left to print goes
+    to /dev/null, and the command finishes with the exit code its work earned. (Python would
+    report the closed pipe once more when it flushes the stream on exit.)"""
+    try:
+        fileno = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing to redirect
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
 
 
 def _escape(message: str) -> str:
+    """A diagnostic as printed: URL credentials hidden (a last guard: messages redact what they
+    quote already), markup characters escaped."""
     from rich.markup import escape
 
-    return escape(message)
+    from planner.urls import redact_text
+
+    return escape(_CONTROL_RE.sub(_shown_control, redact_text(message)))
+
+
+# Control characters other than newline and tab: shown escaped, never sent to the terminal (an
+# index's yank reason, say, could otherwise hold escape sequences).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown_control(match: re.Match[str]) -> str:
+    return repr(match.group(0))[1:-1]

@@ -76,7 +76,7 @@ def mirror_command(
     offline: OfflineOption = False,
 ) -> None:
     """Write a static simple index (PEP 691 JSON, PEP 503 HTML, PEP 658 metadata) of SPEC... from an index."""
-    from planner.cli.workspace import CacheOptions, LoadedTargets, load_targets, open_index_client
+    from planner.cli.workspace import CacheOptions, LoadedTargets, load_targets, open_index_client, target_platforms
     from planner.errors import InputError
     from planner.mirror import MirrorRequest, mirror
 
@@ -111,7 +111,8 @@ def mirror_command(
         relative_urls=relative_urls,
     )
     options = CacheOptions(cache_dir, no_cache, refresh, offline)
-    with open_index_client(client_targets, options) as client:
+    platforms = target_platforms(chosen) if chosen is not None else None  # unrestricted: every file
+    with open_index_client(client_targets, options, platforms=platforms, warn=output.warning) as client:
         report = mirror(client, source, request, to)
     _print_report(report, output, output_format is OutputFormat.JSON)
     empty = [p.name for p in report.packages if not p.versions]

@@ -82,7 +82,7 @@ class TimedProvider:
                 prefetch(routes)
 
 
-def stats_document(clock: PhaseClock, client: Any, plan: Any) -> dict[str, Any]:
+def stats_document(clock: PhaseClock, client: Any, plan: Any, builder: Any = None) -> dict[str, Any]:
     phases = dict(clock.phases)
     if "solve" in phases:  # solve_plan's wall time includes the provider's; split the rest
         solving = max(0.0, phases.pop("solve") - phases.get("fetch", 0.0))
@@ -103,6 +103,9 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any) -> dict[str, Any]:
         "pages": {"fetched": pages.pages_fetched, "revalidated": pages.pages_revalidated,
                   "from_cache": pages.pages_from_cache},
         "metadata": dict(pages.metadata),
+        "builds": {"run": builder.stats.builds, "from_cache": builder.stats.from_cache,
+                   "failed": builder.stats.failures, "seconds": round(builder.stats.seconds, 3)}
+        if builder is not None else {"run": 0, "from_cache": 0, "failed": 0, "seconds": 0.0},
         "sat_calls": sum(t["sat_calls"] for t in targets.values()),
         "clauses": sum(t["clauses"] for t in targets.values()),
         "targets": targets,
@@ -110,4 +113,6 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any) -> dict[str, Any]:
 
 
 def write_stats(path: Path, document: dict[str, Any]) -> None:
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    from planner.generate.files import write_file
+
+    write_file(path, (json.dumps(document, indent=2) + "\n").encode(), "--stats")

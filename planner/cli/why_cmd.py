@@ -124,7 +124,7 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
     from dataclasses import replace
 
     from planner.cli.lifecycle import LifecycleOptions, apply_settings, options_from_words, prepare
-    from planner.cli.workspace import open_index_client, open_sources
+    from planner.cli.workspace import open_index_client, open_sources, target_platforms
     from planner.explain.plan import explain_plan
     from planner.generate.context import published_index_urls
     from planner.solve.objective import solve_plan
@@ -142,7 +142,9 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
         output.warning(str(warning))
     # Alignment couples the targets of a group: solve them all, answer for the chosen ones.
     settled_loaded = replace(loaded, project=prepared.project)
-    with open_index_client(settled_loaded, options) as client, open_sources(settled_loaded, options, client) as provider:
+    with open_index_client(settled_loaded, options, platforms=target_platforms(loaded.targets),
+                           warn=output.warning) as client, \
+            open_sources(settled_loaded, options, client) as provider:
         plan = solve_plan(prepared.project, loaded.targets, provider, prepared.project.planner.alignment,
                           previous=prepared.pins)
         plan = explain_plan(prepared.project, plan, provider, minimal=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from planner.targets.routing import Route, routing_table
 
 if TYPE_CHECKING:
     from planner.index.client import IndexClient
+    from planner.solve.provider import IndexProvider
     from planner.sources.provider import LocalSourcesProvider
 
 
@@ -75,9 +76,17 @@ class CacheOptions:
     offline: bool = False
 
 
+def target_platforms(targets: Iterable[Target]) -> frozenset[str]:
+    """The platform tags of `targets`' wheel tags: a wheel for none of them installs nowhere."""
+    return frozenset(tag.platform for target in targets for tag in target.tags)
+
+
 @contextmanager
-def open_index_client(loaded: LoadedTargets, options: CacheOptions) -> Iterator[IndexClient]:
-    """An index client for the run: one connection pool, the shared on-disk cache."""
+def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms: frozenset[str] | None = None,
+                      warn: Callable[[str], None] | None = None) -> Iterator[IndexClient]:
+    """An index client for the run: one connection pool, the shared on-disk cache. `platforms`
+    (`target_platforms`) lets it leave out wheels no target can install; `warn` hears of
+    unusable files."""
     from planner.index.auth import CredentialStore
     from planner.index.cache import Cache, default_cache_dir
     from planner.index.client import IndexClient
@@ -88,18 +97,38 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions) -> Iterator[
                          fix="drop one of the two options")
     cache = Cache(None if options.no_cache else (options.cache_dir or default_cache_dir()))
     with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
-        yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh)
+        yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
+                          platforms=platforms, warn=warn)
+
+
+def index_provider(client: IndexClient, options: CacheOptions) -> IndexProvider:
+    """The solver's provider for a run: the index client, and a metadata builder for sdists whose
+    metadata needs a PEP 517 build (`PLANNER_BUILD_TIMEOUT`, `PLANNER_BUILD_JOBS`)."""
+    from planner.solve.provider import IndexProvider
+    from planner.sources.build import MetadataBuilder, build_settings_from_environment
+
+    try:
+        timeout, jobs = build_settings_from_environment()
+    except ValueError as exc:
+        raise InputError(str(exc), fix="unset the variable or give it a valid value") from None
+    builder = MetadataBuilder(client.cache.root, offline=options.offline, refresh=options.refresh,
+                              timeout=timeout, jobs=jobs)
+    return IndexProvider(client, builder)
 
 
 @contextmanager
 def open_sources(loaded: LoadedTargets, options: CacheOptions, client: IndexClient) -> Iterator[LocalSourcesProvider]:
     """What the solver asks for candidates and metadata: the project's local, git and URL
-    packages in front of the indexes. Checks at once that `git` works when a git source is used."""
+    packages in front of the indexes, all built by one metadata builder when their metadata
+    needs a build. Checks at once that `git` works when a git source is used."""
     from planner.index.cache import default_cache_dir
-    from planner.solve.provider import IndexProvider
+    from planner.sources.build import SourceBuilds
     from planner.sources.direct import DirectSources
     from planner.sources.provider import with_local_sources
 
     cache_dir = None if options.no_cache else (options.cache_dir or default_cache_dir())
-    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline) as direct:
-        yield with_local_sources(loaded.project, IndexProvider(client), direct)
+    indexes = index_provider(client, options)
+    assert indexes.builder is not None
+    builds = SourceBuilds(indexes.builder, loaded.project, client.fetcher.credentials)
+    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline, builds=builds) as direct:
+        yield with_local_sources(loaded.project, indexes, direct, builds)

@@ -14,7 +14,9 @@ way: pinning a yanked version, another Python for the target, dropping the targe
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -27,7 +29,8 @@ from packaging.version import Version
 from planner.encode.formula import Fact, FactKind
 from planner.errors import Location, PlannerError
 from planner.plan.model import Change, Fix, Plan
-from planner.project.model import Dependency, IndexSource, PrereleaseMode, Project, TargetSpec, UrlSource
+from planner.index.models import ArtifactKind
+from planner.project.model import Dependency, DependencyMetadata, IndexSource, PrereleaseMode, Project, TargetSpec, UrlSource
 from planner.project.references import DistributionKind
 from planner.solve.provider import Provider
 from planner.solve.target_solver import FactKey, TargetSolver, bare
@@ -54,7 +57,7 @@ class Edit:
 
 
 def correction_sets(solver: TargetSolver, first_core: Sequence[Fact], limit: int = MAX_FIXES,
-                    max_size: int = MAX_SET_SIZE) -> list[frozenset[FactKey]]:
+                    max_size: int = MAX_SET_SIZE, deadline: float = math.inf) -> list[frozenset[FactKey]]:
     """Subset-minimal sets of relaxable facts whose removal gives the target a model."""
     formula = solver.formula
     found: list[frozenset[FactKey]] = []
@@ -62,7 +65,7 @@ def correction_sets(solver: TargetSolver, first_core: Sequence[Fact], limit: int
         (frozenset(), tuple(f.key for f in first_core if f.relaxable))]
     seen: set[frozenset[FactKey]] = set()
     nodes = 0
-    while queue and len(found) < limit and nodes < MAX_NODES:
+    while queue and len(found) < limit and nodes < MAX_NODES and time.monotonic() < deadline:
         relaxed, blocking = queue.pop(0)
         if len(relaxed) >= max_size:
             continue
@@ -228,7 +231,8 @@ def _with_marker(requirement: Requirement, marker: str) -> Requirement:
     copy = Requirement(str(requirement))
     copy.marker = None
     combined = f"({requirement.marker}) and {marker}" if requirement.marker is not None else marker
-    return Requirement(f"{copy} ; {combined}")  # (a URL requirement needs the space before ';')
+    # A space before ';': after a URL, PEP 508 (and packaging) require one.
+    return Requirement(f"{copy} ; {combined}")
 
 
 def _subject(facts: Iterable[Fact]) -> NormalizedName | None:
@@ -286,6 +290,59 @@ def target_edits(project: Project, target: Target, facts: Sequence[Fact]) -> lis
             change = Change("drop-target", f"drop target '{target.name}'{_where(spec.origin)} (no build fits it)", spec.origin)
             out.append(Edit((change,), project, None))
     return out
+
+
+def build_edits(solver: TargetSolver, project: Project, target: Target, facts: Sequence[Fact]) -> list[Edit]:
+    """Edits for versions that cannot be used because their metadata cannot be had (a build
+    that fails or is forbidden, bad metadata): supply the metadata in the pyproject
+    (`[[tool.uv.dependency-metadata]]`, as uv reads it), or take the newest older version that
+    has a wheel for the target (no build needed)."""
+    out: list[Edit] = []
+    for fact in facts:
+        if fact.kind is not FactKind.UNUSABLE or not fact.package or not fact.version:
+            continue
+        name = canonicalize_name(fact.package)
+        version = Version(fact.version)
+        known = version.local != "dynamic"  # a source tree's dynamic version: no version to name
+        where = project.locate(("tool", "uv"))
+        given = DependencyMetadata(name=name, version=version if known else None, origin=where)
+        build = project.uv.build
+        edited = replace(project, uv=replace(project.uv, build=replace(
+            build, dependency_metadata=(*build.dependency_metadata, given))))
+        pinned_text = f", version = \"{version}\"" if known else ""
+        text = (f"declare the metadata of {name}{f' {version}' if known else ''} yourself, so it needs no build: "
+                f"[[tool.uv.dependency-metadata]] name = \"{name}\"{pinned_text}, "
+                "requires-dist = [its dependencies] in pyproject.toml")
+        out.append(Edit((Change("dependency-metadata", text, where),), edited, target, name))
+        older = _older_with_wheel(solver, name, version)
+        if older is None:
+            continue
+        pins = [f for f in facts if f.kind is FactKind.REQUIREMENT and f.package
+                and canonicalize_name(f.package) == name]
+        original = _original_requirement(project, pins[0]) if pins else None
+        if pins and original is not None:
+            pinned = Requirement(str(original))
+            pinned.specifier = SpecifierSet(f"=={older}")
+            changed = _edit_requirements(project, pins[0], pinned)
+            text = (f"take {name} {older}, the newest older version with a wheel for {target.name}: require "
+                    f"\"{pinned}\" instead of {pins[0].requirement}{_where(pins[0].location)}")
+            out.append(Edit((Change("older-with-wheel", text, pins[0].location),), changed, target, name))
+        else:
+            pin = Dependency(Requirement(f"{name}=={older}"), project.locate(("tool", "uv", "constraint-dependencies")))
+            changed = replace(project, uv=replace(project.uv, constraints=(*project.uv.constraints, pin)))
+            text = (f"take {name} {older}, the newest older version with a wheel for {target.name}: add "
+                    f"\"{name}=={older}\" to constraint-dependencies")
+            out.append(Edit((Change("older-with-wheel", text, pin.origin),), changed, target, name))
+    return out
+
+
+def _older_with_wheel(solver: TargetSolver, name: NormalizedName, version: Version) -> Version | None:
+    package = solver.packages.get(name)
+    if package is None:
+        return None
+    older = [c.version for c in package.admissible_candidates()
+             if c.version < version and c.artifact.kind is ArtifactKind.WHEEL]
+    return max(older) if older else None
 
 
 _MANYLINUX_TAG = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
@@ -465,10 +522,11 @@ def verify(edit: Edit, provider: Provider) -> Fix | None:
 
 
 def fixes(solver: TargetSolver, project: Project, target: Target, provider: Provider, core: Sequence[Fact],
-          limit: int = MAX_FIXES) -> tuple[Fix, ...]:
+          limit: int = MAX_FIXES, deadline: float = math.inf) -> tuple[Fix, ...]:
+    """Verified fixes, as many as `limit` and the time before `deadline` allow."""
     out: list[Fix] = []
     seen: set[str] = set()
-    sets = correction_sets(solver, core, limit=limit)
+    sets = correction_sets(solver, core, limit=limit, deadline=deadline)
     candidates: list[Edit] = []
     artifacts = [fact for fact in core if fact.kind is FactKind.ARTIFACT]
     platform_bound = None
@@ -480,7 +538,9 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     for keys in sets:
         facts = [solver.formula.facts[k] for k in solver.formula.facts if k in keys]
         candidates.extend(_edits_for(project, target, facts, marker))
+    candidates.extend(build_edits(solver, project, target, core))
     gentle = {"restrict-requirement": 0, "relax-requirement": 0, "route-to-default": 0, "route-to-index": 0, "allow-prereleases": 0,
+              "older-with-wheel": 0, "dependency-metadata": 1,
               "pin-yanked": 1, "add-marker": 1, "raise-os-floor": 1, "set-accelerator": 1}
     suggested = target_edits(project, target, core)
     candidates += [e for e in suggested if e.changes[0].kind in gentle]  # ranked with the others
@@ -489,7 +549,7 @@ def fixes(solver: TargetSolver, project: Project, target: Target, provider: Prov
     verified_sets: set[tuple[str, ...]] = set()
     accelerator_core = any(fact.kind is FactKind.ACCELERATOR for fact in core)
     for edit in candidates:
-        if len(out) >= limit:
+        if len(out) >= limit or time.monotonic() > deadline:
             break
         locations = tuple(str(c.location) for c in edit.changes)
         if locations in verified_sets and edit.changes[0].kind == "remove-requirement":

@@ -17,7 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import time
+
 from planner.encode.formula import Fact
+from planner.solve import limits
 from planner.solve.target_solver import FactKey, TargetSolver
 
 DEFAULT_BUDGET = 400  # lazy solves one shrinking may spend
@@ -31,11 +34,17 @@ class Core:
 
 def minimal_core(solver: TargetSolver, assumptions: Sequence[int] = (),
                  keep: Callable[[Fact], bool] = lambda fact: True,
-                 excluded: Iterable[FactKey] = (), budget: int = DEFAULT_BUDGET) -> Core | None:
+                 excluded: Iterable[FactKey] = (), budget: int = DEFAULT_BUDGET,
+                 deadline: float | None = None) -> Core | None:
     """A minimal set of facts that, with `assumptions`, has no model; None when it has one.
 
     `excluded` facts are switched off throughout (a fix being explored); facts for which
-    `keep` is false are switched off too (they are not user-level facts of this question)."""
+    `keep` is false are switched off too (they are not user-level facts of this question).
+    Past `deadline` (`time.monotonic()`; default: now + the explanation budget) or `budget`
+    solves, the set found so far is returned, marked incomplete: it conflicts, a smaller set may."""
+    if deadline is None:
+        deadline = time.monotonic() + limits.explain_seconds()
+    limits.note(f"explaining target '{solver.target.name}'")
     formula = solver.formula
     removed: set[FactKey] = set(excluded)
     removed |= {key for key, fact in formula.facts.items() if not keep(fact)}
@@ -52,7 +61,7 @@ def minimal_core(solver: TargetSolver, assumptions: Sequence[int] = (),
         pending = [k for k in formula.facts if k not in removed and k not in necessary]
         if not pending:
             break
-        if calls >= budget:
+        if calls >= budget or time.monotonic() > deadline:
             return Core(_facts(solver, removed), complete=False)
         # Index facts first, the user's own facts last (they stay in the set when either would do).
         key = min(pending, key=lambda k: formula.facts[k].relaxable)

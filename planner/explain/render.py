@@ -155,6 +155,7 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
             text = f"{first.parent} {versions_text(versions)}{extra} {verb} {first.requirement}"
         if location is not None:  # a local package's requirement: its pyproject line
             text += f" ({at})"
+        text += _built_elsewhere(solver, str(first.parent), versions)
     elif kind is FactKind.ARTIFACT and _python_only(first.text):
         spec, python = _python_only(first.text)  # type: ignore[misc]
         count = len({f.version for f in group})
@@ -197,6 +198,25 @@ def _python_only(text: str) -> tuple[str, str] | None:
     if match is None or _available(text) not in ("any", ""):
         return None
     return match.group(1), match.group(2)
+
+
+def _built_elsewhere(solver: TargetSolver | None, package: str, versions: Sequence[str]) -> str:
+    """A note when those versions' metadata came from a build on another environment than the
+    target's: a build may compute other dependencies there (docs/builds.md)."""
+    if solver is None or package not in solver.packages:
+        return ""
+    for version in sorted(set(versions)):
+        try:
+            found = solver.candidates_with_public(package, Version(version))  # type: ignore[arg-type]
+        except InvalidVersion:
+            continue
+        for _, var in found:
+            metadata = solver.metadata.get(var)
+            built = metadata.built_on if metadata is not None else None
+            if built is not None and built.differs_from(solver.target.environment):
+                return (f" (metadata built on {built.describe()}; the target has "
+                        f"{', '.join(built.differs_from(solver.target.environment))})")
+    return ""
 
 
 def _every_version(solver: TargetSolver | None, package: str, versions: Sequence[str]) -> bool:
@@ -286,7 +306,8 @@ def message(target: Target, explanation: Explanation) -> str:
     lines += [f"  {n}. {fact.text}" for n, fact in enumerate(explanation.facts, 1)]
     lines.append(f"  {explanation.conclusion}")
     if not explanation.complete:
-        lines.append("  (the search stopped early: these facts conflict, a smaller set may exist)")
+        lines.append("  (possibly not minimal: the search stopped at its budget; these facts conflict, "
+                     "a smaller set may exist; --explain-budget SECONDS gives it more time)")
     if explanation.fixes:
         lines.append("  fixes (each checked by solving again):")
         lines += [f"  - {fix.text}" for fix in explanation.fixes]

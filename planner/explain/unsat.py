@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from planner.explain.fixes import fixes as find_fixes
 from planner.explain.mus import minimal_core
 from planner.explain.render import conclusion, merge, message
 from planner.plan.model import Explanation, Unsatisfiable
 from planner.project.model import Project
+from planner.solve import limits
 from planner.solve.provider import Provider
 from planner.solve.target_solver import TargetSolver
 from planner.targets.model import Target
@@ -14,11 +17,14 @@ from planner.targets.model import Target
 
 def explain_target(project: Project, target: Target, provider: Provider, with_fixes: bool = True) -> Explanation | None:
     """The explanation of `target`'s unsatisfiability; None if it has a plan after all."""
+    # One time budget for the smallest set and its fixes (--explain-budget): past it, the best
+    # set so far is shown (marked possibly not minimal) with the fixes verified by then.
+    deadline = time.monotonic() + limits.explain_seconds()
     solver = TargetSolver(project, target, provider, explain=True)
-    core = minimal_core(solver)
+    core = minimal_core(solver, deadline=deadline)
     if core is None:
         return None
-    fixes = find_fixes(solver, project, target, provider, core.facts) if with_fixes else ()
+    fixes = find_fixes(solver, project, target, provider, core.facts, deadline=deadline) if with_fixes else ()
     return Explanation(target.name, tuple(merge(core.facts, solver)), conclusion(core.facts, solver), fixes, core.complete)
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from planner.errors import InputError, Location
-from planner.generate.requirements import GIT_FILE
+from planner.generate.requirements import GIT_FILE, install_options, sdist_packages
 from planner.index.models import ArtifactKind
 from planner.plan.model import PlannedPackage, TargetPlan
 from planner.plan.runtime import carried_runtime
@@ -179,6 +179,7 @@ class DockerfileContext:
     package_count: int
     indexes: tuple[str, ...]
     sdists: tuple[str, ...]  # packages the plan installs from source distributions
+    pip_options: str  # wheels only, but the sdists
     cuda: CudaDriver | None
     rocm: bool
     requirements: str = "requirements.txt"  # the hash-checked file, from the build context
@@ -279,7 +280,8 @@ def dockerfile_context(project: Project, target_plan: TargetPlan, *, command: st
         image_tag=f"{canonicalize_name(project.name)}:{target.name}",
         package_count=len(hashed),
         indexes=tuple(indexes),
-        sdists=tuple(p.name for p in packages if p.artifact.kind is ArtifactKind.SDIST),
+        sdists=tuple(sdist_packages(hashed)),
+        pip_options=install_options(hashed)[0],
         cuda=cuda_driver(target_plan),
         rocm=_runs_rocm(target_plan),
         requirements=(f"{output_folder}/{target.name}/{requirements}" if root_context else requirements),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,12 @@ if TYPE_CHECKING:  # `--check`, `why` and `tree` read outputs without the genera
     from planner.plan.model import Plan
 
 PLAN_FILE = "plan.json"
+# The names planner writes (see the module docstring): what a previous manifest may ask to remove.
+# (Keep it in step with the list above when a new kind of output is added.)
+_OUTPUT_PATH_RE = re.compile(r"pylock\.toml|pylock\.[A-Za-z0-9][A-Za-z0-9._-]*\.toml"
+                             r"|[A-Za-z0-9][A-Za-z0-9._-]*/(?:requirements\.txt|local-packages\.txt"
+                             r"|image-requirements\.txt|Dockerfile|Dockerfile\.dockerignore)")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -132,10 +139,13 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     return Outputs(files, tuple(notes))
 
 
-def previous_outputs(out_dir: Path) -> set[str]:
-    """Files the last compile into `out_dir` wrote (from its plan.json), to remove stale ones."""
+def previous_outputs(out_dir: Path) -> dict[str, str | None]:
+    """Files the last compile into `out_dir` wrote (from its plan.json) with the sha256 each had,
+    to remove the ones that no longer belong (`write_outputs` deletes only unedited ones)."""
     manifest = _manifest(out_dir)
-    return set(manifest or ()) | ({PLAN_FILE} if manifest is not None else set())
+    if manifest is None:
+        return {}
+    return {**manifest, PLAN_FILE: None}
 
 
 def stale_reason(out_dir: Path, context: OutputContext) -> str | None:
@@ -157,11 +167,30 @@ def stale_reason(out_dir: Path, context: OutputContext) -> str | None:
         return "pyproject.toml, the index options or the target selection changed since the outputs were made"
     for relative, digest in sorted(manifest.items()):
         path = out_dir / relative
-        if not path.is_file():
+        if not isinstance(relative, str) or not _OUTPUT_PATH_RE.fullmatch(relative):
+            return f"{plan_file} lists {relative!r}, which is not a file planner writes"
+        data = read_output(out_dir, relative)
+        if data is None:
             return f"{path} is missing"
-        if _sha256(path.read_bytes()) != digest:
+        if _sha256(data) != digest:
             return f"{path} was changed after planner wrote it"
     return None
+
+
+def read_output(out_dir: Path, relative: str) -> bytes | None:
+    """An output file's bytes; None when it is missing, or is not a regular file reached
+    without symbolic links (then it is not planner's output)."""
+    path = out_dir
+    for part in relative.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return None
+    if not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _manifest(out_dir: Path) -> dict[str, str] | None:
@@ -172,9 +201,11 @@ def _manifest(out_dir: Path) -> dict[str, str] | None:
     manifest = document.get("outputs") if isinstance(document, dict) else None
     if not isinstance(manifest, dict):
         return None
-    # Only plain relative paths inside the folder: a hand-edited manifest must not delete elsewhere.
-    return {k: v for k, v in manifest.items()
-            if isinstance(k, str) and not k.startswith("/") and ".." not in Path(k).parts}
+    # The manifest is data from the output folder, which planner does not trust (a cloned
+    # repository can hold any plan.json): only names planner itself writes, with a digest.
+    return {path: digest for path, digest in manifest.items()
+            if isinstance(path, str) and _OUTPUT_PATH_RE.fullmatch(path)
+            and isinstance(digest, str) and _SHA256_RE.fullmatch(digest)}
 
 
 def _sha256(data: bytes) -> str:

@@ -32,9 +32,9 @@ def target_definition(target: Target) -> dict[str, Any]:
     }
 
 
-def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str, Any]:
+def _package(index_urls: Mapping[str, str], package: PlannedPackage, target: Target) -> dict[str, Any]:
     artifact = package.artifact
-    return {
+    entry: dict[str, Any] = {
         "name": package.name,
         "version": str(package.version),
         "index": package.index,
@@ -56,6 +56,14 @@ def _package(index_urls: Mapping[str, str], package: PlannedPackage) -> dict[str
                           **({"at": r.at} if r.at else {})}
                          for r in package.requirements],
     }
+    built = package.metadata_built_on
+    if built is not None:  # its dependencies come from a PEP 517 build on this environment
+        entry["metadata_built_on"] = {
+            "python_version": built.python_version, "implementation": built.implementation,
+            "sys_platform": built.sys_platform, "machine": built.machine,
+            "differs_from_target": package.built_elsewhere(target),
+        }
+    return entry
 
 
 def hold_document(hold: Hold) -> dict[str, Any]:
@@ -72,7 +80,7 @@ def _target(index_urls: Mapping[str, str], plan: TargetPlan) -> dict[str, Any]:
         "left_out": [{"kind": item.kind, "name": item.name, "reason": item.reason, "fix": item.fix}
                      for item in plan.left_out],
         "runtime": carried_runtime(plan).document(),
-        "packages": [_package(index_urls, p) for p in plan.packages],
+        "packages": [_package(index_urls, p, plan.target) for p in plan.packages],
         "below_newest": [hold_document(h) for h in plan.holds],
     }
 

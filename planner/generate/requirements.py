@@ -45,6 +45,20 @@ GIT_FILE = "git-packages.txt"
 _UNHASHED = (ArtifactKind.DIRECTORY, ArtifactKind.VCS)
 
 
+def install_options(packages: Sequence[PlannedPackage]) -> tuple[str, str]:
+    """The format options of pip's and uv's install commands for these packages: wheels only,
+    except the packages installed from their sdists, which must be built (`--no-binary NAME`
+    wins over `--only-binary=:all:` for that name, in both installers)."""
+    sdists = sdist_packages(packages)
+    pip = "--only-binary=:all:" + (f" --no-binary {','.join(sdists)}" if sdists else "")
+    uv = f"--no-binary {','.join(sdists)}" if sdists else ""
+    return pip, uv
+
+
+def sdist_packages(packages: Sequence[PlannedPackage]) -> list[str]:
+    return sorted({p.name for p in packages if p.artifact.kind is ArtifactKind.SDIST})
+
+
 def hashed_packages(packages: Sequence[PlannedPackage]) -> list[PlannedPackage]:
     """What `requirements.txt` installs: everything but local source trees and git checkouts."""
     return [p for p in packages if p.artifact.kind not in _UNHASHED]
@@ -76,13 +90,16 @@ def requirements_txt(context: OutputContext, plan: TargetPlan, packages: Sequenc
     trees = local_trees(plan.packages if packages is None else packages)
     checkouts = git_packages(plan.packages if packages is None else packages)
     folder = folder or target.name
-    only_binary = "" if any(p.artifact.kind is ArtifactKind.SDIST for p in chosen) else "--only-binary=:all: "
+    pip_options, uv_options = install_options(chosen)
+    only_binary = f"{pip_options} "
+    uv_format = f"{uv_options} " if uv_options else ""
+    sdists = sdist_packages(chosen)
     shown = context.output_folder() or "<output folder>"
     here = f"{shown}/{folder}"
     install = [
         "# Install with:",
         f"#   pip install --require-hashes --no-deps {only_binary}-r requirements.txt",
-        "#   uv pip install --require-hashes --no-deps -r requirements.txt",
+        f"#   uv pip install --require-hashes --no-deps {uv_format}-r requirements.txt",
     ]
     if trees or checkouts or any(p.artifact.is_local for p in chosen):
         git_file = GIT_FILE if folder == target.name else f"image-{GIT_FILE}"
@@ -92,10 +109,13 @@ def requirements_txt(context: OutputContext, plan: TargetPlan, packages: Sequenc
             *([f"#   pip install --no-deps -r {here}/{git_file}"] if checkouts else []),
             *([f"#   pip install --no-deps -r {here}/{LOCAL_FILE}"] if trees else []),
             "# or uv:",
-            f"#   uv pip install --require-hashes --no-deps -r {here}/requirements.txt",
+            f"#   uv pip install --require-hashes --no-deps {uv_format}-r {here}/requirements.txt",
             *([f"#   uv pip install --no-deps -r {here}/{git_file}"] if checkouts else []),
             *([f"#   uv pip install --no-deps -r {here}/{LOCAL_FILE}"] if trees else []),
         ]
+    if sdists:
+        install += [f"# Built from their sdists (no wheel fits this target): {', '.join(sdists)}; the installer",
+                    "# fetches their build requirements (build-system.requires) from the index, without hashes."]
     elsewhere = ([f"its {len(checkouts)} git package(s) are in {GIT_FILE}"] if checkouts else []) + \
         ([f"its {len(trees)} local source tree(s) are in {LOCAL_FILE}"] if trees else [])
     subset = packages is not None and len(packages) != len(plan.packages)

@@ -8,6 +8,10 @@ Layout under the cache root (default: the user cache dir, e.g. `~/.cache/planner
     v1/parsed/<2 hex>/<sha256 of format, origin, raw hash>   parsed pages and metadata (derived)
 
 Each entry is one file: a JSON header line (validators, times, the body's sha256) then the body.
+Nothing here is code or a serialized object: bodies are pages and metadata files as the index
+sent them, and parsed forms are JSON records that are checked field by field when read back
+(`ProjectPage.from_record`, `metadata_from_record`). The cache folder is not trusted: a damaged
+or forged entry is parsed again, or fetched again, never used as it is.
 Writes go to a temporary file in the same folder and are renamed into place, so a reader sees a
 whole old entry or a whole new one, and two planner processes can share the cache. A body whose
 sha256 does not match its header (a truncated or corrupted file) is treated as missing.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,6 +31,11 @@ from pathlib import Path
 from planner.index.models import Artifact
 
 _VERSION = "v1"
+MAX_ENTRY_BYTES = 2 * 1024**3  # larger than any page or metadata file planner accepts
+# Notes kept beside an artifact's metadata entry. `.unusable-2`: entries of the first format also
+# called sdists that need a build unusable, which they no longer are (they are built).
+_UNUSABLE = ".unusable-2"
+_NEEDS_BUILD = ".needs-build"
 
 
 def default_cache_dir() -> Path:
@@ -66,13 +76,22 @@ class Cache:
         if entry is None:
             return None
         header, body = entry
+        content_type, etag, last_modified = header.get("content_type"), header.get("etag"), header.get("last_modified")
+        fetched_at, max_age = header.get("fetched_at", 0), header.get("max_age")
+        # The header is data from the cache folder: every field must have its type (else refetch).
+        if not isinstance(content_type, str) or not all(v is None or (isinstance(v, str) and len(v) <= 1000)
+                                                         for v in (etag, last_modified)) \
+                or isinstance(fetched_at, bool) or not isinstance(fetched_at, int | float) \
+                or not 0 <= fetched_at < 1e11 or (max_age is not None and (
+                    isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= 10**10)):
+            return None
         return CachedPage(
             body=body,
-            content_type=header.get("content_type", ""),
-            etag=header.get("etag"),
-            last_modified=header.get("last_modified"),
-            fetched_at=float(header.get("fetched_at", 0)),
-            max_age=header.get("max_age"),
+            content_type=content_type,
+            etag=etag,
+            last_modified=last_modified,
+            fetched_at=float(fetched_at),
+            max_age=max_age,
             body_sha256=header["sha256"],
         )
 
@@ -120,14 +139,27 @@ class Cache:
 
     def get_unusable(self, artifact: Artifact) -> str | None:
         """Why an earlier run found `artifact`'s metadata unusable, if it did."""
-        path = self._metadata_path(artifact)
-        entry = self._read(path.with_name(path.name + ".unusable") if path is not None else None)
-        return entry[1].decode("utf-8", "replace") if entry else None
+        return self._get_note(artifact, _UNUSABLE)
 
     def put_unusable(self, artifact: Artifact, reason: str) -> None:
+        self._put_note(artifact, _UNUSABLE, reason)
+
+    def get_needs_build(self, artifact: Artifact) -> str | None:
+        """Why an earlier run found that `artifact` (an sdist) needs a build for its metadata."""
+        return self._get_note(artifact, _NEEDS_BUILD)
+
+    def put_needs_build(self, artifact: Artifact, reason: str) -> None:
+        self._put_note(artifact, _NEEDS_BUILD, reason)
+
+    def _get_note(self, artifact: Artifact, suffix: str) -> str | None:
+        path = self._metadata_path(artifact)
+        entry = self._read(path.with_name(path.name + suffix) if path is not None else None)
+        return entry[1][:2000].decode("utf-8", "replace") if entry else None
+
+    def _put_note(self, artifact: Artifact, suffix: str, text: str) -> None:
         path = self._metadata_path(artifact)
         if path is not None:
-            self._write(path.with_name(path.name + ".unusable"), {"filename": artifact.filename}, reason.encode())
+            self._write(path.with_name(path.name + suffix), {"filename": artifact.filename}, text.encode())
 
     # -- storage ------------------------------------------------------------------------------
     def _path(self, kind: str, key: str, hashed: bool = True) -> Path | None:
@@ -143,15 +175,25 @@ class Cache:
         if path is None:
             return None
         try:
-            raw = path.read_bytes()
+            # A regular file of sane size, not a link to one (nor to /dev/zero): else it is missing.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+                    return None
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    raw = handle.read(MAX_ENTRY_BYTES + 1)
+            finally:
+                os.close(fd)
         except OSError:
             return None
         head, sep, body = raw.partition(b"\n")
         try:
-            header = json.loads(head) if sep else None
-        except ValueError:
+            header = json.loads(head) if sep and len(head) <= 64 * 1024 else None
+        except (ValueError, RecursionError):
             header = None
-        if not isinstance(header, dict) or header.get("sha256") != hashlib.sha256(body).hexdigest():
+        if not isinstance(header, dict) or not isinstance(header.get("sha256"), str) \
+                or header["sha256"] != hashlib.sha256(body).hexdigest():
             return None  # truncated or corrupted: refetch rather than trust it
         return header, body
 

@@ -231,7 +231,8 @@ class _Selector:
     def _no_artifact_detail(self, files: FileTable, version: Version, positions: Sequence[int],
                             python_misfits: Sequence[int], tag_misfits: Sequence[int]) -> str:
         wheels = [p for p in positions if files.is_wheel(p)]
-        platforms = sorted({tag.platform for p in wheels for tag in files.tags(p)})
+        platforms = sorted({tag.platform for p in wheels for tag in files.tags(p)}
+                           | set(files.foreign.get(str(version), ())))
         has = _compact(platforms) if platforms else "no wheels"
         if any(not files.is_wheel(p) for p in positions):
             has += ", and an sdist"
@@ -253,7 +254,7 @@ class _Selector:
 def _has_files(page: ProjectPage) -> bool:
     # Unusable files still mean the index has the project: first-index must not fall through
     # to a later index then (that is how dependency confusion happens).
-    return bool(page.artifacts or page.skipped)
+    return page.has_files
 
 
 @lru_cache(maxsize=65536)
@@ -306,6 +307,13 @@ def select_candidates(
         recorder = _Selector(target, record=True)
         for version, files, positions in order:
             recorder.select(files, version, positions)
+        for page in every:
+            if page.index in consulted:  # versions with wheels for no target's platform at all
+                for version, platforms in page.files.foreign_versions().items():
+                    if version not in page.files.version_groups():
+                        recorder.reject(None, version, page.index, RejectionKind.NO_ARTIFACT,
+                                        f"no wheel for {recorder.label} ({name} {version} on {page.index} has: "
+                                        f"{_compact(platforms)})")
         return tuple(recorder.rejections)
 
     return CandidateSet(name=name, candidates=tuple(candidates), indexes_consulted=tuple(consulted),

@@ -17,12 +17,11 @@ run, whose files are split by project (`simple.FlatListing`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,7 +32,7 @@ from planner.errors import ExitCode, PlannerError
 from planner.index.auth import split_userinfo
 from planner.index.cache import Cache, CachedPage
 from planner.index.candidates import select_candidates
-from planner.index.http import FetchError, Fetcher, file_url_path
+from planner.index.http import FetchError, Fetcher, file_url_path, http_setting
 from planner.index.metadata import (
     HashMismatch,
     MetadataError,
@@ -62,16 +61,18 @@ from planner.index.simple import (
     parse_html_page,
     parse_json_page,
 )
+from planner.index.streamed import Gap, capture, tar_sdist_pkg_info, wheel_metadata, zip_sdist_pkg_info
+from planner.index.validate import local_root_of
 from planner.index.wheel_zip import (
+    MAX_MEMBER_SIZE,
     ArchiveError,
     WheelZipError,
-    read_sdist_pkg_info,
-    read_wheel_metadata_file,
     read_wheel_metadata_ranged,
 )
 from planner.project.model import Index, Project
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
+from planner.threads import map_in_threads
 from planner.urls import redact_url, strip_userinfo
 
 MiB = 1024 * 1024
@@ -84,9 +85,8 @@ _PARSE_LOCK = threading.Lock()
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
 # Bump when parsing (planner/index/simple.py) or the page model (models.py) changes: parsed pages
 # cached under another format are ignored.
-PARSED_PAGE_FORMAT = "parsed-page-2"  # pages pickle their files as rows (FileTable)
+PARSED_PAGE_FORMAT = "parsed-page-3"  # `ProjectPage.to_record` as JSON: data only, checked when read
 PARSED_METADATA_FORMAT = "parsed-metadata-1"  # `metadata_record` JSON
-DEFAULT_PAGE_TTL = int(os.environ.get("PLANNER_INDEX_TTL", "600") or 0)
 _TAIL_BYTES = 64 * 1024
 _MAX_ARTIFACT_BYTES = 4096 * MiB
 # A flat page is HTML; what servers send for one (and nothing else: a wheel or a JSON page at a
@@ -129,6 +129,15 @@ class MetadataUnavailable(PlannerError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class NeedsBuild(MetadataUnavailable):
+    """An sdist whose PKG-INFO does not pin its dependencies: only a PEP 517 build tells them
+    (`planner/sources/build.py`). `reason` is short: "Metadata-Version 2.1", "dynamic Requires-Dist"."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass
 class ClientStats:
     pages_fetched: int = 0
@@ -155,14 +164,29 @@ class MetadataResult:
 
 class IndexClient:
     def __init__(self, project: Project, fetcher: Fetcher, cache: Cache, *, offline: bool = False,
-                 refresh: bool = False, max_workers: int = 8):
+                 refresh: bool = False, max_workers: int = 8, platforms: frozenset[str] | None = None,
+                 warn: Callable[[str], None] | None = None):
+        """`platforms`: the platform tags of the run's targets; wheels for none of them are left
+        out of parsed pages (summarized for explanations), which keeps huge pages small. `warn`
+        hears of files an index lists with fields that fail their checks (once per file)."""
         self.project = project
+        # The folders of local-folder indexes are the only places on disk the fetcher may read.
+        fetcher.allow_local_roots([root for root in (local_root_of(index.url) for index in project.indexes)
+                                   if root is not None])
+        self.platforms = platforms
+        self._platforms_key = "all" if platforms is None else hashlib.sha256(
+            " ".join(sorted(platforms)).encode()).hexdigest()
+        self._warn = warn
+        self._warned: set[tuple[str, str]] = set()
         self.fetcher = fetcher
         self.cache = cache
         self.offline = offline
         self.refresh = refresh
         self.max_workers = max_workers
         self.stats = ClientStats()
+        # Freshness of pages whose server sends no caching headers (validated: a bad value is an
+        # input error naming the variable, raised when the client is made, before any work).
+        self.default_page_ttl = int(http_setting("PLANNER_INDEX_TTL"))
         self._pages: dict[tuple[str, str], ProjectPage] = {}
         self._flat: dict[str, FlatListing] = {}  # index name -> its listing, loaded once per run
         self._page_failures: dict[tuple[str, str], Exception] = {}  # a page fails once per run
@@ -205,8 +229,7 @@ class IndexClient:
             except Exception:  # noqa: BLE001 - reported when the solver asks for this page
                 pass
 
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="planner-pages") as pool:
-            list(pool.map(load, routes))
+        map_in_threads(load, routes, self.max_workers, "planner-pages")
 
     def page_url(self, index: Index, package: NormalizedName) -> str:
         return f"{index.url.rstrip('/')}/{package}/"
@@ -215,7 +238,8 @@ class IndexClient:
         if index.is_flat:
             listing = self.flat_listing(index)
             local = listing.url.startswith("file:")
-            return listing.project_page(index.name, name, self._local_hashes if local else None)
+            return listing.project_page(index.name, name, self._local_hashes if local else None,
+                                        local_root=local_root_of(index.url), platforms=self.platforms)
         url = self.page_url(index, name)
         # The cache never sees credentials: entries are keyed by (and record) the URL without them.
         cache_key, _ = split_userinfo(url)
@@ -242,7 +266,7 @@ class IndexClient:
         response = self.fetcher.get(url, index.name, headers, ok_statuses=(200, 404))
         max_age = _max_age(response.headers.get("cache-control"))
         if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
-            max_age = DEFAULT_PAGE_TTL
+            max_age = self.default_page_ttl
         if response.status == 304 and cached is not None:
             self.stats.count_page("pages_revalidated")
             fresh = CachedPage(cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
@@ -266,27 +290,49 @@ class IndexClient:
             return ProjectPage(index.name, redact_url(url), name, ())
         # A body read from the cache was hashed then: not again (pages run to megabytes).
         body_sha256 = page.body_sha256 or hashlib.sha256(page.body).hexdigest()
-        key = "\0".join((PARSED_PAGE_FORMAT, index.name, redact_url(url), name, page.content_type, body_sha256))
+        key = "\0".join((PARSED_PAGE_FORMAT, index.name, redact_url(url), name, page.content_type, body_sha256,
+                         self._platforms_key))
+        local_root = local_root_of(index.url)
         stored = self.cache.get_parsed(key)
         if stored is not None:
+            # JSON data, checked field by field like a page from the index: whoever can write the
+            # cache folder can change what planner reads, but never make it run code or write
+            # a field no index could send.
             try:
-                parsed = pickle.loads(stored)  # the user's own cache, hash-checked by Cache._read
-                if isinstance(parsed, ProjectPage):
-                    return parsed
-            except Exception:  # noqa: BLE001 - an unreadable entry is parsed again, never trusted
+                parsed = ProjectPage.from_record(json.loads(stored), index=index.name, url=strip_userinfo(url),
+                                                 project=name, local_root=local_root)
+            except (ValueError, RecursionError):  # RecordError, JSONDecodeError: parsed again below
                 pass
+            else:
+                self._report_unusable(parsed, url)
+                return parsed
         with _PARSE_LOCK:
-            parsed = self._parse_body(index, name, url, page)
-        self.cache.put_parsed(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+            parsed = self._parse_body(index, name, url, page, local_root)
+        self.cache.put_parsed(key, json.dumps(parsed.to_record(), separators=(",", ":")).encode())
+        self._report_unusable(parsed, url)
         return parsed
 
-    def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
+    def _report_unusable(self, page: ProjectPage, url: str) -> None:
+        """Warn once per file about files whose fields failed their checks (see validate.py)."""
+        if self._warn is None:
+            return
+        suspicious = [s for s in page.skipped if s.suspicious and (page.index, s.filename) not in self._warned]
+        for skipped in suspicious[:5]:
+            self._warned.add((page.index, skipped.filename))
+            self._warn(f"index '{page.index}' lists {skipped.filename!r}, which is unusable: {skipped.reason}; "
+                       f"planner leaves it out ({redact_url(url)})")
+        if len(suspicious) > 5:
+            self._warned.update((page.index, s.filename) for s in suspicious)
+            self._warn(f"index '{page.index}': {len(suspicious) - 5} more unusable files on {redact_url(url)}")
+
+    def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage,
+                    local_root: str | None) -> ProjectPage:
         media = media_type_of(page.content_type)
         try:
             if media == "json":
-                return parse_json_page(page.body, url, index.name, name)
+                return parse_json_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
             if media == "html":
-                return parse_html_page(page.body, url, index.name, name)
+                return parse_html_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
         except IndexFormatError as exc:
             raise FetchError(index.name, url, f"malformed index page: {exc}",
                              "check that the URL points at a PEP 503/691 simple index") from None
@@ -338,7 +384,7 @@ class IndexClient:
         response = self.fetcher.get(url, index.name, headers)
         max_age = _max_age(response.headers.get("cache-control"))
         if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
-            max_age = DEFAULT_PAGE_TTL
+            max_age = self.default_page_ttl
         # Links resolve against the URL the page was served from, after redirects (a folder URL
         # written without its trailing slash is the usual case), as browsers, pip and uv do.
         base = strip_userinfo(response.url) if response.url.startswith(("https:", "http:")) else url
@@ -394,6 +440,8 @@ class IndexClient:
                 for entry in found:
                     if entry.is_file():  # follows links: a wheelhouse of links is the user's own
                         entries.append((entry.name, Path(entry.path).as_uri(), entry.stat().st_size))
+                        if entry.is_symlink():  # so the fetcher may read where the user's link leads
+                            self.fetcher.allow_local_roots([os.path.dirname(os.path.realpath(entry.path))])
         except OSError as exc:
             raise FetchError(index.name, folder.as_uri(), f"cannot list the folder: {exc.strerror or exc}",
                              "check the path of the flat index (find-links)") from None
@@ -427,7 +475,7 @@ class IndexClient:
         for index in decided.indexes:
             page = self.page(index, decided.package)
             out.append(page)
-            if (page.artifacts or page.skipped) and decided.strategy is IndexStrategy.FIRST_INDEX:
+            if page.has_files and decided.strategy is IndexStrategy.FIRST_INDEX:
                 break
         return out
 
@@ -465,8 +513,7 @@ class IndexClient:
         todo = list(dict.fromkeys(artifacts))
         if len(todo) <= 1:
             return {a: self.metadata(a) for a in todo}
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="planner-meta") as pool:
-            results = list(pool.map(self.metadata, todo))
+        results = map_in_threads(self.metadata, todo, self.max_workers, "planner-meta")
         return dict(zip(todo, results, strict=True))
 
     def _load_metadata(self, artifact: Artifact) -> MetadataResult:
@@ -480,13 +527,19 @@ class IndexClient:
             except MetadataUnavailable:
                 pass  # a bad cache entry is refetched, not trusted
         unusable = None if self.refresh else self.cache.get_unusable(artifact)
-        if unusable is not None:  # known from an earlier run: needs a build, or no readable metadata
+        if unusable is not None:  # known from an earlier run: no readable metadata
             raise MetadataUnavailable(unusable)
+        needs_build = None if self.refresh else self.cache.get_needs_build(artifact)
+        if needs_build is not None:  # known from an earlier run: the caller builds it
+            raise NeedsBuild(f"sdist {artifact.filename} needs a build for its metadata ({needs_build})", needs_build)
         if self.offline:
             raise OfflineMiss(f"metadata of {artifact.filename} from index '{artifact.index}'")
         try:
             data, source = self._fetch_metadata(artifact)
             result = MetadataResult(self._parse_metadata(artifact, data), source, data)
+        except NeedsBuild as exc:
+            self.cache.put_needs_build(artifact, exc.reason)
+            raise
         except MetadataUnavailable as exc:
             # Remember it (keyed like metadata: by the file's hash), so that later runs, offline
             # ones too, skip this file the same way instead of downloading it again or failing.
@@ -509,7 +562,7 @@ class IndexClient:
         stored = self.cache.get_parsed(key)
         if stored is not None:
             try:
-                return metadata_from_record(stored)
+                return metadata_from_record(stored, expected_name=artifact.name, expected_version=artifact.version)
             except MetadataError:
                 pass  # parsed again below
         metadata = self._parse_metadata(artifact, data)
@@ -527,7 +580,8 @@ class IndexClient:
                                             expected_version=str(artifact.version))
             return parse_core_metadata(data, expected_name=artifact.name, expected_version=str(artifact.version))
         except MetadataNeedsBuild as exc:
-            raise MetadataUnavailable(f"{exc}") from None
+            raise NeedsBuild(f"sdist {artifact.filename} needs a build for its metadata ({exc.reason})",
+                             exc.reason) from None
         except MetadataError as exc:
             raise MetadataUnavailable(
                 f"index '{artifact.index}': bad metadata in {artifact.filename}: {exc} ({redact_url(artifact.url)})"
@@ -590,17 +644,39 @@ class IndexClient:
             raise OfflineMiss(f"sha256 of {artifact.filename} (it must be downloaded to be hashed)")
         return self.fetcher.sha256_of(artifact.url, artifact.index, _MAX_ARTIFACT_BYTES)
 
+    def download(self, artifact: Artifact) -> Path:
+        """The artifact's bytes in a temporary file (verified against its sha256; the caller
+        removes it)."""
+        if self.offline:
+            raise OfflineMiss(f"{artifact.filename} from index '{artifact.index}' (it must be downloaded)")
+        return self.fetcher.download(artifact.url, artifact.index, artifact.sha256, _MAX_ARTIFACT_BYTES)
+
     def _metadata_by_download(self, artifact: Artifact) -> bytes:
-        path: Path = self.fetcher.download(artifact.url, artifact.index, artifact.sha256, _MAX_ARTIFACT_BYTES)
+        """The metadata file read from the artifact streamed once, hashed as it passes and kept
+        nowhere (planner/index/streamed.py); a second pass when a zip's member lies outside the
+        parts kept the first time."""
+        url, index, sha256 = artifact.url, artifact.index, artifact.sha256
         try:
-            with open(path, "rb") as handle:
-                if artifact.kind is ArtifactKind.SDIST:
-                    return read_sdist_pkg_info(handle, artifact.filename)
-                return read_wheel_metadata_file(handle)
+            if artifact.kind is ArtifactKind.SDIST and not artifact.filename.lower().endswith(".zip"):
+                return self.fetcher.read_through(url, index, sha256, _MAX_ARTIFACT_BYTES,
+                                                 lambda stream: tar_sdist_pkg_info(stream, artifact.filename))
+            read = zip_sdist_pkg_info if artifact.kind is ArtifactKind.SDIST else wheel_metadata
+            captured = self.fetcher.read_through(url, index, sha256, _MAX_ARTIFACT_BYTES, capture)
+            try:
+                return read(captured, artifact.filename)
+            except Gap as gap:
+                if gap.end - gap.start > 2 * MAX_MEMBER_SIZE:
+                    raise WheelZipError(f"{artifact.filename}: its zip directory is implausibly large") from None
+                extra = (gap.start, gap.end)
+                captured = self.fetcher.read_through(url, index, sha256, _MAX_ARTIFACT_BYTES,
+                                                     lambda stream: capture(stream, extra=extra))
+                try:
+                    return read(captured, artifact.filename)
+                except Gap:
+                    raise WheelZipError(f"{artifact.filename}: its metadata lies in parts of the file that "
+                                        "were not kept") from None
         except ArchiveError as exc:  # a wheel's zip or an sdist without PKG-INFO: that file is unusable
             raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
-        finally:
-            path.unlink(missing_ok=True)
 
 
 def _max_age(cache_control: str | None) -> int | None:
@@ -610,6 +686,8 @@ def _max_age(cache_control: str | None) -> int | None:
         key, _, value = part.strip().partition("=")
         if key.lower() == "no-store" or key.lower() == "no-cache":
             return 0
-        if key.lower() == "max-age" and value.strip().isdigit():
-            return int(value.strip())
+        value = value.strip().strip('"')
+        if key.lower() == "max-age" and value.isascii() and value.isdigit():
+            # A server's number, bounded: ten digits are over 300 years (and int() refuses 4301).
+            return int(value) if len(value) <= 10 else 10**10
     return None

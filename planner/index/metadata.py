@@ -30,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 
 from planner.index.models import CoreMetadata
 from planner.project.markers import marker_problem
+from planner.project.numbers import number_problem, requirement_number_problem
 
 __all__ = [
     "HashMismatch",
@@ -116,11 +117,13 @@ def parse_core_metadata(
     if not raw_version or not raw_version.strip():
         raise MetadataError(f"{where}core metadata of {raw_name.strip()} has no Version field")
     try:
+        if number_problem(raw_version):
+            raise InvalidVersion(raw_version)
         version = Version(raw_version.strip())
     except InvalidVersion as exc:
         raise MetadataError(
-            f"{where}core metadata of {raw_name.strip()} has an invalid Version "
-            f"{raw_version.strip()!r}"
+            f"{where}core metadata of {raw_name.strip()[:100]} has an invalid Version "
+            f"{raw_version.strip()[:100]!r}"
         ) from exc
 
     _check_expected(name, version, raw_name.strip(), expected_name, expected_version, where)
@@ -135,6 +138,8 @@ def parse_core_metadata(
     requires_python = _single(raw.get("requires_python"), unparsed, "requires-python", where)
     if requires_python is not None:
         requires_python = requires_python.strip() or None
+        if requires_python is not None and number_problem(requires_python):
+            raise MetadataError(f"{where}core metadata's Requires-Python: {number_problem(requires_python)}")
 
     extras = [*raw.get("provides_extra", []), *unparsed.get("provides-extra", [])]
     provides_extra = tuple(_unique(canonicalize_name(e.strip()) for e in extras if e.strip()))
@@ -162,22 +167,38 @@ def metadata_record(meta: CoreMetadata) -> bytes:
     }).encode()
 
 
-def metadata_from_record(data: bytes) -> CoreMetadata:
-    """The `CoreMetadata` a `metadata_record` holds; `MetadataError` if it does not read back."""
+def metadata_from_record(data: bytes, *, expected_name: str | None = None,
+                         expected_version: str | Version | None = None) -> CoreMetadata:
+    """The `CoreMetadata` a `metadata_record` holds; `MetadataError` if it does not read back.
+
+    The record comes from the cache folder, which planner does not trust: it is JSON (data only),
+    every field must have its type, every requirement must parse and pass the checks metadata
+    from an index passes, and it must describe the artifact it is read for."""
     try:
         record = json.loads(data)
-        requires_dist = tuple(_requirement(text) for text in record["requires_dist"])
+        if not isinstance(record, dict):
+            raise MetadataError("not an object")
+        texts = record["requires_dist"]
+        strings = (record["name"], record["version"], *texts, *record["provides_extra"], *record["dynamic"])
+        if not isinstance(texts, list) or not all(isinstance(text, str) for text in strings) or not all(
+                value is None or isinstance(value, str) for value in (record["requires_python"], record["metadata_version"])):
+            raise MetadataError("a field has the wrong type")
+        requires_dist = tuple(_requirement(text) for text in texts)
         if any(isinstance(requirement, str) for requirement in requires_dist):
             raise MetadataError("a stored requirement no longer parses")
+        if record["requires_python"] is not None and number_problem(record["requires_python"]):
+            raise MetadataError("requires-python holds a number too large")
+        version = Version(record["version"])
+        _check_expected(canonicalize_name(record["name"]), version, record["name"], expected_name, expected_version, "")
         return CoreMetadata(
-            name=canonicalize_name(record["name"]), version=Version(record["version"]),
+            name=canonicalize_name(record["name"]), version=version,
             requires_dist=requires_dist,  # type: ignore[arg-type]
             requires_python=record["requires_python"],
             provides_extra=tuple(canonicalize_name(extra) for extra in record["provides_extra"]),
             dynamic=tuple(record["dynamic"]), metadata_version=record["metadata_version"],
         )
-    except (ValueError, KeyError, TypeError) as exc:  # MetadataError is a ValueError too
-        raise MetadataError(f"stored metadata record does not read back: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # MetadataError is a ValueError too
+        raise MetadataError(f"stored metadata record does not read back: {str(exc)[:200]}") from None
 
 
 def parse_wheel_metadata(
@@ -250,8 +271,7 @@ def check_sdist_metadata(
     if problem is not None:
         reason, detail = problem
         raise MetadataNeedsBuild(
-            f"sdist {filename} {detail}; its dependencies are only known after a build, "
-            "which planner does not do yet",
+            f"sdist {filename} {detail}; its dependencies are only known after a build",
             filename=filename,
             reason=reason,
         )
@@ -417,7 +437,10 @@ def _requirement(text: str) -> Requirement | str:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        return f"Requires-Dist line {text!r} does not parse: {exc}"
+        return f"Requires-Dist line {text[:200]!r} does not parse: {exc}"
+    problem = requirement_number_problem(requirement)
+    if problem is not None:
+        return f"Requires-Dist line {text[:200]!r}: {problem}"
     problem = marker_problem(requirement.marker) if requirement.marker is not None else None
     if problem is not None:
         return f"the marker of Requires-Dist line {text!r} cannot be evaluated: {problem}"

@@ -6,7 +6,9 @@ metadata reading (`metadata.py`) and the network client (`client.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -137,16 +139,14 @@ class Artifact:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A listed file planner could not use at all (its name does not parse, say)."""
+    """A listed file planner could not use at all (its name does not parse, say).
+
+    `suspicious`: a field failed its check (a URL with a line break, a hash of the wrong length...):
+    the index sends what no honest index would, and the user hears of it (once per run)."""
 
     filename: str
     reason: str
-
-
-# A file as a row of plain values (see `FileTable`); positions in the tuple:
-_FILENAME, _URL, _VERSION, _KIND, _TAG_KEY, _HASHES, _REQUIRES_PYTHON, _YANKED, _SIZE, _UPLOAD_TIME, \
-    _CORE_METADATA, _METADATA_COPY = range(12)
-Row = tuple[Any, ...]
+    suspicious: bool = False
 
 
 @lru_cache(maxsize=None)
@@ -179,43 +179,96 @@ def wheel_tag_key(filename: str) -> str:
     return "-".join(filename[: -len(".whl")].split("-")[-3:])
 
 
-def _pairs(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...] | None:
-    return None if mapping is None else tuple(mapping.items())
+# -- the parsed-page record: plain JSON data, checked field by field when read back -------------
+RECORD_FORMAT = 3
+# Space-separated text columns: the characters each may hold (checked with bytes.translate, the
+# fastest check there is), and the lengths its items may have (an empty item stands for "none").
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_COLUMN_CHARS = {
+    "filenames": _LETTERS + b"._+!- ",
+    "urls": _LETTERS + b"-._~:/?#[]@!$&'()*+,;=% ",
+    "sha256": b"0123456789abcdef ",
+    "uploads": b"0123456789TtZz:.+- ",
+    "core": b"0123456789abcdef+- ",
+}
+_COLUMN_LENGTHS = {"sha256": {0, 64}, "core": {0, 1, 64}}
+_TAG_KEY_RE = re.compile(r"[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+")
 
 
-def file_row(filename: str, url: str, version_text: str, kind: ArtifactKind, tag_key: str,
-             hashes: Mapping[str, str], requires_python: str | None, yanked: str | None, size: int | None,
-             upload_time: str | None, core_metadata: Mapping[str, str] | None,
-             metadata_copy: MetadataCopy | None) -> Row:
-    """A file as a `FileTable` row; `tag_key` is a wheel's tag part (`wheel_tag_key`), "" for an sdist."""
-    return (filename, url, version_text, kind.value, tag_key, tuple(hashes.items()), requires_python, yanked,
-            size, upload_time, _pairs(core_metadata),
-            None if metadata_copy is None else (metadata_copy.url, tuple(metadata_copy.hashes.items())))
+@lru_cache(maxsize=65536)
+def _valid_tag_key(key: str) -> bool:  # pages share a few hundred
+    return bool(_TAG_KEY_RE.fullmatch(key))
 
 
-def _row(artifact: Artifact) -> Row:
-    return file_row(artifact.filename, artifact.url, str(artifact.version), artifact.kind,
-                    wheel_tag_key(artifact.filename) if artifact.kind is ArtifactKind.WHEEL else "",
-                    artifact.hashes, artifact.requires_python, artifact.yanked, artifact.size,
-                    artifact.upload_time, artifact.core_metadata, artifact.metadata_copy)
+def _names_start_well(text: str) -> bool:
+    """Every space-separated name starts with a letter or digit (no '..', no hidden names)."""
+    return not text.startswith(tuple("._+!-")) and not any(f" {c}" in text for c in "._+!-")
+_PLATFORM_RE = re.compile(r"[A-Za-z0-9_.]+")
+_MAX_ROWS = 10_000_000
+
+
+class RecordError(ValueError):
+    """A stored parsed page that does not read back as valid data (damaged or forged)."""
+
+
+def _split(column: str, n: int) -> list[str]:
+    return column.split(" ") if n else []
+
+
+def _int_column(values: Any, n: int, low: int, high: int, what: str) -> list[int]:
+    if not isinstance(values, list) or len(values) != n:
+        raise RecordError(f"{what}: not a list of {n}")
+    try:
+        checked = array("q", values)  # C speed: refuses anything but integers of 64 bits
+    except (TypeError, OverflowError):
+        raise RecordError(f"{what}: not integers") from None
+    if n and (min(checked) < low or max(checked) > high):
+        raise RecordError(f"{what}: out of range")
+    return values
 
 
 class FileTable(Sequence[Artifact]):
-    """A page's files as rows of plain values, each made an `Artifact` on first use.
+    """A page's files as columns of plain values, each file made an `Artifact` on first use.
 
     A project page can list tens of thousands of files (torch, numpy) while a target installs
-    one per version: rows load from the parsed-page cache an order of magnitude faster than
-    objects, and candidate selection reads the few fields it needs from the rows
-    (`version_groups`, `kind`, `tags`, `requires_python`, `yanked`, `filename`)."""
+    one per version: columns load from the parsed-page cache faster than objects (JSON with one
+    string per column, checked by one regular expression each and split only when needed), and
+    candidate selection reads the few fields it needs by position (`version_groups`, `kind`,
+    `tags`, `requires_python`, `yanked`, `filename`). Versions, tag parts and Requires-Python
+    texts are stored once per page and referred to by number.
 
-    __slots__ = ("index", "name", "rows", "_artifacts", "_groups", "_newest_first", "_shapes", "_uploaded_by")
+    `foreign`: wheels no target of the run can install (their platform is no target's), left out
+    by the parser to keep huge pages small, summarized per version by their platform tags so that
+    explanations can still say what a version has."""
 
-    def __init__(self, index: str, name: NormalizedName, rows: tuple[Row, ...],
-                 artifacts: Sequence[Artifact | None] | None = None) -> None:
+    __slots__ = ("index", "name", "foreign", "_n", "_filenames", "_urls", "_version_ids", "_versions", "_kinds",
+                 "_tag_ids", "_tag_keys", "_sha256", "_rpy_ids", "_rpys", "_sizes", "_uploads", "_core", "_hashes",
+                 "_yanked", "_copies", "_core_hashes", "_artifacts", "_groups", "_newest_first", "_shapes",
+                 "_uploaded_by")
+
+    def __init__(self, index: str, name: NormalizedName) -> None:
         self.index = index
         self.name = name
-        self.rows = rows
-        self._artifacts: list[Artifact | None] = list(artifacts) if artifacts is not None else [None] * len(rows)
+        self.foreign: dict[str, tuple[str, ...]] = {}
+        self._n = 0
+        self._filenames: list[str] = []
+        self._urls: list[str] | str = []
+        self._version_ids: list[int] = []
+        self._versions: list[str] = []
+        self._kinds = ""  # one letter per file: "w" wheel, "s" sdist
+        self._tag_ids: list[int] = []
+        self._tag_keys: list[str] = [""]  # 0: no tags (sdists)
+        self._sha256: list[str] | str = []  # "" when the index gives none
+        self._rpy_ids: list[int] = []
+        self._rpys: list[str | None] = [None]  # 0: no Requires-Python
+        self._sizes: list[int] = []  # -1 when unknown
+        self._uploads: list[str] | str = []  # "" when unknown
+        self._core: list[str] | str = []  # "": no metadata file; "-": one without hash; "+": hashes in _core_hashes
+        self._hashes: dict[int, tuple[tuple[str, str], ...]] = {}  # other algorithms than sha256
+        self._yanked: dict[int, str] = {}  # position -> reason ("" without one)
+        self._copies: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._core_hashes: dict[int, tuple[tuple[str, str], ...]] = {}
+        self._artifacts: dict[int, Artifact] = {}
         self._groups: dict[Version, list[int]] | None = None
         self._newest_first: list[tuple[Version, list[int]]] | None = None
         self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
@@ -227,49 +280,82 @@ class FileTable(Sequence[Artifact]):
             return artifacts
         index = artifacts[0].index if artifacts else ""
         name = artifacts[0].name if artifacts else NormalizedName("")
-        return cls(index, name, tuple(_row(a) for a in artifacts), artifacts)
+        builder = FileTableBuilder(index, name)
+        for artifact in artifacts:
+            builder.add(artifact.filename, artifact.url, str(artifact.version), artifact.kind,
+                        wheel_tag_key(artifact.filename) if artifact.kind is ArtifactKind.WHEEL else "",
+                        artifact.hashes, artifact.requires_python, artifact.yanked, artifact.size,
+                        artifact.upload_time, artifact.core_metadata, artifact.metadata_copy)
+        table = builder.build()
+        table._artifacts = dict(enumerate(artifacts))
+        return table
 
     # -- Sequence[Artifact] --------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._n
 
     def __getitem__(self, position):  # type: ignore[no-untyped-def,override]
         if isinstance(position, slice):
-            return tuple(self[i] for i in range(*position.indices(len(self.rows))))
-        artifact = self._artifacts[position]
+            return tuple(self[i] for i in range(*position.indices(self._n)))
+        if position < 0:
+            position += self._n
+        if not 0 <= position < self._n:
+            raise IndexError(position)
+        artifact = self._artifacts.get(position)
         if artifact is None:
-            artifact = self._artifacts[position] = self._artifact(self.rows[position])
+            artifact = self._artifacts[position] = self._artifact(position)
         return artifact
 
     def __iter__(self):  # type: ignore[no-untyped-def]
-        return (self[i] for i in range(len(self.rows)))
+        return (self[i] for i in range(self._n))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FileTable):
-            return self.rows == other.rows
+            return (self.index, self.name, self.foreign) == (other.index, other.name, other.foreign) \
+                and tuple(self) == tuple(other)
         if isinstance(other, tuple):
             return tuple(self) == other
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self.rows)
+        return hash((self.index, self.name, tuple(self._filenames)))
 
     def __repr__(self) -> str:
-        return f"FileTable({self.index!r}, {self.name!r}, {len(self.rows)} files)"
+        return f"FileTable({self.index!r}, {self.name!r}, {self._n} files)"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (FileTable, (self.index, self.name, self.rows))  # rows only: the compact form
+    def _text(self, attribute: str) -> list[str]:
+        """A text column, split on first use (the cache stores it as one string)."""
+        value = getattr(self, attribute)
+        if isinstance(value, str):
+            value = _split(value, self._n)
+            setattr(self, attribute, value)
+        return value  # type: ignore[no-any-return]
 
-    def _artifact(self, row: Row) -> Artifact:
-        copy = row[_METADATA_COPY]
-        core = row[_CORE_METADATA]
+    def _artifact(self, position: int) -> Artifact:
+        sha256 = self._text("_sha256")[position]
+        hashes = dict(self._hashes.get(position, ()))
+        if sha256:
+            hashes = {"sha256": sha256, **hashes}
+        core = self._text("_core")[position]
+        core_metadata: Mapping[str, str] | None = None
+        if core == "-":
+            core_metadata = MappingProxyType({})
+        elif core == "+":
+            core_metadata = MappingProxyType(dict(self._core_hashes.get(position, ())))
+        elif core:
+            core_metadata = MappingProxyType({"sha256": core})
+        copy = self._copies.get(position)
+        tag_key = self._tag_keys[self._tag_ids[position]]
+        size = self._sizes[position]
+        upload = self._text("_uploads")[position]
         return Artifact(
-            index=self.index, filename=row[_FILENAME], url=row[_URL], name=self.name,
-            version=parse_version(row[_VERSION]), kind=ArtifactKind(row[_KIND]),
-            tags=tags_of(row[_TAG_KEY]) if row[_TAG_KEY] else frozenset(),
-            hashes=MappingProxyType(dict(row[_HASHES])), requires_python=row[_REQUIRES_PYTHON],
-            yanked=row[_YANKED], size=row[_SIZE], upload_time=row[_UPLOAD_TIME],
-            core_metadata=None if core is None else MappingProxyType(dict(core)),
+            index=self.index, filename=self._filenames[position], url=self._text("_urls")[position], name=self.name,
+            version=parse_version(self._versions[self._version_ids[position]]),
+            kind=ArtifactKind.WHEEL if self._kinds[position] == "w" else ArtifactKind.SDIST,
+            tags=tags_of(tag_key) if tag_key else frozenset(),
+            hashes=MappingProxyType(hashes), requires_python=self._rpys[self._rpy_ids[position]],
+            yanked=self._yanked.get(position), size=None if size < 0 else size, upload_time=upload or None,
+            core_metadata=core_metadata,
             metadata_copy=None if copy is None else MetadataCopy(copy[0], MappingProxyType(dict(copy[1]))),
         )
 
@@ -277,14 +363,20 @@ class FileTable(Sequence[Artifact]):
     def version_groups(self) -> dict[Version, list[int]]:
         """Row positions per version, in page order (computed once)."""
         if self._groups is None:
-            by_text: dict[str, list[int]] = {}
-            for position, row in enumerate(self.rows):
-                by_text.setdefault(row[_VERSION], []).append(position)
-            groups = {parse_version(text): positions for text, positions in by_text.items()}
-            if len(groups) < len(by_text):  # "1.0" and "1.0.0" are one version: keep page order
-                groups = {}
-                for position, row in enumerate(self.rows):
-                    groups.setdefault(parse_version(row[_VERSION]), []).append(position)
+            by_id: dict[int, list[int]] = {}
+            for position, version_id in enumerate(self._version_ids):
+                found = by_id.get(version_id)
+                if found is None:
+                    by_id[version_id] = [position]
+                else:
+                    found.append(position)
+            groups: dict[Version, list[int]] = {}
+            for version_id, positions in by_id.items():
+                version = parse_version(self._versions[version_id])
+                if version in groups:  # "1.0" and "1.0.0" are one version: keep page order
+                    groups[version] = sorted(groups[version] + positions)
+                else:
+                    groups[version] = positions
             self._groups = groups
         return self._groups
 
@@ -302,11 +394,10 @@ class FileTable(Sequence[Artifact]):
         key once, then visits only the files that fit it (computed once, shared by every target)."""
         if self._shapes is None:
             shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] = {}
-            rows = self.rows
+            rpys, rpy_ids, tag_keys, tag_ids, kinds = self._rpys, self._rpy_ids, self._tag_keys, self._tag_ids, self._kinds
             for version, positions in self.version_groups().items():
                 for position in positions:
-                    row = rows[position]
-                    key = (row[_REQUIRES_PYTHON], row[_TAG_KEY] if row[_KIND] == "wheel" else None)
+                    key = (rpys[rpy_ids[position]], tag_keys[tag_ids[position]] if kinds[position] == "w" else None)
                     found = shapes.get(key)
                     if found is None:
                         shapes[key] = [(version, position)]
@@ -316,26 +407,23 @@ class FileTable(Sequence[Artifact]):
         return self._shapes
 
     def is_wheel(self, position: int) -> bool:
-        return self.rows[position][_KIND] == "wheel"
+        return self._kinds[position] == "w"
 
     def tags(self, position: int) -> frozenset[Tag]:
-        artifact = self._artifacts[position]
-        if artifact is not None:
-            return artifact.tags
-        key = self.rows[position][_TAG_KEY]
+        key = self._tag_keys[self._tag_ids[position]]
         return tags_of(key) if key else frozenset()
 
     def filename(self, position: int) -> str:
-        return self.rows[position][_FILENAME]  # type: ignore[no-any-return]
+        return self._filenames[position]
 
     def requires_python(self, position: int) -> str | None:
-        return self.rows[position][_REQUIRES_PYTHON]  # type: ignore[no-any-return]
+        return self._rpys[self._rpy_ids[position]]
 
     def yanked(self, position: int) -> str | None:
-        return self.rows[position][_YANKED]  # type: ignore[no-any-return]
+        return self._yanked.get(position)
 
     def upload_time(self, position: int) -> str | None:
-        return self.rows[position][_UPLOAD_TIME]  # type: ignore[no-any-return]
+        return self._text("_uploads")[position] or None
 
     def uploaded_by(self, cutoff: object, uploaded_before: Callable[[str | None], bool | None]) -> tuple[FileTable, int]:
         """The files uploaded by `cutoff` (as a table of their own, made once per cut-off), and how
@@ -343,17 +431,267 @@ class FileTable(Sequence[Artifact]):
         `uploaded_before(text)`: True/False, or None when the time is missing or unreadable."""
         found = self._uploaded_by.get(cutoff)
         if found is None:
-            kept: list[Row] = []
+            kept: list[int] = []
             undated = 0
-            for row in self.rows:
-                verdict = uploaded_before(row[_UPLOAD_TIME])
+            for position, text in enumerate(self._text("_uploads")):
+                verdict = uploaded_before(text or None)
                 if verdict is None:
                     undated += 1
                 elif verdict:
-                    kept.append(row)
-            table = self if len(kept) == len(self.rows) else FileTable(self.index, self.name, tuple(kept))
+                    kept.append(position)
+            table = self if len(kept) == self._n else self._subset(kept)
             found = self._uploaded_by[cutoff] = (table, undated)
         return found
+
+    def _subset(self, positions: list[int]) -> FileTable:
+        """A table of these rows only (the per-page texts are shared, not copied)."""
+        table = FileTable(self.index, self.name)
+        table._n = len(positions)
+        renumbered = {old: new for new, old in enumerate(positions)}
+        table._filenames = [self._filenames[p] for p in positions]
+        for column in ("_urls", "_sha256", "_uploads", "_core"):
+            values = self._text(column)
+            setattr(table, column, [values[p] for p in positions])
+        table._versions, table._tag_keys, table._rpys = self._versions, self._tag_keys, self._rpys
+        table._version_ids = [self._version_ids[p] for p in positions]
+        table._kinds = "".join(self._kinds[p] for p in positions)
+        table._tag_ids = [self._tag_ids[p] for p in positions]
+        table._rpy_ids = [self._rpy_ids[p] for p in positions]
+        table._sizes = [self._sizes[p] for p in positions]
+        for sparse in ("_hashes", "_yanked", "_copies", "_core_hashes", "_artifacts"):
+            values = getattr(self, sparse)
+            setattr(table, sparse, {renumbered[k]: v for k, v in values.items() if k in renumbered})
+        # Left-out wheels (no target's platform) of a version whose listed files were all uploaded
+        # later go with them; those of versions with no listed file stay (their times are unknown).
+        listed = {self._versions[i] for i in self._version_ids}
+        kept = {self._versions[i] for i in table._version_ids}
+        table.foreign = {text: platforms for text, platforms in self.foreign.items()
+                         if text in kept or text not in listed}
+        return table
+
+    def foreign_versions(self) -> dict[Version, tuple[str, ...]]:
+        """Versions of the left-out wheels with their platform tags, parsed."""
+        return {parse_version(text): platforms for text, platforms in self.foreign.items()}
+
+    # -- the cache record ----------------------------------------------------------------------
+    def to_record(self) -> dict[str, Any]:
+        """The table as plain JSON data (`from_record` reads it back, checking every field)."""
+        return {
+            "n": self._n,
+            "filenames": " ".join(self._filenames),
+            "urls": " ".join(self._text("_urls")),
+            "versions": self._versions, "version": self._version_ids, "kinds": self._kinds,
+            "tag_keys": self._tag_keys, "tag": self._tag_ids,
+            "sha256": " ".join(self._text("_sha256")),
+            "rpys": self._rpys, "rpy": self._rpy_ids, "sizes": self._sizes,
+            "uploads": " ".join(self._text("_uploads")),
+            "core": " ".join(self._text("_core")),
+            "hashes": {str(k): v for k, v in self._hashes.items()},
+            "yanked": {str(k): v for k, v in self._yanked.items()},
+            "copies": {str(k): [url, pairs] for k, (url, pairs) in self._copies.items()},
+            "core_hashes": {str(k): v for k, v in self._core_hashes.items()},
+            "foreign": self.foreign,
+        }
+
+    @classmethod
+    def from_record(cls, record: Any, index: str, name: NormalizedName, local_root: str | None) -> FileTable:
+        """A table from `to_record`'s data, every field checked as if an index had sent it (the
+        cache folder is not trusted either); `RecordError` when anything is off."""
+        from planner.index.validate import BadField, check_hashes, check_requires_python, check_url, \
+            check_version, clean_reason
+
+        if not isinstance(record, dict):
+            raise RecordError("not an object")
+        n = record.get("n")
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= _MAX_ROWS:
+            raise RecordError("bad row count")
+        table = cls(index, name)
+        table._n = n
+        try:
+            texts = {column: _checked_text(record, column, characters, n) for column, characters in _COLUMN_CHARS.items()}
+            filenames = _split(texts["filenames"], n)
+            lengths = set(map(len, filenames))
+            if n and (max(lengths) > 255 or 0 in lengths or not _names_start_well(texts["filenames"])):
+                raise RecordError("bad file names")
+            # Every URL starts with a scheme planner may read (there is no space inside one).
+            spaced = " " + texts["urls"]
+            prefixes = (" https://", " http://") + ((" file:///",) if local_root is not None else ())
+            if sum(spaced.count(prefix) for prefix in prefixes) != n:
+                raise RecordError("bad URLs")
+            if local_root is not None and "file:" in texts["urls"]:
+                for url in _split(texts["urls"], n):
+                    if url.startswith("file:"):
+                        check_url(url, local_root=local_root)
+            for column, allowed in _COLUMN_LENGTHS.items():
+                text = texts[column]
+                # All 64 characters long (the usual case): the separators sit every 65th place.
+                if not (len(text) == 65 * n - 1 and not text[64::65].strip(" ")):
+                    if not set(map(len, _split(text, n))) <= allowed:
+                        raise RecordError(f"bad column {column}")
+            table._filenames = filenames
+            table._urls, table._sha256 = texts["urls"], texts["sha256"]  # split when first used
+            table._uploads, table._core = texts["uploads"], texts["core"]
+            kinds = record.get("kinds")
+            if not isinstance(kinds, str) or len(kinds) != n or kinds.strip("ws"):
+                raise RecordError("bad kinds")
+            table._kinds = kinds
+            versions = record.get("versions")
+            if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+                raise RecordError("bad versions")
+            for text in versions:
+                check_version(text)
+                parse_version(text)  # InvalidVersion is a ValueError
+            table._versions = versions
+            tag_keys = record.get("tag_keys")
+            if not isinstance(tag_keys, list) or not tag_keys or tag_keys[0] != "" \
+                    or not all(isinstance(k, str) and _valid_tag_key(k) for k in tag_keys[1:]):
+                raise RecordError("bad tags")
+            table._tag_keys = tag_keys
+            rpys = record.get("rpys")
+            if not isinstance(rpys, list) or not rpys or rpys[0] is not None \
+                    or not all(isinstance(r, str) for r in rpys[1:]):
+                raise RecordError("bad requires-python")
+            for text in rpys[1:]:
+                check_requires_python(text)
+            table._rpys = rpys
+            table._version_ids = _int_column(record.get("version"), n, 0, len(versions) - 1, "version")
+            table._tag_ids = _int_column(record.get("tag"), n, 0, len(tag_keys) - 1, "tag")
+            table._rpy_ids = _int_column(record.get("rpy"), n, 0, len(rpys) - 1, "rpy")
+            from planner.index.validate import MAX_SIZE
+
+            table._sizes = _int_column(record.get("sizes"), n, -1, MAX_SIZE, "sizes")
+            table._hashes = {k: tuple(check_hashes(dict(v)).items()) for k, v in _sparse(record, "hashes", n).items()}
+            table._core_hashes = {k: tuple(check_hashes(dict(v)).items())
+                                  for k, v in _sparse(record, "core_hashes", n).items()}
+            yanked = _sparse(record, "yanked", n)
+            if not all(isinstance(v, str) and clean_reason(v) == v for v in yanked.values()):
+                raise RecordError("bad yank reason")
+            table._yanked = yanked
+            copies = {}
+            for position, value in _sparse(record, "copies", n).items():
+                if not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str):
+                    raise RecordError("bad metadata copy")
+                copies[position] = (check_url(value[0], local_root=local_root), tuple(check_hashes(dict(value[1])).items()))
+            table._copies = copies
+            foreign = record.get("foreign")
+            if not isinstance(foreign, dict):
+                raise RecordError("bad foreign files")
+            for text, platforms in foreign.items():
+                check_version(text)
+                parse_version(text)
+                if not isinstance(platforms, list) or not all(isinstance(p, str) and _PLATFORM_RE.fullmatch(p)
+                                                              for p in platforms):
+                    raise RecordError("bad foreign platforms")
+            table.foreign = {text: tuple(platforms) for text, platforms in foreign.items()}
+        except (BadField, TypeError, KeyError) as exc:
+            raise RecordError(str(exc)) from None
+        except ValueError as exc:  # InvalidVersion and the like
+            raise RecordError(str(exc)) from None
+        return table
+
+
+def _checked_text(record: dict[str, Any], column: str, allowed: bytes, n: int) -> str:
+    """A space-separated column of `n` items, of `allowed` characters only."""
+    text = record.get(column)
+    if not isinstance(text, str) or text.count(" ") != max(n - 1, 0) or (not n and text):
+        raise RecordError(f"bad column {column}")
+    try:
+        if text.encode("ascii").translate(None, allowed):
+            raise RecordError(f"bad characters in column {column}")
+    except UnicodeEncodeError:
+        raise RecordError(f"bad characters in column {column}") from None
+    return text
+
+
+def _sparse(record: dict[str, Any], key: str, n: int) -> dict[int, Any]:
+    """A `{position: value}` column of the record (positions as JSON object keys)."""
+    value = record.get(key)
+    if not isinstance(value, dict):
+        raise RecordError(f"bad {key}")
+    out: dict[int, Any] = {}
+    for text, item in value.items():
+        if not (text.isascii() and text.isdigit() and len(text) <= 8) or int(text) >= n:
+            raise RecordError(f"bad {key} position")
+        if isinstance(item, list):  # pairs of (algorithm, hex): lists in JSON
+            if key in ("hashes", "core_hashes"):
+                if not all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+                           for pair in item):
+                    raise RecordError(f"bad {key}")
+                item = [tuple(pair) for pair in item]
+        out[int(text)] = item
+    return out
+
+
+class FileTableBuilder:
+    """Collects a page's files (already checked by the parser) into a `FileTable`."""
+
+    def __init__(self, index: str, name: NormalizedName) -> None:
+        self.table = FileTable(index, name)
+        self._version_ids: dict[str, int] = {}
+        self._tag_ids: dict[str, int] = {"": 0}
+        self._rpy_ids: dict[str | None, int] = {None: 0}
+        self._kinds: list[str] = []
+        self._foreign: dict[str, set[str]] = {}
+
+    def add(self, filename: str, url: str, version_text: str, kind: ArtifactKind, tag_key: str,
+            hashes: Mapping[str, str], requires_python: str | None, yanked: str | None, size: int | None,
+            upload_time: str | None, core_metadata: Mapping[str, str] | None,
+            metadata_copy: MetadataCopy | None) -> None:
+        t = self.table
+        position = t._n
+        t._n += 1
+        t._filenames.append(filename)
+        t._urls.append(url)  # type: ignore[union-attr]
+        version_id = self._version_ids.get(version_text)
+        if version_id is None:
+            version_id = self._version_ids[version_text] = len(t._versions)
+            t._versions.append(version_text)
+        t._version_ids.append(version_id)
+        self._kinds.append("w" if kind is ArtifactKind.WHEEL else "s")
+        tag_id = self._tag_ids.get(tag_key)
+        if tag_id is None:
+            tag_id = self._tag_ids[tag_key] = len(t._tag_keys)
+            t._tag_keys.append(tag_key)
+        t._tag_ids.append(tag_id)
+        sha256 = hashes.get("sha256", "")
+        t._sha256.append(sha256)  # type: ignore[union-attr]
+        others = tuple((k, v) for k, v in hashes.items() if k != "sha256")
+        if others:
+            t._hashes[position] = others
+        rpy_id = self._rpy_ids.get(requires_python)
+        if rpy_id is None:
+            rpy_id = self._rpy_ids[requires_python] = len(t._rpys)
+            t._rpys.append(requires_python)
+        t._rpy_ids.append(rpy_id)
+        t._sizes.append(-1 if size is None else size)
+        t._uploads.append(upload_time or "")  # type: ignore[union-attr]
+        if core_metadata is None:
+            core = ""
+        elif not core_metadata:
+            core = "-"
+        elif set(core_metadata) == {"sha256"}:
+            core = core_metadata["sha256"]
+        else:
+            core = "+"
+            t._core_hashes[position] = tuple(core_metadata.items())
+        t._core.append(core)  # type: ignore[union-attr]
+        if yanked is not None:
+            t._yanked[position] = yanked
+        if metadata_copy is not None:
+            t._copies[position] = (metadata_copy.url, tuple(metadata_copy.hashes.items()))
+
+    def add_foreign(self, version_text: str, platforms: Iterable[str]) -> None:
+        """A wheel left out because no target's platform is among its `platforms`."""
+        self._foreign.setdefault(version_text, set()).update(platforms)
+
+    def build(self) -> FileTable:
+        table = self.table
+        table._kinds = "".join(self._kinds)
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # versions of a page share a few platform sets
+        for text, platforms in self._foreign.items():
+            key = tuple(sorted(platforms))
+            table.foreign[text] = shared.setdefault(key, key)
+        return table
 
 
 @dataclass(frozen=True)
@@ -364,10 +702,48 @@ class ProjectPage:
     url: str  # the page URL (redacted for display by callers)
     project: NormalizedName
     artifacts: Sequence[Artifact]
-    skipped: tuple[SkippedFile, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()  # the first MAX_SKIPPED of them (simple.py)
+    skipped_total: int = -1  # how many files were skipped in all (-1: as many as listed)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "artifacts", FileTable.of(self.artifacts))
+        if self.skipped_total < 0:
+            object.__setattr__(self, "skipped_total", len(self.skipped))
+
+    @property
+    def has_files(self) -> bool:
+        """Does the index list the project at all? Unusable files and files for platforms no
+        target has count: under first-index, such a page stops the search (that later indexes are
+        never asked for the name is what stops dependency confusion)."""
+        return bool(len(self.files) or self.skipped_total or self.files.foreign)
+
+    def to_record(self) -> dict[str, Any]:
+        """The page as plain JSON data (`from_record` reads it back)."""
+        return {"format": RECORD_FORMAT, "index": self.index, "url": self.url, "project": self.project,
+                "files": self.files.to_record(), "skipped_total": self.skipped_total,
+                "skipped": [[s.filename, s.reason, s.suspicious] for s in self.skipped]}
+
+    @classmethod
+    def from_record(cls, record: Any, *, index: str, url: str, project: NormalizedName,
+                    local_root: str | None) -> ProjectPage:
+        """The page a `to_record` record holds, checked like index data, for the page asked for
+        (`RecordError` when it is damaged, forged, or another page's)."""
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+            raise RecordError("another format")
+        if (record.get("index"), record.get("url"), record.get("project")) != (index, url, project):
+            raise RecordError("another page")
+        files = FileTable.from_record(record.get("files"), index, project, local_root)
+        total, skipped = record.get("skipped_total"), record.get("skipped")
+        if not isinstance(total, int) or isinstance(total, bool) or not isinstance(skipped, list) \
+                or not 0 <= len(skipped) <= total:
+            raise RecordError("bad skipped files")
+        items = []
+        for item in skipped:
+            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str)
+                    and isinstance(item[2], bool) and len(item[0]) <= 300 and len(item[1]) <= 1000):
+                raise RecordError("bad skipped file")
+            items.append(SkippedFile(item[0], item[1], item[2]))
+        return cls(index, url, project, files, tuple(items), total)
 
     @property
     def files(self) -> FileTable:
@@ -437,6 +813,32 @@ class CandidateSet:
 
 
 @dataclass(frozen=True)
+class BuiltOn:
+    """The environment a PEP 517 metadata build ran in (`planner/sources/build.py`): a backend
+    may compute dependencies from it, so a target on another one may get other dependencies."""
+
+    python_version: str  # "3.11.7"
+    implementation: str  # "cpython"
+    sys_platform: str  # "linux"
+    machine: str  # "x86_64"
+
+    def describe(self) -> str:
+        return f"Python {self.python_version} on {self.sys_platform} {self.machine}"
+
+    def differs_from(self, environment: Mapping[str, str]) -> list[str]:
+        """What differs from a target's marker environment: "Python 3.12", "darwin", "arm64"."""
+        out = []
+        python = ".".join(self.python_version.split(".")[:2])
+        if environment.get("python_version") not in (None, python):
+            out.append(f"Python {environment['python_version']}")
+        if environment.get("sys_platform") not in (None, self.sys_platform):
+            out.append(environment["sys_platform"])
+        if environment.get("platform_machine") not in (None, self.machine):
+            out.append(environment["platform_machine"])
+        return out
+
+
+@dataclass(frozen=True)
 class CoreMetadata:
     """The parts of a distribution's core metadata the compiler needs."""
 
@@ -452,6 +854,8 @@ class CoreMetadata:
     # Where each of `requires_dist` was written, when it comes from a pyproject the user edits
     # (a local package's): same length as `requires_dist`, else empty.
     origins: tuple[Location | None, ...] = field(default=(), compare=False)
+    # Set when the metadata comes from a PEP 517 build rather than a file an index published.
+    built_on: BuiltOn | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,27 @@ Pure functions: bytes and URLs in, values out. The HTTP client negotiates the fo
 `ACCEPT_HEADER`, picks the parser with `media_type_of` and adds the index name and URL to an
 `IndexFormatError` message.
 
-What every parsed file goes through, whatever the format:
+A page is checked to be the page asked for (an index answering with a login or proxy page, a
+page for another project, or anything without the Simple API's markers is an `IndexFormatError`,
+never an empty page): JSON needs `meta.api-version` and, when it names a project, the one asked
+for; HTML needs the `pypi:repository-version` meta tag, a "Links for <project>" title or heading,
+or links to distribution files, and its files must not all be another project's.
+
+Pages are parsed as a stream: JSON file entries are decoded one at a time from the text (never
+the whole document as objects), HTML links are handled as the parser meets them; each file is
+checked and either kept as a column entry (`FileTableBuilder`), summarized (a wheel none of the
+run's target platforms can install: `platforms`), or skipped with the reason. A page of a million
+files costs memory for its body and for the files some target can use.
+
+What every listed file goes through, whatever the format:
 - its URL is resolved against the page URL and stripped of user info (credentials are re-added
   per host by the HTTP client and must never reach a plan or a log);
 - its name is parsed with `packaging.utils` (wheels; sdists as .tar.gz/.zip); files that do not
   parse, belong to another project, hide a path in their name, or repeat an earlier name are kept
   out of `artifacts` and listed in `skipped` with the reason;
+- every field is checked (`validate.py`): a file with a bad URL, name, hash, size, upload time,
+  requires-python or version number is unusable, listed in `skipped` as `suspicious` (the client
+  reports it once), never written anywhere;
 - a copy of its core metadata that the index keeps beside its pages (`_planner-metadata` in JSON,
   `data-planner-metadata` in HTML, written by `planner mirror` when the file URLs lead upstream;
   see docs/mirror.md) becomes `Artifact.metadata_copy`. It is honoured only when it resolves to
@@ -20,6 +35,7 @@ What every parsed file goes through, whatever the format:
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -29,25 +45,27 @@ from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion
+from packaging.utils import NormalizedName, canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from planner.index.models import (
     ArtifactKind,
-    FileTable,
+    FileTableBuilder,
     MetadataCopy,
     ProjectPage,
-    Row,
     SkippedFile,
-    file_row,
+    tags_of,
     wheel_tag_key,
+)
+from planner.index.validate import (
+    BadField,
+    check_filename,
+    check_hashes,
+    check_requires_python,
+    check_size,
+    check_upload_time,
+    check_url,
+    check_version,
+    clean_reason,
 )
 from planner.urls import strip_userinfo
 
@@ -61,7 +79,6 @@ SUPPORTED_API_MAJOR = 1
 
 _JSON_TYPES = {JSON_MEDIA_TYPE, "application/vnd.pypi.simple.latest+json"}
 _HTML_TYPES = {HTML_MEDIA_TYPE, "application/vnd.pypi.simple.latest+html", "text/html"}
-_HEX_RE = re.compile(r"[0-9a-fA-F]+")
 _UNFINISHED_ANCHOR_RE = re.compile(r"<a(?:[\s/>]|$)", re.IGNORECASE)
 # PEP 658 attribute value `<hashname>=<hexvalue>`.
 _HASH_PAIR_RE = re.compile(r"([A-Za-z0-9_-]+)=([0-9a-fA-F]+)")
@@ -69,6 +86,12 @@ _HASH_PAIR_RE = re.compile(r"([A-Za-z0-9_-]+)=([0-9a-fA-F]+)")
 # leading underscore for private use; HTML clients ignore unknown data- attributes).
 JSON_METADATA_COPY_KEY = "_planner-metadata"
 HTML_METADATA_COPY_ATTR = "data-planner-metadata"
+# Files a simple page links to (any project's): what tells a project page from a login page.
+DISTRIBUTION_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".tar", ".egg",
+                         ".exe", ".msi", ".rpm", ".dmg")
+MAX_SKIPPED = 1000  # skipped files kept with their reasons; beyond, only counted
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
 class IndexFormatError(ValueError):
@@ -152,7 +175,7 @@ def _wheel_head(head: str) -> tuple[NormalizedName, str] | None:
     head: each is parsed once, not once per platform."""
     try:
         name, version, _build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
-    except (InvalidWheelFilename, InvalidVersion):
+    except ValueError:  # InvalidWheelFilename, InvalidVersion
         return None
     return name, str(version)
 
@@ -162,13 +185,14 @@ def _wheel_tags_parse(tag_key: str) -> bool:
     """Does a wheel's tag part (`python-abi-platform`) parse? (Thousands of files share a few.)"""
     try:
         parse_wheel_filename(f"a-0-{tag_key}.whl")
-    except (InvalidWheelFilename, InvalidVersion):
+    except ValueError:
         return False
     return True
 
 
 def _parse_filename(filename: str) -> _ParsedName | str:
-    """The project, version and kind a file name stands for, or the reason it cannot be used."""
+    """The project, version and kind a file name stands for, or the reason it cannot be used.
+    (The name is at most 255 characters of [A-Za-z0-9._+!-]: `check_filename` ran first.)"""
     try:
         if filename.endswith(".whl"):
             parts = filename[: -len(".whl")].split("-")
@@ -181,68 +205,151 @@ def _parse_filename(filename: str) -> _ParsedName | str:
         if filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
             return _ParsedName(name, str(version), ArtifactKind.SDIST, "")
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
+    except ValueError as exc:  # InvalidWheelFilename, InvalidSdistFilename, InvalidVersion
         return f"its name does not parse ({exc})"
     return "not a wheel or an sdist (.tar.gz / .zip)"
 
 
 @dataclass
 class _RawFile:
-    """One listed file, format-independent, before its name is checked."""
+    """One listed file, format-independent, before its fields are checked. A field the index
+    gave with the wrong type is kept as the problem to report (`problem`)."""
 
     filename: str
     url: str
-    hashes: dict[str, str]
+    hashes: dict[str, Any]
     requires_python: str | None
     yanked: str | None
     size: int | None
     upload_time: str | None
-    core_metadata: Mapping[str, str] | None
+    core_metadata: Mapping[str, Any] | None
     metadata_copy: MetadataCopy | None = None
+    problem: str | None = None
 
 
-def _build_page(
-    index: str, page_url: str, project: str, files: Iterable[_RawFile | SkippedFile]
-) -> ProjectPage:
-    wanted = canonicalize_name(project)
-    rows: list[Row] = []
-    skipped: list[SkippedFile] = []
-    seen: set[str] = set()
-    for raw in files:
+def _page_local_root(page_url: str, local_root: str | None) -> str | None:
+    """The folder `file:` URLs of a page may point into: the index's (given by the client), or for
+    a page read on its own, the folder above the page's (`<index>/<project>/`)."""
+    if local_root is not None or not page_url.lower().startswith("file:"):
+        return local_root
+    from urllib.request import url2pathname
+
+    return posixpath.dirname(posixpath.dirname(url2pathname(unquote(urlsplit(page_url).path)).rstrip("/")))
+
+
+class _PageBuilder:
+    """Checks each listed file and collects the page (see the module docstring)."""
+
+    def __init__(self, index: str, page_url: str, project: str, local_root: str | None,
+                 platforms: frozenset[str] | None, default_root: bool = True) -> None:
+        self.index = index
+        self.page_url = page_url
+        self.wanted = canonicalize_name(project)
+        self.local_root = _page_local_root(page_url, local_root) if default_root else local_root
+        self.platforms = platforms
+        self.files = FileTableBuilder(index, self.wanted)
+        self.skipped: list[SkippedFile] = []
+        self.skipped_total = 0
+        self.seen: set[str] = set()
+        self.other_projects: dict[NormalizedName, int] = {}
+        self.listed = 0
+        self._kept_tags: dict[str, tuple[bool, tuple[str, ...]]] = {}
+
+    def skip(self, filename: str, reason: str, suspicious: bool = False) -> None:
+        self.skipped_total += 1
+        if len(self.skipped) < MAX_SKIPPED:
+            self.skipped.append(SkippedFile(filename[:300], reason, suspicious))
+
+    def add(self, raw: _RawFile | SkippedFile) -> None:
+        self.listed += 1
         if isinstance(raw, SkippedFile):
-            skipped.append(raw)
-            continue
+            self.skip(raw.filename, raw.reason, raw.suspicious)
+            return
         reason = _unsafe_name_reason(raw.filename)
-        if reason is None and raw.filename in seen:
+        if reason is not None:
+            self.skip(raw.filename, reason, suspicious=True)
+            return
+        try:
+            check_filename(raw.filename)
+        except BadField as exc:
+            self.skip(raw.filename, str(exc), suspicious=True)
+            return
+        if raw.filename in self.seen:
             # Two entries for one name would make "the artifact" ambiguous; the first one wins.
-            reason = "listed twice (the first entry is used)"
-        parsed: _ParsedName | str = reason if reason is not None else _parse_filename(raw.filename)
-        if isinstance(parsed, _ParsedName) and parsed.name != wanted:
-            parsed = f"it belongs to project '{parsed.name}', not '{wanted}'"
+            self.skip(raw.filename, "listed twice (the first entry is used)")
+            return
+        parsed = _parse_filename(raw.filename)
         if isinstance(parsed, str):
-            skipped.append(SkippedFile(raw.filename, parsed))
-            continue
-        seen.add(raw.filename)
-        rows.append(file_row(raw.filename, raw.url, parsed.version_text, parsed.kind, parsed.tag_key, raw.hashes,
-                             raw.requires_python, raw.yanked, raw.size, raw.upload_time, raw.core_metadata,
-                             raw.metadata_copy))
-    # Rows straight away (`FileTable`): a file becomes an `Artifact` only when some target uses it.
-    return ProjectPage(
-        index=index,
-        url=strip_userinfo(page_url),
-        project=wanted,
-        artifacts=FileTable(index, wanted, tuple(rows)),
-        skipped=tuple(skipped),
-    )
+            self.skip(raw.filename, parsed)
+            return
+        if parsed.name != self.wanted:
+            self.other_projects[parsed.name] = self.other_projects.get(parsed.name, 0) + 1
+            self.skip(raw.filename, f"it belongs to project '{parsed.name}', not '{self.wanted}'")
+            return
+        if parsed.kind is ArtifactKind.WHEEL and self.platforms is not None:
+            keep, platforms = self._fits_some_platform(parsed.tag_key)
+            if not keep:  # never used, never written: only its version and platforms are kept
+                try:
+                    self.files.add_foreign(check_version(parsed.version_text), platforms)
+                except BadField as exc:
+                    self.skip(raw.filename, str(exc), suspicious=True)
+                return
+        try:
+            checked = self._checked(raw, parsed)
+        except BadField as exc:
+            self.skip(raw.filename, str(exc), suspicious=True)
+            return
+        self.seen.add(raw.filename)
+        self.files.add(raw.filename, checked.url, parsed.version_text, parsed.kind, parsed.tag_key, checked.hashes,
+                       checked.requires_python, checked.yanked, checked.size, checked.upload_time,
+                       checked.core_metadata, checked.metadata_copy)
+
+    def _fits_some_platform(self, tag_key: str) -> tuple[bool, tuple[str, ...]]:
+        found = self._kept_tags.get(tag_key)
+        if found is None:
+            platforms = tuple(sorted({tag.platform for tag in tags_of(tag_key)}))
+            assert self.platforms is not None
+            found = self._kept_tags[tag_key] = (any(p in self.platforms for p in platforms), platforms)
+        return found
+
+    def _checked(self, raw: _RawFile, parsed: _ParsedName) -> _RawFile:
+        if raw.problem is not None:
+            raise BadField(raw.problem)
+        check_version(parsed.version_text)
+        url = check_url(raw.url, local_root=self.local_root)
+        hashes = check_hashes(raw.hashes)
+        core = None if raw.core_metadata is None else MappingProxyType(
+            check_hashes(dict(raw.core_metadata), "core-metadata hash"))
+        copy = raw.metadata_copy
+        if copy is not None:
+            copy = MetadataCopy(check_url(copy.url, local_root=self.local_root, what="its metadata copy's URL"),
+                                MappingProxyType(check_hashes(dict(copy.hashes), "metadata copy hash")))
+        return _RawFile(
+            filename=raw.filename, url=url, hashes=hashes,
+            requires_python=None if raw.requires_python is None else check_requires_python(raw.requires_python),
+            yanked=None if raw.yanked is None else clean_reason(raw.yanked),
+            size=None if raw.size is None else check_size(raw.size),
+            upload_time=None if raw.upload_time is None else check_upload_time(raw.upload_time),
+            core_metadata=core, metadata_copy=copy)
+
+    def page(self) -> ProjectPage:
+        kept = self.files.build()
+        if not len(kept) and not kept.foreign and self.other_projects and \
+                sum(self.other_projects.values()) == self.skipped_total:
+            other = max(self.other_projects, key=lambda name: self.other_projects[name])
+            raise IndexFormatError(f"the page lists files of project '{other}', not '{self.wanted}': "
+                                   "it is not the page asked for")
+        return ProjectPage(index=self.index, url=strip_userinfo(self.page_url), project=self.wanted,
+                           artifacts=kept, skipped=tuple(self.skipped), skipped_total=self.skipped_total)
 
 
 def _check_api_version(version: str, where: str) -> None:
     major_text = version.strip().split(".", 1)[0]
-    if not major_text.isdigit():
-        raise IndexFormatError(f"{where} '{version}' is not an API version like \"1.0\"")
+    if not (major_text.isascii() and major_text.isdigit() and len(major_text) <= 6):
+        raise IndexFormatError(f"{where} '{version[:40]}' is not an API version like \"1.0\"")
     if int(major_text) != SUPPORTED_API_MAJOR:
         raise IndexFormatError(
-            f"{where} is '{version}'; "
+            f"{where} is '{version[:40]}'; "
             f"only version {SUPPORTED_API_MAJOR}.x of the Simple API is supported"
         )
 
@@ -265,20 +372,22 @@ def _type_name(value: object) -> str:
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def _json_hashes(value: object, where: str) -> dict[str, str]:
+class _BadEntry(ValueError):
+    """A file entry field of the wrong type: that file is unusable (the page is not)."""
+
+
+def _json_hashes(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise IndexFormatError(
-            f"{where} must be an object of hash name to hex digest, not {_type_name(value)}"
-        )
-    hashes: dict[str, str] = {}
+        raise _BadEntry(f"{where} must be an object of hash name to hex digest, not {_type_name(value)}")
+    hashes: dict[str, Any] = {}
     for algorithm, digest in value.items():
-        if not isinstance(digest, str) or not _HEX_RE.fullmatch(digest):
-            raise IndexFormatError(f"{where}.{algorithm} must be a hex digest string, not {digest!r}")
-        hashes[str(algorithm).lower()] = digest.lower()
+        if not isinstance(digest, str):
+            raise _BadEntry(f"{where}.{str(algorithm)[:20]} must be a hex digest string, not {_type_name(digest)}")
+        hashes[str(algorithm).lower()] = digest
     return hashes
 
 
-def _json_core_metadata(entry: Mapping[str, Any], where: str) -> Mapping[str, str] | None:
+def _json_core_metadata(entry: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
     # PEP 714 renamed the key; PyPI also served the misspelt `data-dist-info-metadata` for a while.
     for key in ("core-metadata", "dist-info-metadata", "data-dist-info-metadata"):
         if key in entry:
@@ -297,15 +406,15 @@ def _json_metadata_copy(entry: Mapping[str, Any], page_url: str, where: str) -> 
         return None
     where = f"{where}.{JSON_METADATA_COPY_KEY}"
     if not isinstance(value, dict):
-        raise IndexFormatError(f"{where} must be an object with 'url' and 'hashes', not {_type_name(value)}")
+        raise _BadEntry(f"{where} must be an object with 'url' and 'hashes', not {_type_name(value)}")
     href = value.get("url")
     if not isinstance(href, str) or not href.strip():
-        raise IndexFormatError(f"{where}.url must be a non-empty string, not {_type_name(href)}")
+        raise _BadEntry(f"{where}.url must be a non-empty string, not {_type_name(href)}")
     hashes = _json_hashes(value.get("hashes", {}), f"{where}.hashes")
     try:
         return _metadata_copy(page_url, page_url, href, hashes)
-    except ValueError as exc:
-        raise IndexFormatError(f"{where}.url does not parse ({exc})") from None
+    except ValueError:
+        raise _BadEntry(f"{where}.url does not parse") from None
 
 
 def _json_file(entry: object, page_url: str, where: str) -> _RawFile:
@@ -314,22 +423,30 @@ def _json_file(entry: object, page_url: str, where: str) -> _RawFile:
     for key in ("filename", "url"):
         if key not in entry:
             raise IndexFormatError(f"{where} has no '{key}'")
-        if not isinstance(entry[key], str):
-            raise IndexFormatError(f"{where}.{key} must be a string, not {_type_name(entry[key])}")
+    filename = entry["filename"]
+    if not isinstance(filename, str):
+        raise IndexFormatError(f"{where}.filename must be a string, not {_type_name(filename)}")
+    try:
+        return _json_fields(entry, filename, page_url, where)
+    except _BadEntry as exc:
+        return _RawFile(filename, "", {}, None, None, None, None, None, problem=str(exc))
+
+
+def _json_fields(entry: dict[str, Any], filename: str, page_url: str, where: str) -> _RawFile:
+    if not isinstance(entry["url"], str):
+        raise _BadEntry(f"{where}.url must be a string, not {_type_name(entry['url'])}")
     hashes = _json_hashes(entry.get("hashes", {}), f"{where}.hashes")
     try:
         url, fragment = _resolve(page_url, entry["url"])
-    except ValueError as exc:
-        raise IndexFormatError(f"{where}.url does not parse ({exc})") from None
+    except ValueError:
+        raise _BadEntry(f"{where}.url does not parse") from None
     from_fragment = _hash_from_fragment(fragment)
     if from_fragment is not None:
         hashes.setdefault(*from_fragment)
 
     requires_python = entry.get("requires-python")
     if requires_python is not None and not isinstance(requires_python, str):
-        raise IndexFormatError(
-            f"{where}.requires-python must be a string, not {_type_name(requires_python)}"
-        )
+        raise _BadEntry(f"{where}.requires-python must be a string, not {_type_name(requires_python)}")
 
     yanked_value = entry.get("yanked", False)
     if isinstance(yanked_value, bool):
@@ -339,19 +456,17 @@ def _json_file(entry: object, page_url: str, where: str) -> _RawFile:
     elif yanked_value is None:
         yanked = None
     else:
-        raise IndexFormatError(
-            f"{where}.yanked must be a boolean or a string, not {_type_name(yanked_value)}"
-        )
+        raise _BadEntry(f"{where}.yanked must be a boolean or a string, not {_type_name(yanked_value)}")
 
     size = entry.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise IndexFormatError(f"{where}.size must be a non-negative integer, not {size!r}")
+        raise _BadEntry(f"{where}.size must be a non-negative integer, not {str(size)[:30]}")
     upload_time = entry.get("upload-time")
     if upload_time is not None and not isinstance(upload_time, str):
-        raise IndexFormatError(f"{where}.upload-time must be a string, not {_type_name(upload_time)}")
+        raise _BadEntry(f"{where}.upload-time must be a string, not {_type_name(upload_time)}")
 
     return _RawFile(
-        filename=entry["filename"],
+        filename=filename,
         url=url,
         hashes=hashes,
         requires_python=(requires_python.strip() or None) if requires_python is not None else None,
@@ -363,64 +478,173 @@ def _json_file(entry: object, page_url: str, where: str) -> _RawFile:
     )
 
 
-def parse_json_page(data: bytes, page_url: str, index: str, project: str) -> ProjectPage:
+def _json_text(data: bytes) -> str:
+    try:
+        encoding = json.detect_encoding(data)  # as json.loads reads bytes (UTF-8, -16 or -32)
+        return data.decode(encoding, "surrogatepass").removeprefix("\ufeff")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise IndexFormatError(f"the page is not valid JSON ({exc})") from None
+
+
+def _decode_at(text: str, position: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, position)
+    except json.JSONDecodeError as exc:
+        raise IndexFormatError(f"the page is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise IndexFormatError("the page is not valid JSON (nested too deeply)") from None
+
+
+def _skip_space(text: str, position: int) -> int:
+    return _JSON_WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
+
+
+def _expect(text: str, position: int, char: str, what: str) -> int:
+    if text[position:position + 1] != char:
+        line = text.count("\n", 0, position) + 1
+        raise IndexFormatError(f"the page is not valid JSON (expecting {what} at line {line}, "
+                               f"char {position})")
+    return _skip_space(text, position + 1)
+
+
+def _walk_json_object(text: str, on_member: Callable[[str, Any], None], on_file: Callable[[Any, int], None]) -> None:
+    """Walk the top-level object of `text`, decoding each member with the standard decoder but
+    the elements of `files` one at a time (`on_file`), so that no page is ever held as objects."""
+    position = _skip_space(text, 0)
+    if text[position:position + 1] != "{":
+        value, end = _decode_at(text, position)
+        if text[_skip_space(text, end):]:
+            raise IndexFormatError("the page is not valid JSON (extra data after the value)")
+        raise IndexFormatError(f"the page must be a JSON object, not {_type_name(value)}")
+    position = _skip_space(text, position + 1)
+    if text[position:position + 1] != "}":
+        while True:
+            if text[position:position + 1] != '"':
+                _expect(text, position, '"', "a key in double quotes")
+            key, position = _decode_at(text, position)
+            position = _expect(text, _skip_space(text, position), ":", "':'")
+            if key == "files" and text[position:position + 1] == "[":
+                on_member(key, [])  # a list: its elements follow, one by one
+                position = _skip_space(text, position + 1)
+                count = 0
+                if text[position:position + 1] != "]":
+                    while True:
+                        element, position = _decode_at(text, position)
+                        on_file(element, count)
+                        count += 1
+                        position = _skip_space(text, position)
+                        if text[position:position + 1] == ",":
+                            position = _skip_space(text, position + 1)
+                            continue
+                        position = _expect(text, position, "]", "',' or ']'")
+                        break
+                else:
+                    position = _skip_space(text, position + 1)
+            else:
+                value, position = _decode_at(text, position)
+                on_member(key, value)
+            position = _skip_space(text, position)
+            if text[position:position + 1] == ",":
+                position = _skip_space(text, position + 1)
+                continue
+            position = _expect(text, position, "}", "',' or '}'")
+            break
+    else:
+        position = _skip_space(text, position + 1)
+    if position < len(text):
+        raise IndexFormatError("the page is not valid JSON (extra data after the object)")
+
+
+def parse_json_page(data: bytes, page_url: str, index: str, project: str, *, local_root: str | None = None,
+                    platforms: frozenset[str] | None = None) -> ProjectPage:
     """Parse a PEP 691 project page (`application/vnd.pypi.simple.v1+json`).
 
-    Raises IndexFormatError when the body is not JSON, lacks `files`, has a value of the wrong
-    type, or declares an API major version other than 1.
+    Raises IndexFormatError when the body is not JSON, lacks `meta.api-version` or `files`, has a
+    value of the wrong type, declares an API major version other than 1, or is another project's
+    page. A file entry with a bad field is unusable (listed in `skipped`), not a page error.
+    `local_root`: the folder of a local-folder index; `platforms`: the platform tags some target
+    installs (wheels for none of them are only summarized), or None to keep every file.
     """
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise IndexFormatError(f"the page is not valid JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise IndexFormatError(f"the page must be a JSON object, not {_type_name(document)}")
+    builder = _PageBuilder(index, page_url, project, local_root, platforms)
+    members: dict[str, Any] = {}
 
-    meta = document.get("meta")
-    if meta is not None:
-        if not isinstance(meta, dict):
-            raise IndexFormatError(f"'meta' must be an object, not {_type_name(meta)}")
-        api_version = meta.get("api-version")
-        if api_version is not None:
-            if not isinstance(api_version, str):
-                raise IndexFormatError(
-                    f"meta.api-version must be a string, not {_type_name(api_version)}"
-                )
-            _check_api_version(api_version, "meta.api-version")
+    def on_member(key: str, value: Any) -> None:
+        if key == "files" and "files" in members:
+            raise IndexFormatError("the page lists 'files' twice")
+        members[key] = value
 
-    name = document.get("name")
-    if name is not None and not isinstance(name, str):
-        raise IndexFormatError(f"'name' must be a string, not {_type_name(name)}")
-    if "files" not in document:
+    def on_file(entry: Any, n: int) -> None:
+        builder.add(_json_file(entry, page_url, f"files[{n}]"))
+
+    _walk_json_object(_json_text(data), on_member, on_file)
+
+    if "files" not in members:
         raise IndexFormatError("the page has no 'files' list")
-    files = document["files"]
+    files = members["files"]
     if not isinstance(files, list):
         raise IndexFormatError(f"'files' must be a list, not {_type_name(files)}")
-    raw = [_json_file(entry, page_url, f"files[{i}]") for i, entry in enumerate(files)]
-    return _build_page(index, page_url, project, raw)
+    name = members.get("name")
+    if name is not None and not isinstance(name, str):
+        raise IndexFormatError(f"'name' must be a string, not {_type_name(name)}")
+    meta = members.get("meta")
+    if meta is None:
+        raise IndexFormatError("the page has no 'meta' (PEP 691 requires meta.api-version): "
+                               "it is not a Simple API page")
+    if not isinstance(meta, dict):
+        raise IndexFormatError(f"'meta' must be an object, not {_type_name(meta)}")
+    api_version = meta.get("api-version")
+    if api_version is None:
+        raise IndexFormatError("the page has no meta.api-version (PEP 691 requires it): it is not a Simple API page")
+    if not isinstance(api_version, str):
+        raise IndexFormatError(f"meta.api-version must be a string, not {_type_name(api_version)}")
+    _check_api_version(api_version, "meta.api-version")
+    if name is not None and canonicalize_name(name) != canonicalize_name(project):
+        raise IndexFormatError(f"the page is for project '{name[:80]}', not '{canonicalize_name(project)}': "
+                               "it is not the page asked for")
+    return builder.page()
 
 
 # -- PEP 503 HTML -----------------------------------------------------------------------------
 class _AnchorCollector(HTMLParser):
-    """Collects `<a>` attributes, the first `<base href>` and the repository-version meta tag."""
+    """Hands each `<a>` to `on_anchor` as it is met; notes the first `<base href>`, the
+    repository-version meta tag and the page's title or first heading."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_anchor: Callable[[dict[str, str | None]], None] | None = None) -> None:
         super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
+        self.on_anchor = on_anchor
         self.base_href: str | None = None
         self.repository_version: str | None = None
+        self.titles: list[str] = []
+        self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # html.parser lower-cases tag and attribute names and unescapes attribute values.
-        attributes = dict(attrs)
         if tag == "a":
-            self.anchors.append(attributes)
-        elif tag == "base" and self.base_href is None and attributes.get("href"):
+            if self.on_anchor is not None:
+                self.on_anchor(dict(attrs))
+            return
+        attributes = dict(attrs)
+        if tag == "base" and self.base_href is None and attributes.get("href"):
             self.base_href = attributes["href"]
         elif tag == "meta" and (attributes.get("name") or "").lower() == "pypi:repository-version":
             self.repository_version = attributes.get("content") or ""
+        elif tag in ("title", "h1") and len(self.titles) < 2:
+            self._in_title = True
+            self.titles.append("")
 
     handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("title", "h1"):
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title and len(self.titles[-1]) < 200:
+            self.titles[-1] += data
+
+
+_LINKS_FOR_RE = re.compile(r"\s*links\s+for\s+(\S+)\s*", re.IGNORECASE)
+_BASE_TAG_RE = re.compile(r"<base[\s/>]", re.IGNORECASE)
 
 
 def _html_core_metadata(anchor: Mapping[str, str | None]) -> Mapping[str, str] | None:
@@ -460,7 +684,7 @@ def _html_file(anchor: Mapping[str, str | None], base_url: str,
         path = urlsplit(url).path
     except ValueError as exc:
         # HTML is parsed leniently: one broken link costs that file, not the page.
-        return SkippedFile(href, f"its URL does not parse ({exc})")
+        return SkippedFile(href[:300], f"its URL does not parse ({exc})")
     filename = unquote(path.rsplit("/", 1)[-1])
     hashes: dict[str, str] = {}
     pair = _hash_from_fragment(fragment)
@@ -482,31 +706,68 @@ def _html_file(anchor: Mapping[str, str | None], base_url: str,
     )
 
 
-def parse_html_page(data: bytes, page_url: str, index: str, project: str) -> ProjectPage:
+def parse_html_page(data: bytes, page_url: str, index: str, project: str, *, local_root: str | None = None,
+                    platforms: frozenset[str] | None = None) -> ProjectPage:
     """Parse a PEP 503 project page (HTML, also `application/vnd.pypi.simple.v1+html`).
 
-    HTML is parsed leniently (as browsers and pip do); only a repository-version meta tag with a
-    major version other than 1, or a page that ends inside an <a> tag (truncated), makes the
-    page an IndexFormatError.
+    HTML is parsed leniently (as browsers and pip do). The page is an IndexFormatError when its
+    repository-version meta tag has a major version other than 1, when it ends inside an <a> tag
+    (truncated), when nothing marks it as a simple page (no repository-version tag, no "Links for"
+    title, no link to a distribution file: a login or proxy page), or when every file it lists is
+    another project's. `local_root` and `platforms` as for `parse_json_page`.
     """
-    raw: list[_RawFile | SkippedFile] = []
-    anchors, base_url = _html_anchors(data, page_url)
-    for anchor in anchors:
-        listed = _html_file(anchor, base_url, page_url)
-        if listed is not None:
-            raw.append(listed)
-    return _build_page(index, page_url, project, raw)
-
-
-def _html_anchors(data: bytes, page_url: str) -> tuple[list[dict[str, str | None]], str]:
-    """The `<a>` tags of an HTML page and the URL its links resolve against; IndexFormatError
-    for a truncated page or an unknown API version."""
     # Simple pages are UTF-8 (PEP 503 file names are ASCII); stray bytes must not stop the parse.
     text = data.decode("utf-8-sig", errors="replace")
-    collector = _AnchorCollector()
+    base_url = page_url
+    if _BASE_TAG_RE.search(text):
+        # `<base href>` applies to every link, also to links before it: find it first (rare).
+        finder = _AnchorCollector()
+        finder.feed(text)
+        if finder.base_href:
+            try:
+                base_url = urljoin(page_url, finder.base_href)
+            except ValueError as exc:
+                raise IndexFormatError(f"<base href> does not parse ({exc})") from None
+    builder = _PageBuilder(index, page_url, project, local_root, platforms)
+    distribution_links = 0
+
+    def on_anchor(anchor: dict[str, str | None]) -> None:
+        nonlocal distribution_links
+        listed = _html_file(anchor, base_url, page_url)
+        if listed is None:
+            return
+        if listed.filename.lower().endswith(DISTRIBUTION_SUFFIXES):
+            distribution_links += 1
+        builder.add(listed)
+
+    collector = _AnchorCollector(on_anchor)
     collector.feed(text)
     # What html.parser could not finish: a page that stops inside an <a> tag was cut off (in
     # transit or at the source) in the middle of a link, so its list of files is incomplete.
+    unfinished = collector.rawdata.lstrip()
+    if _UNFINISHED_ANCHOR_RE.match(unfinished):
+        raise IndexFormatError(f"the page ends inside a link ({unfinished[:40]!r}...): it is truncated")
+    collector.close()
+    if collector.repository_version is not None:
+        _check_api_version(collector.repository_version, "the pypi:repository-version meta tag")
+    titled = any(_LINKS_FOR_RE.fullmatch(title) for title in collector.titles)
+    if collector.repository_version is None and not titled and not distribution_links:
+        shown = next((" ".join(t.split())[:60] for t in collector.titles if t.strip()), "")
+        raise IndexFormatError(
+            "the page is not a simple index page (no pypi:repository-version meta tag, no \"Links for\" "
+            "title, no link to a distribution file)" + (f"; its title is '{shown}'" if shown else "")
+            + ": a login or proxy page?")
+    return builder.page()
+
+
+def _html_anchors(data: bytes, page_url: str) -> tuple[list[dict[str, str | None]], str]:
+    """The `<a>` tags of an HTML page (all of them: a flat page lists many projects) and the URL
+    its links resolve against; IndexFormatError for a truncated page or an unknown API version."""
+    # Simple pages are UTF-8 (PEP 503 file names are ASCII); stray bytes must not stop the parse.
+    text = data.decode("utf-8-sig", errors="replace")
+    anchors: list[dict[str, str | None]] = []
+    collector = _AnchorCollector(anchors.append)
+    collector.feed(text)
     unfinished = collector.rawdata.lstrip()
     if _UNFINISHED_ANCHOR_RE.match(unfinished):
         raise IndexFormatError(f"the page ends inside a link ({unfinished[:40]!r}...): it is truncated")
@@ -519,7 +780,7 @@ def _html_anchors(data: bytes, page_url: str) -> tuple[list[dict[str, str | None
             base_url = urljoin(page_url, collector.base_href)
         except ValueError as exc:
             raise IndexFormatError(f"<base href> does not parse ({exc})") from None
-    return collector.anchors, base_url
+    return anchors, base_url
 
 
 # -- flat (find-links) pages and folders ---------------------------------------------------------
@@ -555,14 +816,18 @@ class FlatListing:
     url: str  # the page or folder URL, without credentials
     files: Mapping[NormalizedName, tuple[_RawFile | SkippedFile, ...]]
     skipped: tuple[SkippedFile, ...] = ()
+    folder: bool = False  # a local folder listed (True), or a page (its folder is where it lies)
 
     @property
     def projects(self) -> tuple[NormalizedName, ...]:
         return tuple(sorted(self.files))
 
     def project_page(self, index: str, project: str,
-                     add_hashes: Callable[[str], Mapping[str, str] | None] | None = None) -> ProjectPage:
-        """The files of `project` as a project page (no files: the index does not have it).
+                     add_hashes: Callable[[str], Mapping[str, str] | None] | None = None, *,
+                     local_root: str | None = None, platforms: frozenset[str] | None = None) -> ProjectPage:
+        """The files of `project` as a project page (no files: the index does not have it),
+        checked like a simple page's (`local_root`: the folder a local flat index may send
+        planner into; `platforms` as for `parse_json_page`).
 
         `add_hashes(url)` gives the hashes of a file listed without any (local files, which
         are cheap to hash), or None to leave it without."""
@@ -570,7 +835,16 @@ class FlatListing:
         raw = self.files.get(wanted, ())
         if add_hashes is not None:
             raw = tuple(_with_hashes(entry, add_hashes) for entry in raw)
-        return _build_page(index, self.url, wanted, raw)
+        if local_root is None and self.url.lower().startswith("file:"):
+            # A local flat index may send planner into its own folder only.
+            from urllib.request import url2pathname
+
+            path = posixpath.normpath(url2pathname(unquote(urlsplit(self.url).path)))
+            local_root = path if self.folder else posixpath.dirname(path)
+        builder = _PageBuilder(index, self.url, wanted, local_root, platforms, default_root=False)
+        for entry in raw:
+            builder.add(entry)
+        return builder.page()
 
 
 def _with_hashes(entry: _RawFile | SkippedFile,
@@ -581,7 +855,7 @@ def _with_hashes(entry: _RawFile | SkippedFile,
     return replace(entry, hashes=dict(hashes)) if hashes else entry
 
 
-def _group(url: str, files: Iterable[_RawFile | SkippedFile]) -> FlatListing:
+def _group(url: str, files: Iterable[_RawFile | SkippedFile], folder: bool = False) -> FlatListing:
     grouped: dict[NormalizedName, list[_RawFile | SkippedFile]] = {}
     unclaimed: list[SkippedFile] = []
     for entry in files:
@@ -594,7 +868,7 @@ def _group(url: str, files: Iterable[_RawFile | SkippedFile]) -> FlatListing:
         else:
             grouped.setdefault(project, []).append(entry)
     return FlatListing(strip_userinfo(url), MappingProxyType({k: tuple(v) for k, v in grouped.items()}),
-                       tuple(unclaimed))
+                       tuple(unclaimed), folder)
 
 
 def parse_flat_html(data: bytes, page_url: str) -> FlatListing:
@@ -627,4 +901,4 @@ def flat_folder_listing(folder_url: str, entries: Iterable[tuple[str, str, int]]
         _RawFile(filename=name, url=url, hashes={}, requires_python=None, yanked=None, size=size,
                  upload_time=None, core_metadata=None)
         for name, url, size in entries
-    ))
+    ), folder=True)

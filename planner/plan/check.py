@@ -252,6 +252,10 @@ class _Checker:
     def core_metadata(self, package: PlannedPackage) -> CoreMetadata | None:
         """The artifact's metadata, read once; None (and a violation) when it cannot be read."""
         key = (package.artifact.index, package.artifact.url)
+        given = self.project.uv.build.metadata_for(package.name, package.version)
+        if given is not None:  # [[tool.uv.dependency-metadata]]: the project states it, nothing is read
+            return CoreMetadata(package.name, package.version, given.requires_dist, given.requires_python,
+                                given.provides_extra)
         if key not in self.read:
             try:
                 self.read[key] = self.metadata(package.artifact)

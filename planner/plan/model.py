@@ -13,7 +13,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Location
-from planner.index.models import Artifact
+from planner.index.models import Artifact, BuiltOn
 from planner.targets.model import Target
 
 PROJECT = "<project>"  # how the project itself appears in `required_by`
@@ -44,6 +44,14 @@ class PlannedPackage:
     # Empty when the target's packages need it; else the dependency groups of the target that
     # bring it in (images leave it out unless their docker table asks for one of them).
     for_groups: tuple[NormalizedName, ...] = ()
+    # Set when its metadata came from a PEP 517 build, which ran on this environment.
+    metadata_built_on: BuiltOn | None = None
+
+    def built_elsewhere(self, target: Target) -> list[str]:
+        """How the build's environment differs from `target`'s (empty: same, or not built)."""
+        if self.metadata_built_on is None:
+            return []
+        return self.metadata_built_on.differs_from(target.environment)
 
 
 
@@ -175,7 +183,8 @@ class Change:
 
     kind: str  # relax-requirement, pin-requirement, add-marker, remove-requirement, remove-constraint,
     #            remove-override, route-to-default, route-to-index, allow-prereleases, pin-yanked,
-    #            set-python, set-accelerator, raise-os-floor, drop-target
+    #            set-python, set-accelerator, raise-os-floor, drop-target,
+    #            dependency-metadata, older-with-wheel
     text: str
     location: Location | None = None
 

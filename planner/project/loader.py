@@ -25,6 +25,8 @@ from planner.errors import Diagnostic, InputError, KeyPath, Location, format_key
 from planner.project.model import (
     ALIGNMENT_MODES,
     PYPI_NAME,
+    BuildSettings,
+    DependencyMetadata,
     DirectSource,
     GitSource,
     LocalSource,
@@ -54,6 +56,7 @@ from planner.project.cutoffs import EXAMPLES as CUTOFF_EXAMPLES
 from planner.project.cutoffs import CutoffError, ExcludeNewer, parse_exclude_newer
 from planner.project.fingerprint import combined_fingerprint, fingerprint
 from planner.project.markers import marker_problem
+from planner.project.numbers import marker_number_problem, number_problem, requirement_number_problem, specifier_problem
 from planner.project.references import (
     DirectReferenceError,
     GitReference,
@@ -71,6 +74,11 @@ _NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECAS
 # uv: index names are ASCII letters, digits, '-', '_' and '.'.
 _INDEX_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TARGET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A target name becomes a folder name (and part of pylock.<target>.toml): file systems take 255 bytes.
+MAX_TARGET_NAME = 100
+# How deeply tables and arrays may nest. A pyproject needs about six levels; a document nested
+# thousands deep is an attack on the parser, not a project.
+MAX_TOML_DEPTH = 32
 _TOML_LINE_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 # [tool.uv] keys planner reads.
@@ -79,6 +87,9 @@ _UV_SUPPORTED = (
     "prerelease", "constraint-dependencies", "override-dependencies", "dev-dependencies",
     "index-url", "extra-index-url", "default-groups", "workspace", "package", "find-links", "resolution", "exclude-newer",
     "exclude-newer-package", "upgrade", "upgrade-package",
+    "no-build-isolation", "no-build-isolation-package",
+    *("no-build", "no-build-package", "dependency-metadata", "build-constraint-dependencies",
+      "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package"),
 )
 # [tool.uv] keys a workspace member may set; uv reads the others from the workspace root only.
 _UV_MEMBER_KEYS = ("sources", "package", "dev-dependencies", "managed")
@@ -94,22 +105,15 @@ _UV_NO_EFFECT = (
 )
 # [tool.uv] keys uv documents that would change the plan and planner does not honour yet.
 _UV_UNSUPPORTED = {
-    "no-build": "planner never builds; sdists are used for metadata only",
-    "no-build-package": "planner never builds; sdists are used for metadata only",
     "no-binary": "planner prefers wheels regardless",
     "no-binary-package": "planner prefers wheels regardless",
-    "no-build-isolation": "planner never builds",
-    "no-build-isolation-package": "planner never builds",
-    "config-settings": "planner never builds",
-    "config-settings-package": "planner never builds",
-    "build-constraint-dependencies": "planner never builds",
-    "extra-build-dependencies": "planner never builds",
-    "extra-build-variables": "planner never builds",
-    "dependency-metadata": "metadata is always read from the artifacts",
     "no-index": "indexes are still consulted",
     "no-sources": "sources are still applied",
     "torch-backend": "use [tool.uv.sources] and targets instead",
 }
+# uv build settings planner reads but cannot honour: an error naming the key, never ignored.
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DEPENDENCY_METADATA_KEYS = ("name", "version", "requires-dist", "requires-python", "provides-extra")
 # Project-wide settings whose location later stages cite in messages.
 _LOCATED_SETTINGS: tuple[KeyPath, ...] = (
     ("project", "name"), ("project", "requires-python"), ("tool", "uv", "environments"), ("tool", "uv", "required-environments"),
@@ -175,17 +179,20 @@ def parse_document(data: bytes, pyproject: Path, shown: str | None = None) -> Do
     text = text.removeprefix("\ufeff")
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_LINE_RE.search(message)
-        line = int(match.group(1)) if match else None
-        column = int(match.group(2)) if match else None
-        problem = _TOML_LINE_RE.sub("", message).strip()
-        raise InputError(
-            f"invalid TOML: {problem}" + (f" (column {column})" if match else ""),
-            location=Location(pyproject, (), line),
-            fix=_toml_fix(problem, text, line, column),
-        ) from None
+    except RecursionError:
+        raise InputError(f"invalid TOML: arrays or tables nested too deeply (planner reads at most {MAX_TOML_DEPTH} levels)",
+                         location=Location(pyproject), fix="flatten the nesting") from None
+    except ValueError as exc:
+        if isinstance(exc, tomllib.TOMLDecodeError):
+            raise _toml_error(exc, pyproject, text) from None
+        # tomllib converts integers with int(), which refuses more than 4300 digits.
+        long_number = re.search(r"\d[\d_]{4000,}", text)
+        line = text[: long_number.start()].count("\n") + 1 if long_number else None
+        raise InputError("invalid TOML: a number with thousands of digits", location=Location(pyproject, (), line),
+                         fix="write a number of sane size (or a quoted string)") from None
+    if _nesting_depth(document) > MAX_TOML_DEPTH:
+        raise InputError(f"arrays or tables nested more than {MAX_TOML_DEPTH} levels deep (planner reads at most {MAX_TOML_DEPTH})",
+                         location=Location(pyproject), fix="flatten the nesting")
     return DocumentReader(pyproject, document, TomlPositions(text), shown)
 
 
@@ -219,6 +226,33 @@ def _cutoff_text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(value)
     return value
+
+
+def _nesting_depth(document: dict[str, Any]) -> int:
+    """How deeply `document`'s tables and arrays nest (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_TOML_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, pyproject: Path, text: str) -> InputError:
+    message = str(exc)
+    match = _TOML_LINE_RE.search(message)
+    line = int(match.group(1)) if match else None
+    column = int(match.group(2)) if match else None
+    problem = _TOML_LINE_RE.sub("", message).strip()
+    return InputError(
+        f"invalid TOML: {problem}" + (f" (column {column})" if match else ""),
+        location=Location(pyproject, (), line),
+        fix=_toml_fix(problem, text, line, column),
+    )
 
 
 _MARKER_VARIABLES = (
@@ -256,7 +290,7 @@ def _with_hint(hint: str | None, fix: str) -> str:
 def _is_version(text: str) -> bool:
     try:
         Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number of thousands of digits
         return False
     return True
 
@@ -327,16 +361,18 @@ class _ProjectLoader:
         self.root_indexes = root_indexes
         # Requirements written with a URL (`name @ git+https://...`), where, and what they name.
         self.direct_requirements: list[tuple[KeyPath, Dependency, GitReference | Any]] = []
+        # Packages whose extra build dependencies ask for match-runtime (planner never builds them).
+        self.match_runtime: set[NormalizedName] = set()
 
     def warn(self, path: KeyPath, message: str) -> None:
         self.warnings.append(Diagnostic(message, self.r.location(path)))
 
     # -- names and requirements ------------------------------------------------------------
     def name(self, path: KeyPath, raw: str, what: str) -> NormalizedName:
-        if not _NAME_RE.match(raw):
+        if not _NAME_RE.fullmatch(raw):  # fullmatch: '$' would let a trailing newline through
             self.r.fail(
                 path,
-                f"'{raw}' is not a valid {what} name",
+                f"{raw!r} is not a valid {what} name",
                 "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
             )
         return canonicalize_name(raw)
@@ -350,6 +386,9 @@ class _ProjectLoader:
             hint = _requirement_hint(text, detail, column)
             self.r.fail(path, f"invalid requirement '{text}': {detail}",
                         _with_hint(hint, "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\""))
+        problem = requirement_number_problem(requirement)
+        if problem is not None:
+            self.r.fail(path, f"requirement '{text}': {problem}", "write the version you mean")
         problem = marker_problem(requirement.marker) if requirement.marker is not None else None
         if problem is not None:
             self.r.fail(path, f"the marker of requirement '{text}' cannot be evaluated: {problem}",
@@ -379,7 +418,7 @@ class _ProjectLoader:
             hint = _marker_hint(text, detail, column)
             self.r.fail(path, f"invalid marker '{text}': {detail}",
                         _with_hint(hint, "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\""))
-        problem = marker_problem(marker)
+        problem = marker_number_problem(marker) or marker_problem(marker)
         if problem is not None:
             self.r.fail(path, f"marker '{text}' cannot be evaluated: {problem}",
                         "write a PEP 508 marker, e.g. \"sys_platform == 'linux' and platform_machine == 'x86_64'\"")
@@ -407,14 +446,23 @@ class _ProjectLoader:
             version = self.r.string(("project", "version"))
             if version is not None:
                 try:
+                    if number_problem(version):
+                        raise InvalidVersion(version)
                     Version(version)
                 except InvalidVersion:
                     self.r.fail(("project", "version"), f"'{version}' is not a PEP 440 version", 'e.g. version = "0.1.0"')
             dynamic = self.r.string_array(("project", "dynamic"))
+            # Dynamic requirements come from a build of the project (planner/sources/build.py),
+            # which only a package gets: a project that is no package stands for its requirements.
+            package = self.package_setting()
             for field in ("dependencies", "optional-dependencies"):
-                if field in dynamic:
-                    self.r.fail(("project", "dynamic"), f"'{field}' is dynamic; planner needs it written in the pyproject",
-                                f"list project.{field} statically and remove it from project.dynamic")
+                if field in dynamic and (package is False or (package is None and not self.r.has(("build-system",)))):
+                    why = "sets tool.uv.package = false" if package is False else "has no [build-system] (as uv decides)"
+                    self.r.fail(("project", "dynamic"),
+                                f"'{field}' is dynamic, but this project {why}: it is no package, so nothing builds "
+                                f"it and its {field} cannot be known",
+                                f"list project.{field} statically, or make it a package ([build-system], "
+                                "tool.uv.package = true)")
             requires_python = self.requires_python(warn=not member and not self.r.has(("tool", "uv", "workspace")))
             dependencies = self.requirements(("project", "dependencies"))
             optional = self.optional_dependencies()
@@ -590,6 +638,9 @@ class _ProjectLoader:
             if _is_version(text.strip()):
                 fix = f'add a comparison operator, e.g. requires-python = ">={text.strip()}"'
             self.r.fail(path, f"invalid version specifier '{text}'", fix)
+        problem = specifier_problem(specifiers)
+        if problem is not None:
+            self.r.fail(path, f"requires-python '{text}': {problem}", 'e.g. requires-python = ">=3.11"')
         return specifiers
 
     def optional_dependencies(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
@@ -708,6 +759,7 @@ class _ProjectLoader:
             exclude_newer_package=frozen_mapping(self.exclude_newer_package()),
             upgrade=self.r.boolean((*base, "upgrade")),
             upgrade_package=self.upgrade_packages(),
+            build=self.build_settings(),
         )
 
     def exclude_newer(self, path: KeyPath) -> ExcludeNewer | None:
@@ -739,6 +791,116 @@ class _ProjectLoader:
         """`tool.uv.upgrade-package`: names, or requirements that bound the upgrade (as uv reads them)."""
         path: KeyPath = ("tool", "uv", "upgrade-package")
         return tuple(self.requirement((*path, n), raw) for n, raw in enumerate(self.r.string_array(path, '["torch"]')))
+
+    # -- [tool.uv] build settings (planner/sources/build.py honours them) --------------------------
+    def build_settings(self) -> BuildSettings:
+        base: KeyPath = ("tool", "uv")
+        keys = ("no-build", "no-build-package", "no-build-isolation", "no-build-isolation-package",
+                "dependency-metadata", "build-constraint-dependencies",
+                "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package")
+        return BuildSettings(
+            no_build=self.r.boolean((*base, "no-build")),
+            no_build_package=tuple(self.name((*base, "no-build-package", n), raw, "package") for n, raw in
+                                   enumerate(self.r.string_array((*base, "no-build-package"), '["numpy"]'))),
+            no_isolation=self.r.boolean((*base, "no-build-isolation")),
+            no_isolation_package=tuple(
+                self.name((*base, "no-build-isolation-package", n), raw, "package") for n, raw in
+                enumerate(self.r.string_array((*base, "no-build-isolation-package"), '["flash-attn"]'))),
+            dependency_metadata=self.dependency_metadata(),
+            constraints=self.requirements((*base, "build-constraint-dependencies")),
+            extra_dependencies=frozen_mapping(self.extra_build_dependencies()),
+            match_runtime=tuple(sorted(self.match_runtime)),
+            variables=frozen_mapping(self.extra_build_variables()),
+            config_settings=self.config_settings((*base, "config-settings")),
+            config_settings_package=frozen_mapping({
+                self.name((*base, "config-settings-package", raw), raw, "package"):
+                    self.config_settings((*base, "config-settings-package", raw))
+                for raw in self.r.table((*base, "config-settings-package"), example='{ numpy = { key = "value" } }')}),
+            locations=frozen_mapping({key: self.r.location((*base, key)) for key in keys if self.r.has((*base, key))}),
+        )
+
+    def dependency_metadata(self) -> tuple[DependencyMetadata, ...]:
+        base: KeyPath = ("tool", "uv", "dependency-metadata")
+        out: list[DependencyMetadata] = []
+        seen: dict[tuple[str, str | None], int] = {}
+        example = '{ name = "flash-attn", version = "2.6.3", requires-dist = ["torch", "einops"] }'
+        for n, entry in enumerate(self.r.array(base, f"[{example}]")):
+            path: KeyPath = (*base, n)
+            self.r.expect(path, entry, dict, example)
+            self.r.reject_unknown_keys(path, entry, _DEPENDENCY_METADATA_KEYS, "a dependency-metadata entry")
+            raw_name = self.r.string((*path, "name"), required=True, example='"flash-attn"')
+            name = self.name((*path, "name"), raw_name, "package")
+            raw_version = self.r.string((*path, "version"), example='"2.6.3"')
+            version = None
+            if raw_version is not None:
+                try:
+                    version = Version(raw_version)
+                except InvalidVersion:
+                    self.r.fail((*path, "version"), f"'{raw_version}' is not a PEP 440 version", 'e.g. version = "2.6.3"')
+            if (name, raw_version) in seen:
+                self.r.fail(path, f"dependency-metadata for {name} {raw_version or '(every version)'} is given twice "
+                            f"(first in entry {seen[(name, raw_version)]})", "keep one entry per package and version")
+            seen[(name, raw_version)] = n
+            requires_python = self.r.string((*path, "requires-python"), example='">=3.9"')
+            if requires_python is not None:
+                try:
+                    SpecifierSet(requires_python)
+                except InvalidSpecifier:
+                    self.r.fail((*path, "requires-python"), f"invalid version specifier '{requires_python}'",
+                                'e.g. requires-python = ">=3.9"')
+            extras = tuple(self.name((*path, "provides-extra", m), raw, "extra")
+                           for m, raw in enumerate(self.r.string_array((*path, "provides-extra"), '["gpu"]')))
+            out.append(DependencyMetadata(
+                name=name, version=version,
+                requires_dist=tuple(d.requirement for d in self.requirements((*path, "requires-dist"))),
+                requires_python=requires_python, provides_extra=extras, origin=self.r.location(path)))
+        return tuple(out)
+
+    def extra_build_dependencies(self) -> dict[NormalizedName, tuple[Dependency, ...]]:
+        base: KeyPath = ("tool", "uv", "extra-build-dependencies")
+        out: dict[NormalizedName, tuple[Dependency, ...]] = {}
+        for raw_name, items in self.r.table(base, example='{ cchardet = ["cython"] }').items():
+            path: KeyPath = (*base, raw_name)
+            name = self.name(path, raw_name, "package")
+            found: list[Dependency] = []
+            for n, item in enumerate(self.r.expect(path, items, list, '["cython"]')):
+                if isinstance(item, dict):
+                    self.r.reject_unknown_keys((*path, n), item, ("requirement", "match-runtime"),
+                                               "an extra build dependency")
+                    requirement = self.requirement((*path, n, "requirement"), item.get("requirement"))
+                    if self.r.boolean((*path, n, "match-runtime")):
+                        self.match_runtime.add(name)  # never built: BuildSettings.refused_build
+                        continue
+                    found.append(requirement)
+                else:
+                    found.append(self.requirement((*path, n), item))
+            out[name] = tuple(found)
+        return out
+
+    def extra_build_variables(self) -> dict[NormalizedName, Mapping[str, str]]:
+        base: KeyPath = ("tool", "uv", "extra-build-variables")
+        out: dict[NormalizedName, Mapping[str, str]] = {}
+        example = '{ vllm = { VLLM_TARGET_DEVICE = "cpu" } }'
+        for raw_name in self.r.table(base, example=example):
+            path: KeyPath = (*base, raw_name)
+            variables = self.r.table(path, example='{ VLLM_TARGET_DEVICE = "cpu" }')
+            for key, value in variables.items():
+                if not _ENV_NAME_RE.match(key):
+                    self.r.fail((*path, key), f"'{key}' is not an environment variable name",
+                                "use letters, digits and '_', not starting with a digit")
+                self.r.expect((*path, key), value, str, '"cpu"')
+            out[self.name(path, raw_name, "package")] = frozen_mapping(variables)
+        return out
+
+    def config_settings(self, path: KeyPath) -> Mapping[str, str | tuple[str, ...]]:
+        out: dict[str, str | tuple[str, ...]] = {}
+        for key, value in self.r.table(path, example='{ editable_mode = "compat" }').items():
+            if isinstance(value, list):
+                out[key] = tuple(self.r.expect((*path, key, n), item, str) for n, item in enumerate(value))
+            else:
+                out[key] = self.r.expect((*path, key), value, str, '"value"')
+        return frozen_mapping(out)
+
     def requirement_sources(self, local_sources: dict[NormalizedName, tuple[LocalSource, ...]],
                             direct_sources: dict[NormalizedName, tuple[DirectSource, ...]],
                             conflicts: tuple[ConflictSet, ...] = ()) -> None:
@@ -841,7 +1003,7 @@ class _ProjectLoader:
             name = self.r.string((*path, "name"))
             if name is None:
                 name = f"index-{n + 1}"
-            elif not _INDEX_NAME_RE.match(name):
+            elif not _INDEX_NAME_RE.fullmatch(name):
                 self.r.fail((*path, "name"), f"'{name}' is not a valid index name",
                             "use ASCII letters, digits, '-', '_' and '.'")
             if name in seen:
@@ -1198,9 +1360,11 @@ class _ProjectLoader:
         targets: list[TargetSpec] = []
         for name, raw in self.r.table((*base, "targets")).items():
             path = (*base, "targets", name)
-            if not _TARGET_NAME_RE.match(name):
-                self.r.fail(path, f"'{name}' is not a valid target name",
-                            "use letters, digits, '-', '_' and '.' (it becomes a folder name)")
+            if not _TARGET_NAME_RE.fullmatch(name) or len(name) > MAX_TARGET_NAME:
+                shown = name if len(name) <= 40 else name[:40] + "…"
+                self.r.fail(path, f"{shown!r} is not a valid target name"
+                            + (f" ({len(name)} characters)" if len(name) > MAX_TARGET_NAME else ""),
+                            f"use up to {MAX_TARGET_NAME} letters, digits, '-', '_' and '.' (it becomes a folder name)")
             self.r.expect(path, raw, dict)
             targets.append(self.target(path, name, raw, extras, groups, local_names or []))
         return PlannerSettings(targets=tuple(targets), alignment=alignment, prefer_newest=tuple(prefer))

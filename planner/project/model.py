@@ -19,6 +19,7 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from planner.errors import Diagnostic, KeyPath, Location
 from planner.project.cutoffs import ExcludeNewer
@@ -166,6 +167,91 @@ class SourceDeclaration(StrEnum):
 
 
 @dataclass(frozen=True)
+class DependencyMetadata:
+    """`[[tool.uv.dependency-metadata]]`: a package's metadata written in the pyproject, used
+    instead of the artifacts' (no download, no build)."""
+
+    name: NormalizedName
+    version: Version | None  # None: every version of the package
+    requires_dist: tuple[Requirement, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[NormalizedName, ...] = ()
+    origin: Location | None = None
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """uv's build settings (`[tool.uv]`): what planner's metadata builds may do and get."""
+
+    no_build: bool = False
+    no_build_package: tuple[NormalizedName, ...] = ()
+    # no-build-isolation(-package): builds in the environment being installed, which planner
+    # cannot make; such a package is never built (refused_build says why)
+    no_isolation: bool = False
+    no_isolation_package: tuple[NormalizedName, ...] = ()
+    # extra-build-dependencies with match-runtime = true: the build needs the planned runtime's
+    # version, which a metadata build (made while solving) cannot know; never built either
+    match_runtime: tuple[NormalizedName, ...] = ()
+    dependency_metadata: tuple[DependencyMetadata, ...] = ()
+    constraints: tuple[Dependency, ...] = ()  # build-constraint-dependencies
+    extra_dependencies: Mapping[NormalizedName, tuple[Dependency, ...]] = field(default_factory=frozen_mapping)
+    variables: Mapping[NormalizedName, Mapping[str, str]] = field(default_factory=frozen_mapping)  # extra-build-variables
+    config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=frozen_mapping)
+    config_settings_package: Mapping[NormalizedName, Mapping[str, str | tuple[str, ...]]] = field(
+        default_factory=frozen_mapping)
+    locations: Mapping[str, Location] = field(default_factory=frozen_mapping)  # setting -> where written
+
+    def no_build_setting(self, package: NormalizedName) -> str | None:
+        """The setting that forbids building `package` ("tool.uv.no-build-package"), or None."""
+        if self.no_build:
+            return "tool.uv.no-build"
+        if package in self.no_build_package:
+            return "tool.uv.no-build-package"
+        return None
+
+    def refused_build(self, package: NormalizedName) -> str | None:
+        """Why planner will not build `package`'s metadata, naming the setting (and its line), or
+        None. no-build / no-build-package forbid it; no-build-isolation(-package) ask for a build
+        inside the environment being installed, which planner cannot make: it builds in isolated
+        environments only."""
+        forbidden = self.no_build_setting(package)
+        if forbidden is not None:
+            return f"{forbidden}{self._at(forbidden)} forbids building it"
+        if package in self.match_runtime:
+            return (f"tool.uv.extra-build-dependencies{self._at('tool.uv.extra-build-dependencies')} asks its build "
+                    "to match the runtime's versions (match-runtime = true), which planner cannot do (metadata is "
+                    "built while solving, before the plan fixes them); give its metadata with "
+                    "[[tool.uv.dependency-metadata]]")
+        key = "tool.uv.no-build-isolation" if self.no_isolation else \
+            "tool.uv.no-build-isolation-package" if package in self.no_isolation_package else None
+        if key is None:
+            return None
+        return (f"{key}{self._at(key)} asks to build it without build isolation, which planner cannot do (it builds "
+                "metadata in isolated environments only); give its metadata with [[tool.uv.dependency-metadata]]")
+
+    def _at(self, setting: str) -> str:
+        where = self.locations.get(setting.rpartition(".")[2])
+        return f" ({where.file.name}:{where.line})" if where is not None and where.line else ""
+
+    def metadata_for(self, package: NormalizedName, version: Version) -> DependencyMetadata | None:
+        """The dependency-metadata entry for this version: an exact one first, then one without
+        a version (uv's order)."""
+        general = None
+        for entry in self.dependency_metadata:
+            if entry.name != package:
+                continue
+            if entry.version is None:
+                general = general or entry
+            elif entry.version == version:
+                return entry
+        return general
+
+    def config_for(self, package: NormalizedName) -> Mapping[str, str | tuple[str, ...]]:
+        """config-settings, with config-settings-package's entries for `package` winning."""
+        return frozen_mapping({**self.config_settings, **self.config_settings_package.get(package, {})})
+
+
+@dataclass(frozen=True)
 class PathSource:
     """`{ path = "...", editable = ... }`: a source tree, a wheel file or an sdist file on disk
     (also `name @ file:///path/to/tree`, `declared` then says so).
@@ -292,6 +378,7 @@ class UvSettings:
     direct_sources: Mapping[NormalizedName, tuple[DirectSource, ...]] = field(default_factory=frozen_mapping)
     # `tool.uv.package`: None when not written (then `[build-system]` decides, as in uv).
     package: bool | None = None
+    build: BuildSettings = field(default_factory=BuildSettings)
 
 
 @dataclass(frozen=True)

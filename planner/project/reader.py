@@ -7,6 +7,7 @@ the file, the key path and the line, and says what is expected instead.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -29,6 +30,14 @@ def toml_type_name(value: Any) -> str:
     return _TOML_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+_LONG_NUMBER_RE = re.compile(r"\d{40,}")
+
+
+def shorten_long_numbers(text: str) -> str:
+    """Messages quote the user's text: a number of thousands of digits is shown by its length."""
+    return _LONG_NUMBER_RE.sub(lambda m: f"{m.group(0)[:12]}…({len(m.group(0))} digits)", text)
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
@@ -48,8 +57,8 @@ class DocumentReader:
 
     def fail(self, path: KeyPath, problem: str, fix: str | None = None) -> NoReturn:
         # Messages quote the user's text, which may hold a URL with credentials: never show them.
-        raise InputError(redact_text(problem), location=self.location(path),
-                         fix=redact_text(fix) if fix is not None else None)
+        raise InputError(shorten_long_numbers(redact_text(problem)), location=self.location(path),
+                         fix=shorten_long_numbers(redact_text(fix)) if fix is not None else None)
 
     # -- navigation ----------------------------------------------------------------------
     def get(self, path: KeyPath, default: Any = None) -> Any:

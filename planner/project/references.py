@@ -42,7 +42,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from planner.urls import redact_url
+from planner.urls import hidden_userinfo, redact_url
 
 GIT_SCHEMES = ("https", "http", "ssh", "file", "git")
 URL_SCHEMES = ("https", "http", "file")
@@ -182,6 +182,7 @@ def parse_direct_reference(requirement: Requirement, project_root: Path) -> Dire
     while text.lower().startswith("file:////"):  # file:///${PROJECT_ROOT}/... with an absolute root
         text = text[:7] + text[8:]
     shown = redact_url(text)
+    _check_userinfo(text, shown)
     scheme = text.split(":", 1)[0].lower() if ":" in text else ""
     if scheme.startswith("git+"):
         return _pep508_git(text, shown)
@@ -196,6 +197,14 @@ def parse_direct_reference(requirement: Requirement, project_root: Path) -> Dire
             f"'{shown}' is a wheel of '{reference.name}', not of '{name}'",
             f"require it as {reference.name} @ ..., or point {name} at its own wheel")
     return reference
+
+
+def _check_userinfo(text: str, shown: str) -> None:
+    """A password with an unencoded '/', '?', '#' or '@' would be split into the URL's path or
+    fragment (and quoted in messages about them): refuse it first, saying how to write it."""
+    if hidden_userinfo(text):
+        raise DirectReferenceError(f"'{shown}' has credentials that hold '/', '?', '#' or '@' unencoded",
+                                   "percent-encode them in the user info (%2F, %3F, %23, %40)")
 
 
 def _fragment(text: str, shown: str) -> tuple[str, dict[str, str]]:
@@ -365,6 +374,7 @@ def url_source(url: str, *, subdirectory: str | None = None) -> UrlReference:
     """`{ url = "https://.../x.whl", subdirectory = ... }` (uv's url source)."""
     text = url.strip()
     shown = redact_url(text)
+    _check_userinfo(text, shown)
     sub = _checked_subdirectory(subdirectory) if subdirectory is not None else None
     try:
         reference = _archive_url(text, shown, allow_subdirectory=sub is None, subdirectory=sub)

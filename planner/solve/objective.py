@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -53,6 +52,8 @@ from planner.solve.best_effort import settle
 from planner.solve.provider import Provider
 from planner.solve.target_solver import Edge, Reach, TargetSolver, bare, public
 from planner.targets.model import Target
+from planner.threads import map_in_threads
+
 
 
 def alignment_groups(solvers: Sequence[TargetSolver], mode: str) -> list[list[TargetSolver]]:
@@ -319,8 +320,7 @@ def _first_models(project: Project, targets: Sequence[Target], provider: Provide
 
     if len(targets) < 2 or not getattr(provider, "parallel", False):
         return [first(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=min(len(targets), 4), thread_name_prefix="planner-target") as pool:
-        return list(pool.map(first, targets))
+    return map_in_threads(first, targets, min(len(targets), 4), "planner-target")
 
 
 # -- what holds direct requirements back ----------------------------------------------------------

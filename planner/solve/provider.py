@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.utils import NormalizedName
 
-from planner.index.client import IndexClient, MetadataUnavailable
+from planner.index.client import IndexClient, MetadataUnavailable, NeedsBuild
 from planner.index.models import Artifact, CandidateSet, CoreMetadata, Unusable
 from planner.targets.model import Target
 from planner.targets.routing import Route
+
+if TYPE_CHECKING:
+    from planner.sources.build import MetadataBuilder
 
 __all__ = ["IndexProvider", "Provider", "Unusable"]
 
@@ -39,8 +42,12 @@ class Provider(Protocol):
 
 
 class IndexProvider:
-    def __init__(self, client: IndexClient):
+    """Answers from the index client; an sdist whose metadata needs a PEP 517 build is built by
+    `builder` (planner/sources/build.py) when there is one, else it is unusable."""
+
+    def __init__(self, client: IndexClient, builder: MetadataBuilder | None = None):
         self.client = client
+        self.builder = builder
 
     @property
     def parallel(self) -> bool:
@@ -62,6 +69,8 @@ class IndexProvider:
         def one(artifact: Artifact) -> CoreMetadata | Unusable:
             try:
                 return self.client.metadata(artifact).metadata
+            except NeedsBuild as exc:
+                return self.built_metadata(artifact, exc)
             except MetadataUnavailable as exc:
                 return Unusable(str(exc))
 
@@ -69,3 +78,28 @@ class IndexProvider:
             return {a: one(a) for a in artifacts}
         with ThreadPoolExecutor(max_workers=self.client.max_workers, thread_name_prefix="planner-meta") as pool:
             return dict(zip(artifacts, pool.map(one, artifacts), strict=True))
+
+    # -- metadata builds --------------------------------------------------------------------------
+    def built_metadata(self, artifact: Artifact, needs: NeedsBuild) -> CoreMetadata | Unusable:
+        """The metadata of an index sdist that needs a build, built (or why it cannot be had)."""
+        from planner.index.client import OfflineMiss
+        from planner.sources.build import BuildFailed, NotBuiltOffline, build_options
+
+        project = self.client.project
+        refused = project.uv.build.refused_build(artifact.name)
+        if refused is not None:  # the solver says so for no-build before asking; other callers may not
+            return Unusable(f"its metadata needs a build ({needs.reason}), and {refused}")
+        if self.builder is None:
+            return Unusable(str(needs))
+        key = f"sha256:{artifact.sha256}" if artifact.sha256 else f"url:{artifact.url}"
+        try:
+            result = self.builder.build_sdist(key, lambda: self.client.download(artifact), artifact.filename,
+                                              build_options(project, artifact.name, self.client.fetcher.credentials),
+                                              expected_name=artifact.name, expected_version=str(artifact.version))
+        except BuildFailed as exc:
+            return Unusable(f"its metadata needs a build ({needs.reason}), which failed: {exc}")
+        except NotBuiltOffline:
+            raise OfflineMiss(f"metadata of {artifact.filename} from index '{artifact.index}', built from the "
+                              f"sdist (it needs a build: {needs.reason})") from None
+        return result.metadata
+

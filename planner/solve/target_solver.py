@@ -33,9 +33,11 @@ from pysat.solvers import Solver
 
 from planner.encode.formula import Fact, FactKind, Formula, Group, GroupKind
 from planner.errors import Location
-from planner.index.models import Candidate, CandidateSet, CoreMetadata, RejectionKind, offered_by, version_text
+from planner.index.models import (Artifact, ArtifactKind, Candidate, CandidateSet, CoreMetadata, RejectionKind,
+                                  offered_by, version_text)
 from planner.plan.model import PROJECT, Hold, PlannedPackage, Requirer, SolveStats, TargetPlan
 from planner.previous.model import Pin, Pins
+from planner.solve import limits
 from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
@@ -694,8 +696,6 @@ class TargetSolver:
     def _placeholder(self, name: NormalizedName, fact: Fact) -> Candidate:
         """A stand-in candidate for a version without a fitting file (explaining only): when a
         model takes it (its fact switched off), it counts as installed with no dependencies."""
-        from planner.index.models import Artifact, ArtifactKind
-
         version = Version(str(fact.version))
         artifact = Artifact(str(fact.index), f"{name}-{version}", f"unfit://{fact.index}/{name}/{version}",
                             name, version, ArtifactKind.SDIST)
@@ -811,7 +811,10 @@ class TargetSolver:
                 prefetch(new)
 
     def _expand(self, candidates: Sequence[tuple[Candidate, int]]) -> None:
-        results = self.provider.metadata([c.artifact for c, _ in candidates])
+        given = {candidate.artifact: self._given_metadata(candidate) for candidate, _ in candidates}
+        asked = [c.artifact for c, _ in candidates if given[c.artifact] is None]
+        results: dict[Artifact, CoreMetadata | Unusable] = dict(self.provider.metadata(asked)) if asked else {}
+        results.update({artifact: found for artifact, found in given.items() if found is not None})
         self.metadata_fetches += len(candidates)
         self._prefetch(_canonical(requirement.name) for result in results.values() if isinstance(result, CoreMetadata)
                        for requirement in result.requires_dist
@@ -833,6 +836,22 @@ class TargetSolver:
                 continue
             self.metadata[var] = result
             self._add_edges(candidate, var, result)
+
+    def _given_metadata(self, candidate: Candidate) -> CoreMetadata | Unusable | None:
+        """What the project itself says of a candidate's metadata: `[[tool.uv.dependency-metadata]]`
+        gives it (nothing is downloaded or built); `no-build` / `no-build-package` make an sdist
+        unusable (installing it would need a build). None: ask the provider."""
+        build = self.project.uv.build
+        given = build.metadata_for(candidate.name, candidate.version)
+        if given is not None:
+            return CoreMetadata(candidate.name, candidate.version, given.requires_dist, given.requires_python,
+                                given.provides_extra)
+        forbidden = build.no_build_setting(candidate.name)
+        if forbidden is not None and candidate.artifact.kind is ArtifactKind.SDIST:
+            where = build.locations.get(forbidden.rpartition(".")[2])
+            at = f" ({where.file.name}:{where.line})" if where is not None and where.line else ""
+            return Unusable(f"only an sdist fits this target, and {forbidden}{at} forbids building it")
+        return None
 
     # -- solving --------------------------------------------------------------------------------
     def solve(self, assumptions: Iterable[int] = (), facts: Callable[[FactKey], bool] | None = None) -> bool:
@@ -857,6 +876,7 @@ class TargetSolver:
             if self._phases:
                 self.solver.set_phases(self._phases)
                 self._phases = []
+            limits.check(self.target.name, self.sat_calls)  # --timeout, and what the run is busy with
             self.sat_calls += 1
             started = time.perf_counter()
             satisfiable = self.solver.solve(assumptions=assumptions)
@@ -1114,6 +1134,7 @@ class TargetSolver:
                                   e.group.facts[0].via if e.parent is None and e.group.facts else None,
                                   self._written_at(e, name))
                          for e in edges.get(name, ()) if e.parent_name != name}
+            metadata = self.metadata.get(self.reach.chosen[name][1])
             packages.append(PlannedPackage(
                 name=name,
                 version=candidate.version,
@@ -1123,6 +1144,7 @@ class TargetSolver:
                 required_by=tuple(sorted(self.reach.required_by.get(name, ()))),
                 requirements=tuple(sorted(requirers, key=lambda r: (r.by != PROJECT, r.by, r.requirement, r.via or ""))),
                 for_groups=group_only.get(name, ()),
+                metadata_built_on=metadata.built_on if metadata is not None else None,
             ))
         stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
                            variables=self.formula.num_vars, expansions=len(self.metadata),

@@ -3,9 +3,11 @@
 `DirectSources` turns a `GitSource` (its ref resolved to a commit with the real git, the commit
 fetched once into the cache: planner/sources/git.py) or a `UrlSource` (the file downloaded once,
 hashed and checked: url.py) into a `DirectDistribution`, once per run: one `Artifact` (a `vcs`
-artifact pinned to the commit, or the wheel / sdist with its sha256) and its `CoreMetadata`, or
-`Unusable` with the reason (a tree whose metadata needs a build). `planner/sources/provider.py`
-puts them in front of the indexes, so the solver never knows where a package comes from.
+artifact pinned to the commit, or the wheel / sdist with its sha256) and its `CoreMetadata`. A
+tree or archive whose metadata needs a build is built (`builds`: the commit's tree copied out of
+the cache, keyed `git:<commit>[:<subdirectory>]`; an archive by its sha256), which also gives a
+dynamic version; without a builder, or when the build fails, it is `Unusable` with the reason.
+`planner/sources/provider.py` puts them in front of the indexes, so the solver never knows where a package comes from.
 
 Everything that goes wrong is the user's to fix, so it is an `InputError` (exit 2) located at the
 source rule or requirement in the pyproject, with the fix: an unknown ref, an unreachable or
@@ -21,10 +23,11 @@ points now). The lock lifecycle passes the previous plan's commits, and none on 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -33,12 +36,15 @@ from planner.errors import InputError
 from planner.index.http import Fetcher
 from planner.index.models import GIT_INDEX, URL_INDEX, Artifact, ArtifactKind, CoreMetadata, GitCommit, Unusable
 from planner.project.model import DirectSource, GitSource, Project, UrlSource
-from planner.project.references import GitReference, GitRefKind
+from planner.project.references import DistributionKind, GitReference, GitRefKind
 from planner.sources.git import GitError, GitSources, git_version, normalized_url
 from planner.sources.tree_metadata import DYNAMIC_VERSION, NeedsBuild
 from planner.sources.url import DownloadedDistribution, UrlSourceError, UrlSources
 from planner.targets.routing import describe_direct
 from planner.urls import redact_text, strip_userinfo
+
+if TYPE_CHECKING:
+    from planner.sources.build import SourceBuilds
 
 GitPinKey = tuple[str, str, str | None]
 
@@ -56,6 +62,9 @@ class DirectDistribution:
     artifact: Artifact
     metadata: CoreMetadata | Unusable
     source: DirectSource
+    # Its metadata needs a build: runs it (the builder, once per key) and gives the distribution
+    # with the built metadata and version. None: the metadata above is final.
+    build: Callable[[], DirectDistribution] | None = field(default=None, compare=False, repr=False)
 
 
 class DirectSources:
@@ -65,7 +74,8 @@ class DirectSources:
     a project with a git source checks that the `git` command works (GitUnavailable, exit 2)."""
 
     def __init__(self, project: Project, fetcher: Fetcher | None, cache_dir: Path | None, *, offline: bool = False,
-                 git_pins: Mapping[GitPinKey, str] | None = None, environ: Mapping[str, str] | None = None) -> None:
+                 git_pins: Mapping[GitPinKey, str] | None = None, environ: Mapping[str, str] | None = None,
+                 builds: SourceBuilds | None = None) -> None:
         if project.uses_git:
             git_version()  # start-up check: a clear message now, not in the middle of a solve
         self.project = project
@@ -73,6 +83,7 @@ class DirectSources:
         self._cache_dir = cache_dir
         self._offline = offline
         self._environ = environ
+        self.builds = builds  # checkouts and archives whose metadata needs a build
         self.git_pins: Mapping[GitPinKey, str] = MappingProxyType(dict(git_pins or {}))
         self._git: GitSources | None = None
         self._urls: UrlSources | None = None
@@ -102,7 +113,13 @@ class DirectSources:
             if found is None:
                 found = self._git_package(source) if isinstance(source, GitSource) else self._url_package(source)
                 self._found[source] = found
+        if found.build is None:
             return found
+        built = found.build()  # outside the lock: other sources are read meanwhile
+        with self._lock:
+            if self._found[source].build is not None:
+                self._found[source] = built
+            return self._found[source]
 
     # -- git --------------------------------------------------------------------------------------
     def _git_sources(self) -> GitSources:
@@ -131,7 +148,24 @@ class DirectSources:
                           commit),
             subdirectory=reference.subdirectory,
         )
-        return DirectDistribution(artifact, self._usable(source, metadata, f"commit {commit[:12]} of"), source)
+        found = DirectDistribution(artifact, self._usable(source, metadata, f"commit {commit[:12]} of"), source)
+        if isinstance(metadata, NeedsBuild):
+            label = f"{repository}@{commit[:12]}" + (f"#subdirectory={reference.subdirectory}"
+                                                     if reference.subdirectory else "")
+
+            def checkout() -> Path:
+                from planner.sources.build import BuildFailed
+
+                with self._lock:  # git runs one command at a time
+                    try:
+                        return git.checkout(resolved).project
+                    except GitError as exc:
+                        raise BuildFailed(f"{label}: cannot check it out to build it ({exc.problem})") from None
+
+            key = f"git:{commit}" + (f":{reference.subdirectory}" if reference.subdirectory else "")
+            return self._with_build(found, lambda builds, stated: builds.tree(
+                checkout, key, source.package, stated, label, metadata.reason, copy=True))
+        return found
 
     # -- URLs -------------------------------------------------------------------------------------
     def _url_sources(self) -> UrlSources:
@@ -157,7 +191,35 @@ class DirectSources:
         artifact = found.artifact(URL_INDEX, source.package, version)
         artifact = replace(artifact, subdirectory=reference.subdirectory,
                            requires_python=metadata.requires_python if isinstance(metadata, CoreMetadata) else None)
-        return DirectDistribution(artifact, self._usable(source, metadata, "the file at"), source)
+        distribution = DirectDistribution(artifact, self._usable(source, metadata, "the file at"), source)
+        if isinstance(metadata, NeedsBuild) and found.kind is not DistributionKind.WHEEL:
+            label = strip_userinfo(reference.url)
+            return self._with_build(distribution, lambda builds, stated: builds.sdist(
+                found.path, found.sha256, found.filename, source.package, stated, label, metadata.reason,
+                subdirectory=reference.subdirectory))
+        return distribution
+
+    def _with_build(self, found: DirectDistribution,
+                    build: Callable[[SourceBuilds, str | None], CoreMetadata | Unusable]) -> DirectDistribution:
+        """`found` (unusable: it needs a build) with the build that completes it, when this run
+        builds; `[[tool.uv.dependency-metadata]]` for the package stands in without a build."""
+        stated = found.artifact.version if found.artifact.version != DYNAMIC_VERSION else None
+        given = self.project.uv.build.metadata_for(found.source.package, stated or DYNAMIC_VERSION)
+        if given is not None:
+            metadata = CoreMetadata(found.source.package, given.version or stated or DYNAMIC_VERSION,
+                                    given.requires_dist, given.requires_python, given.provides_extra)
+            return replace(found, artifact=_built_artifact(found.artifact, metadata), metadata=metadata)
+        builds = self.builds
+        if builds is None:
+            return found
+
+        def run() -> DirectDistribution:
+            metadata = build(builds, str(stated) if stated else None)
+            if isinstance(metadata, CoreMetadata):
+                return replace(found, artifact=_built_artifact(found.artifact, metadata), metadata=metadata, build=None)
+            return replace(found, metadata=Unusable(f"{describe_direct(found.source)}: {metadata.reason}"), build=None)
+
+        return replace(found, build=run)
 
     # -- both -------------------------------------------------------------------------------------
     def _usable(self, source: DirectSource, metadata: CoreMetadata | NeedsBuild, what: str) -> CoreMetadata | Unusable:
@@ -185,6 +247,12 @@ def undeclared_url(metadata: CoreMetadata, project: Project) -> str | None:
                 f"takes a package from a URL only when the project names it: add \"{name} @ {requirement.url}\" to "
                 f"the project's dependencies, or a [tool.uv.sources] entry for {name})")
     return None
+
+
+def _built_artifact(artifact: Artifact, metadata: CoreMetadata) -> Artifact:
+    """The artifact with what its built (or given) metadata says: version, Requires-Python."""
+    return replace(artifact, version=metadata.version,
+                   requires_python=metadata.requires_python or artifact.requires_python)
 
 
 def _version(metadata: CoreMetadata | NeedsBuild) -> Version:

@@ -7,7 +7,8 @@ workspace member, the project itself, a `path` source that applies on the target
 candidate, and never asks `inner` about them; everything else goes to `inner` (the index
 client's provider, or an in-memory one in tests). A wheel at a URL is checked against each
 target's tags like any index file: a target it does not fit gets no candidate, and an
-explained "no plan". The solver cannot tell the difference: it sees candidates and metadata
+explained "no plan". A tree, checkout or sdist file whose metadata needs a PEP 517 build is
+built (`builds`, planner/sources/build.py). The solver cannot tell the difference: it sees candidates and metadata
 (`planner/solve/provider.py`).
 
 Metadata that requires a package by a URL the project does not declare is unusable (uv refuses
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName
 
@@ -31,12 +32,17 @@ from planner.sources.local import LocalDistribution, member_distribution, path_d
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
 
+if TYPE_CHECKING:
+    from planner.sources.build import SourceBuilds
+
 
 class LocalSourcesProvider:
-    def __init__(self, project: Project, inner: Any, direct: DirectSources | None = None):
+    def __init__(self, project: Project, inner: Any, direct: DirectSources | None = None,
+                 builds: SourceBuilds | None = None):
         self.project = project
         self.inner = inner
         self.direct = direct
+        self.builds = builds  # metadata builds of trees and sdist files that need one
         self._read: dict[object, LocalDistribution] = {}
         self._by_artifact: dict[tuple[str, str], LocalDistribution | DirectDistribution] = {}
         self._lock = threading.Lock()  # targets are solved side by side
@@ -53,15 +59,19 @@ class LocalSourcesProvider:
         key = (type(source).__name__, source.package, getattr(source, "path", None), source.editable)
         with self._lock:
             found = self._read.get(key)
-            if found is None:
-                if isinstance(source, WorkspaceSource):
-                    member = self.project.local_projects[source.package]
-                    found = member_distribution(self.project, member, source)
-                else:
-                    found = path_distribution(self.project, source)
-                self._read[key] = found
-                self._by_artifact[(found.artifact.index, found.artifact.url)] = found
+        if found is not None:
             return found
+        # Read (and built, when it needs a build) outside the lock: targets solved side by side
+        # wait only for their own packages; the builder runs one build per tree however many ask.
+        if isinstance(source, WorkspaceSource):
+            member = self.project.local_projects[source.package]
+            read = member_distribution(self.project, member, source, self.builds)
+        else:
+            read = path_distribution(self.project, source, self.builds)
+        with self._lock:
+            found = self._read.setdefault(key, read)
+            self._by_artifact[(found.artifact.index, found.artifact.url)] = found
+        return found
 
     def distributions(self) -> list[LocalDistribution]:
         """Every local distribution read so far (for the summary: paths outside the project)."""
@@ -112,9 +122,10 @@ class LocalSourcesProvider:
         return out
 
 
-def with_local_sources(project: Project, inner: Any, direct: DirectSources | None = None) -> LocalSourcesProvider:
+def with_local_sources(project: Project, inner: Any, direct: DirectSources | None = None,
+                       builds: SourceBuilds | None = None) -> LocalSourcesProvider:
     """`inner` with the project's local packages (and, given `direct`, its git and URL packages)
-    in front (idempotent)."""
+    in front (idempotent); `builds` builds the trees and sdist files whose metadata needs it."""
     if isinstance(inner, LocalSourcesProvider):
         return inner
-    return LocalSourcesProvider(project, inner, direct)
+    return LocalSourcesProvider(project, inner, direct, builds)

@@ -9,7 +9,7 @@ repository's committed files, a downloaded archive). PEP 621 rules: `name` is al
 `version` listed in `dynamic` is known only after a build, and the tree is planned without one
 (`DYNAMIC_VERSION`, which outputs never write); `dependencies`, `optional-dependencies` or
 `requires-python` listed in `dynamic` make the tree's requirements unknown until its build backend
-runs, which planner does not do yet: the answer is then `NeedsBuild`. Each requirement keeps the
+runs: the answer is then `NeedsBuild`, and the caller builds it (planner/sources/build.py). Each requirement keeps the
 line it was written on (`CoreMetadata.origins`), so explanations can point at it.
 """
 
@@ -36,7 +36,7 @@ BUILD_FILES = ("setup.py", "setup.cfg")
 # index version carries. Outputs write no version for it.
 DYNAMIC_VERSION = Version("0+dynamic")
 # Fields of [project] whose being dynamic leaves the plan's inputs unknown until a build.
-_BUILT_FIELDS = ("dependencies", "optional-dependencies", "requires-python")
+BUILT_FIELDS = ("dependencies", "optional-dependencies", "requires-python")
 
 
 class TreeMetadataError(InputError):
@@ -53,7 +53,7 @@ class NeedsBuild:
     version: Version | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        return f"its metadata needs a build ({self.reason}), which planner does not do yet"
+        return f"its metadata needs a build ({self.reason})"
 
 
 def static_metadata(pyproject: bytes | None, *, file: Path, shown: str,
@@ -102,7 +102,7 @@ def tree_metadata(reader: DocumentReader) -> CoreMetadata | NeedsBuild:
     else:
         reader.fail(("project",), "[project] has no version and does not list it in project.dynamic",
                     'add version = "..." to [project], or list "version" in project.dynamic')
-    built = [field for field in _BUILT_FIELDS if field in dynamic]
+    built = [field for field in BUILT_FIELDS if field in dynamic]
     if built:
         return NeedsBuild(f"[project] lists {' and '.join(built)} as dynamic", name, version)
     requires_python = None

@@ -162,6 +162,8 @@ class UrlSources:
         path = file_url_path(reference.url)
         if not path.is_file():
             raise UrlSourceError(reference.url, "no such file", "check the path in the file: URL")
+        # A file the user names in the pyproject: the fetcher reads files only where it is told.
+        self.fetcher.allow_local_roots([str(path.parent)])
         try:
             digest = self.fetcher.sha256_of(reference.url, FETCH_LABEL, self.max_bytes)
         except FetchError as exc:

@@ -31,7 +31,8 @@ class PythonVersion:
 
     @classmethod
     def parse(cls, text: str) -> PythonVersion:
-        match = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
+        # Bounded: wheel tags are generated for every minor below this one.
+        match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{1,3}))?", text.strip())
         if not match:
             raise ValueError(f"'{text}' is not a Python version like \"3.11\" or \"3.11.9\"")
         major, minor, micro = match.groups()

@@ -177,15 +177,17 @@ def _declared_os_floor(spec: TargetSpec, platform: Platform) -> tuple[int, int] 
             raise InputError(f"target '{spec.name}': '{key}' applies to {os.value} platforms, not {platform.name}",
                              location=spec.locate(key), fix=f"remove {key} from this target")
     if spec.manylinux is not None:
-        match = re.fullmatch(r"(?:manylinux_?)?(\d+)[._](\d+)", spec.manylinux.strip())
-        if not match or int(match.group(1)) != 2 or int(match.group(2)) < 5:
+        # Bounded: one wheel tag per glibc minor from this one down to 2.5 (or 2.17).
+        match = re.fullmatch(r"(?:manylinux_?)?(\d{1,3})[._](\d{1,3})", spec.manylinux.strip())
+        if not match or int(match.group(1)) != 2 or not 5 <= int(match.group(2)) <= 99:
             raise InputError(f"target '{spec.name}': '{spec.manylinux}' is not a glibc version",
                              location=spec.locate("manylinux"),
                              fix='give the oldest glibc the target runs, e.g. manylinux = "2.28"')
         return (int(match.group(1)), int(match.group(2)))
     if spec.macos is not None:
-        match = re.fullmatch(r"(\d+)(?:\.(\d+))?", spec.macos.strip())
-        if not match or not 10 <= int(match.group(1)) <= 30:
+        # Bounded: packaging lists a tag per macOS minor (10.x) or major (11+) below this one.
+        match = re.fullmatch(r"(\d{1,3})(?:\.(\d{1,3}))?", spec.macos.strip())
+        if not match or not 10 <= int(match.group(1)) <= 30 or int(match.group(2) or 0) > 99:
             raise InputError(f"target '{spec.name}': '{spec.macos}' is not a macOS version",
                              location=spec.locate("macos"), fix='give the oldest macOS the target runs, e.g. macos = "13.0"')
         major, minor = int(match.group(1)), int(match.group(2) or 0)
