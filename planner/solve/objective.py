@@ -341,10 +341,13 @@ def _direct_holds(solver: TargetSolver, descent: _GroupDescent, upgraded: frozen
         version = chosen[0].version
         builds = solver.public_builds(name, newest)
         hold = _requirement_hold(solver, name, version, newest, builds, edges.get(name, []))
-        # A kept pin is named as such without asking whether the newest could be installed at all:
-        # that proof can explore far beyond the plan (and its metadata) on every re-compile.
+        # A kept pin is named as such without asking whether the newest could be installed with the
+        # rest (that proof can explore far beyond the plan and its metadata on every re-compile);
+        # only the newest's own metadata is read: when none of its builds can be used, the hold is
+        # a conflict, as a compile without the pin finds it.
         if hold is None and name in solver.previous and solver.is_kept(name) and name in solver.restricted:
-            hold = Hold(name, version, newest, "pin")
+            cause = "conflict" if solver.unusable_public(name, newest) else "pin"
+            hold = Hold(name, version, newest, cause)
         if hold is None and name in aligned:
             hold = Hold(name, version, newest, "alignment")
         if hold is None and name in descent.lowest_first:

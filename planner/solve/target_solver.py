@@ -1070,6 +1070,18 @@ class TargetSolver:
     def admissible_versions(self, name: NormalizedName) -> list[Version]:
         return list(self._package(name).by_public())
 
+    def unusable_public(self, name: NormalizedName, version: Version) -> bool:
+        """Is every candidate of `name` at public `version` unusable (its metadata cannot be had: a
+        failed build, a forbidden one)? Asks for those candidates' metadata only; the formula is
+        left as it is (their requirements are not added, nor the packages they name looked up)."""
+        found = self.candidates_with_public(name, version)
+        unknown = [candidate for candidate, var in found if var not in self.metadata and var not in self.unusable]
+        given = {candidate.artifact: self._given_metadata(candidate) for candidate in unknown}
+        asked = [artifact for artifact, result in given.items() if result is None]
+        results: dict[Artifact, CoreMetadata | Unusable | None] = {**given, **(self.provider.metadata(asked) if asked else {})}
+        return bool(found) and all(var in self.unusable or isinstance(results.get(candidate.artifact), Unusable)
+                                   for candidate, var in found)
+
     def candidates_with_public(self, name: NormalizedName, version: Version) -> list[tuple[Candidate, int]]:
         package = self._package(name)
         positions = package.by_public().get(version, [])
