@@ -1,5 +1,6 @@
 """Words for the facts `solve_plan` returns: why a target has no plan, why targets diverge, why a
-package is held back, and what holds each direct requirement below its newest version.
+package is held back, what holds each direct requirement below its newest version, and why a
+derived target leaves an extra or group out.
 
 `explain_plan(..., minimal=True)` also works out minimal facts by solving the explaining formula
 again (explain/unsat.py, explain/why.py): the explanation of a target without a plan, the facts
@@ -13,8 +14,10 @@ from dataclasses import replace
 
 from packaging.utils import NormalizedName
 
+from planner.encode.formula import FactKind
 from planner.explain.render import where
-from planner.plan.model import PROJECT, Divergence, ExplainedFact, HeldBack, Hold, Plan, Refusal, TargetPlan
+from planner.plan.model import (PROJECT, Divergence, ExplainedFact, HeldBack, Hold, LeftOut, Plan, Refusal,
+                                TargetPlan)
 from planner.project.model import Project
 from planner.solve.provider import Provider
 from planner.targets.model import Target
@@ -34,9 +37,34 @@ def explain_plan(project: Project, plan: Plan, provider: Provider | None, minima
     held = tuple(_held_back(project, targets, provider if minimal else None, h) for h in plan.held_back)
     worded = replace(plan, unsatisfiable=unsatisfiable, held_back=held)
     divergences = tuple(_divergence(project, worded, provider if minimal else None, d) for d in plan.divergences)
-    plans = tuple(replace(t, holds=tuple(_hold(project, worded, t, provider if minimal else None, h) for h in t.holds))
+    plans = tuple(replace(t, holds=tuple(_hold(project, worded, t, provider if minimal else None, h) for h in t.holds),
+                          left_out=tuple(left_out_worded(item) for item in t.left_out))
                   for t in plan.targets)
     return replace(worded, divergences=divergences, targets=plans)
+
+
+# -- what a derived target leaves out ---------------------------------------------------------------
+MAX_REASON_LINES = 2
+
+
+def left_out_worded(item: LeftOut) -> LeftOut:
+    """The facts that keep an extra or group off a derived target as its reason, and the fix
+    (the marker that makes that explicit, or declared targets)."""
+    from planner.explain.render import conclusion, merge
+
+    if item.reason and item.fix:
+        return item
+    lines = merge(item.facts)
+    blocking = [line.text for line in lines if line.kind not in (FactKind.REQUIREMENT, FactKind.DEPENDENCY)]
+    reason = "; ".join(blocking[:MAX_REASON_LINES]) if blocking else conclusion(item.facts)
+    declare = "or declare the targets you need under [tool.planner.targets] (declared targets are strict)"
+    if item.marker is None or not item.requirements:
+        fix = f"to make it explicit, {declare}"
+    else:
+        written = [text + (f" ({location.file.name}:{location.line})" if location and location.line else "")
+                   for text, location in item.requirements]
+        fix = f"to make it explicit, add the marker `; {item.marker}` to {', '.join(written)}, {declare}"
+    return replace(item, reason=item.reason or reason, fix=item.fix or fix)
 
 
 # -- refusals -----------------------------------------------------------------------------------
@@ -206,4 +234,4 @@ def shown_holds(target_plan: TargetPlan) -> Sequence[Hold]:
             and not (h.cause == "pin" and (h.by is None or h.by == h.package))]
 
 
-__all__ = ["explain_plan", "hold_text", "refusal_text", "shown_holds", "PROJECT"]
+__all__ = ["explain_plan", "hold_text", "left_out_worded", "refusal_text", "shown_holds", "PROJECT"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from planner.explain.fixes import fixes as find_fixes
-from planner.explain.mus import minimal_core
+from planner.solve.mus import minimal_core
 from planner.explain.render import conclusion, merge, message
 from planner.plan.model import Explanation, Unsatisfiable
 from planner.project.model import Project

@@ -19,7 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from planner.encode.formula import GroupKind
-from planner.explain.mus import minimal_core
+from planner.solve.mus import minimal_core
 from planner.explain.render import merge, versions_text, where
 from planner.plan.model import PROJECT, ExplainedFact, Plan, TargetPlan
 from planner.project.model import Project

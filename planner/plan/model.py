@@ -109,14 +109,22 @@ class SolveStats:
 @dataclass(frozen=True)
 class LeftOut:
     """An extra or group a derived target asks for but cannot install there (best effort): the
-    plan leaves it out, and says why and how to make that explicit."""
+    plan leaves it out, and says why and how to make that explicit.
+
+    The solver gives the facts (`facts`, `requirements`, `marker`); planner/explain/ words
+    `reason` and `fix` from them."""
 
     kind: str  # "extra" or "group"
     name: str
-    reason: str  # the facts that keep it out, in the user's terms
+    reason: str = ""  # the facts that keep it out, in the user's terms
     fix: str = ""  # how to make it explicit: a marker on its requirement, or declared targets
     # The item's requirements among those facts, (text, where), for the marker suggestion.
     requirements: tuple[tuple[str, Location | None], ...] = field(default=(), compare=False)
+    # The minimal facts (`planner.encode.formula.Fact`) that keep it out on this target.
+    facts: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    # A marker true on the targets that install it and false on those that leave it out (None:
+    # no marker tells them apart, or no target installs it).
+    marker: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.kind} '{self.name}'"

@@ -18,16 +18,15 @@ from dataclasses import replace
 from planner.encode.formula import FactKind
 from planner.plan.model import LeftOut
 from planner.project.model import Project
+from planner.solve.mus import minimal_core
 from planner.solve.provider import Provider
 from planner.solve.target_solver import TargetSolver
 from planner.targets.model import Target
 from planner.targets.separate import separating_marker
 
-MAX_REASON_LINES = 2
-
 
 def reduce_target(project: Project, target: Target, provider: Provider) -> tuple[Target, tuple[LeftOut, ...]]:
-    """`target` without the extras and groups it cannot install even alone, and those, explained.
+    """`target` without the extras and groups it cannot install even alone, and those, with their facts.
     Unchanged when the project's dependencies alone have no plan there (that is no best effort)."""
     base = replace(target, extras=(), groups=())
     if not (target.extras or target.groups) or not TargetSolver(project, base, provider).solve():
@@ -49,28 +48,23 @@ def _left_out(project: Project, alone: Target, provider: Provider, kind: str, na
     """Why `alone` (the project's dependencies plus one extra or group) has no plan, when that is
     a matter of the platform: no file of some version fits it (tags, Python). Anything else (pins
     that clash everywhere, a runtime the stated accelerator rules out) is no best effort: the
-    item stays, and the target's own explanation says what is wrong."""
-    from planner.explain.mus import minimal_core
-    from planner.explain.render import conclusion, merge
-
+    item stays, and the target's own explanation says what is wrong. The facts only:
+    planner/explain/ words them."""
     solver = TargetSolver(project, alone, provider, explain=True)
     core = minimal_core(solver)
     kinds = {fact.kind for fact in core.facts} if core is not None else set()
     if FactKind.ARTIFACT not in kinds or FactKind.ACCELERATOR in kinds:
         return None
     assert core is not None
-    lines = merge(core.facts, solver)
-    blocking = [line.text for line in lines if line.kind not in (FactKind.REQUIREMENT, FactKind.DEPENDENCY)]
-    reason = "; ".join(blocking[:MAX_REASON_LINES]) if blocking else conclusion(core.facts, solver)
     via = f"{kind} {name}"
     requirements = tuple(dict.fromkeys((str(f.requirement), f.location) for f in core.facts
                                        if f.kind is FactKind.REQUIREMENT and f.via == via))
-    return LeftOut(kind, name, reason, requirements=requirements)
+    return LeftOut(kind, name, requirements=requirements, facts=core.facts)
 
 
-def explain_fixes(settled: Sequence[tuple[Target, tuple[LeftOut, ...]]]) -> dict[str, tuple[LeftOut, ...]]:
-    """Each left-out item with its fix: the marker that keeps its requirement where it installs
-    (the derived targets that activate it and kept it) and off where it does not."""
+def separate(settled: Sequence[tuple[Target, tuple[LeftOut, ...]]]) -> dict[str, tuple[LeftOut, ...]]:
+    """Each left-out item with the marker that keeps its requirement where it installs (the
+    derived targets that activate it and kept it) and off where it does not."""
     out: dict[str, tuple[LeftOut, ...]] = {}
     for target, left in settled:
         items = []
@@ -78,7 +72,7 @@ def explain_fixes(settled: Sequence[tuple[Target, tuple[LeftOut, ...]]]) -> dict
             keep = [other for other, _ in settled if _activates(other, item)]  # (solved with it)
             drop = [other for other, others_left in settled
                     if any((o.kind, o.name) == (item.kind, item.name) for o in others_left)]
-            items.append(replace(item, fix=_fix_text(item, keep, drop)))
+            items.append(replace(item, marker=separating_marker(keep, drop) if keep else None))
         out[target.name] = tuple(items)
     return out
 
@@ -87,20 +81,10 @@ def _activates(target: Target, item: LeftOut) -> bool:
     return item.name in (target.extras if item.kind == "extra" else target.groups)
 
 
-def _fix_text(item: LeftOut, keep: Sequence[Target], drop: Sequence[Target]) -> str:
-    declare = "or declare the targets you need under [tool.planner.targets] (declared targets are strict)"
-    marker = separating_marker(keep, drop) if keep else None
-    if marker is None or not item.requirements:
-        return f"to make it explicit, {declare}"
-    where = [f"{text}" + (f" ({location.file.name}:{location.line})" if location and location.line else "")
-             for text, location in item.requirements]
-    return f"to make it explicit, add the marker `; {marker}` to {', '.join(where)}, {declare}"
-
-
 def settle(project: Project, first: Sequence[tuple[TargetSolver, bool]], provider: Provider,
            ) -> tuple[list[tuple[TargetSolver, bool]], dict[str, tuple[LeftOut, ...]]]:
     """Each target's solver after its first solve, derived targets without a plan reduced (and
-    solved again); and per target name, what was left out, with fixes."""
+    solved again); and per target name, what was left out (facts and markers, not yet worded)."""
     settled: list[tuple[TargetSolver, bool]] = []
     left: list[tuple[Target, tuple[LeftOut, ...]]] = []
     for solver, solvable in first:
@@ -112,4 +96,4 @@ def settle(project: Project, first: Sequence[tuple[TargetSolver, bool]], provide
                 solvable = solver.solve()
         settled.append((solver, solvable))
         left.append((solver.target, items))
-    return settled, explain_fixes(left)
+    return settled, separate(left)
