@@ -448,6 +448,63 @@ def test_a_pinned_commit_is_kept_while_the_branch_moves(world: World, tmp_path: 
         assert artifact.git.commit == repo.commits["c3"] and artifact.git.requested == "dev"
 
 
+def _static_pyproject(version: str) -> str:
+    return (f'[project]\nname = "gitpkg"\nversion = "{version}"\ndependencies = ["alpha>=2.0"]\n\n'
+            '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n')
+
+
+def test_a_branch_moves_only_on_upgrade_and_a_commit_rewritten_away_is_resolved_again(world: World,
+                                                                                       tmp_path: Path) -> None:
+    """Re-compiles keep the commit the plan has for a branch (from plan.json, or from the lock's
+    vcs entry); -U and -P NAME move it to the branch's head; a kept commit the repository no
+    longer has (history rewritten) is resolved again, with a warning."""
+    repo = build_repository(tmp_path / "repos")
+    project = _project(world, "branch-pin", f'dependencies = ["gitpkg"]\n\n[tool.uv.sources]\n'
+                       f'gitpkg = {{ git = "{repo.file_url}", branch = "main" }}\n')
+    plan_file = project / "output" / "plan.json"
+    cache = tmp_path / "cache"
+
+    def commit() -> str:
+        return _plan(project, "linux")["gitpkg"]["artifact"]["git"]["commit"]
+
+    first = world.compile(project, cache=cache)
+    assert first.exit_code == 0, first.output
+    assert commit() == repo.commits["c4"]
+    moved = add_commit(repo, {"pyproject.toml": _static_pyproject("2.1")}, "gitpkg 2.1", n=30)
+    written = plan_file.read_bytes()
+    again = world.compile(project, cache=cache)
+    assert again.exit_code == 0, again.output
+    assert commit() == repo.commits["c4"] and plan_file.read_bytes() == written
+    assert "gitpkg" not in again.stdout  # nothing changed, nothing to say
+    plan_file.unlink()  # the previous plan is then the lock's: its vcs entry keeps the commit too
+    from_lock = world.compile(project, cache=cache)
+    assert from_lock.exit_code == 0, from_lock.output
+    assert commit() == repo.commits["c4"]
+    dry = world.compile(project, "--dry-run", "-U", cache=cache)
+    assert dry.exit_code == 0 and "~ gitpkg 2.0 → 2.1" in dry.stdout and commit() == repo.commits["c4"]
+    upgraded = world.compile(project, "-P", "gitpkg", cache=cache)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "~ gitpkg 2.0 → 2.1" in upgraded.stdout and commit() == moved
+
+    # main is rewritten: the planned commit is gone from the repository (and from a new cache).
+    run_git(repo.work, "reset", "--quiet", "--hard", repo.commits["c4"])
+    (repo.work / "pyproject.toml").write_text(_static_pyproject("2.2"))
+    run_git(repo.work, "commit", "--quiet", "--all", "-m", "gitpkg 2.2", date=1_700_003_000)
+    rewritten = run_git(repo.work, "rev-parse", "HEAD")
+    run_git(repo.work, "push", "--quiet", "--force", str(repo.bare), "main:main")
+    run_git(repo.bare, "reflog", "expire", "--expire=now", "--all")
+    run_git(repo.bare, "gc", "--quiet", "--prune=now")
+    assert subprocess.run(["git", "cat-file", "-e", moved], cwd=repo.bare, capture_output=True).returncode != 0
+    kept = world.compile(project, cache=cache)  # the cache still has it: kept (no network asked)
+    assert kept.exit_code == 0 and commit() == moved
+    resolved = world.compile(project, cache=tmp_path / "new-cache")
+    assert resolved.exit_code == 0, resolved.output
+    assert commit() == rewritten and "~ gitpkg 2.1 → 2.2" in resolved.stdout
+    warning = " ".join(resolved.stderr.split())
+    assert f"the previous plan's commit {moved} is no longer in {repo.file_url}" in warning
+    assert f"branch 'main' was resolved again, to {rewritten}" in warning
+
+
 def test_credentials_written_in_a_git_url_are_used_and_never_shown(world: World, tmp_path: Path) -> None:
     secret_url = world.repo_url.replace("http://", f"http://{USER}:{quote(PASSWORD, safe='')}@")
     project = _project(world, "url-credentials", f'dependencies = ["subpkg @ git+{secret_url}@v1.0#subdirectory=libs/sub"]\n'

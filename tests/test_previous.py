@@ -106,6 +106,10 @@ def test_plan_json_pins_and_recorded_cutoff(demo, tmp_path: Path) -> None:
         {"name": "a", "version": "1", "index": "pypi", "artifact": {"filename": "x", "sha256": "zz"}}]}])),
      "not a sha256"),
     (json.dumps(_plan_json(exclude_newer={"timestamp": "yesterday"})), "not an RFC 3339 timestamp"),
+    (json.dumps(_plan_json(targets=[{"target": {"name": "lin"}, "packages": [
+        {"name": "a", "version": "1", "index": "<git>", "artifact": {"filename": "a@1", "git": {
+            "repository": "https://example.com/a", "requested": "main", "commit": "--upload-pack=x"}}}]}])),
+     "artifact.git.commit: not a full commit id"),
 ])
 def test_a_broken_plan_json_is_a_warning(demo, tmp_path: Path, document: str, problem: str) -> None:
     project, targets = demo

@@ -138,7 +138,8 @@ def compile_command(
     settled_loaded = _with_project(loaded, prepared.project)
     with open_index_client(settled_loaded, cache_options, platforms=target_platforms(loaded.targets),
                            warn=output.warning) as client, \
-            open_sources(settled_loaded, cache_options, client) as provider:
+            open_sources(settled_loaded, cache_options, client, git_pins=prepared.git_pins,
+                         warn=output.warning) as provider:
         # The time limit and the explanation budget cover the explanations too.
         with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"), time_limit(limit), \
                 explanation_budget(budget):

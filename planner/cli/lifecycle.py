@@ -8,6 +8,9 @@ cut-offs, upgrades; shared by `planner compile` and `planner why --fresh`.
   (`tool.uv.upgrade-package`) drops NAME's; a SPEC bounds NAME for this run, as a constraint.
 - An exclude-newer span is resolved against the clock, or to the timestamp the previous outputs
   recorded for the same span (so a later compile reproduces the plan) unless an upgrade is asked.
+- A git source keeps the commit the previous plan resolved its ref to (a branch moves only on
+  `--upgrade`, or `--upgrade-package` naming the package), when the plan names the same
+  repository and ref as the pyproject does now.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -24,8 +28,12 @@ from planner.errors import Diagnostic, InputError, Location
 from planner.previous.model import Pins, PreviousPlan
 from planner.previous.read import read_previous
 from planner.project.cutoffs import EXAMPLES, CutoffError, ExcludeNewer, RecordedCutoff, parse_exclude_newer
-from planner.project.model import Dependency, Project, Resolution, frozen_mapping
+from planner.project.model import Dependency, GitSource, Project, Resolution, frozen_mapping
 from planner.targets.model import Target
+from planner.urls import strip_userinfo
+
+if TYPE_CHECKING:
+    from planner.sources.direct import GitPinKey
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class Prepared:
     pins: Mapping[str, Pins]  # per target, the pins to keep
     upgrade: tuple[NormalizedName, ...]  # decided before the pins are kept
     warnings: tuple[Diagnostic, ...] = field(default=())
+    git_pins: Mapping[GitPinKey, str] = field(default_factory=frozen_mapping)  # git refs kept at their commit
 
 
 def apply_settings(project: Project, options: LifecycleOptions) -> tuple[Project, list[str]]:
@@ -110,6 +119,7 @@ def prepare(project: Project, targets: Sequence[Target], out_dir: Path, index_ur
     if plan is not None and not upgrade_all:
         for target in targets:
             pins[target.name] = frozen_mapping({n: p for n, p in plan.pins(target.name).items() if n not in names})
+    git_pins = _git_pins(project, plan, names) if plan is not None and not upgrade_all else {}
     warnings = list(previous.warnings)
     if plan is not None:
         known = {n for t in plan.targets.values() for n in t}
@@ -117,7 +127,31 @@ def prepare(project: Project, targets: Sequence[Target], out_dir: Path, index_ur
         if unknown and not upgrade_all:
             warnings.append(Diagnostic(f"--upgrade-package {', '.join(unknown)}: not in the previous plan "
                                        f"({plan.source.name}); planned as any new requirement"))
-    return Prepared(resolved, plan, frozen_mapping(pins), names, tuple(warnings))
+    return Prepared(resolved, plan, frozen_mapping(pins), names, tuple(warnings), frozen_mapping(git_pins))
+
+
+def _git_pins(project: Project, plan: PreviousPlan, upgraded: Sequence[NormalizedName]) -> dict[GitPinKey, str]:
+    """The previous plan's commit of each git source whose package, repository and ref it records
+    as the pyproject writes them now (a changed ref, or another repository, resolves afresh)."""
+    from planner.project.references import GitRefKind
+    from planner.sources.direct import git_pin_key
+    from planner.sources.git import normalized_url  # (imported here: --check needs none of it)
+
+    recorded = {(pin.name, normalized_url(strip_userinfo(pin.repository)), pin.requested): pin.commit
+                for pin in plan.git}
+    out: dict[GitPinKey, str] = {}
+    for name, sources in project.uv.direct_sources.items():
+        if name in upgraded:
+            continue
+        for source in sources:
+            if not isinstance(source, GitSource):
+                continue
+            reference = source.reference
+            requested = None if reference.ref.kind is GitRefKind.DEFAULT else reference.ref.name
+            commit = recorded.get((name, normalized_url(strip_userinfo(reference.url)), requested))
+            if commit is not None:
+                out.setdefault(git_pin_key(reference), commit)
+    return out
 
 
 def _resolve_cutoffs(project: Project, plan: PreviousPlan | None, now: datetime, fresh: bool) -> Project:

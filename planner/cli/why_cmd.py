@@ -144,7 +144,8 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
     settled_loaded = replace(loaded, project=prepared.project)
     with open_index_client(settled_loaded, options, platforms=target_platforms(loaded.targets),
                            warn=output.warning) as client, \
-            open_sources(settled_loaded, options, client) as provider:
+            open_sources(settled_loaded, options, client, git_pins=prepared.git_pins,
+                         warn=output.warning) as provider:
         plan = solve_plan(prepared.project, loaded.targets, provider, prepared.project.planner.alignment,
                           previous=prepared.pins)
         plan = explain_plan(prepared.project, plan, provider, minimal=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from planner.targets.routing import Route, routing_table
 if TYPE_CHECKING:
     from planner.index.client import IndexClient
     from planner.solve.provider import IndexProvider
+    from planner.sources.direct import GitPinKey
     from planner.sources.provider import LocalSourcesProvider
 
 
@@ -117,10 +118,14 @@ def index_provider(client: IndexClient, options: CacheOptions) -> IndexProvider:
 
 
 @contextmanager
-def open_sources(loaded: LoadedTargets, options: CacheOptions, client: IndexClient) -> Iterator[LocalSourcesProvider]:
+def open_sources(loaded: LoadedTargets, options: CacheOptions, client: IndexClient, *,
+                 git_pins: Mapping[GitPinKey, str] | None = None,
+                 warn: Callable[[str], None] | None = None) -> Iterator[LocalSourcesProvider]:
     """What the solver asks for candidates and metadata: the project's local, git and URL
     packages in front of the indexes, all built by one metadata builder when their metadata
-    needs a build. Checks at once that `git` works when a git source is used."""
+    needs a build. Checks at once that `git` works when a git source is used. `git_pins`: the
+    commits an earlier plan resolved git refs to, kept (planner/cli/lifecycle.py); `warn` hears
+    of a kept commit the repository no longer has."""
     from planner.index.cache import default_cache_dir
     from planner.sources.build import SourceBuilds
     from planner.sources.direct import DirectSources
@@ -130,5 +135,6 @@ def open_sources(loaded: LoadedTargets, options: CacheOptions, client: IndexClie
     indexes = index_provider(client, options)
     assert indexes.builder is not None
     builds = SourceBuilds(indexes.builder, loaded.project, client.fetcher.credentials)
-    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline, builds=builds) as direct:
+    with DirectSources(loaded.project, client.fetcher, cache_dir, offline=options.offline, builds=builds,
+                       git_pins=git_pins, warn=warn) as direct:
         yield with_local_sources(loaded.project, indexes, direct, builds)

@@ -32,6 +32,16 @@ Pins = Mapping[NormalizedName, Pin]
 
 
 @dataclass(frozen=True)
+class GitPin:
+    """A git package an earlier plan installed: the commit its repository's ref resolved to."""
+
+    name: NormalizedName
+    repository: str  # as the outputs name it (no credentials)
+    requested: str | None  # the ref as written (branch, tag or rev); None: the default branch
+    commit: str  # a full commit id
+
+
+@dataclass(frozen=True)
 class PreviousPlan:
     """What the previous outputs pinned, target by target."""
 
@@ -40,6 +50,7 @@ class PreviousPlan:
     exclude_newer: RecordedCutoff | None = None
     # package -> its recorded cut-off (None: `false`, no cut-off)
     exclude_newer_package: Mapping[NormalizedName, RecordedCutoff | None] = field(default_factory=frozen_mapping)
+    git: tuple[GitPin, ...] = ()  # the commits of git packages, on any target
 
     def pins(self, target: str) -> Pins:
         return self.targets.get(target, frozen_mapping())

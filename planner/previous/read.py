@@ -10,7 +10,10 @@ target's environment, its wheels ranked by the target's tags), so any standard l
 
 These files are untrusted input. Nothing in them becomes a path, a URL or an output: a pin is only
 ever compared with what the indexes list now (a version, an index name, a file name and its
-sha256), so the worst a forged file can do is prefer one of the index's own files. A file that
+sha256), so the worst a forged file can do is prefer one of the index's own files. A git
+package's commit (a full commit id, checked) is kept only for a source whose repository and ref
+match what the pyproject says now, and is asked of that repository alone: the worst a forged
+commit can do is pick another commit of the project's own repository. A file that
 does not read back as a plan or a lock is ignored with a warning naming it and what is wrong; the
 compile then plans without pins.
 """
@@ -18,6 +21,7 @@ compile then plans without pins.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,13 +33,14 @@ from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from planner.errors import Diagnostic
-from planner.previous.model import Pin, PreviousPlan
+from planner.previous.model import GitPin, Pin, PreviousPlan
 from planner.project.cutoffs import CutoffError, RecordedCutoff, parse_span, parse_upload_time
 from planner.project.model import Project, frozen_mapping
 from planner.targets.model import Target
 from planner.urls import strip_userinfo
 
 PLAN_FILE = "plan.json"
+_COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
 MAX_BYTES = 64 * 1024 * 1024  # larger than any real plan; a bigger file is not read
 
 
@@ -93,6 +98,7 @@ def _plan_json(path: Path, project: Project) -> PreviousPlan:
     if document.get("project") != project.name:
         raise Invalid(f"project: it is the plan of {document.get('project')!r}, not of {project.name!r}")
     targets: dict[str, dict[NormalizedName, Pin]] = {}
+    git: dict[GitPin, None] = {}
     for t, entry in enumerate(_expect(document.get("targets"), list, "targets")):
         where = f"targets[{t}]"
         _expect(entry, dict, where)
@@ -104,6 +110,12 @@ def _plan_json(path: Path, project: Project) -> PreviousPlan:
             if pin.name in pins:
                 raise Invalid(f"{where}.packages[{p}].name: {pin.name} is listed twice")
             pins[pin.name] = pin
+            recorded = raw["artifact"].get("git")
+            if recorded is not None:
+                at = f"{where}.packages[{p}].artifact.git"
+                _expect(recorded, dict, at)
+                git[_git_pin(pin.name, recorded.get("repository"), recorded.get("requested"), recorded.get("commit"),
+                             at)] = None
         targets[name] = pins
     cutoff = document.get("exclude_newer")
     per_package = _expect(document.get("exclude_newer_package", {}), dict, "exclude_newer_package")
@@ -114,7 +126,19 @@ def _plan_json(path: Path, project: Project) -> PreviousPlan:
         exclude_newer_package=frozen_mapping({
             _name(k, f"exclude_newer_package.{k}"): None if v is False else _recorded(v, f"exclude_newer_package.{k}")
             for k, v in per_package.items()}),
+        git=tuple(git),
     )
+
+
+def _git_pin(name: NormalizedName, repository: Any, requested: Any, commit: Any, where: str) -> GitPin:
+    """A git package's recorded commit, checked: a full commit id (it is only ever asked of the
+    project's own repository for that ref), the repository and ref as plain text."""
+    _expect(repository, str, f"{where}.repository")
+    if requested is not None:
+        _expect(requested, str, f"{where}.requested")
+    if not isinstance(commit, str) or not _COMMIT_RE.fullmatch(commit):
+        raise Invalid(f"{where}.commit: not a full commit id")
+    return GitPin(name, repository, requested, commit)
 
 
 def _plan_pin(raw: Any, where: str) -> Pin:
@@ -157,6 +181,7 @@ def _locks(paths: Sequence[Path], project: Project, targets: Sequence[Target],
     recorded: RecordedCutoff | None = None
     per_package: dict[NormalizedName, RecordedCutoff | None] = {}
     parsed: dict[Path, Pylock] = {}
+    git: dict[GitPin, None] = {}
     for target in targets:
         path = split.get(target.name) or next((p for p in paths if p.name == "pylock.toml"), None)
         if path is None:
@@ -174,6 +199,10 @@ def _locks(paths: Sequence[Path], project: Project, targets: Sequence[Target],
             continue  # the lock does not cover this target: it gets no pins
         target_pins: dict[NormalizedName, Pin] = {}
         for package, chosen in selected:
+            vcs = package.vcs
+            if vcs is not None and vcs.type == "git" and vcs.url is not None and vcs.commit_id is not None:
+                git[_git_pin(canonicalize_name(package.name), vcs.url, vcs.requested_revision, vcs.commit_id,
+                             f"{path}: packages.{package.name}.vcs")] = None
             if package.version is None:
                 continue  # a directory, VCS or archive entry: nothing an index can match
             filename = getattr(chosen, "filename", None)
@@ -184,7 +213,7 @@ def _locks(paths: Sequence[Path], project: Project, targets: Sequence[Target],
         pins[target.name] = target_pins
     first = next(iter(parsed), paths[0])
     return PreviousPlan(first, frozen_mapping({k: frozen_mapping(v) for k, v in pins.items()}), recorded,
-                        frozen_mapping(per_package))
+                        frozen_mapping(per_package), tuple(git))
 
 
 def _pylock(path: Path) -> Pylock:

@@ -1078,7 +1078,8 @@ class TargetSolver:
         unknown = [candidate for candidate, var in found if var not in self.metadata and var not in self.unusable]
         given = {candidate.artifact: self._given_metadata(candidate) for candidate in unknown}
         asked = [artifact for artifact, result in given.items() if result is None]
-        results: dict[Artifact, CoreMetadata | Unusable | None] = {**given, **(self.provider.metadata(asked) if asked else {})}
+        results: dict[Artifact, CoreMetadata | Unusable | None] = dict(given)
+        results.update(self.provider.metadata(asked) if asked else {})
         return bool(found) and all(var in self.unusable or isinstance(results.get(candidate.artifact), Unusable)
                                    for candidate, var in found)
 

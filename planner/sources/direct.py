@@ -17,7 +17,9 @@ repository or archive is named by its own file, key and line, and the fix names 
 
 Pinned commits: `git_pins` maps `git_pin_key(reference)` to a commit an earlier plan resolved
 that reference to; such a reference keeps its commit (the remote is not asked where a branch
-points now). The lock lifecycle passes the previous plan's commits, and none on upgrade.
+points now). The lock lifecycle passes the previous plan's commits, and none on upgrade. A pinned
+commit that neither the cache nor the repository has any more (a rewritten branch) is given up:
+the ref is resolved again and `warn` says so.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from planner.index.http import Fetcher
 from planner.index.models import GIT_INDEX, URL_INDEX, Artifact, ArtifactKind, CoreMetadata, GitCommit, Unusable
 from planner.project.model import DirectSource, GitSource, Project, UrlSource
 from planner.project.references import DistributionKind, GitReference, GitRefKind
-from planner.sources.git import GitError, GitSources, git_version, normalized_url
+from planner.sources.git import GitError, GitMissingCommit, GitSources, git_version, normalized_url
 from planner.sources.tree_metadata import DYNAMIC_VERSION, NeedsBuild
 from planner.sources.url import DownloadedDistribution, UrlSourceError, UrlSources
 from planner.targets.routing import describe_direct
@@ -75,7 +77,7 @@ class DirectSources:
 
     def __init__(self, project: Project, fetcher: Fetcher | None, cache_dir: Path | None, *, offline: bool = False,
                  git_pins: Mapping[GitPinKey, str] | None = None, environ: Mapping[str, str] | None = None,
-                 builds: SourceBuilds | None = None) -> None:
+                 builds: SourceBuilds | None = None, warn: Callable[[str], None] | None = None) -> None:
         if project.uses_git:
             git_version()  # start-up check: a clear message now, not in the middle of a solve
         self.project = project
@@ -85,6 +87,7 @@ class DirectSources:
         self._environ = environ
         self.builds = builds  # checkouts and archives whose metadata needs a build
         self.git_pins: Mapping[GitPinKey, str] = MappingProxyType(dict(git_pins or {}))
+        self._warn = warn
         self._git: GitSources | None = None
         self._urls: UrlSources | None = None
         self._found: dict[DirectSource, DirectDistribution] = {}
@@ -130,8 +133,17 @@ class DirectSources:
     def _git_package(self, source: GitSource) -> DirectDistribution:
         reference = source.reference
         git = self._git_sources()
+        pinned = self.git_pins.get(git_pin_key(reference))
         try:
-            resolved = git.resolve(reference, pinned=self.git_pins.get(git_pin_key(reference)))
+            try:
+                resolved = git.resolve(reference, pinned=pinned)
+            except GitMissingCommit:
+                if pinned is None:
+                    raise
+                resolved = git.resolve(reference)
+                if self._warn is not None:
+                    self._warn(f"{source.package} ({source.origin}): the previous plan's commit {pinned} is no longer "
+                               f"in {reference.display_url}; {reference.ref} was resolved again, to {resolved.commit}")
             metadata = git.metadata(resolved)
         except GitError as exc:
             raise _located(source, str(exc), exc.fix, _git_key(source, exc)) from None

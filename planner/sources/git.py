@@ -104,6 +104,10 @@ class GitOfflineMiss(GitError):
     """`offline` and the cache cannot answer."""
 
 
+class GitMissingCommit(GitError):
+    """The repository does not have that commit (history rewritten, or a wrong id)."""
+
+
 _GIT_VERSIONS: dict[str, str] = {}
 
 
@@ -246,7 +250,8 @@ class GitSources:
 
         `pinned` is a full commit id an earlier plan resolved `reference` to: it is kept as is,
         without asking the remote where the ref points now (a moving branch moves only when the
-        caller passes no pin, i.e. on upgrade). A pin the repository no longer has is a GitError."""
+        caller passes no pin, i.e. on upgrade). A pin the repository no longer has (nor the cache)
+        is a GitMissingCommit."""
         if pinned is not None:
             if not _COMMIT_RE.fullmatch(pinned):
                 raise ValueError(f"pinned commit {pinned!r} is not a full, lower-case commit id")
@@ -339,8 +344,8 @@ class GitSources:
                 return
         if last is not None and not _names_missing_object(last):
             raise last
-        raise GitError(reference.url, f"it has no commit {commit}",
-                       "check the commit id (it may have been rewritten away), or name a branch or tag")
+        raise GitMissingCommit(reference.url, f"it has no commit {commit}",
+                               "check the commit id (it may have been rewritten away), or name a branch or tag")
 
     def _everything(self, db: Path) -> list[str]:
         shallow = (db / "shallow").is_file()
