@@ -85,11 +85,13 @@ def test_an_edited_leftover_is_kept(served: Served) -> None:
     assert edited.read_text().endswith("# pinned by hand\n")
 
 
-@pytest.mark.parametrize("where", ["target-folder", "output-file", "output-folder"])
+@pytest.mark.parametrize("where", ["target-folder", "output-file", "output-file-same-bytes", "output-folder"])
 def test_links_in_the_way_are_refused(served: Served, tmp_path: Path, where: str) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "pylock.toml").write_bytes(b"theirs\n")
+    # A link to a file that already holds the new bytes is refused too (never read, never "current").
+    theirs = (served.output / "pylock.toml").read_bytes() if where == "output-file-same-bytes" else b"theirs\n"
+    (outside / "pylock.toml").write_bytes(theirs)
     if where == "target-folder":
         link = served.output / "linux-gpu"
         for child in link.iterdir():
@@ -97,7 +99,7 @@ def test_links_in_the_way_are_refused(served: Served, tmp_path: Path, where: str
         link.rmdir()
         link.symlink_to(outside, target_is_directory=True)
         args, shown = served.args(), str(link)
-    elif where == "output-file":
+    elif where.startswith("output-file"):
         link = served.output / "pylock.toml"
         link.unlink()
         link.symlink_to(outside / "pylock.toml")
@@ -113,7 +115,7 @@ def test_links_in_the_way_are_refused(served: Served, tmp_path: Path, where: str
     assert_one_clear_error(result, shown, "symbolic link", "fix:")
     assert snapshot(served.output) == before
     assert sorted(p.name for p in outside.iterdir()) == ["pylock.toml"]
-    assert (outside / "pylock.toml").read_bytes() == b"theirs\n"
+    assert (outside / "pylock.toml").read_bytes() == theirs
     assert not [p for p in tmp_path.rglob(".*") if p.is_file() and p.parent != tmp_path]
 
 
