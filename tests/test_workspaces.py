@@ -177,3 +177,23 @@ def test_requires_python_of_a_workspace_is_the_intersection_of_the_members(tmp_p
     assert not project.requires_python.contains("3.14.0")
     # Derived targets: the lowest and the newest Python the intersection admits.
     assert {t.python.short for t in resolve_targets(project).targets} == {"3.11", "3.13"}
+
+
+def test_a_conflict_naming_a_members_extra_loads(tmp_path) -> None:
+    """`{ package = "member", extra = "x" }` names that member's extra (marin's conflicts)."""
+    root = _write(tmp_path, {
+        "pyproject.toml": ('[tool.uv.workspace]\nmembers = ["a", "b"]\n[tool.uv]\nconflicts = [\n'
+                           '  [{ package = "a", extra = "gpu" }, { package = "b", extra = "tpu" }],\n]\n'),
+        "a/pyproject.toml": _member("a", extra='[project.optional-dependencies]\ngpu = ["jax"]\n'),
+        "b/pyproject.toml": _member("b", extra='[project.optional-dependencies]\ntpu = ["jax"]\n'),
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "linux-x86_64-gpu" in result.output and "linux-x86_64-tpu" in result.output
+    files = {"pyproject.toml": ('[tool.uv.workspace]\nmembers = ["a", "b"]\n[tool.uv]\nconflicts = [\n'
+                                '  [{ package = "a", extra = "tpu" }, { package = "b", extra = "tpu" }],\n]\n'),
+             "a/pyproject.toml": _member("a", extra='[project.optional-dependencies]\ngpu = ["jax"]\n'),
+             "b/pyproject.toml": _member("b", extra='[project.optional-dependencies]\ntpu = ["jax"]\n')}
+    result = runner.invoke(app, ["targets", str(_write(tmp_path / "bad", files))])
+    assert result.exit_code == 2
+    assert "[tool.uv.conflicts[0][0].extra]: conflict names extra 'tpu', which the project does not declare" in result.output

@@ -1235,9 +1235,9 @@ class _ProjectLoader:
                 self.r.fail(set_path, "expected a conflict set (an array of items), found a table",
                             "tool.uv.conflicts is a list of sets: wrap the items in a second pair of brackets, "
                             'e.g. conflicts = [[{ extra = "cpu" }, { extra = "gpu" }]]')
-            members = self.r.expect(set_path, raw_set, list, '[{ extra = "cpu" }, { extra = "gpu" }]')
+            raw_items = self.r.expect(set_path, raw_set, list, '[{ extra = "cpu" }, { extra = "gpu" }]')
             items: list[ConflictItem] = []
-            for m, member in enumerate(members):
+            for m, member in enumerate(raw_items):
                 path = (*set_path, m)
                 self.r.expect(path, member, dict, '{ extra = "cpu" }')
                 unknown = set(member) - {"extra", "group", "package"}
