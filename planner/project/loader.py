@@ -7,6 +7,7 @@ key path, the line and the fix; settings that are understood but not honoured be
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import tomllib
@@ -86,7 +87,7 @@ _UV_SUPPORTED = (
       "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package"),
 )
 # [tool.uv] keys a workspace member may set; uv reads the others from the workspace root only.
-_UV_MEMBER_KEYS = ("sources", "package", "dev-dependencies", "managed")
+_UV_MEMBER_KEYS = ("sources", "index", "package", "dev-dependencies", "managed")
 # [tool.uv] keys that do not change which artifacts a plan contains (they steer uv's installer,
 # cache, Python downloads or publishing). Accepted silently.
 _UV_NO_EFFECT = (
@@ -467,6 +468,7 @@ class _ProjectLoader:
             all_groups.update(p.dependency_groups)
         local_names = ([] if virtual else [name]) + [p.name for p in members]
         uv = self.uv_settings(optional, groups, name, indexes, members, local_names, all_extras, all_groups)
+        uv = dataclasses.replace(uv, indexes=self.with_member_indexes(indexes, members))
         planner = self.planner_settings(all_extras, all_groups, local_names)
         self.check_member_requirements(name, dependencies, optional, groups, uv, members)
         return Project(
@@ -494,18 +496,18 @@ class _ProjectLoader:
         other settings are read from the root only (as uv does), so they are warned about here."""
         base = ("tool", "uv")
         for key in self.r.table(base):
-            if key == "index":  # uv gathers members' indexes; planner reads the root's only
-                self.warn((*base, key), "[[tool.uv.index]] in a workspace member is not read: declare the index "
-                          "in the workspace root (planner reads indexes from the root only)")
-            elif key not in _UV_MEMBER_KEYS:
+            if key not in _UV_MEMBER_KEYS:
                 self.warn((*base, key), f"tool.uv.{key} in a workspace member is ignored: uv reads it from "
                           "the workspace root only")
         if self.r.has(("tool", "planner")):
             self.warn(("tool", "planner"), "[tool.planner] in a workspace member is ignored: declare targets "
                       "in the workspace root")
-        index_sources, local_sources, direct_sources = self.sources(self.root_indexes or (), optional, groups)
+        own = self.member_indexes(name)
+        # uv looks an index a member's source names up in the member first, then in the root.
+        index_sources, local_sources, direct_sources = self.sources(own + (self.root_indexes or ()), optional, groups)
         self.requirement_sources(local_sources, direct_sources)
-        uv = UvSettings(indexes=(), sources=frozen_mapping(index_sources), local_sources=frozen_mapping(local_sources),
+        self.warn_unrouted_member_indexes(own, index_sources)
+        uv = UvSettings(indexes=own, sources=frozen_mapping(index_sources), local_sources=frozen_mapping(local_sources),
                         direct_sources=frozen_mapping(direct_sources), package=self.package_setting())
         return Project(**common, requires_python=requires_python, uv=uv, planner=PlannerSettings(),
                        warnings=tuple(self.warnings))
@@ -933,6 +935,61 @@ class _ProjectLoader:
         return tuple(self.marker((*path, n), item) for n, item in enumerate(items))
 
     def indexes(self) -> tuple[Index, ...]:
+        out = self.index_tables()
+        out.extend(self.legacy_index_urls(any(index.default for index in out), {index.name for index in out}))
+        out.extend(self.find_links({index.name for index in out}))
+        return tuple(out)
+
+    def member_indexes(self, member: NormalizedName) -> tuple[Index, ...]:
+        """A workspace member's `[[tool.uv.index]]` tables. uv looks up an index that the member's
+        sources name among them first (then among the root's), and searches only the root's
+        indexes for every other package: so each serves only the packages routed to it (it is
+        explicit, whatever it says), and `default = true` in a member means nothing."""
+        out = []
+        for n, index in enumerate(self.index_tables()):
+            if index.default:
+                self.warn(("tool", "uv", "index", n, "default"),
+                          f"default = true on index '{index.name}' in a workspace member is not read: the default "
+                          "index comes from the workspace root, as in uv; this index serves only the packages "
+                          "the member's sources route to it")
+            out.append(dataclasses.replace(index, explicit=True, default=False, member=member))
+        return tuple(out)
+
+    def warn_unrouted_member_indexes(self, own: tuple[Index, ...],
+                                     index_sources: Mapping[NormalizedName, tuple[IndexSource, ...]]) -> None:
+        named = {source.index for sources in index_sources.values() for source in sources}
+        for index in own:
+            if index.name not in named:
+                self.warnings.append(Diagnostic(
+                    f"index '{index.name}' of this workspace member is named by none of its sources, so it is never "
+                    "used: uv searches only the workspace root's indexes for packages no source routes (declare it "
+                    "in the workspace root to search it, or route packages to it in this member's tool.uv.sources)",
+                    index.origin))
+
+    def with_member_indexes(self, indexes: tuple[Index, ...], members: tuple[Project, ...]) -> tuple[Index, ...]:
+        """The root's indexes, then the members' (before the find-links locations, which close the
+        list). One name is one index workspace-wide: a member repeating a name with the same URL
+        shares that index; with another URL it is an error (uv would let each pyproject's sources
+        mean its own, planner routes a package workspace-wide)."""
+        by_name = {index.name: index for index in indexes}
+        added: list[Index] = []
+        for member in members:
+            for index in member.uv.indexes:
+                first = by_name.setdefault(index.name, index)
+                if first is index:
+                    added.append(index)
+                elif (first.url, first.format) != (index.url, index.format):
+                    raise InputError(
+                        f"index '{index.name}' is defined twice with different URLs: {first.display_url} "
+                        f"({first.origin}) and {index.display_url}",
+                        location=index.origin,
+                        fix="give the two indexes different names and name the right one in each tool.uv.sources, "
+                            "or define the index once in the workspace root")
+        cut = next((n for n, index in enumerate(indexes) if index.find_links), len(indexes))
+        return (*indexes[:cut], *added, *indexes[cut:])
+
+    def index_tables(self) -> list[Index]:
+        """`[[tool.uv.index]]`, in the order written."""
         base = ("tool", "uv", "index")
         out: list[Index] = []
         seen: dict[str, KeyPath] = {}
@@ -973,9 +1030,7 @@ class _ProjectLoader:
             self.r.fail((*base, n, "default"),
                         f"more than one index is marked default = true ('{first.name}' and '{second.name}')",
                         "keep default = true on one index only")
-        out.extend(self.legacy_index_urls(bool(defaults), {index.name for index in out}))
-        out.extend(self.find_links({index.name for index in out}))
-        return tuple(out)
+        return out
 
     def find_links(self, taken: set[str]) -> list[Index]:
         """uv's `find-links`: flat pages or folders of files consulted beside the indexes, named
