@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from planner.errors import InputError
 from planner.project.loader import load_project
 from planner.project.model import ConflictKind, IndexStrategy, PrereleaseMode
 
@@ -157,3 +159,42 @@ def test_uv_build_settings_are_read(write_project) -> None:
     assert build.metadata_for("jieba", Version("0.42.1")) is None
     assert dict(build.variables["vllm"]) == {"VLLM_TARGET_DEVICE": "cpu"}
     assert build.locations["no-build-package"].line == 8
+
+
+def test_a_url_requirement_with_no_space_before_its_marker_is_read_as_uv_reads_it(write_project) -> None:
+    """NVIDIA-NeMo/Automodel writes `dion @ git+https://...; platform_machine == 'x86_64'`: uv ends
+    the URL at a ';' followed by whitespace; PEP 508 (packaging) wants whitespace before it."""
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        [dependency-groups]
+        dev = ["dion @ git+https://github.com/microsoft/dion.git; platform_machine == 'x86_64'"]
+    """))
+    [dion] = project.dependency_groups["dev"]
+    assert dion.requirement.url == "git+https://github.com/microsoft/dion.git"
+    assert str(dion.requirement.marker) == 'platform_machine == "x86_64"'
+    [source] = project.uv.direct_sources["dion"]
+    assert str(source.marker) == 'platform_machine == "x86_64"'
+    [warning] = project.warnings
+    assert warning.location.line == 5
+    assert "has no space before the ';' that ends its URL: read as uv reads it, 'URL ; marker'" in str(warning)
+
+
+@pytest.mark.parametrize(("text", "fix"), [
+    # No whitespace on either side of the ';': uv cannot tell where the URL ends either.
+    ("dion @ git+https://github.com/microsoft/dion.git;platform_machine == 'x86_64'",
+     "put a space before the ';' that ends the URL"),
+    ("dion @ git+https://github.com/microsoft/dion.git; platform_machine = 'x86_64'", "use '=='"),
+    ("dion @; platform_machine == 'x86_64'", "write a PEP 508 requirement"),
+])
+def test_a_broken_url_requirement_is_still_one_clear_error(write_project, text: str, fix: str) -> None:
+    folder = write_project(f"""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        dependencies = ["{text}"]
+    """)
+    with pytest.raises(InputError) as error:
+        load_project(folder)
+    assert error.value.location.line == 4 and fix in error.value.fix

@@ -59,6 +59,7 @@ from planner.project.references import (
     PathReference,
     git_source,
     parse_direct_reference,
+    space_before_url_marker,
     url_source,
 )
 from planner.project.reader import DocumentReader, did_you_mean, toml_type_name
@@ -296,6 +297,8 @@ def _marker_hint(text: str, detail: str, column: int | None) -> str | None:
 
 def _requirement_hint(text: str, detail: str, column: int | None) -> str | None:
     """A likely fix for a requirement `packaging` rejected."""
+    if re.match(r"[^@;]*@\s*\S+;\S", text):
+        return "put a space before the ';' that ends the URL: 'name @ URL ; marker'"
     marker_hint = _marker_hint(text, detail, column)
     if marker_hint:
         return marker_hint
@@ -363,10 +366,22 @@ class _ProjectLoader:
         try:
             requirement = Requirement(text)
         except InvalidRequirement as exc:
-            detail, column = _syntax_error(exc, text)
-            hint = _requirement_hint(text, detail, column)
-            self.r.fail(path, f"invalid requirement '{text}': {detail}",
-                        _with_hint(hint, "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\""))
+            # uv ends a URL at a ';' followed by whitespace; read so, the text may parse, or its
+            # real mistake (in the marker, say) shows.
+            spaced = space_before_url_marker(text)
+            read = spaced or text
+            try:
+                requirement = Requirement(read) if spaced is not None else None
+            except InvalidRequirement as spaced_exc:
+                exc, requirement = spaced_exc, None
+            if requirement is None:
+                detail, column = _syntax_error(exc, read)
+                hint = _requirement_hint(read, detail, column)
+                self.r.fail(path, f"invalid requirement '{text}': {detail}",
+                            _with_hint(hint, "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\""))
+            self.warn(path, f"requirement '{text}' has no space before the ';' that ends its URL: read as uv "
+                            "reads it, 'URL ; marker' (PEP 508 needs the space: packaging and the build backends "
+                            "that use it refuse the requirement as written)")
         problem = requirement_number_problem(requirement)
         if problem is not None:
             self.r.fail(path, f"requirement '{text}': {problem}", "write the version you mean")
