@@ -198,3 +198,30 @@ def test_a_broken_url_requirement_is_still_one_clear_error(write_project, text: 
     with pytest.raises(InputError) as error:
         load_project(folder)
     assert error.value.location.line == 4 and fix in error.value.fix
+
+
+def test_a_conflict_naming_an_undeclared_extra_or_group_is_warned_about_and_has_no_effect(write_project) -> None:
+    """uv accepts it (nvidia-cosmos keeps `cu129` in a set after dropping that extra): nothing can
+    activate it, so the rest of the set still conflicts, and a near miss is named."""
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        [project.optional-dependencies]
+        cu128 = ["torch"]
+        cu130 = ["torch"]
+        [dependency-groups]
+        doc = ["sphinx"]
+        [tool.uv]
+        conflicts = [
+            [{ extra = "cu128" }, { extra = "cu129" }, { extra = "cu130" }],
+            [{ group = "doc" }, { group = "docs" }],
+        ]
+    """))
+    [conflict] = project.uv.conflicts  # the second set has one declared member left: no conflict
+    assert [item.name for item in conflict.items] == ["cu128", "cu130"]
+    first, second = project.warnings
+    assert first.location.line == 11 and first.location.key == ("tool", "uv", "conflicts", 0, 1, "extra")
+    assert "conflict names extra 'cu129', which the project does not declare: it has no effect (uv accepts it too)" \
+        in str(first)
+    assert second.location.line == 12 and "did you mean 'doc'?" in str(second)

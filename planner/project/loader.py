@@ -1307,6 +1307,7 @@ class _ProjectLoader:
                             'e.g. conflicts = [[{ extra = "cpu" }, { extra = "gpu" }]]')
             raw_items = self.r.expect(set_path, raw_set, list, '[{ extra = "cpu" }, { extra = "gpu" }]')
             items: list[ConflictItem] = []
+            undeclared: set[ConflictItem] = set()
             for m, member in enumerate(raw_items):
                 path = (*set_path, m)
                 self.r.expect(path, member, dict, '{ extra = "cpu" }')
@@ -1339,17 +1340,22 @@ class _ProjectLoader:
                     project = next((m for m in members if m.name == owner), None)
                     if project is not None:
                         declared = project.optional_dependencies if kind is ConflictKind.EXTRA else project.dependency_groups
-                if name not in declared:
+                items.append(ConflictItem(kind, name))
+                if name not in declared:  # uv accepts it: an extra nothing activates conflicts with nothing
                     hint = did_you_mean(raw, declared)
                     table = "[project.optional-dependencies]" if kind is ConflictKind.EXTRA else "[dependency-groups]"
-                    self.r.fail((*path, kind.value), f"conflict names {kind.value} '{raw}', which the project does not declare",
-                                hint or f"declare it under {table} or fix the name (declared: {', '.join(declared) or 'none'})")
-                items.append(ConflictItem(kind, name))
+                    self.warn((*path, kind.value),
+                              f"conflict names {kind.value} '{raw}', which the project does not declare: it has no "
+                              "effect (uv accepts it too); " + (hint or f"declare it under {table} or remove it "
+                                                                f"(declared: {', '.join(declared) or 'none'})"))
+                    undeclared.add(items[-1])
             if len(set(items)) < 2:
                 self.r.fail(set_path, "a conflict set needs at least two different extras or groups",
                             'list every extra or group that cannot be installed together, '
                             'e.g. [{ extra = "cpu" }, { extra = "gpu" }], or remove the set')
-            out.append(ConflictSet(tuple(items), self.r.location(set_path)))
+            kept = tuple(item for item in items if item not in undeclared)
+            if len(set(kept)) >= 2:
+                out.append(ConflictSet(kept, self.r.location(set_path)))
         return tuple(out)
 
     # -- [tool.planner] ---------------------------------------------------------------------
