@@ -277,3 +277,17 @@ def test_a_conflict_naming_a_members_extra_loads(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert ("[tool.uv.conflicts[0][0].extra]: conflict names extra 'gpus', which the project does not declare: "
             "it has no effect (uv accepts it too); did you mean 'gpu'?") in result.output
+
+
+def test_a_local_tree_whose_requires_python_excludes_the_target_says_so(tmp_path) -> None:
+    """langchain's snapshot: a path source to a tree that needs a newer Python than the target has
+    is explained by its requires-python, not as a missing wheel."""
+    root = _write(tmp_path, {
+        "pyproject.toml": _member("app", '"splitters"') + '[tool.uv.sources]\nsplitters = { path = "libs/splitters" }\n'
+        + '[tool.planner.targets.old]\nplatform = "linux-x86_64"\npython = "3.11"\n',
+        "libs/splitters/pyproject.toml": '[project]\nname = "splitters"\nversion = "1.0"\nrequires-python = ">=3.12"\n',
+    })
+    result = _compile(root)
+    assert result.exit_code == 1, result.output
+    assert "splitters 1.0 on <local> requires Python >=3.12; the target has Python 3.11.0" in result.output
+    assert "no wheel" not in result.output
