@@ -418,3 +418,11 @@ def test_unknown_algorithms_only_cannot_be_verified() -> None:
         verify_hash(PAYLOAD, {"blake2b_256": "abc"})
     # An unknown one next to a known one is ignored.
     verify_hash(PAYLOAD, {"blake2b_256": "abc", "sha256": SHA256})
+
+
+def test_requires_dist_with_no_space_before_the_marker_after_a_url_is_read_as_uv_reads_it() -> None:
+    data = meta("Metadata-Version: 2.1", "Name: demo", "Version: 1.0",
+                "Requires-Dist: dion @ https://files.example.com/dion-1.0-py3-none-any.whl; sys_platform == 'linux'")
+    (req,) = parse_core_metadata(data).requires_dist
+    assert req.url == "https://files.example.com/dion-1.0-py3-none-any.whl"
+    assert req.marker == Marker("sys_platform == 'linux'")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from planner.errors import InputError
 from planner.project.loader import load_project
 from planner.project.model import ConflictKind, IndexStrategy, PrereleaseMode
 
@@ -157,3 +159,69 @@ def test_uv_build_settings_are_read(write_project) -> None:
     assert build.metadata_for("jieba", Version("0.42.1")) is None
     assert dict(build.variables["vllm"]) == {"VLLM_TARGET_DEVICE": "cpu"}
     assert build.locations["no-build-package"].line == 8
+
+
+def test_a_url_requirement_with_no_space_before_its_marker_is_read_as_uv_reads_it(write_project) -> None:
+    """NVIDIA-NeMo/Automodel writes `dion @ git+https://...; platform_machine == 'x86_64'`: uv ends
+    the URL at a ';' followed by whitespace; PEP 508 (packaging) wants whitespace before it."""
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        [dependency-groups]
+        dev = ["dion @ git+https://github.com/microsoft/dion.git; platform_machine == 'x86_64'"]
+    """))
+    [dion] = project.dependency_groups["dev"]
+    assert dion.requirement.url == "git+https://github.com/microsoft/dion.git"
+    assert str(dion.requirement.marker) == 'platform_machine == "x86_64"'
+    [source] = project.uv.direct_sources["dion"]
+    assert str(source.marker) == 'platform_machine == "x86_64"'
+    [warning] = project.warnings
+    assert warning.location.line == 5
+    assert "has no space before the ';' that ends its URL: read as uv reads it, 'URL ; marker'" in str(warning)
+
+
+@pytest.mark.parametrize(("text", "fix"), [
+    # No whitespace on either side of the ';': uv cannot tell where the URL ends either.
+    ("dion @ git+https://github.com/microsoft/dion.git;platform_machine == 'x86_64'",
+     "put a space before the ';' that ends the URL"),
+    ("dion @ git+https://github.com/microsoft/dion.git; platform_machine = 'x86_64'", "use '=='"),
+    ("dion @; platform_machine == 'x86_64'", "write a PEP 508 requirement"),
+])
+def test_a_broken_url_requirement_is_still_one_clear_error(write_project, text: str, fix: str) -> None:
+    folder = write_project(f"""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        dependencies = ["{text}"]
+    """)
+    with pytest.raises(InputError) as error:
+        load_project(folder)
+    assert error.value.location.line == 4 and fix in error.value.fix
+
+
+def test_a_conflict_naming_an_undeclared_extra_or_group_is_warned_about_and_has_no_effect(write_project) -> None:
+    """uv accepts it (nvidia-cosmos keeps `cu129` in a set after dropping that extra): nothing can
+    activate it, so the rest of the set still conflicts, and a near miss is named."""
+    project = load_project(write_project("""
+        [project]
+        name = "demo"
+        requires-python = ">=3.11"
+        [project.optional-dependencies]
+        cu128 = ["torch"]
+        cu130 = ["torch"]
+        [dependency-groups]
+        doc = ["sphinx"]
+        [tool.uv]
+        conflicts = [
+            [{ extra = "cu128" }, { extra = "cu129" }, { extra = "cu130" }],
+            [{ group = "doc" }, { group = "docs" }],
+        ]
+    """))
+    [conflict] = project.uv.conflicts  # the second set has one declared member left: no conflict
+    assert [item.name for item in conflict.items] == ["cu128", "cu130"]
+    first, second = project.warnings
+    assert first.location.line == 11 and first.location.key == ("tool", "uv", "conflicts", 0, 1, "extra")
+    assert "conflict names extra 'cu129', which the project does not declare: it has no effect (uv accepts it too)" \
+        in str(first)
+    assert second.location.line == 12 and "did you mean 'doc'?" in str(second)

@@ -6,6 +6,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.tags import Tag
 
+from planner.errors import InputError
 from planner.project.loader import load_project
 from planner.targets.model import Accelerator, AcceleratorKind, PythonVersion
 from planner.targets.resolve import resolve_targets
@@ -234,6 +235,47 @@ required-environments = ["sys_platform == 'win32' and platform_machine == 'AMD64
 environments = ["sys_platform == 'linux'"]
 """)
     assert [t.name for t in targets_of(folder)] == ["linux-x86_64", "linux-x86_64-py315"]
+
+
+ENVIRONMENT_PLATFORMS = [
+    # prime-rl: both Linux machines, so linux-aarch64 is derived too; macOS is outside.
+    ('environments = ["sys_platform == \'linux\' and platform_machine == \'x86_64\'", '
+     '"sys_platform == \'linux\' and platform_machine == \'aarch64\'"]',
+     ["linux-x86_64", "linux-aarch64"], "platforms: linux-x86_64 (a default platform), linux-aarch64 (named by "
+     "tool.uv.environments); not macos-arm64: outside tool.uv.environments"),
+    # SkyRL: required-environments naming two Linux machines and Apple silicon.
+    ('required-environments = ["sys_platform == \'linux\' and (platform_machine == \'x86_64\' or '
+     'platform_machine == \'aarch64\')", "sys_platform == \'darwin\' and platform_machine == \'arm64\'"]',
+     ["linux-x86_64", "macos-arm64", "linux-aarch64"],
+     "platforms: linux-x86_64 (a default platform), macos-arm64 (a default platform), linux-aarch64 (named by "
+     "tool.uv.required-environments)"),
+    # Intel macOS by its machine; Windows by its system alone.
+    ('environments = ["sys_platform == \'darwin\' and platform_machine == \'x86_64\'", "sys_platform == \'win32\'"]',
+     ["macos-x86_64", "windows-x86_64"], None),
+    # An operating system alone names its first platform: nothing beyond the defaults.
+    ('environments = ["sys_platform == \'linux\' or sys_platform == \'darwin\'"]', ["linux-x86_64", "macos-arm64"], None),
+    # A marker that says nothing about the platform names none.
+    ('environments = ["python_version >= \'3.11\'"]', ["linux-x86_64", "macos-arm64"], None),
+]
+
+
+@pytest.mark.parametrize(("setting", "platforms", "note"), ENVIRONMENT_PLATFORMS)
+def test_platforms_named_by_environments_are_derived(write_project, setting: str, platforms: list[str],
+                                                     note: str | None) -> None:
+    resolved = targets_of(write_project(HEAD + f"[tool.uv]\n{setting}\n"))
+    assert [t.platform.name for t in resolved if t.python.short == "3.11"] == platforms
+    if note is not None:
+        assert note in resolved.notes
+    elif platforms == ["linux-x86_64", "macos-arm64"]:
+        assert not any(n.startswith("platforms:") for n in resolved.notes)
+
+
+def test_environments_naming_no_known_platform_is_an_error_naming_them(write_project) -> None:
+    folder = write_project(HEAD + "[tool.uv]\nenvironments = [\"sys_platform == 'freebsd'\"]\n")
+    with pytest.raises(InputError) as error:
+        targets_of(folder)
+    assert "tool.uv.environments excludes every platform planner derives (linux-x86_64, macos-arm64)" in str(error.value)
+    assert "linux-aarch64" in error.value.fix
 
 
 def test_declared_targets_with_knobs(write_project) -> None:

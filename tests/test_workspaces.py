@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 from planner.cli.app import app
 from planner.project.loader import load_project
 from planner.targets.resolve import resolve_targets
+from tests.fixtures.index_server import IndexServer
+from tests.fixtures.simple_index import write_index
+from tests.fixtures.wheels import build_wheel
 
 runner = CliRunner()
 
@@ -177,3 +180,114 @@ def test_requires_python_of_a_workspace_is_the_intersection_of_the_members(tmp_p
     assert not project.requires_python.contains("3.14.0")
     # Derived targets: the lowest and the newest Python the intersection admits.
     assert {t.python.short for t in resolve_targets(project).targets} == {"3.11", "3.13"}
+
+
+def _member_index(name: str, url: str, extra: str = "") -> str:
+    return f'[[tool.uv.index]]\nname = "{name}"\nurl = "{url}"\n{extra}'
+
+
+def test_a_members_index_serves_the_packages_its_sources_route_to_it_and_nothing_else(tmp_path) -> None:
+    """uv looks an index a member's source names up in that member first (then in the root), and
+    searches only the root's indexes for every other package: the member's index serves torch,
+    never numpy, though it has a newer one. Its path is relative to the member's pyproject."""
+    write_index(tmp_path / "indexes" / "special", [build_wheel("torch", "2.0+cpu").fixture_file(),
+                                                   build_wheel("numpy", "9.9").fixture_file()])
+    write_index(tmp_path / "indexes" / "pypi", [build_wheel("torch", "2.0").fixture_file(),
+                                                build_wheel("numpy", "1.0").fixture_file()])
+    root = _write(tmp_path / "ws", {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["libs/*"]\n',
+        "libs/app/pyproject.toml": _member("app", '"torch", "numpy"')
+        + _member_index("special", "../../../indexes/special")  # not explicit: uv still never searches it
+        + '[tool.uv.sources]\ntorch = { index = "special" }\n',
+    })
+    targets = runner.invoke(app, ["targets", str(root), "--format", "json"])
+    assert targets.exit_code == 0, targets.output
+    document = json.loads(targets.stdout)
+    assert document["warnings"] == []
+    special = next(i for i in document["indexes"] if i["name"] == "special")
+    assert special["explicit"] is True and special["member"] == "app"
+    assert special["url"] == (tmp_path / "indexes" / "special").as_uri()
+    # --index reaches a member's index like the root's.
+    with IndexServer({"pypi": tmp_path / "indexes" / "pypi", "special": tmp_path / "indexes" / "special"}) as server:
+        result = runner.invoke(app, ["compile", str(root), "--cache-dir", str(tmp_path / "cache"), "-t", "linux-x86_64",
+                                     "--default-index", server.url("pypi"), "--index", f"special={server.url('special')}"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads((root / "output" / "plan.json").read_text())
+    packages = {p["name"]: (p["version"], p["index"]) for p in plan["targets"][0]["packages"]}
+    assert packages["torch"] == ("2.0+cpu", "special")
+    assert packages["numpy"] == ("1.0", "pypi")
+
+
+def test_a_members_index_is_looked_up_before_the_roots_and_one_name_means_one_index(tmp_path) -> None:
+    files = {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a", "b"]\n'
+                          + _member_index("torch-cpu", "https://download.pytorch.org/whl/cpu", "explicit = true\n"),
+        "a/pyproject.toml": _member("a", '"torch"') + _member_index("torch-cpu", "https://download.pytorch.org/whl/cpu")
+        + '[tool.uv.sources]\ntorch = { index = "torch-cpu" }\n',
+        "b/pyproject.toml": _member("b"),
+    }
+    project = load_project(_write(tmp_path / "same", files))
+    assert [(i.name, i.member) for i in project.uv.indexes] == [("torch-cpu", None)]  # the same URL: shared
+    files["b/pyproject.toml"] = _member("b") + _member_index("torch-cpu", "https://download.pytorch.org/whl/cu124")
+    result = runner.invoke(app, ["targets", str(_write(tmp_path / "differ", files))])
+    assert result.exit_code == 2
+    assert ("b/pyproject.toml:6 [tool.uv.index[0]]: index 'torch-cpu' is defined twice with different URLs: "
+            "https://download.pytorch.org/whl/cpu (pyproject.toml:3 [tool.uv.index[0]]) and "
+            "https://download.pytorch.org/whl/cu124") in result.output
+    assert "fix: give the two indexes different names" in result.output
+
+
+def test_a_members_index_no_source_names_or_marked_default_is_warned_about(tmp_path) -> None:
+    root = _write(tmp_path, {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["a"]\n',
+        "a/pyproject.toml": _member("a", '"torch"') + _member_index("mirror", "https://mirror.example/simple",
+                                                                    "default = true\n"),
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 0, result.output
+    assert ("a/pyproject.toml:9 [tool.uv.index[0].default]: default = true on index 'mirror' in a workspace "
+            "member is not read") in result.output
+    assert "index 'mirror' of this workspace member is named by none of its sources, so it is never used" in result.output
+    # Another member's index cannot be named: uv looks in the member itself, then in the root.
+    files = {"pyproject.toml": '[tool.uv.workspace]\nmembers = ["a", "b"]\n',
+             "a/pyproject.toml": _member("a") + _member_index("mine", "https://mine.example/simple"),
+             "b/pyproject.toml": _member("b", '"torch"') + '[tool.uv.sources]\ntorch = { index = "mine" }\n'}
+    result = runner.invoke(app, ["targets", str(_write(tmp_path / "other", files))])
+    assert result.exit_code == 2
+    assert "b/pyproject.toml:7 [tool.uv.sources.torch.index]: source for 'torch' names index 'mine', which is not defined" \
+        in result.output
+
+
+def test_a_conflict_naming_a_members_extra_loads(tmp_path) -> None:
+    """`{ package = "member", extra = "x" }` names that member's extra (marin's conflicts)."""
+    root = _write(tmp_path, {
+        "pyproject.toml": ('[tool.uv.workspace]\nmembers = ["a", "b"]\n[tool.uv]\nconflicts = [\n'
+                           '  [{ package = "a", extra = "gpu" }, { package = "b", extra = "tpu" }],\n]\n'),
+        "a/pyproject.toml": _member("a", extra='[project.optional-dependencies]\ngpu = ["jax"]\n'),
+        "b/pyproject.toml": _member("b", extra='[project.optional-dependencies]\ntpu = ["jax"]\n'),
+    })
+    result = runner.invoke(app, ["targets", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "linux-x86_64-gpu" in result.output and "linux-x86_64-tpu" in result.output
+    files = {"pyproject.toml": ('[tool.uv.workspace]\nmembers = ["a", "b"]\n[tool.uv]\nconflicts = [\n'
+                                '  [{ package = "a", extra = "gpus" }, { package = "b", extra = "tpu" }],\n]\n'),
+             "a/pyproject.toml": _member("a", extra='[project.optional-dependencies]\ngpu = ["jax"]\n'),
+             "b/pyproject.toml": _member("b", extra='[project.optional-dependencies]\ntpu = ["jax"]\n')}
+    result = runner.invoke(app, ["targets", str(_write(tmp_path / "typo", files))])
+    assert result.exit_code == 0, result.output
+    assert ("[tool.uv.conflicts[0][0].extra]: conflict names extra 'gpus', which the project does not declare: "
+            "it has no effect (uv accepts it too); did you mean 'gpu'?") in result.output
+
+
+def test_a_local_tree_whose_requires_python_excludes_the_target_says_so(tmp_path) -> None:
+    """langchain's snapshot: a path source to a tree that needs a newer Python than the target has
+    is explained by its requires-python, not as a missing wheel."""
+    root = _write(tmp_path, {
+        "pyproject.toml": _member("app", '"splitters"') + '[tool.uv.sources]\nsplitters = { path = "libs/splitters" }\n'
+        + '[tool.planner.targets.old]\nplatform = "linux-x86_64"\npython = "3.11"\n',
+        "libs/splitters/pyproject.toml": '[project]\nname = "splitters"\nversion = "1.0"\nrequires-python = ">=3.12"\n',
+    })
+    result = _compile(root)
+    assert result.exit_code == 1, result.output
+    assert "splitters 1.0 on <local> requires Python >=3.12; the target has Python 3.11.0" in result.output
+    assert "no wheel" not in result.output

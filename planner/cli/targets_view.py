@@ -86,7 +86,8 @@ def targets_text(loaded: LoadedTargets, output: Output) -> None:
 
 def _index_roles(index: Index) -> list[str]:
     roles = ["find-links"] if index.find_links else ["flat"] if index.is_flat else []
-    return roles + [role for role, on in (("explicit", index.explicit), ("default", index.default)) if on]
+    roles += [role for role, on in (("explicit", index.explicit), ("default", index.default)) if on]
+    return roles + ([f"member {index.member}"] if index.member else [])
 
 
 def _route_json(route: Route) -> dict[str, Any]:
@@ -139,7 +140,7 @@ def targets_json(loaded: LoadedTargets) -> dict[str, Any]:
         "derivation": list(loaded.notes),
         "indexes": [
             {"name": i.name, "url": i.display_url, "explicit": i.explicit, "default": i.default,
-             "format": i.format.value, "find_links": i.find_links}
+             "format": i.format.value, "find_links": i.find_links, "member": i.member}
             for i in project.indexes
         ],
         "targets": [

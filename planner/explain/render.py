@@ -194,6 +194,9 @@ def _line(group: list[Fact], solver: TargetSolver | None) -> ExplainedFact:
 
 def _python_only(text: str) -> tuple[str, str] | None:
     """(specifier, Python) when a version's only problem is its Requires-Python."""
+    match = re.match(r"requires-python (.+?) excludes Python (\S+) \(", text)  # every file excluded so
+    if match is not None:
+        return match.group(1), match.group(2)
     match = re.search(r"requires-python (.+) excludes Python (\S+)$", text)
     if match is None or _available(text) not in ("any", ""):
         return None

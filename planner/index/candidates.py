@@ -33,6 +33,7 @@ from packaging.tags import Tag
 from planner.index.models import (
     Candidate,
     CandidateSet,
+    LOCAL_INDEX,
     FileTable,
     ProjectPage,
     Rejection,
@@ -234,8 +235,14 @@ class _Selector:
         platforms = sorted({tag.platform for p in wheels for tag in files.tags(p)}
                            | set(files.foreign.get(str(version), ())))
         has = _compact(platforms) if platforms else "no wheels"
-        if any(not files.is_wheel(p) for p in positions):
+        if files.index == LOCAL_INDEX and not wheels:  # a source tree or sdist file of the project's
+            has = ", ".join(files.filename(p) for p in positions)
+        elif any(not files.is_wheel(p) for p in positions):
             has += ", and an sdist"
+        if positions and len(python_misfits) == len(positions):  # Python, not the platform, is the reason
+            specifiers = sorted({files.requires_python(p) or "" for p in python_misfits})
+            return (f"requires-python {' / '.join(specifiers)} excludes Python {self.python} "
+                    f"({files.name} {version} on {files.index} has: {has})")
         detail = f"no wheel for {self.label} ({files.name} {version} on {files.index} has: {has})"
         # Wheels for the right platform but another Python are the most common surprise: say so.
         platforms = {tag.platform for tag in self.target.tags}

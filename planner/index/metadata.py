@@ -31,6 +31,7 @@ from packaging.version import InvalidVersion, Version
 from planner.index.models import CoreMetadata
 from planner.project.markers import marker_problem
 from planner.project.numbers import number_problem, requirement_number_problem
+from planner.project.references import requirement_as_uv_reads
 
 __all__ = [
     "HashMismatch",
@@ -435,7 +436,7 @@ def _requirement(text: str) -> Requirement | str:
     distinct text (never mutated): the versions of a package repeat the same lines, and markers
     shared this way are evaluated once per target (`Target.evaluate` remembers by object)."""
     try:
-        requirement = Requirement(text)
+        requirement = requirement_as_uv_reads(text)
     except InvalidRequirement as exc:
         return f"Requires-Dist line {text[:200]!r} does not parse: {exc}"
     problem = requirement_number_problem(requirement)

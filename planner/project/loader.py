@@ -7,6 +7,7 @@ key path, the line and the fix; settings that are understood but not honoured be
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import tomllib
@@ -63,6 +64,7 @@ from planner.project.references import (
     PathReference,
     git_source,
     parse_direct_reference,
+    space_before_url_marker,
     url_source,
 )
 from planner.project.reader import DocumentReader, did_you_mean, toml_type_name
@@ -92,7 +94,7 @@ _UV_SUPPORTED = (
       "extra-build-dependencies", "extra-build-variables", "config-settings", "config-settings-package"),
 )
 # [tool.uv] keys a workspace member may set; uv reads the others from the workspace root only.
-_UV_MEMBER_KEYS = ("sources", "package", "dev-dependencies", "managed")
+_UV_MEMBER_KEYS = ("sources", "index", "package", "dev-dependencies", "managed")
 # [tool.uv] keys that do not change which artifacts a plan contains (they steer uv's installer,
 # cache, Python downloads or publishing). Accepted silently.
 _UV_NO_EFFECT = (
@@ -315,6 +317,8 @@ def _marker_hint(text: str, detail: str, column: int | None) -> str | None:
 
 def _requirement_hint(text: str, detail: str, column: int | None) -> str | None:
     """A likely fix for a requirement `packaging` rejected."""
+    if re.match(r"[^@;]*@\s*\S+;\S", text):
+        return "put a space before the ';' that ends the URL: 'name @ URL ; marker'"
     marker_hint = _marker_hint(text, detail, column)
     if marker_hint:
         return marker_hint
@@ -382,10 +386,22 @@ class _ProjectLoader:
         try:
             requirement = Requirement(text)
         except InvalidRequirement as exc:
-            detail, column = _syntax_error(exc, text)
-            hint = _requirement_hint(text, detail, column)
-            self.r.fail(path, f"invalid requirement '{text}': {detail}",
-                        _with_hint(hint, "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\""))
+            # uv ends a URL at a ';' followed by whitespace; read so, the text may parse, or its
+            # real mistake (in the marker, say) shows.
+            spaced = space_before_url_marker(text)
+            read = spaced or text
+            try:
+                requirement = Requirement(read) if spaced is not None else None
+            except InvalidRequirement as spaced_exc:
+                exc, requirement = spaced_exc, None
+            if requirement is None:
+                detail, column = _syntax_error(exc, read)
+                hint = _requirement_hint(read, detail, column)
+                self.r.fail(path, f"invalid requirement '{text}': {detail}",
+                            _with_hint(hint, "write a PEP 508 requirement, e.g. \"torch==2.5.1\" or \"numpy>=1.26; python_version >= '3.11'\""))
+            self.warn(path, f"requirement '{text}' has no space before the ';' that ends its URL: read as uv "
+                            "reads it, 'URL ; marker' (PEP 508 needs the space: packaging and the build backends "
+                            "that use it refuse the requirement as written)")
         problem = requirement_number_problem(requirement)
         if problem is not None:
             self.r.fail(path, f"requirement '{text}': {problem}", "write the version you mean")
@@ -488,6 +504,7 @@ class _ProjectLoader:
             all_groups.update(p.dependency_groups)
         local_names = ([] if virtual else [name]) + [p.name for p in members]
         uv = self.uv_settings(optional, groups, name, indexes, members, local_names, all_extras, all_groups)
+        uv = dataclasses.replace(uv, indexes=self.with_member_indexes(indexes, members))
         planner = self.planner_settings(all_extras, all_groups, local_names)
         self.check_member_requirements(name, dependencies, optional, groups, uv, members)
         return Project(
@@ -516,18 +533,18 @@ class _ProjectLoader:
         other settings are read from the root only (as uv does), so they are warned about here."""
         base = ("tool", "uv")
         for key in self.r.table(base):
-            if key == "index":  # uv gathers members' indexes; planner reads the root's only
-                self.warn((*base, key), "[[tool.uv.index]] in a workspace member is not read: declare the index "
-                          "in the workspace root (planner reads indexes from the root only)")
-            elif key not in _UV_MEMBER_KEYS:
+            if key not in _UV_MEMBER_KEYS:
                 self.warn((*base, key), f"tool.uv.{key} in a workspace member is ignored: uv reads it from "
                           "the workspace root only")
         if self.r.has(("tool", "planner")):
             self.warn(("tool", "planner"), "[tool.planner] in a workspace member is ignored: declare targets "
                       "in the workspace root")
-        index_sources, local_sources, direct_sources = self.sources(self.root_indexes or (), optional, groups)
+        own = self.member_indexes(name)
+        # uv looks an index a member's source names up in the member first, then in the root.
+        index_sources, local_sources, direct_sources = self.sources(own + (self.root_indexes or ()), optional, groups)
         self.requirement_sources(local_sources, direct_sources)
-        uv = UvSettings(indexes=(), sources=frozen_mapping(index_sources), local_sources=frozen_mapping(local_sources),
+        self.warn_unrouted_member_indexes(own, index_sources)
+        uv = UvSettings(indexes=own, sources=frozen_mapping(index_sources), local_sources=frozen_mapping(local_sources),
                         direct_sources=frozen_mapping(direct_sources), package=self.package_setting())
         return Project(**common, requires_python=requires_python, uv=uv, planner=PlannerSettings(),
                        warnings=tuple(self.warnings))
@@ -990,6 +1007,61 @@ class _ProjectLoader:
         return tuple(self.marker((*path, n), item) for n, item in enumerate(items))
 
     def indexes(self) -> tuple[Index, ...]:
+        out = self.index_tables()
+        out.extend(self.legacy_index_urls(any(index.default for index in out), {index.name for index in out}))
+        out.extend(self.find_links({index.name for index in out}))
+        return tuple(out)
+
+    def member_indexes(self, member: NormalizedName) -> tuple[Index, ...]:
+        """A workspace member's `[[tool.uv.index]]` tables. uv looks up an index that the member's
+        sources name among them first (then among the root's), and searches only the root's
+        indexes for every other package: so each serves only the packages routed to it (it is
+        explicit, whatever it says), and `default = true` in a member means nothing."""
+        out = []
+        for n, index in enumerate(self.index_tables()):
+            if index.default:
+                self.warn(("tool", "uv", "index", n, "default"),
+                          f"default = true on index '{index.name}' in a workspace member is not read: the default "
+                          "index comes from the workspace root, as in uv; this index serves only the packages "
+                          "the member's sources route to it")
+            out.append(dataclasses.replace(index, explicit=True, default=False, member=member))
+        return tuple(out)
+
+    def warn_unrouted_member_indexes(self, own: tuple[Index, ...],
+                                     index_sources: Mapping[NormalizedName, tuple[IndexSource, ...]]) -> None:
+        named = {source.index for sources in index_sources.values() for source in sources}
+        for index in own:
+            if index.name not in named:
+                self.warnings.append(Diagnostic(
+                    f"index '{index.name}' of this workspace member is named by none of its sources, so it is never "
+                    "used: uv searches only the workspace root's indexes for packages no source routes (declare it "
+                    "in the workspace root to search it, or route packages to it in this member's tool.uv.sources)",
+                    index.origin))
+
+    def with_member_indexes(self, indexes: tuple[Index, ...], members: tuple[Project, ...]) -> tuple[Index, ...]:
+        """The root's indexes, then the members' (before the find-links locations, which close the
+        list). One name is one index workspace-wide: a member repeating a name with the same URL
+        shares that index; with another URL it is an error (uv would let each pyproject's sources
+        mean its own, planner routes a package workspace-wide)."""
+        by_name = {index.name: index for index in indexes}
+        added: list[Index] = []
+        for member in members:
+            for index in member.uv.indexes:
+                first = by_name.setdefault(index.name, index)
+                if first is index:
+                    added.append(index)
+                elif (first.url, first.format) != (index.url, index.format):
+                    raise InputError(
+                        f"index '{index.name}' is defined twice with different URLs: {first.display_url} "
+                        f"({first.origin}) and {index.display_url}",
+                        location=index.origin,
+                        fix="give the two indexes different names and name the right one in each tool.uv.sources, "
+                            "or define the index once in the workspace root")
+        cut = next((n for n, index in enumerate(indexes) if index.find_links), len(indexes))
+        return (*indexes[:cut], *added, *indexes[cut:])
+
+    def index_tables(self) -> list[Index]:
+        """`[[tool.uv.index]]`, in the order written."""
         base = ("tool", "uv", "index")
         out: list[Index] = []
         seen: dict[str, KeyPath] = {}
@@ -1030,9 +1102,7 @@ class _ProjectLoader:
             self.r.fail((*base, n, "default"),
                         f"more than one index is marked default = true ('{first.name}' and '{second.name}')",
                         "keep default = true on one index only")
-        out.extend(self.legacy_index_urls(bool(defaults), {index.name for index in out}))
-        out.extend(self.find_links({index.name for index in out}))
-        return tuple(out)
+        return out
 
     def find_links(self, taken: set[str]) -> list[Index]:
         """uv's `find-links`: flat pages or folders of files consulted beside the indexes, named
@@ -1292,9 +1362,10 @@ class _ProjectLoader:
                 self.r.fail(set_path, "expected a conflict set (an array of items), found a table",
                             "tool.uv.conflicts is a list of sets: wrap the items in a second pair of brackets, "
                             'e.g. conflicts = [[{ extra = "cpu" }, { extra = "gpu" }]]')
-            members = self.r.expect(set_path, raw_set, list, '[{ extra = "cpu" }, { extra = "gpu" }]')
+            raw_items = self.r.expect(set_path, raw_set, list, '[{ extra = "cpu" }, { extra = "gpu" }]')
             items: list[ConflictItem] = []
-            for m, member in enumerate(members):
+            undeclared: set[ConflictItem] = set()
+            for m, member in enumerate(raw_items):
                 path = (*set_path, m)
                 self.r.expect(path, member, dict, '{ extra = "cpu" }')
                 unknown = set(member) - {"extra", "group", "package"}
@@ -1326,17 +1397,22 @@ class _ProjectLoader:
                     project = next((m for m in members if m.name == owner), None)
                     if project is not None:
                         declared = project.optional_dependencies if kind is ConflictKind.EXTRA else project.dependency_groups
-                if name not in declared:
+                items.append(ConflictItem(kind, name))
+                if name not in declared:  # uv accepts it: an extra nothing activates conflicts with nothing
                     hint = did_you_mean(raw, declared)
                     table = "[project.optional-dependencies]" if kind is ConflictKind.EXTRA else "[dependency-groups]"
-                    self.r.fail((*path, kind.value), f"conflict names {kind.value} '{raw}', which the project does not declare",
-                                hint or f"declare it under {table} or fix the name (declared: {', '.join(declared) or 'none'})")
-                items.append(ConflictItem(kind, name))
+                    self.warn((*path, kind.value),
+                              f"conflict names {kind.value} '{raw}', which the project does not declare: it has no "
+                              "effect (uv accepts it too); " + (hint or f"declare it under {table} or remove it "
+                                                                f"(declared: {', '.join(declared) or 'none'})"))
+                    undeclared.add(items[-1])
             if len(set(items)) < 2:
                 self.r.fail(set_path, "a conflict set needs at least two different extras or groups",
                             'list every extra or group that cannot be installed together, '
                             'e.g. [{ extra = "cpu" }, { extra = "gpu" }], or remove the set')
-            out.append(ConflictSet(tuple(items), self.r.location(set_path)))
+            kept = tuple(item for item in items if item not in undeclared)
+            if len(set(kept)) >= 2:
+                out.append(ConflictSet(kept, self.r.location(set_path)))
         return tuple(out)
 
     # -- [tool.planner] ---------------------------------------------------------------------

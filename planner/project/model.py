@@ -123,6 +123,10 @@ class Index:
     # A `[tool.uv] find-links` location (named `find-links-N`): never part of a route's index
     # order; its files are candidates beside those of the indexes (see targets/routing.py).
     find_links: bool = False
+    # The workspace member whose `[[tool.uv.index]]` declares it (None: the root). As in uv,
+    # such an index serves only the packages that member's sources route to it, so it is
+    # loaded as explicit whatever it says.
+    member: str | None = None
 
     @property
     def is_flat(self) -> bool:

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -53,6 +53,10 @@ PROJECT_ROOT_VARIABLE = "${PROJECT_ROOT}"
 # A hash fragment's hex length per algorithm hashlib guarantees (the names pip and uv accept).
 HASH_LENGTHS = {name: hashlib.new(name).digest_size * 2
                 for name in ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")}
+# uv and pip end a requirement's URL at a ';' followed by whitespace even with none before it
+# (`dion @ git+https://host/dion.git; platform_machine == 'x86_64'`); PEP 508, and so `packaging`,
+# need whitespace before that ';'. `\S+?` stops at the first such ';' (uv's rule).
+_MARKER_AFTER_URL_RE = re.compile(r"^(?P<head>[^@;]*@[ \t]*)(?P<url>\S+?);(?=[ \t])")
 _HEX_RE = re.compile(r"[0-9a-fA-F]+")
 _FULL_COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # git check-ref-format, in short: no control characters, space, ~ ^ : ? * [ \, no "..", no "@{",
@@ -75,6 +79,33 @@ class GitRefKind(StrEnum):
     BRANCH = "branch"
     TAG = "tag"
     REV = "rev"  # a commit id (full or short) or any ref name: uv's `rev`, and PEP 508's `@ref`
+
+
+def space_before_url_marker(text: str) -> str | None:
+    """`text` with a space before the ';' that ends its URL, where uv reads a requirement so and
+    PEP 508 does not (a ';' right after the URL, whitespace after it); None for any other text.
+    (`url;marker`, with no whitespace on either side, stays an error: uv cannot tell where such a
+    URL ends either.)"""
+    match = _MARKER_AFTER_URL_RE.match(text)
+    if match is None:
+        return None
+    return f"{match['head']}{match['url']} ;{text[match.end():]}"
+
+
+def requirement_as_uv_reads(text: str) -> Requirement:
+    """`packaging`'s Requirement of `text`, also where only uv's reading of a URL's end lets it
+    parse (`space_before_url_marker`); `packaging`'s InvalidRequirement otherwise."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        spaced = space_before_url_marker(text)
+        if spaced is None:
+            raise
+        try:
+            return Requirement(spaced)
+        except InvalidRequirement:
+            pass
+        raise
 
 
 @dataclass(frozen=True)

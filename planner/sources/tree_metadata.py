@@ -29,6 +29,7 @@ from planner.index.models import CoreMetadata
 from planner.project.loader import parse_document
 from planner.project.markers import marker_problem
 from planner.project.reader import DocumentReader
+from planner.project.references import requirement_as_uv_reads
 
 MAX_PYPROJECT_BYTES = 1024 * 1024
 BUILD_FILES = ("setup.py", "setup.cfg")
@@ -141,7 +142,7 @@ def tree_metadata(reader: DocumentReader) -> CoreMetadata | NeedsBuild:
 def _requirement(reader: DocumentReader, path: KeyPath, raw: object) -> Requirement:
     text = reader.expect(path, raw, str, '"numpy>=1.26"')
     try:
-        requirement = Requirement(text)
+        requirement = requirement_as_uv_reads(text)
     except InvalidRequirement as exc:
         reader.fail(path, f"invalid requirement '{text}': {str(exc).splitlines()[0] if str(exc) else 'it does not parse'}",
                     'write a PEP 508 requirement, e.g. "numpy>=1.26"')

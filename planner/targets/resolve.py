@@ -1,8 +1,8 @@
 """Make a project's targets concrete: the declared ones, or derived defaults (docs/targets.md).
 
 Derivation rule when `[tool.planner.targets]` is absent:
-- platforms `linux-x86_64` and `macos-arm64`, plus any platform a `required-environments` marker
-  names, minus those `environments` excludes;
+- platforms `linux-x86_64` and `macos-arm64`, plus every platform an `environments` or
+  `required-environments` marker names, minus those `environments` excludes;
 - Pythons, per platform: the lowest and the newest stable CPython that `requires-python` admits
   (planner/targets/pythons.py holds the releases), plus any `environments` names, each inside
   `environments`;
@@ -413,28 +413,55 @@ def _combo_accelerator(said: dict[ConflictItem, _ItemAccelerator], platform: Pla
     return None, None
 
 
-def _derived_platforms(project: Project, python: PythonVersion) -> list[Platform]:
-    names = list(DEFAULT_PLATFORMS)
-    for marker in project.uv.required_environments:
-        matching = [p for p in PLATFORMS if marker.evaluate(marker_environment(PLATFORMS[p], python))]
-        if matching and not any(p in names for p in matching):
-            names.append(matching[0])
-    return [PLATFORMS[name] for name in names]
+_MACHINE_VARIABLES = ("platform_machine", "platform.machine")
+
+
+def platforms_named(marker: Marker, pythons: Sequence[PythonVersion]) -> list[Platform]:
+    """The known platforms an `environments` / `required-environments` marker names: those it
+    holds for (at one of `pythons`), when it says anything about the platform. A marker that
+    names machines (`platform_machine == 'aarch64'`) names each platform it holds for; one that
+    names an operating system only (`sys_platform == 'linux'`) names that system's first
+    platform in the table (linux-x86_64, macos-arm64, windows-x86_64)."""
+    holds = [platform for platform in PLATFORMS.values()
+             if any(marker.evaluate(marker_environment(platform, python)) for python in pythons)]
+    if len(holds) == len(PLATFORMS):
+        return []  # (no platform, or every one: it names none)
+    if any(variable in str(marker) for variable in _MACHINE_VARIABLES):
+        return holds
+    first_of_os: dict[OperatingSystem, Platform] = {}
+    for platform in holds:
+        first_of_os.setdefault(platform.os, platform)
+    return list(first_of_os.values())
+
+
+def _derived_platforms(project: Project, pythons: Sequence[PythonVersion]) -> dict[Platform, str]:
+    """The platforms of derived targets, each with why: the defaults, then every platform a
+    `tool.uv.environments` or `required-environments` marker names (uv locks for those)."""
+    chosen = {PLATFORMS[name]: "a default platform" for name in DEFAULT_PLATFORMS}
+    for setting, markers in (("environments", project.uv.environments),
+                             ("required-environments", project.uv.required_environments)):
+        for marker in markers:
+            for platform in platforms_named(marker, pythons):
+                chosen.setdefault(platform, f"named by tool.uv.{setting}")
+    return chosen
 
 
 def _derived_targets(project: Project) -> tuple[tuple[Target, ...], tuple[str, ...]]:
     candidates, fallback_note = derived_python_candidates(project)
     notes = [fallback_note] if fallback_note else []
-    per_platform = {platform: _derived_pythons(project, platform, candidates)
-                    for platform in _derived_platforms(project, candidates[0])}
+    platforms = _derived_platforms(project, candidates)
+    per_platform = {platform: _derived_pythons(project, platform, candidates) for platform in platforms}
     per_platform = {platform: pythons for platform, pythons in per_platform.items() if pythons}
     if not per_platform:
         raise InputError(
-            "tool.uv.environments excludes every default platform "
-            f"({', '.join(DEFAULT_PLATFORMS)}) at every Python requires-python admits",
+            f"tool.uv.environments excludes every platform planner derives ({', '.join(p.name for p in platforms)}) "
+            "at every Python requires-python admits",
             location=project.locate(("tool", "uv", "environments")),
-            fix="declare the targets you need under [tool.planner.targets.<name>]",
+            fix="name a platform planner knows in tool.uv.environments "
+                f"({', '.join(PLATFORMS)}), or declare the targets you need under [tool.planner.targets.<name>]",
         )
+    if list(per_platform) != [PLATFORMS[name] for name in DEFAULT_PLATFORMS]:
+        notes.append(_platform_note(platforms, per_platform))
     lowest = min(python for pythons in per_platform.values() for python, _ in pythons)
     notes.extend(_python_notes(project, per_platform))
     conflicting = {item for conflict in project.uv.conflicts for item in conflict.items}
@@ -473,6 +500,13 @@ def _derived_targets(project: Project) -> tuple[tuple[Target, ...], tuple[str, .
     notes.append("an extra or group a derived target cannot install there is left out of that target when "
                  "compiling (best effort, reported); declared targets install all of theirs or have no plan")
     return tuple(targets), tuple(notes)
+
+
+def _platform_note(platforms: dict[Platform, str], kept: dict[Platform, list]) -> str:
+    """Which platforms, and why, when they are not just the defaults."""
+    text = ", ".join(f"{platform.name} ({why})" for platform, why in platforms.items() if platform in kept)
+    dropped = [platform.name for platform in platforms if platform not in kept]
+    return f"platforms: {text}" + (f"; not {', '.join(dropped)}: outside tool.uv.environments" if dropped else "")
 
 
 def _python_notes(project: Project, per_platform: dict[Platform, list[tuple[PythonVersion, str]]]) -> list[str]:
