@@ -92,7 +92,7 @@ def compile_command(
 
     from planner.cli.run_stats import PhaseClock, TimedProvider, stats_document, write_stats
 
-    output: Output = ctx.obj
+    output: Any = ctx.obj  # (an Output)
     if sum((check, dry_run, locked)) > 1:
         from planner.errors import InputError
 
@@ -118,6 +118,21 @@ def compile_command(
         return
     writes = not (dry_run or locked)
     _check_destinations(out, emit_cnf if writes else None, stats_file if writes else None)
+    unchanged = None  # inputs as the previous compile left them: its plan stands (planner/cli/unchanged.py)
+    if writes and emit_cnf is None and output_format is OutputFormat.TEXT and not (
+            upgrade or upgrade_package or refresh or no_cache or output.verbose
+            or settled.uv.upgrade or settled.uv.upgrade_package):
+        from planner.cli.unchanged import UnchangedInputs
+
+        unchanged = UnchangedInputs.for_compile(settled, context, out, cache_dir, offline,
+                                                {"fetch-missing-hashes": fetch_missing_hashes})
+        if unchanged.why_not(context) is None:
+            if stats_file is not None:
+                write_stats(stats_file, {"phases_seconds": {k: round(v, 4) for k, v in clock.phases.items()},
+                                         "unchanged": True, "targets": {}})
+            return
+        unchanged.snapshot(settled)
+        output = unchanged.counting(output)
     prepared = prepare(settled, chosen, out, context.index_urls, options)
     for warning in prepared.warnings:
         output.warning(str(warning))
@@ -180,6 +195,8 @@ def compile_command(
         return
     with clock.phase("write"):
         written = write_outputs(out, outputs.files, remove=previous_outputs(out), last=PLAN_FILE)
+    if unchanged is not None:
+        unchanged.remember(client, plan)
     if stats_file is not None:
         write_stats(stats_file, stats_document(clock, client, plan, provider.builder))
     if output_format is OutputFormat.JSON:

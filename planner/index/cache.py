@@ -6,6 +6,7 @@ Layout under the cache root (default: the user cache dir, e.g. `~/.cache/planner
     v1/metadata/<2 hex>/<sha256 of the artifact>             core metadata, immutable by hash
     v1/metadata-url/<2 hex>/<sha256 of the artifact URL>     metadata of artifacts without a hash
     v1/parsed/<2 hex>/<sha256 of format, origin, raw hash>   parsed pages and metadata (derived)
+    v1/unchanged/<2 hex>/<sha256 of the output folder>       what the last compile into it read
 
 Each entry is one file: a JSON header line (validators, times, the body's sha256) then the body.
 Nothing here is code or a serialized object: bodies are pages and metadata files as the index
@@ -105,6 +106,40 @@ class Cache:
             "max_age": page.max_age,
         }
         self._write(self._path("pages", f"{media} {url}"), header, page.body)
+
+    def page_validity(self, url: str, media: str) -> tuple[str, bool] | None:
+        """The sha256 of a cached page's body and whether it is fresh now, from the entry's
+        header line alone (the body, megabytes for some pages, is checked when it is read)."""
+        path = self._path("pages", f"{media} {url}")
+        if path is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return None
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    head = handle.readline(64 * 1024)
+            finally:
+                os.close(fd)
+            header = json.loads(head)
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(header, dict) or not isinstance(header.get("sha256"), str):
+            return None
+        fetched_at, max_age = header.get("fetched_at"), header.get("max_age")
+        fresh = (isinstance(fetched_at, int | float) and not isinstance(fetched_at, bool)
+                 and isinstance(max_age, int) and not isinstance(max_age, bool)
+                 and 0 <= time.time() - fetched_at < max_age)
+        return header["sha256"], fresh
+
+    # -- what a compile read (planner/cli/unchanged.py) ------------------------------------------
+    def get_unchanged(self, key: str) -> bytes | None:
+        entry = self._read(self._path("unchanged", key))
+        return entry[1] if entry else None
+
+    def put_unchanged(self, key: str, data: bytes) -> None:
+        self._write(self._path("unchanged", key), {"kind": "compile record"}, data)
 
     # -- parsed pages and metadata ---------------------------------------------------------------
     # Parsing a large page (torch, numpy: thousands of files) costs far more than reading it; a

@@ -32,7 +32,7 @@ from planner.errors import ExitCode, PlannerError
 from planner.index.auth import split_userinfo
 from planner.index.cache import Cache, CachedPage
 from planner.index.candidates import select_candidates
-from planner.index.http import FetchError, Fetcher, file_url_path, http_setting
+from planner.index.http import FetchError, Fetcher, Response, file_url_path, http_setting
 from planner.index.metadata import (
     HashMismatch,
     MetadataError,
@@ -193,6 +193,11 @@ class IndexClient:
         self._metadata: dict[tuple[str, str], MetadataResult] = {}
         self._locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # Every cached index page this run read, by (media, cache key): the sha256 of its body, the
+        # index and the package ("" for a flat page). With `read_uncached` (a folder or a local
+        # file listed afresh), that record is incomplete.
+        self.read_pages: dict[tuple[str, str], tuple[str, str, str]] = {}
+        self.read_uncached = False
 
     def _lock(self, *key: str) -> threading.Lock:
         with self._locks_guard:
@@ -253,26 +258,22 @@ class IndexClient:
             if cached is None:
                 raise OfflineMiss(f"index page of '{name}' on index '{index.name}' ({redact_url(url)})")
             self.stats.count_page("pages_from_cache")
+            self._record_page("simple", cache_key, cached, index.name, name)
             return parsed_cached
         if cached is not None and not self.refresh and cached.is_fresh():
             self.stats.count_page("pages_from_cache")
+            self._record_page("simple", cache_key, cached, index.name, name)
             return parsed_cached
-        headers = {"Accept": ACCEPT_HEADER}
-        if cached is not None:
-            if cached.etag:
-                headers["If-None-Match"] = cached.etag
-            if cached.last_modified:
-                headers["If-Modified-Since"] = cached.last_modified
+        headers = _conditional(ACCEPT_HEADER, cached) if cached is not None else {"Accept": ACCEPT_HEADER}
         response = self.fetcher.get(url, index.name, headers, ok_statuses=(200, 404))
-        max_age = _max_age(response.headers.get("cache-control"))
-        if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
-            max_age = self.default_page_ttl
+        max_age = self._lifetime(response)
         if response.status == 304 and cached is not None:
             self.stats.count_page("pages_revalidated")
             fresh = CachedPage(cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
                                response.headers.get("last-modified") or cached.last_modified, time.time(),
                                max_age if max_age is not None else cached.max_age)
             self.cache.put_page(cache_key, "simple", fresh)
+            self._record_page("simple", cache_key, cached, index.name, name)
             return parsed_cached
         self.stats.count_page("pages_fetched")
         if response.status == 404:
@@ -283,7 +284,42 @@ class IndexClient:
                               response.headers.get("last-modified"), time.time(), max_age)
         parsed = self._parse(index, name, url, page)  # parse before caching: never cache garbage
         self.cache.put_page(cache_key, "simple", page)
+        self._record_page("simple", cache_key, page, index.name, name)
         return parsed
+
+    def _record_page(self, media: str, cache_key: str, page: CachedPage, index: str, package: str = "") -> None:
+        self.read_pages[(media, cache_key)] = (page.body_sha256 or hashlib.sha256(page.body).hexdigest(), index, package)
+
+    def page_still_served(self, index: Index, name: NormalizedName, body_sha256: str) -> bool:
+        """Whether the index still serves the cached page of `name` whose body has `body_sha256`:
+        one conditional request (a 304 or the same body renews the entry's lifetime). Nothing is
+        parsed; a changed page is left for a full compile to fetch, check and cache."""
+        url = self.page_url(index, name)
+        cache_key, _ = split_userinfo(url)
+        cached = self.cache.get_page(cache_key, "simple")
+        if cached is None or cached.body_sha256 != body_sha256:
+            return False
+        response = self.fetcher.get(url, index.name, _conditional(ACCEPT_HEADER, cached), ok_statuses=(200, 404))
+        max_age = self._lifetime(response)
+        if response.status == 304:
+            self.stats.count_page("pages_revalidated")
+        elif (response.status == 404) != (cached.content_type == "404") \
+                or hashlib.sha256(response.body if response.status == 200 else b"").hexdigest() != body_sha256 \
+                or (response.status == 200 and response.headers.get("content-type", "") != cached.content_type):
+            return False
+        self.cache.put_page(cache_key, "simple", CachedPage(
+            cached.body, cached.content_type, response.headers.get("etag") or cached.etag,
+            response.headers.get("last-modified") or cached.last_modified, time.time(),
+            max_age if max_age is not None else cached.max_age))
+        return True
+
+    def _lifetime(self, response: Response) -> int | None:
+        """Seconds a page stays fresh: Cache-Control max-age, or the default for a server that
+        sends no caching headers at all."""
+        max_age = _max_age(response.headers.get("cache-control"))
+        if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
+            max_age = self.default_page_ttl
+        return max_age
 
     def _parse(self, index: Index, name: NormalizedName, url: str, page: CachedPage) -> ProjectPage:
         if page.content_type == "404":
@@ -360,6 +396,7 @@ class IndexClient:
         url = index.url
         if url.startswith("file:"):
             path = file_url_path(url)
+            self.read_uncached = True  # a folder or a local page: listed afresh every run, never cached
             if path.is_dir():
                 return self._flat_folder(index, path)
             # A local HTML page: read afresh like a folder (never cached), within the page cap.
@@ -371,20 +408,15 @@ class IndexClient:
             if cached is None:
                 raise OfflineMiss(f"flat index page of index '{index.name}' ({redact_url(url)})")
             self.stats.count_page("pages_from_cache")
+            self._record_page("flat", cache_key, cached, index.name)
             return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
         if cached is not None and not self.refresh and cached.is_fresh():
             self.stats.count_page("pages_from_cache")
+            self._record_page("flat", cache_key, cached, index.name)
             return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
-        headers = {"Accept": _FLAT_ACCEPT}
-        if cached is not None:
-            if cached.etag:
-                headers["If-None-Match"] = cached.etag
-            if cached.last_modified:
-                headers["If-Modified-Since"] = cached.last_modified
+        headers = _conditional(_FLAT_ACCEPT, cached) if cached is not None else {"Accept": _FLAT_ACCEPT}
         response = self.fetcher.get(url, index.name, headers)
-        max_age = _max_age(response.headers.get("cache-control"))
-        if max_age is None and not {"cache-control", "etag", "last-modified"} & {k.lower() for k in response.headers}:
-            max_age = self.default_page_ttl
+        max_age = self._lifetime(response)
         # Links resolve against the URL the page was served from, after redirects (a folder URL
         # written without its trailing slash is the usual case), as browsers, pip and uv do.
         base = strip_userinfo(response.url) if response.url.startswith(("https:", "http:")) else url
@@ -400,6 +432,7 @@ class IndexClient:
         listing = self._parse_flat(index, base, page.body, page.content_type)  # never cache garbage
         self.cache.put_page(cache_key, "flat", page)
         self.cache.put_parsed(self._flat_base_key(cache_key, page.body), base.encode())
+        self._record_page("flat", cache_key, page, index.name)
         return listing
 
     @staticmethod
@@ -677,6 +710,15 @@ class IndexClient:
                                         "were not kept") from None
         except ArchiveError as exc:  # a wheel's zip or an sdist without PKG-INFO: that file is unusable
             raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
+
+
+def _conditional(accept: str, cached: CachedPage) -> dict[str, str]:
+    headers = {"Accept": accept}
+    if cached.etag:
+        headers["If-None-Match"] = cached.etag
+    if cached.last_modified:
+        headers["If-Modified-Since"] = cached.last_modified
+    return headers
 
 
 def _max_age(cache_control: str | None) -> int | None:
