@@ -58,6 +58,9 @@ PROJECTS_DIR = BENCH / "projects"
 RESULTS_DIR = BENCH / "results"
 PYPI = "https://pypi.org/simple"
 TOOLS = ("planner", "uv", "pip-compile")
+# warm: filled caches, no previous outputs; noop: the previous outputs (uv: its lock) present and
+# nothing changed; add: the previous outputs present and one dependency added; cold: empty caches.
+MODES = ("warm", "noop", "add", "cold")
 BENCH_REQUIREMENTS = ("uv", "pip-tools", "pyinstrument")
 SCHEMA = 1
 
@@ -73,6 +76,7 @@ class Project:
     pip_extras: tuple[str, ...] = ()  # the extras of the linux-x86_64 target pip-compile resolves
     fixture_indexes: Path | None = None  # serve these static indexes on 127.0.0.1 instead of PyPI
     peer_notes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # why a tool is n/a
+    added: str | None = None  # the dependency the "add one" case adds to the pyproject
 
     @property
     def folder(self) -> Path:
@@ -91,7 +95,8 @@ PROJECTS: tuple[Project, ...] = (
             "bundled indexes", pip_extras=("gpu",), fixture_indexes=BUNDLED_INDEXES, peer_notes=BUNDLED_NOTES),
     Project("seed-9310", "a", "the seed (torch + torchvision CPU/CUDA/macOS), 4 derived targets, bundled indexes",
             pip_extras=("gpu",), fixture_indexes=BUNDLED_INDEXES, peer_notes=BUNDLED_NOTES),
-    Project("ml-service", "b", "ML service on PyPI (torch, transformers, fastapi, pandas...), 4 targets"),
+    Project("ml-service", "b", "ML service on PyPI (torch, transformers, fastapi, pandas...), 4 targets",
+            added="rich"),
     Project("data-platform", "c", "data platform on PyPI (airflow + providers, dask, jupyterlab, mlflow...), "
             "4 targets"),
     Project("ml-service-1t", "d", "ml-service, 1 target (linux-x86_64, 3.11)"),
@@ -429,7 +434,7 @@ class Runner:
     env: dict[str, str]
     timeout: float
     failure: str | None = None
-    samples: dict[str, list[Sample]] = field(default_factory=lambda: {"warm": [], "cold": []})
+    samples: dict[str, list[Sample]] = field(default_factory=lambda: {m: [] for m in MODES})
     errors: dict[str, str] = field(default_factory=dict)
     packages: dict[str, Any] = field(default_factory=dict)
     counter: int = 0
@@ -443,6 +448,8 @@ class Runner:
         if self.tool == "uv" and self.indexes.uv_index_urls:
             pyproject = replace_uv_index_urls(pyproject, self.indexes.uv_index_urls)
         (self.project_dir / "pyproject.toml").write_text(pyproject)
+        self.base_pyproject = pyproject
+        self.saved = self.work / "saved-outputs"
         self.warm_cache = self.work / "cache-warm"
         self.warm_offline = self.tool != "pip-compile"
         if self.tool == "pip-compile":
@@ -476,8 +483,36 @@ class Runner:
             stale.unlink(missing_ok=True)
         shutil.rmtree(self.work / "out", ignore_errors=True)
 
+    def write_pyproject(self, added: str | None) -> None:
+        """The project's pyproject, with `added` as one more dependency (the "add one" case)."""
+        text = self.base_pyproject
+        if added:
+            text, count = re.subn(r"^dependencies = \[\n", lambda m: f'{m.group(0)}  "{added}",\n', text, count=1,
+                                  flags=re.M)
+            if count != 1:
+                raise ValueError(f"{self.project.name}: no `dependencies = [` line to add {added} to")
+        (self.project_dir / "pyproject.toml").write_text(text)
+
+    def keep_outputs(self) -> None:
+        """Save the outputs of the run just made: the previous outputs of the no-op and add-one runs."""
+        shutil.rmtree(self.saved, ignore_errors=True)
+        self.saved.mkdir()
+        if (self.work / "out").is_dir():
+            shutil.copytree(self.work / "out", self.saved / "out")
+        if (self.project_dir / "uv.lock").is_file():
+            shutil.copy2(self.project_dir / "uv.lock", self.saved / "uv.lock")
+
+    def restore_outputs(self) -> None:
+        self.clean_outputs()
+        if (self.saved / "out").is_dir():
+            shutil.copytree(self.saved / "out", self.work / "out")
+        if (self.saved / "uv.lock").is_file():
+            shutil.copy2(self.saved / "uv.lock", self.project_dir / "uv.lock")
+
     def run(self, mode: str, *, record: bool = True) -> None:
-        """mode: 'fill' (untimed, fills the warm cache), 'warm' or 'cold'."""
+        """mode: 'fill' (untimed, fills the warm cache), 'warm', 'cold'; 'noop' (warm, the
+        previous outputs present, nothing changed), 'add' (warm, the previous outputs present,
+        one dependency added), 'fill-add' (untimed: fills the warm cache for 'add')."""
         if self.failure:
             return
         self.counter += 1
@@ -485,9 +520,13 @@ class Runner:
             cache = Path(tempfile.mkdtemp(prefix="cache-cold-", dir=self.work))
         else:
             cache = self.warm_cache
-        offline = mode == "warm" and self.warm_offline
+        offline = mode in ("warm", "noop", "add") and self.warm_offline
         cmd, env = self.command(cache, offline)
-        self.clean_outputs()
+        if mode in ("noop", "add", "fill-add"):
+            self.restore_outputs()
+        else:
+            self.clean_outputs()
+        self.write_pyproject(self.project.added if mode in ("add", "fill-add") else None)
         log_file = self.work / f"{self.counter:03d}-{mode}.log"
         sample = measure(cmd, self.project_dir, env, log_file, self.timeout)
         if mode == "cold":
@@ -510,11 +549,13 @@ class Runner:
         if self.tool == "planner":
             sample.planner_stats = planner_counters(self.work / "out" / "plan.json", self.work / "planner-stats.json")
         self.packages = count_packages(self.tool, self.project_dir, self.work / "out")
-        if record and mode != "fill":
+        if mode == "fill":
+            self.keep_outputs()
+        if record and mode in MODES:
             self.samples[mode].append(sample)
 
     def command_text(self, mode: str) -> str:
-        cmd, _ = self.command(Path("$CACHE"), mode == "warm" and self.warm_offline)
+        cmd, _ = self.command(Path("$CACHE"), mode in ("warm", "noop", "add") and self.warm_offline)
         text = " ".join(cmd)
         for path, label in ((str(venv_bin("python")), "python"), (str(venv_bin("uv")), "uv"),
                             (str(venv_bin("pip-compile")), "pip-compile"), (str(self.work), "$WORK")):
@@ -633,11 +674,25 @@ def benchmark(project: Project, tools: list[str], runs: int, cold_runs: int, tim
                 for runner in runners:
                     runner.run("warm")
                 log(f"   warm run {i + 1}/{runs}: " + progress(runners, "warm"))
+            # The everyday loop: nothing changed, or one dependency added, previous outputs present.
+            relockers = [r for r in runners if r.tool != "pip-compile"]
+            for i in range(runs):
+                for runner in relockers:
+                    runner.run("noop")
+                log(f"   no-op run {i + 1}/{runs}: " + progress(relockers, "noop"))
+            if project.added and runs:
+                for runner in relockers:
+                    runner.run("fill-add", record=False)
+                for i in range(runs):
+                    for runner in relockers:
+                        runner.run("add")
+                    log(f"   add-{project.added} run {i + 1}/{runs}: " + progress(relockers, "add"))
             for i in range(cold_runs):
                 for runner in runners:
                     runner.run("cold")
                 log(f"   cold run {i + 1}/{cold_runs}: " + progress(runners, "cold"))
-            results = [runner_result(r, m) for r in runners for m in ("warm", "cold") if m != "cold" or cold_runs]
+            results = [runner_result(r, m) for r in runners for m in MODES
+                       if m == "warm" or r.samples[m] or (m == "cold" and cold_runs)]
     finally:
         if keep:
             log(f"   kept {work}")
@@ -647,6 +702,7 @@ def benchmark(project: Project, tools: list[str], runs: int, cold_runs: int, tim
         "project": project.name,
         "description": project.description,
         "network": "PyPI (real network)" if project.network else "static indexes served on 127.0.0.1",
+        "added": project.added,
         "load_average": {"before": load_before, "after": list(os.getloadavg()) if load_before else None},
         "results": results,
     }
@@ -673,7 +729,10 @@ def runner_result(runner: Runner, mode: str) -> dict[str, Any]:
     samples = runner.samples[mode]
     result: dict[str, Any] = {"tool": runner.tool, "mode": mode, "scope": runner.scope,
                               "command": runner.command_text(mode)}
-    if mode == "warm":
+    if mode in ("noop", "add"):
+        result["case"] = ("previous outputs present (uv: its lock kept), nothing changed" if mode == "noop" else
+                          f"previous outputs present (uv: its lock kept), {runner.project.added} added to the dependencies")
+    if mode in ("warm", "noop", "add"):
         result["offline"] = runner.warm_offline
         if runner.offline_failure:
             result["offline_failure"] = runner.offline_failure
@@ -794,7 +853,7 @@ def markdown(reports: list[dict[str, Any]], machine: dict[str, Any], versions: d
     for report in reports:
         network = report["network"].startswith("PyPI")
         by_key = {(r["tool"], r["mode"]): r for r in report["results"]}
-        for mode in ("warm", "cold"):
+        for mode in MODES:
             planner = by_key.get(("planner", mode))
             for tool in TOOLS:
                 r = by_key.get((tool, mode))
@@ -805,8 +864,12 @@ def markdown(reports: list[dict[str, Any]], machine: dict[str, Any], versions: d
                     label = "cold †"
                 if mode == "warm" and tool == "pip-compile":
                     label = "warm ‡" if network else "warm ‡ (loopback)"
-                if mode == "warm" and r.get("offline_failure"):
-                    label = "warm § (online)"
+                if mode == "noop":
+                    label = "no-op"
+                if mode == "add":
+                    label = f"add {report.get('added', 'one')}"
+                if mode in ("warm", "noop", "add") and r.get("offline_failure"):
+                    label = f"{label} § (online)"
                 name = f"{tool} ({r['scope']})"
                 if r["status"] != "ok":
                     reason = r.get("note") or first_error_line(r["reason"])
@@ -915,6 +978,9 @@ def main() -> int:
     cold_runs = 0 if not args.cold else (args.cold_runs if args.cold_runs is not None else min(args.runs, 3))
 
     ensure_venv(args.upgrade_tools)
+    # PYTHONDONTWRITEBYTECODE may be set here: compile planner's modules once, so that no run pays it.
+    subprocess.run([str(venv_bin("python")), "-m", "compileall", "-q", str(REPO / "planner")], check=True,
+                   stdout=subprocess.DEVNULL)
     env = child_env()
     machine = machine_description()
     versions = tool_versions(env)

@@ -8,6 +8,7 @@ bookkeeping).
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -34,6 +35,20 @@ class PhaseClock:
     phases: dict[str, float] = field(default_factory=dict)
     _inside: dict[str, tuple[int, float]] = field(default_factory=dict)  # phase -> (threads in it, since)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    # Garbage collections since the clock was made, and the time they took (inside the phases).
+    gc_collections: int = 0
+    gc_seconds: float = 0.0
+    _gc_since: float = 0.0
+
+    def __post_init__(self) -> None:
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == "start":
+            self._gc_since = time.perf_counter()
+        else:
+            self.gc_collections += 1
+            self.gc_seconds += time.perf_counter() - self._gc_since
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -98,6 +113,7 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any, builder: Any = Non
     } if plan is not None else {}
     return {
         "phases_seconds": {k: round(v, 4) for k, v in sorted(phases.items())},
+        "gc": gc_document(clock),
         "http": {"requests": fetch.requests, "bytes": fetch.bytes, "not_modified": fetch.not_modified,
                  "retries": fetch.retries},
         "pages": {"fetched": pages.pages_fetched, "revalidated": pages.pages_revalidated,
@@ -110,6 +126,10 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any, builder: Any = Non
         "clauses": sum(t["clauses"] for t in targets.values()),
         "targets": targets,
     }
+
+
+def gc_document(clock: PhaseClock) -> dict[str, Any]:
+    return {"collections": clock.gc_collections, "seconds": round(clock.gc_seconds, 4)}
 
 
 def write_stats(path: Path, document: dict[str, Any]) -> None:
