@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,12 @@ def _replace_body(path: Path, body: bytes) -> None:
     path.write_bytes(json.dumps(header, sort_keys=True).encode() + b"\n" + body)
 
 
+def _forget_previous_compiles(cache: Path) -> None:
+    """Make the next compile a full one, which reads the cached pages and metadata (an unchanged
+    compile keeps its plan without reading them: planner/cli/unchanged.py)."""
+    shutil.rmtree(cache / "v1" / "unchanged", ignore_errors=True)
+
+
 class _Planted:
     """Runs code when unpickled: it writes a marker file."""
 
@@ -59,6 +66,7 @@ def test_a_planted_pickle_never_runs(served: Served, tmp_path: Path) -> None:
         _replace_body(path, pickle.dumps(_Planted(marker)))
     before = snapshot(served.output)
     for args in (served.args("--offline"), served.args()):
+        _forget_previous_compiles(served.cache)
         result = compile_cli(args)
         assert result.exit_code == 0, result.output
         assert not marker.exists(), "code from the cache ran"
@@ -92,6 +100,7 @@ def test_forged_parsed_pages_are_parsed_again(served: Served, forgery: str) -> N
             pages.append(path)
     assert pages
     before = snapshot(served.output)
+    _forget_previous_compiles(served.cache)
     result = compile_cli(served.args("--offline"))
     assert result.exit_code == 0, result.output
     assert snapshot(served.output) == before
@@ -109,6 +118,7 @@ def test_forged_metadata_records_are_parsed_again(served: Served) -> None:
             forged += 1
     assert forged
     before = snapshot(served.output)
+    _forget_previous_compiles(served.cache)
     result = compile_cli(served.args("--offline"))
     assert result.exit_code == 0, result.output
     assert snapshot(served.output) == before

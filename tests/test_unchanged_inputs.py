@@ -10,7 +10,10 @@ outputs must be the same bytes as a full compile writes, and what it prints the 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +208,58 @@ lib = { path = "../lib" }
     (project / "packages" / "second" / "pyproject.toml").write_text(
         '[project]\nname = "second"\nversion = "1.0"\ndependencies = []\n')
     assert not compile_(project, server, cache)[1]
+
+
+# -- answered before the command line library loads ---------------------------------------------------
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_planner(project: Path, server: IndexServer, cache: Path, *args: str, importtime: bool = False):  # type: ignore[no-untyped-def]
+    """`python -m planner compile ...` in a fresh interpreter: (result, its stats document)."""
+    stats = project.parent / "stats.json"
+    stats.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "PLANNER_STATS": str(stats)}
+    result = subprocess.run([sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "planner",
+                             "compile", str(project), "--default-index", server.url("pypi"), "--cache-dir",
+                             str(cache), *args], capture_output=True, text=True, env=env, cwd=project.parent,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    return result, json.loads(stats.read_text()) if stats.exists() else {}
+
+
+def test_the_same_command_line_is_answered_before_anything_loads(setup) -> None:
+    project, server, index, cache = setup
+    run_planner(project, server, cache)
+    full, stats = run_planner(project, server, cache, "--offline")  # another command line: a full check
+    assert stats["unchanged"] and "answered_early" not in stats
+    written = snapshot(project / "output")
+
+    early, stats = run_planner(project, server, cache, "--offline", importtime=True)
+    assert stats.get("answered_early") is True
+    assert early.stdout == full.stdout
+    assert [line for line in early.stderr.splitlines() if not line.startswith("import time:")] == \
+        full.stderr.splitlines()
+    imported = {line.rpartition("|")[2].strip().partition(".")[0] for line in early.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert imported.isdisjoint({"typer", "click", "rich", "packaging", "pysat", "httpx", "tomllib"})
+    assert snapshot(project / "output") == written
+
+    # A comment: the bytes differ, the meaning does not: checked after loading, then early again.
+    (project / "pyproject.toml").write_text(PYPROJECT.format(dependencies='"six", "httpx"') + "# more\n")
+    stats = run_planner(project, server, cache, "--offline")[1]
+    assert stats["unchanged"] and "answered_early" not in stats
+    assert run_planner(project, server, cache, "--offline")[1].get("answered_early") is True
+
+    # Another option is another command line.
+    assert "unchanged" not in run_planner(project, server, cache, "--offline", "--resolution", "lowest")[1]
+
+    # An edited output, a changed page in the cache: full compiles.
+    requirements = next(p for p in (project / "output").rglob("requirements*.txt"))
+    requirements.write_text(requirements.read_text() + "# edited\n")
+    assert "unchanged" not in run_planner(project, server, cache, "--offline")[1]
+    assert "# edited" not in requirements.read_text()
+    assert run_planner(project, server, cache, "--offline")[1].get("answered_early") is True
+    publish(index, six="1.17.0")
+    run_planner(project, server, cache, "--dry-run", "--refresh")  # refreshes the cache, writes nothing
+    assert "unchanged" not in run_planner(project, server, cache, "--offline")[1]
+    assert planned(project)["six"] == "1.17.0"

@@ -126,8 +126,9 @@ def compile_command(
         from planner.cli.unchanged import UnchangedInputs
 
         unchanged = UnchangedInputs.for_compile(settled, context, out, cache_dir, offline,
-                                                {"fetch-missing-hashes": fetch_missing_hashes})
-        if unchanged.why_not(context) is None:
+                                                {"fetch-missing-hashes": fetch_missing_hashes},
+                                                stats_file=stats_file, loaded_quietly=not loaded.warnings)
+        if unchanged.stands(context):
             if stats_file is not None:
                 write_stats(stats_file, {"phases_seconds": {k: round(v, 4) for k, v in clock.phases.items()},
                                          "gc": gc_document(clock), "unchanged": True, "targets": {}})

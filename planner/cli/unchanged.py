@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +47,13 @@ if TYPE_CHECKING:
     from planner.project.model import Project
 
 RECORD_FORMAT = "planner-unchanged-1"
+EARLY_FORMAT = "planner-unchanged-early-1"
+# The environment variables the command line reads as option values.
+_OPTION_VARIABLES = ("PLANNER_CACHE_DIR", "PLANNER_DEFAULT_INDEX", "PLANNER_STATS", "PLANNER_TIMEOUT",
+                     "PLANNER_EXPLAIN_BUDGET")
+_USERINFO = re.compile(r"//[^/@\s]*@")
+# The command line of this process, when it came in through `main` (tests call the app directly).
+_invocation: list[str] | None = None
 _SHA256_HEX = frozenset("0123456789abcdef")
 
 
@@ -93,17 +102,22 @@ class UnchangedInputs:
     offline: bool
     local: dict[str, str] = field(default_factory=dict)  # taken before solving (`snapshot`)
     output: _CountingOutput | None = None
+    inputs_hash: str = ""
+    stats_file: Path | None = None
+    loaded_quietly: bool = False  # loading the project printed no warning
 
     @classmethod
     def for_compile(cls, project: Project, context: OutputContext, out: Path, cache_dir: Path | None,
-                    offline: bool, options: Mapping[str, Any]) -> UnchangedInputs:
+                    offline: bool, options: Mapping[str, Any], *, stats_file: Path | None = None,
+                    loaded_quietly: bool = False) -> UnchangedInputs:
         """`options`: the command-line options that change the outputs and are not part of the
-        inputs hash."""
+        inputs hash; `loaded_quietly`: loading the project printed no warning."""
         from planner.index.cache import default_cache_dir
 
         facts = {"format": RECORD_FORMAT, "inputs": context.inputs_hash, "options": dict(options)}
         key = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
-        return cls(project, Cache(cache_dir or default_cache_dir()), out.resolve(), key, offline)
+        return cls(project, Cache(cache_dir or default_cache_dir()), out.resolve(), key, offline,
+                   inputs_hash=context.inputs_hash, stats_file=stats_file, loaded_quietly=loaded_quietly)
 
     def counting(self, output: Any) -> Any:
         """`output` that counts its warnings: a compile that warns records nothing, so that the
@@ -115,9 +129,21 @@ class UnchangedInputs:
     def _record_key(self) -> str:
         return f"{RECORD_FORMAT}\0{self.out}"
 
+    def stands(self, context: OutputContext) -> bool:
+        """Whether the previous plan stands (else a full compile follows). When it does, the same
+        command line is answered early next time (`answer_early`)."""
+        if self.why_not(context) is not None:
+            return False
+        self._remember_invocation()
+        return True
+
     def why_not(self, context: OutputContext) -> str | None:
-        """Why the previous plan may not stand (a full compile follows), or None when it stands."""
-        from planner.generate.outputs import PLAN_FILE, read_output, stale_reason
+        """Why the previous plan may not stand, or None when it stands."""
+        return self._why_not(context.planner_version, context.inputs_hash, revalidate=True)
+
+    def _why_not(self, planner_version: str, inputs_hash: str, *, revalidate: bool) -> str | None:
+        """`revalidate`: ask the indexes about pages that are no longer fresh (else that is a reason)."""
+        from planner.generate.outputs import PLAN_FILE, outputs_stale_reason, read_output
 
         record = self._read_record()
         if record is None:
@@ -127,7 +153,7 @@ class UnchangedInputs:
         plan = read_output(self.out, PLAN_FILE)
         if plan is None or hashlib.sha256(plan).hexdigest() != record["plan"]:
             return f"{PLAN_FILE} is not the one the previous compile wrote"
-        reason = stale_reason(self.out, context)
+        reason = outputs_stale_reason(self.out, planner_version, inputs_hash)
         if reason is not None:
             return reason
         stale = []
@@ -136,14 +162,17 @@ class UnchangedInputs:
             if found is None or found[0] != digest:
                 return f"the index page {url} changed"
             if not self.offline and not found[1]:
-                if media != "simple":
+                if media != "simple" or not revalidate:
                     return f"the index page {url} needs revalidation"
                 stale.append((index, package, digest))
         if stale and not self._still_served(stale):
             return "an index page changed"
+        if record["local"] and not revalidate:
+            return "local sources are checked after loading the project"
         for path, content in record["local"].items():
             if _content_key(Path(path)) != content:
                 return f"{path} changed"
+        self.local = dict(record["local"])
         return None
 
     def _still_served(self, stale: list[tuple[str, str, str]]) -> bool:
@@ -192,6 +221,25 @@ class UnchangedInputs:
         record = {"format": RECORD_FORMAT, "key": self.key, "plan": hashlib.sha256(written).hexdigest(),
                   "pages": pages, "local": self.local}
         self.cache.put_unchanged(self._record_key, json.dumps(record, sort_keys=True).encode())
+        self._remember_invocation()
+
+    def _remember_invocation(self) -> None:
+        """For a project of one pyproject (no workspace, no path source) that loaded without a
+        warning: the same command line, in the same folder and environment, is answered from
+        the record before the command line library and the project loader load (`answer_early`)."""
+        if _invocation is None or not self.loaded_quietly or self.local or self.project.members \
+                or self.project.workspace is not None or self.project.uv.local_sources:
+            return
+        pyproject = self.project.pyproject.resolve()
+        try:
+            digest = hashlib.sha256(pyproject.read_bytes()).hexdigest()
+        except OSError:
+            return
+        early = {"format": EARLY_FORMAT, "out": str(self.out), "record": self.key, "inputs": self.inputs_hash,
+                 "pyproject": str(pyproject), "pyproject_sha256": digest, "offline": self.offline,
+                 "stats": str(self.stats_file.resolve()) if self.stats_file is not None else None}
+        self.cache.put_unchanged(_invocation_key(_invocation, os.environ, os.getcwd()),
+                                 json.dumps(early, sort_keys=True).encode())
 
     def _read_record(self) -> dict[str, Any] | None:
         """The record, checked field by field (the cache folder is not trusted)."""
@@ -237,3 +285,78 @@ class _CountingOutput:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+# -- before anything else loads ----------------------------------------------------------------------
+def _invocation_key(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> str:
+    """A command line, its folder and the option variables, as a key (credentials in URLs left
+    out: they do not change a plan, and the key must not carry them)."""
+    from planner import __version__
+
+    facts = {"format": EARLY_FORMAT, "planner": __version__, "cwd": cwd,
+             "argv": [_USERINFO.sub("//", word) for word in argv],
+             "env": {name: _USERINFO.sub("//", environ[name]) for name in _OPTION_VARIABLES if name in environ}}
+    return "invocation\0" + hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _cache_root(argv: Sequence[str], environ: Mapping[str, str]) -> Path | None:
+    """The cache folder a compile with these words uses (None: --no-cache)."""
+    root: str | None = environ.get("PLANNER_CACHE_DIR") or None
+    for n, word in enumerate(argv):
+        if word == "--no-cache":
+            return None
+        if word == "--cache-dir" and n + 1 < len(argv):
+            root = argv[n + 1]
+        elif word.startswith("--cache-dir="):
+            root = word.partition("=")[2]
+    if root:
+        return Path(root)
+    from planner.index.cache import default_cache_dir
+
+    return default_cache_dir()
+
+
+def answer_early(argv: Sequence[str]) -> bool:
+    """Whether this command line is a compile the previous compile with the same words, folder
+    and option variables recorded, and its plan still stands (offline: its pages unchanged in the
+    cache; online: also fresh; no page to revalidate): then it is answered as the compile would
+    answer it (nothing printed, nothing written but `--stats`) and True is returned. Anything
+    else is left to the full command (False), which checks again after loading the project."""
+    global _invocation
+    _invocation = list(argv)
+    if "compile" not in argv:
+        return False
+    try:
+        root = _cache_root(argv, os.environ)
+        if root is None:
+            return False
+        cache = Cache(root)
+        data = cache.get_unchanged(_invocation_key(argv, os.environ, os.getcwd()))
+        early = json.loads(data) if data else None
+        if not _is_early_record(early):
+            return False
+        pyproject = Path(early["pyproject"])
+        if hashlib.sha256(pyproject.read_bytes()).hexdigest() != early["pyproject_sha256"]:
+            return False
+        from planner import __version__
+
+        check = UnchangedInputs(None, cache, Path(early["out"]), early["record"], early["offline"])  # type: ignore[arg-type]
+        if check._why_not(__version__, early["inputs"], revalidate=False) is not None:
+            return False
+        if early["stats"] is not None:
+            from planner.generate.files import write_file
+
+            document = {"phases_seconds": {}, "unchanged": True, "answered_early": True, "targets": {}}
+            write_file(Path(early["stats"]), (json.dumps(document, indent=2) + "\n").encode(), "--stats")
+    except Exception:  # noqa: BLE001 - anything unexpected: the full command decides and reports
+        return False
+    return True
+
+
+def _is_early_record(early: object) -> bool:
+    return (isinstance(early, dict) and early.get("format") == EARLY_FORMAT
+            and all(isinstance(early.get(k), str) for k in ("out", "record", "inputs", "pyproject"))
+            and _is_sha256(early.get("pyproject_sha256")) and isinstance(early.get("offline"), bool)
+            and (early.get("stats") is None or isinstance(early.get("stats"), str))
+            and Path(early["out"]).is_absolute() and Path(early["pyproject"]).is_absolute())
+

@@ -150,6 +150,11 @@ def previous_outputs(out_dir: Path) -> dict[str, str | None]:
 
 def stale_reason(out_dir: Path, context: OutputContext) -> str | None:
     """Why the outputs in `out_dir` are missing or stale, or None when they are current."""
+    return outputs_stale_reason(out_dir, context.planner_version, context.inputs_hash)
+
+
+def outputs_stale_reason(out_dir: Path, planner_version: str, inputs_hash: str) -> str | None:
+    """`stale_reason` given the planner version and inputs hash the outputs must have."""
     plan_file = out_dir / PLAN_FILE
     try:
         document = json.loads(plan_file.read_bytes())
@@ -161,9 +166,9 @@ def stale_reason(out_dir: Path, context: OutputContext) -> str | None:
     manifest = document.get("outputs") if isinstance(document, dict) else None
     if not isinstance(inputs, dict) or not isinstance(manifest, dict):
         return f"{plan_file} was not written by this version of planner"
-    if inputs.get("planner_version") != context.planner_version:
-        return f"outputs were made by planner {inputs.get('planner_version')}, this is {context.planner_version}"
-    if inputs.get("hash") != context.inputs_hash:
+    if inputs.get("planner_version") != planner_version:
+        return f"outputs were made by planner {inputs.get('planner_version')}, this is {planner_version}"
+    if inputs.get("hash") != inputs_hash:
         return "pyproject.toml, the index options or the target selection changed since the outputs were made"
     for relative, digest in sorted(manifest.items()):
         path = out_dir / relative

@@ -28,8 +28,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from planner.index.models import Artifact
+if TYPE_CHECKING:  # (a compile answered before the solver loads reads this module: no packaging)
+    from planner.index.models import Artifact
 
 _VERSION = "v1"
 MAX_ENTRY_BYTES = 2 * 1024**3  # larger than any page or metadata file planner accepts
