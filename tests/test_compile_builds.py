@@ -11,6 +11,7 @@ exactly the planned sdists.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -92,6 +93,9 @@ class World:
         builds = json.loads(stats.read_text())["builds"] if stats.exists() else None
         return result, builds
 
+    def forget_previous_compiles(self, cache: str = "cache") -> None:
+        shutil.rmtree(self.root / cache / "v1" / "unchanged", ignore_errors=True)
+
     def logged(self) -> list[str]:
         return self.log.read_text().split() if self.log.exists() else []
 
@@ -152,10 +156,13 @@ def test_one_build_per_sdist_across_targets_and_none_on_a_second_or_offline_run(
     assert set(world.logged()) >= {"dyn", "hooked", "tiny", "broken"}  # the backends really ran
     logged = len(world.logged())
     plan_bytes = (compiled.project / "output" / "plan.json").read_bytes()
+    # Full compiles (an unchanged one keeps its plan without solving: planner/cli/unchanged.py).
+    world.forget_previous_compiles()
     again, builds = world.compile(compiled.project)
     assert again.exit_code == 0, again.output
     assert builds["run"] == 0 and builds["from_cache"] == len(BUILT)
     world.server.reset_log()
+    world.forget_previous_compiles()
     offline, builds = world.compile(compiled.project, "--offline")
     assert offline.exit_code == 0, offline.output
     assert builds["run"] == 0 and world.server.count() == 0

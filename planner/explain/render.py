@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from packaging.version import InvalidVersion, Version
 
 from planner.encode.formula import Fact, FactKind
@@ -22,6 +22,9 @@ from planner.index.models import offered_by
 from planner.plan.model import PROJECT, ExplainedFact, Explanation, Fix
 from planner.solve.target_solver import TargetSolver
 from planner.targets.model import Target
+
+if TYPE_CHECKING:  # imported when a conflict is explained: a compile with plans needs none of it
+    import networkx as nx
 
 MAX_LISTED = 3  # versions listed one by one before a range is shown
 
@@ -53,6 +56,8 @@ def _subject(fact: Fact) -> str:
 
 
 def _graph(facts: Sequence[Fact]) -> nx.DiGraph:
+    import networkx as nx
+
     graph = nx.DiGraph()
     graph.add_node(PROJECT)
     for fact in facts:
