@@ -521,3 +521,21 @@ def test_credentials_written_in_a_git_url_are_used_and_never_shown(world: World,
     for path in [*(project / "output").rglob("*"), *(tmp_path / "cnf").rglob("*"), *(tmp_path / "cache").rglob("*")]:
         if path.is_file() and not path.is_symlink():
             assert not any(secret.encode() in path.read_bytes() for secret in SECRETS), path
+
+
+
+def test_a_plan_with_git_or_url_packages_is_always_compiled_in_full(world: World, compiled) -> None:
+    """No index page says whether a git ref's commit or a URL's file changed: a re-compile with
+    the same inputs solves again (planner/cli/unchanged.py records nothing for such a plan)."""
+    git_only = _project(world, "git-only", f'''dependencies = ["gitpkg"]
+
+[tool.uv.sources]
+gitpkg = {{ git = "{world.repo_url}", tag = "v2.0" }}
+''')
+    for project in (compiled[0], git_only):
+        stats = world.root / "stats.json"
+        for args in ((), ("--offline", "--stats", str(stats))):
+            result = world.compile(project, *args)
+            assert result.exit_code == 0, result.output
+        document = json.loads(stats.read_text())
+        assert "unchanged" not in document and document["targets"], project

@@ -23,8 +23,9 @@ any other difference, makes the compile a full one (which revalidates, with 304s
 not change, and records anew). Then it prints what an unchanged compile prints and writes nothing.
 
 A compile records nothing (and the next one is a full one) when it listed a local folder or file
-as an index (flat indexes are listed afresh every run), planned a package from a URL, printed a
-warning after loading the project, or ran with options that make it more than a compile
+as an index (flat indexes are listed afresh every run), planned a package from a URL or a git
+repository, printed a warning after loading the project, or ran with options that make it more
+than a compile
 (`--check`, `--dry-run`, `--locked`, `--upgrade`, `--upgrade-package`, `--refresh`, `--no-cache`,
 `--emit-cnf`, `--format json`, `-v`).
 """
@@ -268,10 +269,11 @@ def _is_page_entry(entry: object) -> bool:
 
 
 def _planned_from_url(plan: Any) -> bool:
-    """Whether a package of the plan comes from a URL (its file is not an index's)."""
-    from planner.index.models import URL_INDEX
+    """Whether a package of the plan comes from a URL or a git repository (no index page says
+    whether it changed: a file at a URL can, a kept commit can vanish from its repository)."""
+    from planner.index.models import DIRECT_INDEXES
 
-    return any(p.artifact.index == URL_INDEX for t in plan.targets for p in t.packages)
+    return any(p.artifact.index in DIRECT_INDEXES for t in plan.targets for p in t.packages)
 
 
 class _CountingOutput:
