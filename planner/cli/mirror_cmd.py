@@ -46,11 +46,11 @@ def mirror_command(
     from_url: Annotated[str | None, typer.Option(
         "--from-url", metavar="URL", help="Read from this simple index URL (or local folder); needs no project.")] = None,
     project: Annotated[Path, typer.Option(
-        "--project", "-p", help="The project directory or its pyproject.toml (not needed with --from-url).")] = Path("."),
+        "--project", "-p", metavar="PATH", help="The project directory or its pyproject.toml (not needed with --from-url).")] = Path("."),
     latest: Annotated[int | None, typer.Option(
         "--latest", min=1, metavar="N", help="Keep only the N newest matching versions of each package.")] = None,
     target: Annotated[list[str] | None, typer.Option(
-        "--target", "-t", help="Keep only wheels that fit this project target, plus sdists (repeatable).")] = None,
+        "--target", "-t", metavar="NAME", help="Keep only wheels that fit this project target, plus sdists (repeatable).")] = None,
     all_targets: Annotated[bool, typer.Option(
         "--all-targets", help="Keep only wheels that fit one of the project's targets, plus sdists.")] = False,
     files: Annotated[bool, typer.Option(
@@ -208,4 +208,4 @@ def _print_report(report: MirrorReport, output: Output, as_json: bool) -> None:
                     f"artifacts={package.artifact_files} {_kib(package.bytes)}")
 
 
-app.command(name="mirror")(mirror_command)
+app.command(name="mirror", short_help="Write a static simple index of chosen packages.")(mirror_command)

@@ -35,8 +35,26 @@ class LoadedTargets:
     notes: tuple[str, ...] = ()  # how the default rule applied (derived targets)
 
 
+def discover_pyproject(path: Path) -> Path:
+    """The pyproject.toml a command works on, found as uv finds it: `path` itself when it is the
+    file, else the first of the folder and its parents that holds one (`.`: the current folder)."""
+    if path.is_file() or path.name == "pyproject.toml":
+        return find_pyproject(path)
+    if not path.is_dir():
+        raise InputError(f"no such folder: {path}", fix="pass the project's directory or its pyproject.toml")
+    start = path.resolve()
+    looked = []
+    for folder in (start, *start.parents):
+        looked.append(folder)
+        if (folder / "pyproject.toml").is_file():
+            return folder / "pyproject.toml"
+    raise InputError(f"no pyproject.toml in {start} or any parent folder (looked in "
+                     f"{', '.join(str(f) for f in looked)})",
+                     fix="run planner in the project's folder or a subfolder, or pass -p/--project PATH")
+
+
 def load_targets(path: Path, index_options: list[str], default_index: str | None) -> LoadedTargets:
-    pyproject = find_pyproject(path)
+    pyproject = discover_pyproject(path)
     overrides = IndexOverrides.parse(index_options, default_index, Path.cwd())
     declared = load_project(pyproject)
     project = resolve_spans(apply_index_overrides(declared, overrides))
