@@ -126,3 +126,122 @@ def test_help_shows_what_to_type_not_python_types(tmp_path: Path) -> None:
         for option in ("-q, --quiet", "-v, --verbose", "--offline", "--cache-dir", "--no-cache", "--refresh",
                        "--format", "--index", "--default-index", "-p, --project"):
             assert option in shown, (command, option)
+
+
+def test_index_without_a_declared_name_is_searched_first(example: Path, tmp_path: Path) -> None:
+    """uv's meaning of --index: a bare URL (or an undeclared NAME) is a new index before the others."""
+    result = planner("compile", "-o", str(tmp_path / "out"), "-t", "linux-x86_64-gpu", "--show-plan", "--no-cache",
+                     "--index", "../seed-9310/indexes/pytorch-cpu", *INDEXES, cwd=example)
+    assert result.returncode == 0, result.stderr
+    assert "  torch 2.5.1+cpu  [index-1]" in result.stdout  # the GPU target now finds torch there first
+    replaced = planner("compile", "-o", str(tmp_path / "out"), "-t", "linux-x86_64-gpu", "--show-plan", "-U",
+                       "--no-cache", *INDEXES, cwd=example)
+    assert "  torch 2.5.1\n" in replaced.stdout  # NAME=URL of a declared index only replaces its URL
+
+
+def test_mirror_sums_up_unusable_files_in_one_line_per_package(tmp_path: Path) -> None:
+    import hashlib
+
+    from tests.fixtures.wheels import build_wheel
+
+    index = tmp_path / "index"
+    (index / "demo").mkdir(parents=True)
+    good = build_wheel("demo", "1.0")
+    (index / "demo" / good.filename).write_bytes(good.content)
+    links = [f'<a href="{good.filename}#sha256={hashlib.sha256(good.content).hexdigest()}">{good.filename}</a>']
+    links += [f'<a href="demo-0.{n}-py3-none-any.whl#sha256=abc">demo-0.{n}-py3-none-any.whl</a>' for n in range(8)]
+    (index / "demo" / "index.html").write_text("<html><body>" + "".join(links) + "</body></html>")
+    result = planner("mirror", "demo", "--from-url", str(index), "--to", str(tmp_path / "out"), "--no-cache",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    unusable = [line for line in result.stderr.splitlines() if "demo-0." in line]
+    assert len(unusable) == 1, result.stderr
+    assert unusable[0].startswith("warning: index 'source': 8 listed files unusable, left out (first: "
+                                  "'demo-0.0-py3-none-any.whl': ")
+    assert "mirrored 1 package from index 'source'" in result.stderr and "1 version, 1 file," in result.stderr
+
+
+EIGHT_EXTRAS = """\
+[project]
+name = "eight-extras"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["numpy"]
+
+[project.optional-dependencies]
+cpu = ["torch"]
+cu124 = ["torch"]
+rocm = ["torch"]
+serving = ["fastapi"]
+training = ["accelerate"]
+notebooks = ["jupyterlab"]
+dataloading = ["pyarrow"]
+visualisation = ["matplotlib"]
+
+[tool.uv]
+conflicts = [[{ extra = "cpu" }, { extra = "cu124" }, { extra = "rocm" }]]
+
+[[tool.uv.index]]
+name = "pytorch-cu124"
+url = "https://download.pytorch.org/whl/cu124"
+explicit = true
+
+[[tool.uv.index]]
+name = "pytorch-rocm"
+url = "https://download.pytorch.org/whl/rocm6.2"
+explicit = true
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "https://download.pytorch.org/whl/cpu"
+explicit = true
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", extra = "cpu" },
+  { index = "pytorch-cu124", extra = "cu124" },
+  { index = "pytorch-rocm", extra = "rocm" },
+]
+"""
+
+
+def _on_a_terminal(args: list[str], cwd: Path, columns: int) -> str:
+    """What `planner ARGS` shows on a pseudo-terminal COLUMNS wide."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal's size is what COLUMNS / LINES say
+        os.chdir(cwd)
+        os.environ.update({"COLUMNS": str(columns), "LINES": "50", "NO_COLOR": "1"})
+        os.execv(PLANNER, [PLANNER, *args])
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_targets_is_readable_on_an_80_column_terminal_and_whole_in_a_pipe(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(EIGHT_EXTRAS)
+    shown = _on_a_terminal(["targets"], tmp_path, 80)
+    lines = shown.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80, shown
+    names = ["linux-x86_64-cpu", "linux-x86_64-cu124", "linux-x86_64-rocm", "linux-x86_64-cpu-py315",
+             "linux-x86_64-cu124-py315", "linux-x86_64-rocm-py315", "macos-arm64-cpu", "macos-arm64-cpu-py315"]
+    for name in names:  # every name whole, at the start of its block
+        assert any(line.startswith(f"{name}: ") for line in lines), name
+    assert "  index routing: torch -> pytorch-cu124" in lines
+    assert "extra dataloading" in shown and "visualisation" in shown
+    # Piped: one row per target, whatever its length; COLUMNS, when set, is the width.
+    piped = planner("targets", cwd=tmp_path).stdout.splitlines()
+    rows = [line for line in piped if line.split(" ", 1)[0] in names]
+    assert len(rows) == 8 and all("extra visualisation" in row and "torch -> pytorch-" in row for row in rows)
+    narrow = planner("targets", cwd=tmp_path, columns=80).stdout.splitlines()
+    assert max(len(line) for line in narrow) <= 80 and "  index routing: torch -> pytorch-rocm" in narrow

@@ -21,13 +21,27 @@ if TYPE_CHECKING:
 def _console(stderr: bool) -> Console:
     from rich.console import Console  # imported when a command runs: `planner --help` needs no rich
 
-    # rich honours NO_COLOR and disables colour when the stream is not a terminal. Piped output
-    # gets a wide page so that tables stay one row per line for grep and diff.
+    # rich honours NO_COLOR and COLUMNS, and disables colour when the stream is not a terminal.
+    # Piped output is never wrapped at a fixed width: tables stay one row per line for grep and
+    # diff, unless COLUMNS asks for a width.
     stream = _PipeSafe(sys.stderr if stderr else sys.stdout)
     console = Console(file=stream, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
     if not console.is_terminal:
-        console = Console(file=stream, highlight=False, soft_wrap=False, width=200)  # type: ignore[arg-type]
+        width = _columns() or PIPE_WIDTH
+        console = Console(file=stream, highlight=False, soft_wrap=False, width=width)  # type: ignore[arg-type]
     return console
+
+
+PIPE_WIDTH = 10_000  # "unlimited": a table off a terminal takes the width its rows need
+
+
+def _columns() -> int | None:
+    """COLUMNS, when it holds a usable width."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return columns if columns >= 20 else None
 
 
 class _PipeSafe:

@@ -89,7 +89,7 @@ def canonical_overrides(project: Project, index_options: Mapping[str, str], defa
         return _folder_relative(url, project.root) if _is_folder(url) else strip_userinfo(url)
 
     words = []
-    for name in sorted(index_options):
+    for name in index_options:  # in the order given: added indexes are searched in that order
         words += ["--index", f"{name}={show(index_options[name])}"]
     if default_index:
         words += ["--default-index", show(default_index)]

@@ -506,13 +506,16 @@ class Fetcher:
             except httpx.TimeoutException:
                 last, wait = "timed out", None
             except (httpx.TransportError, httpx.DecodingError) as exc:
-                last, wait = f"connection failed: {type(exc).__name__}", None
+                last, wait = f"connection failed: {_connection_cause(exc)}", None
             except httpx.InvalidURL as exc:
                 raise FetchError(index, url, f"invalid URL: {redact_text(str(exc))}") from None
             if n < self.retries:
                 time.sleep(wait if wait is not None else min(self.backoff * (2**n), MAX_BACKOFF))
-        raise FetchError(index, url, f"{last}, after {self.retries + 1} attempts",
-                         "check the network or the index; planner retries timeouts and server errors")
+        attempts = "1 attempt" if self.retries == 0 else f"{self.retries + 1} attempts"
+        raise FetchError(index, url, f"{last}, after {attempts}",
+                         f"check the network and the index URL; or read the index from elsewhere with "
+                         f"--index {index}=URL (a mirror, or a folder made by planner mirror), or compile "
+                         "only the targets that do not need it with -t TARGET")
 
     def _get_file(self, url: str, index: str, headers: Mapping[str, str], limit: int) -> Response:
         path = self._local_path(url, index)
@@ -532,6 +535,36 @@ class Fetcher:
         body = path.read_bytes()
         content_type = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
         return Response(200, {"content-type": content_type}, body, url)
+
+
+def _connection_cause(exc: BaseException) -> str:
+    """Why a connection failed, in a user's words: the DNS name, a refusal, TLS, or the error's kind."""
+    import socket
+    import ssl
+
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    for cause in seen:
+        if isinstance(cause, socket.gaierror):
+            return "DNS name not found (the host name does not resolve here)"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused (nothing listens at that host and port)"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted ({redact_text(cause.verify_message or str(cause))})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed ({redact_text(cause.reason or str(cause))})"
+    text = " ".join(str(cause) for cause in seen)
+    for words, cause_text in (("Name or service not known", "DNS name not found (the host name does not resolve here)"),
+                              ("nodename nor servname", "DNS name not found (the host name does not resolve here)"),
+                              ("Connection refused", "connection refused (nothing listens at that host and port)"),
+                              ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
+                              ("SSL", "TLS handshake failed")):
+        if words in text:
+            return cause_text
+    return type(exc).__name__
 
 
 class _HashingReader(io.RawIOBase):
