@@ -21,8 +21,10 @@ PLANNER = str(Path(sys.executable).parent / "planner")  # the console script, as
 COMMANDS = ["targets", "candidates", "compile", "mirror", "why", "why-not", "tree", "detect"]
 
 
-def planner(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+def planner(*args: str, cwd: Path, columns: int | None = None,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           **(extra_env or {})}
     env.pop("COLUMNS", None)
     if columns is not None:
         env["COLUMNS"] = str(columns)
@@ -245,3 +247,84 @@ def test_targets_is_readable_on_an_80_column_terminal_and_whole_in_a_pipe(tmp_pa
     assert len(rows) == 8 and all("extra visualisation" in row and "torch -> pytorch-" in row for row in rows)
     narrow = planner("targets", cwd=tmp_path, columns=80).stdout.splitlines()
     assert max(len(line) for line in narrow) <= 80 and "  index routing: torch -> pytorch-rocm" in narrow
+
+
+def test_a_connection_failure_says_why_and_the_ways_around_it(example: Path) -> None:
+    result = planner("compile", "-t", "macos-arm64-cpu", "--default-index", "http://127.0.0.1:9/simple",
+                     "--no-cache", cwd=example, extra_env={"PLANNER_HTTP_RETRIES": "0", "NO_PROXY": "127.0.0.1"})
+    assert result.returncode == 2, result.stderr
+    assert "index 'pypi': connection failed: connection refused (nothing listens at that host and port), " \
+           "after 1 attempt" in result.stderr
+    assert "--index pypi=URL" in result.stderr and "-t TARGET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_connection_causes_are_named() -> None:
+    import socket
+    import ssl
+
+    import httpx
+
+    from planner.index.http import _connection_cause
+
+    def failed(cause: BaseException) -> httpx.ConnectError:
+        error = httpx.ConnectError(str(cause))
+        error.__cause__ = cause
+        return error
+
+    assert _connection_cause(failed(socket.gaierror(-2, "Name or service not known"))).startswith("DNS name not found")
+    assert _connection_cause(failed(ConnectionRefusedError(111, "Connection refused"))).startswith("connection refused")
+    certificate = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    certificate.verify_message = "self-signed certificate"
+    assert _connection_cause(failed(certificate)) == "TLS certificate not trusted (self-signed certificate)"
+
+
+def _folder_index(root: Path, versions: list[str]) -> Path:
+    """A local-folder simple index of `demo` with the given versions."""
+    import hashlib
+
+    from tests.fixtures.wheels import build_wheel
+
+    (root / "demo").mkdir(parents=True, exist_ok=True)
+    links = []
+    for version in versions:
+        wheel = build_wheel("demo", version)
+        (root / "demo" / wheel.filename).write_bytes(wheel.content)
+        links.append(f'<a href="{wheel.filename}#sha256={hashlib.sha256(wheel.content).hexdigest()}">'
+                     f'{wheel.filename}</a>')
+    (root / "demo" / "index.html").write_text("<html><body>" + "".join(links) + "</body></html>")
+    return root
+
+
+def test_a_local_folder_index_is_read_afresh_and_ttl_0_revalidates_cached_pages(
+        tmp_path: Path, seed_index_server) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.11"\n'
+                                            'dependencies = ["demo"]\n')
+    index = _folder_index(tmp_path / "index", ["1.0"])
+    cache = ["--cache-dir", str(tmp_path / "cache"), "--format", "json", "-t", "linux-x86_64"]
+
+    def versions() -> list[str]:
+        result = planner("candidates", "demo", "--default-index", str(index), *cache, cwd=project)
+        assert result.returncode == 0, result.stderr
+        return [c["version"] for c in json.loads(result.stdout)["targets"]["linux-x86_64"]["demo"]["candidates"]]
+
+    assert versions() == ["1.0"]
+    _folder_index(index, ["1.0", "2.0"])
+    assert versions() == ["2.0", "1.0"]  # the folder's page as it is now, not as cached a moment ago
+
+    # An http index whose pages say they stay fresh for 600 s: kept; with PLANNER_INDEX_TTL=0, asked again.
+    seed_index_server.max_age = 600
+    seed = ["candidates", "torch", "-p", str(REPO / "examples" / "seed-9310"), "-t", "macos-arm64-cpu",
+            "--default-index", seed_index_server.url("pypi"), "--index",
+            f"pytorch-cpu={seed_index_server.url('pytorch-cpu')}", "--cache-dir", str(tmp_path / "cache")]
+    no_proxy = {"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    assert planner(*seed, cwd=tmp_path, extra_env=no_proxy).returncode == 0
+    seed_index_server.reset_log()
+    assert planner(*seed, cwd=tmp_path, extra_env=no_proxy).returncode == 0
+    assert seed_index_server.count("/simple/torch/") == 0
+    assert planner(*seed, cwd=tmp_path, extra_env={**no_proxy, "PLANNER_INDEX_TTL": "0"}).returncode == 0
+    assert seed_index_server.count("/simple/torch/") == 1
