@@ -230,7 +230,7 @@ def select_versions(page: ProjectPage, requirements: Sequence[Requirement], requ
         if keep:
             passed_over = [v for v in newest if v > min(keep) and v not in keep]
             if passed_over:
-                notes.append("left out wholly yanked version(s): " + ", ".join(str(v) for v in passed_over))
+                notes.append(f"left out wholly yanked {'version' if len(passed_over) == 1 else 'versions'}: " + ", ".join(str(v) for v in passed_over))
         by_version = {v: files for v, files in by_version.items() if v in keep}
     if page.skipped_total:
         notes.append(f"{page.skipped_total} listed {'file is' if page.skipped_total == 1 else 'files are'} not "

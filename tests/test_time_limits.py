@@ -84,7 +84,7 @@ def test_a_long_run_says_what_it_is_doing(served: Served, monkeypatch: pytest.Mo
     _pin_a_missing_version(served)
     result = compile_cli(served.args())
     assert result.exit_code == 1, result.output
-    assert "still compiling 3 target(s): " in result.stderr, result.stderr
+    assert "still compiling 3 targets: " in result.stderr, result.stderr
     assert "--timeout limits it" in result.stderr
 
 

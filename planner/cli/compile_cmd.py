@@ -144,7 +144,15 @@ def compile_command(
             open_sources(settled_loaded, cache_options, client, git_pins=prepared.git_pins,
                          warn=output.warning) as provider:
         # The time limit and the explanation budget cover the explanations too.
-        with output.progress(f"compiling {_count(len(chosen), 'target')}"), clock.phase("solve"), time_limit(limit), \
+        def counts() -> str:
+            pages = client.stats.pages_fetched + client.stats.pages_revalidated + client.stats.pages_from_cache
+            builder = getattr(provider, "builder", None)
+            builds = builder.stats.builds if builder is not None else 0
+            return (f"{_count(pages, 'page')}, {sum(client.stats.metadata.values())} metadata"
+                    + (f", {_count(builds, 'build')}" if builds else ""))
+
+        with output.progress(f"compiling {_count(len(chosen), 'target')}", counts), clock.phase("solve"), \
+                time_limit(limit), \
                 explanation_budget(budget):
             timed = TimedProvider(provider, clock)
             plan = solve_plan(prepared.project, chosen, timed, prepared.project.planner.alignment, formulas,

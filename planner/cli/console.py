@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -101,10 +101,11 @@ class Output:
         self.err.print(markup, soft_wrap=True)
 
     @contextmanager
-    def progress(self, message: str) -> Iterator[None]:
+    def progress(self, message: str, counts: Callable[[], str] | None = None) -> Iterator[None]:
         """While slow work runs, what it is busy with (`planner.solve.limits.activity`): on a
-        terminal a spinner line kept current; elsewhere (CI logs) a line after `QUIET_SECONDS`
-        and then every `NOTE_SECONDS`. Nothing with -q."""
+        terminal a line kept current with the phase and target and `counts()` (pages, metadata,
+        builds so far); elsewhere (CI logs) a line after `QUIET_SECONDS` and then every
+        `NOTE_SECONDS`. Nothing with -q."""
         if self.quiet:
             yield
             return
@@ -122,7 +123,9 @@ class Output:
             def refresh() -> None:
                 while not done.wait(0.5):
                     now = activity()
-                    status.update(f"{message}: {now} ({time.monotonic() - started:.0f} s)" if now else message)
+                    so_far = ", ".join(part for part in (counts() if counts else "",
+                                                         f"{time.monotonic() - started:.0f} s") if part)
+                    status.update(f"{message}: {now or 'working'} ({so_far})")
         else:
             status = None
 

@@ -124,7 +124,8 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     local = sorted({p.artifact.filename for t in plan.targets for p in t.packages
                     if p.artifact.url.startswith("file:") and not p.artifact.is_local})
     if local:
-        notes.append(f"{len(local)} artifact(s) are files on this machine (a local index with its files, e.g. "
+        notes.append(f"{len(local)} {'artifact is a file' if len(local) == 1 else 'artifacts are files'} on this "
+                     "machine (a local index with its files, e.g. "
                      f"{local[0]}): the outputs install them only here")
     manifest = {path: _sha256(data) for path, data in sorted(files.items())}
     document = plan_document(context.project, plan, context.index_urls)

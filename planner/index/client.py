@@ -120,7 +120,7 @@ class OfflineMisses(OfflineMiss):
         whats = list(dict.fromkeys(miss.what for miss in misses))
         super().__init__(whats[0])
         self.whats = whats
-        self.args = (f"offline, and the cache lacks {len(whats)} item(s):\n" + "\n".join(f"  - {w}" for w in whats),)
+        self.args = (f"offline, and the cache lacks {len(whats)} {'item' if len(whats) == 1 else 'items'}:\n" + "\n".join(f"  - {w}" for w in whats),)
 
 
 class MetadataUnavailable(PlannerError):
