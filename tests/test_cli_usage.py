@@ -328,3 +328,16 @@ def test_a_local_folder_index_is_read_afresh_and_ttl_0_revalidates_cached_pages(
     assert seed_index_server.count("/simple/torch/") == 0
     assert planner(*seed, cwd=tmp_path, extra_env={**no_proxy, "PLANNER_INDEX_TTL": "0"}).returncode == 0
     assert seed_index_server.count("/simple/torch/") == 1
+
+
+def test_targets_with_the_same_explanation_are_explained_once(example: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = planner("compile", "--no-cache", "-o", str(tmp_path / "out"), "--index", INDEXES[1],
+                     "--default-index", str(tmp_path / "empty"), cwd=example)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("error: ") == 2  # the gpu targets' reason, the macOS cpu targets' reason
+    assert ("error: 4 targets have no plan, for the same reasons:\n"
+            "  target 'linux-x86_64-gpu' (linux-x86_64, Python 3.11, cuda, extras gpu)\n") in result.stderr
+    assert result.stderr.count("drop torch==2.5.1 from extra gpu (pyproject.toml:10)") == 1
+    assert "pypi has no torch for these targets" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -161,8 +161,8 @@ def compile_command(
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
     _index_warnings(plan, output)
-    for unsat in plan.unsatisfiable:
-        output.error(unsat.message)
+    for message in _unsatisfiable_messages(plan.unsatisfiable):
+        output.error(message)
     if emit_cnf is not None and writes:
         files = {f"{name}.cnf": formula.to_dimacs(f"planner formula of target {name}").encode()
                  for name, formula in formulas.items()}
@@ -215,6 +215,27 @@ def compile_command(
         output.info(f"outputs in {_shown(out)} unchanged")
     if output.verbose:
         _run_details(stats_document(clock, client, plan, provider.builder), output)
+
+
+def _unsatisfiable_messages(unsatisfiable: Any) -> list[str]:
+    """One message per distinct explanation: targets whose facts and fixes read the same are
+    named together above them, not explained once each."""
+    import re
+
+    by_body: dict[str, list[str]] = {}
+    for unsat in unsatisfiable:
+        head, _, body = unsat.message.partition("\n")
+        by_body.setdefault(body, []).append(head)
+    messages = []
+    for body, heads in by_body.items():
+        if len(heads) == 1:
+            messages.append(f"{heads[0]}\n{body}")
+            continue
+        named = [re.sub(r"^target ('.*') has no plan \((.*)\):$", r"\1 (\2)", head) for head in heads]
+        messages.append(f"{len(heads)} targets have no plan, for the same reasons:\n"
+                        + "\n".join(f"  target {name}" for name in named) + "\n"
+                        + body.replace("for this target", "for these targets"))
+    return messages
 
 
 def _count(n: int, noun: str) -> str:
