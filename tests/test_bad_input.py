@@ -295,9 +295,10 @@ def test_index_option_with_bad_url(seed_project: Path) -> None:
 
 def test_path_without_pyproject(tmp_path: Path) -> None:
     result = run_targets(str(tmp_path))
-    assert_usage_error(result, "no pyproject.toml at", "fix: pass the project's directory")
+    assert_usage_error(result, f"no pyproject.toml in {tmp_path} or any parent folder (looked in {tmp_path}, "
+                       f"{tmp_path.parent},", "fix: run planner in the project's folder or a subfolder")
 
 
 def test_missing_path(tmp_path: Path) -> None:
     result = run_targets(str(tmp_path / "does-not-exist"))
-    assert_usage_error(result, "no pyproject.toml at", "fix:")
+    assert_usage_error(result, f"no such folder: {tmp_path / 'does-not-exist'}", "fix:")
