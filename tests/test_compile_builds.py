@@ -327,3 +327,53 @@ def test_no_plan_from_metadata_built_elsewhere_says_so(world: World, compiled: C
     assert result.exit_code == 1
     assert "plat 1.0 requires linuxonly (metadata built on Python" in result.output
     assert "on linux x86_64; the target has darwin, arm64)" in result.output
+
+
+def _processes_with(variable: str, value: str) -> list[int]:
+    """The live processes whose environment has `variable=value`."""
+    needle = f"{variable}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_sigterm_during_a_build_stops_the_build_and_removes_its_folders(world: World, tmp_path: Path) -> None:
+    """A build runs in a session of its own (a time-out kills its whole group), out of reach of the
+    signal that stops planner: SIGTERM (or Ctrl-C) while a build runs kills the build too, and
+    removes the folders it used; nothing goes on running after planner has exited."""
+    import os
+    import signal
+    import time
+
+    project = world.project("hangs-sigterm", ["hangs"])
+    temporary, log = tmp_path / "tmp", tmp_path / "build.log"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary), sdists.BUILD_LOG_VARIABLE: str(log),
+           "PLANNER_BUILD_TIMEOUT": "600"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "planner", "compile", str(project), "--default-index", world.server.url("pypi"),
+         "--cache-dir", str(tmp_path / "cache")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (log.exists() and "hangs" in log.read_text()):  # the backend is running
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.1)
+        assert _processes_with(sdists.BUILD_LOG_VARIABLE, str(log))
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, stderr
+    assert "terminated (SIGTERM)" in stderr and "Traceback" not in stderr
+    deadline = time.monotonic() + 5
+    while _processes_with(sdists.BUILD_LOG_VARIABLE, str(log)) and time.monotonic() < deadline:
+        time.sleep(0.1)  # a killed process is gone once its parent reaped it
+    assert _processes_with(sdists.BUILD_LOG_VARIABLE, str(log)) == []
+    assert [p.name for p in temporary.iterdir() if p.name.startswith(("planner-build-", "planner-sdist-"))] == []

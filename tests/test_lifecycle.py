@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from planner.cli.app import app
 from tests.fixtures.index_server import IndexServer
 from tests.fixtures.simple_index import FixtureFile, write_index
-from tests.fixtures.wheels import build_wheel
+from tests.fixtures.wheels import build_sdist, build_wheel
 
 runner = CliRunner()
 OLD = "2024-06-01T12:00:00Z"
@@ -362,3 +362,22 @@ def test_a_pinned_file_with_new_bytes_is_named(web) -> None:
     assert result.exit_code == 0, result.output
     assert "index 'pypi' now lists six-1.16.0-py3-none-any.whl (six) with another sha256" in result.stderr
     assert result.stdout.startswith("linux:\n  ~ six 1.16.0 (sha256 ")
+
+
+def test_a_kept_sdist_gives_way_to_a_wheel_of_the_same_version(web) -> None:
+    """six 1.16.0 is pinned as its sdist (no wheel then); when the index adds a wheel of 1.16.0,
+    a re-compile keeps the version and takes the wheel (no build), and says so. A kept wheel
+    stays as it is (test_a_web_project_through_its_lock_lifecycle)."""
+    project, server, root = web
+    filename, content = build_sdist("six", "1.16.0")
+    sdist = FixtureFile.from_content("six", filename, content, upload_time=OLD)
+    write_index(root, _files(OLD_FILES[:-1], OLD) + [sdist])
+    assert compile_(project, server).exit_code == 0
+    requirements = (project / "output" / "linux" / "requirements.txt").read_text()
+    assert "--no-binary six" in requirements
+    write_index(root, _files(OLD_FILES, OLD) + [sdist])
+    result = compile_(project, server)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("linux:\n  ~ six 1.16.0 (six-1.16.0.tar.gz) → 1.16.0 (six-1.16.0-py3-none-any.whl)")
+    assert planned(project) == OLD_PLAN
+    assert "--no-binary" not in (project / "output" / "linux" / "requirements.txt").read_text()

@@ -43,17 +43,17 @@ def test_readme_first_command_compiles_the_bundled_example(tmp_path) -> None:
              for t in plan["targets"]}
     assert torch == {"linux-x86_64-cpu": "2.5.1+cpu", "linux-x86_64-gpu": "2.5.1",
                      "macos-arm64-cpu": "2.5.1", "macos-arm64-gpu": "2.5.1",
-                     # torch 2.5.1 has no wheel for the newest Python: its extras are left out there
-                     "linux-x86_64-cpu-py315": None, "linux-x86_64-gpu-py315": None,
-                     "macos-arm64-cpu-py315": None, "macos-arm64-gpu-py315": None}
+                     # requires-python "<3.13" (torch 2.5.1 has cp313 wheels only for Linux x86_64): the newest Python is 3.12
+                     "linux-x86_64-cpu-py312": "2.5.1+cpu", "linux-x86_64-gpu-py312": "2.5.1",
+                     "macos-arm64-cpu-py312": "2.5.1", "macos-arm64-gpu-py312": "2.5.1"}
     assert "differences between targets" in result.stdout
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == ["linux-x86_64-cpu-py315/Dockerfile", "linux-x86_64-cpu-py315/requirements.txt",
+    assert written == ["linux-x86_64-cpu-py312/Dockerfile", "linux-x86_64-cpu-py312/requirements.txt",
                        "linux-x86_64-cpu/Dockerfile", "linux-x86_64-cpu/requirements.txt",
-                       "linux-x86_64-gpu-py315/Dockerfile", "linux-x86_64-gpu-py315/requirements.txt",
+                       "linux-x86_64-gpu-py312/Dockerfile", "linux-x86_64-gpu-py312/requirements.txt",
                        "linux-x86_64-gpu/Dockerfile", "linux-x86_64-gpu/requirements.txt",
-                       "macos-arm64-cpu-py315/requirements.txt", "macos-arm64-cpu/requirements.txt",
-                       "macos-arm64-gpu-py315/requirements.txt", "macos-arm64-gpu/requirements.txt",
+                       "macos-arm64-cpu-py312/requirements.txt", "macos-arm64-cpu/requirements.txt",
+                       "macos-arm64-gpu-py312/requirements.txt", "macos-arm64-gpu/requirements.txt",
                        "plan.json", "pylock.toml"]
     # The committed outputs are what the command makes today, byte for byte.
     committed = EXAMPLE / "output"

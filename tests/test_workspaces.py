@@ -291,3 +291,47 @@ def test_a_local_tree_whose_requires_python_excludes_the_target_says_so(tmp_path
     assert result.exit_code == 1, result.output
     assert "splitters 1.0 on <local> requires Python >=3.12; the target has Python 3.11.0" in result.output
     assert "no wheel" not in result.output
+
+
+def test_a_sourced_requirement_of_a_local_package_takes_the_source_whatever_its_version_bounds(tmp_path) -> None:
+    """As uv lowers `tool.uv.sources`: the project's and members' requirements on a package a
+    source rule sends to a member or a path take that tree, their version specifier dropped, so a
+    member whose version is dynamic (unknown without a build) or outside the bounds still serves
+    them (langchain's `langchain-core>=0.3.72,<1.0.0` on `libs/core`)."""
+    root = _write(tmp_path, {
+        "pyproject.toml": _member("app", '"core>=0.3.72,<1.0.0", "tools>=2"')
+        + '[tool.uv.sources]\ncore = { workspace = true }\ntools = { path = "libs/tools" }\n'
+        + '[tool.uv.workspace]\nmembers = ["libs/core"]\n'
+        + '[tool.planner.targets.linux]\nplatform = "linux-x86_64"\npython = "3.11"\n',
+        "libs/core/pyproject.toml": '[project]\nname = "core"\ndynamic = ["version"]\nrequires-python = ">=3.11"\n'
+        'dependencies = ["tools>=3"]\n',
+        "libs/tools/pyproject.toml": _member("tools"),
+    })
+    result = _compile(root)
+    assert result.exit_code == 0, result.output
+    plan = json.loads((root / "output" / "plan.json").read_text())
+    [target] = plan["targets"]
+    assert {p["name"]: p["version"] for p in target["packages"]} == {"core": "0+dynamic", "tools": "1.0"}
+
+
+def test_check_sees_a_change_in_a_path_sources_tree(tmp_path) -> None:
+    """`--check` compares what a path source's tree says (its pyproject by meaning, setup.py by
+    bytes), not only the workspace's own pyprojects: a dependency added there makes the outputs
+    stale; a description edit does not."""
+    root = _write(tmp_path / "app", {
+        "pyproject.toml": _member("app", '"tool"') + '[tool.uv.sources]\ntool = { path = "../libs/tool" }\n'
+        + '[tool.planner.targets.linux]\nplatform = "linux-x86_64"\npython = "3.11"\n',
+    })
+    tool = _write(tmp_path / "libs" / "tool", {"pyproject.toml": _member("tool")})
+    assert _compile(root).exit_code == 0
+    assert _compile(root, "--check").exit_code == 0
+    (tool / "pyproject.toml").write_text(_member("tool") + 'description = "a tool"\n')
+    assert _compile(root, "--check").exit_code == 0
+    (tool / "pyproject.toml").write_text(_member("tool", '"app"'))
+    result = _compile(root, "--check")
+    assert result.exit_code == 1, result.output
+    assert "stale" in result.output
+    assert _compile(root).exit_code == 0
+    assert _compile(root, "--check").exit_code == 0
+    (tool / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    assert _compile(root, "--check").exit_code == 1

@@ -363,6 +363,11 @@ def _end_interrupted(code: int, grace: float = 2.0) -> None:
     import threading
     import time
 
+    # Builds run in sessions of their own (so that a time-out kills a whole group): the signal
+    # that stopped planner did not reach them. Kill them, and let their folders go.
+    builds = sys.modules.get("planner.sources.build")
+    if builds is not None:
+        builds.stop_running_builds(wait=grace)
     deadline = time.monotonic() + grace
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:

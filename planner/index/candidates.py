@@ -10,7 +10,8 @@ Rules, per (index, version):
    pinned with == / ===, PEP 592); otherwise yanked files are ignored;
 4. the best-ranked wheel wins (its best tag's position in `target.tags`, then its file name);
    without a fitting wheel, the sdist; without either, the version is rejected; but a file an
-   earlier plan installed (`prefer`) wins while it still fits and is not yanked.
+   earlier plan installed (`prefer`) wins while it still fits and is not yanked (a kept sdist
+   gives way to a wheel that fits now).
 
 Under a cut-off (`exclude-newer`), files uploaded later are not there at all (as in uv, no
 rejection names them), nor are files whose index gives no upload time (the set records which
@@ -180,7 +181,10 @@ class _Selector:
                     self.reject(files.filename(position), version, index, RejectionKind.YANKED,
                                 self._yanked_text(files, position))
         pool = (fitting, sdists) if all_yanked else (live, live_sdists)
-        kept = [p for p in [p for _, p in pool[0]] + pool[1] if files.filename(p) == prefer] if prefer else []
+        # The earlier plan's file is kept; but a wheel that fits now wins over a kept sdist (the
+        # same version without a build: the sdist was only ever chosen for want of a wheel).
+        keepable = [p for _, p in pool[0]] if pool[0] else pool[1]
+        kept = [p for p in keepable if files.filename(p) == prefer] if prefer else []
         chosen = files[kept[0] if kept else self._best(files, *pool)]
         if all_yanked and record:
             self.reject(None, version, index, RejectionKind.YANKED,

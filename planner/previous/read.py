@@ -87,7 +87,8 @@ def _read(path: Path) -> bytes:
 
 
 # -- plan.json ----------------------------------------------------------------------------------
-def _plan_json(path: Path, project: Project) -> PreviousPlan:
+def plan_document(path: Path) -> dict[str, Any]:
+    """plan.json as a JSON object of this planner's plan format (`Invalid` otherwise)."""
     try:
         document = json.loads(_read(path))
     except ValueError:
@@ -95,6 +96,11 @@ def _plan_json(path: Path, project: Project) -> PreviousPlan:
     _expect(document, dict, "the document")
     if document.get("planner_plan") != 1:
         raise Invalid("planner_plan: not 1 (not a plan of this planner version)")
+    return document
+
+
+def _plan_json(path: Path, project: Project) -> PreviousPlan:
+    document = plan_document(path)
     if document.get("project") != project.name:
         raise Invalid(f"project: it is the plan of {document.get('project')!r}, not of {project.name!r}")
     targets: dict[str, dict[NormalizedName, Pin]] = {}

@@ -6,7 +6,6 @@ that does not read back is an input error naming it (the answer cannot be truste
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import InputError
-from planner.previous.read import Invalid, _expect, _name, _read, _version
+from planner.previous.read import Invalid, _expect, _name, _version, plan_document
 
 PROJECT = "<project>"
 
@@ -83,13 +82,7 @@ def read_written_plan(path: Path) -> WrittenPlan:
 
 
 def _written(path: Path) -> WrittenPlan:
-    try:
-        document = json.loads(_read(path))
-    except ValueError:
-        raise Invalid("not valid JSON") from None
-    _expect(document, dict, "the document")
-    if document.get("planner_plan") != 1:
-        raise Invalid("planner_plan: not 1")
+    document = plan_document(path)
     targets: dict[str, WrittenTarget] = {}
     for t, entry in enumerate(_expect(document.get("targets"), list, "targets")):
         where = f"targets[{t}]"

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -87,9 +89,43 @@ def _normalise_list(content: dict[str, Any], path: tuple[str, ...]) -> None:
                 pass
 
 
-def combined_fingerprint(root: str, members: Iterable[Any]) -> str:
-    """A workspace's fingerprint: the root's and each member's (`Project`), by where it is."""
-    parts = [root] + sorted(f"{m.shown or m.pyproject}={m.fingerprint}" for m in members)
+def combined_fingerprint(root: str, members: Iterable[Any], path_sources: Iterable[str] = ()) -> str:
+    """A workspace's fingerprint: the root's, each member's (`Project`) by where it is, and the
+    states of the trees and files `path` sources name (`path_source_state`)."""
+    parts = [root] + sorted(f"{m.shown or m.pyproject}={m.fingerprint}" for m in members) + sorted(path_sources)
     if len(parts) == 1:
         return root
     return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+# What a build of a source tree reads besides pyproject.toml (its metadata may come from them).
+_BUILD_INPUTS = ("setup.py", "setup.cfg")
+
+
+def path_source_state(path: Path, no_effect_uv_keys: Iterable[str], cutoff_meaning: Callable[[Any], str]) -> str:
+    """What a plan depends on in what a `path` source names: a tree's pyproject by meaning (as
+    `fingerprint`) and its setup.py / setup.cfg by bytes; a file's sha256; or that it is missing.
+    Never fails: a path that cannot be read is an error only when a compile needs it."""
+    try:
+        if path.is_file():
+            digest = hashlib.sha256()
+            with path.open("rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+            return f"file sha256:{digest.hexdigest()}"
+        if not path.is_dir():
+            return "missing"
+        parts = []
+        pyproject = path / "pyproject.toml"
+        if pyproject.is_file():
+            data = pyproject.read_bytes()
+            try:
+                parts.append(fingerprint(tomllib.loads(data.decode()), no_effect_uv_keys, cutoff_meaning))
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+                parts.append("bytes sha256:" + hashlib.sha256(data).hexdigest())
+        for name in _BUILD_INPUTS:
+            if (path / name).is_file():
+                parts.append(f"{name} sha256:" + hashlib.sha256((path / name).read_bytes()).hexdigest())
+        return "tree " + " ".join(parts)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"

@@ -55,7 +55,7 @@ from planner.project.model import (
 )
 from planner.project.cutoffs import EXAMPLES as CUTOFF_EXAMPLES
 from planner.project.cutoffs import CutoffError, ExcludeNewer, parse_exclude_newer
-from planner.project.fingerprint import combined_fingerprint, fingerprint
+from planner.project.fingerprint import combined_fingerprint, fingerprint, path_source_state
 from planner.project.markers import marker_problem
 from planner.project.numbers import marker_number_problem, number_problem, requirement_number_problem, specifier_problem
 from planner.project.references import (
@@ -514,10 +514,18 @@ class _ProjectLoader:
             planner=planner,
             warnings=tuple(self.warnings) + tuple(w for p in members for w in p.warnings),
             locations=frozen_mapping({path: self.r.location(path) for path in _LOCATED_SETTINGS if self.r.has(path)}),
-            fingerprint=combined_fingerprint(common["fingerprint"], members),
+            fingerprint=combined_fingerprint(common["fingerprint"], members, self.path_source_states(uv)),
             workspace=workspace,
             members=members,
         )
+
+    def path_source_states(self, uv: UvSettings) -> list[str]:
+        """`path` sources' trees and files as the fingerprint sees them, by the path as written
+        (relative: a clone elsewhere has the same fingerprint)."""
+        paths = {source.path: source.written for sources in uv.local_sources.values() for source in sources
+                 if isinstance(source, PathSource)}
+        return [f"path {written}={path_source_state(path, _UV_NO_EFFECT, _cutoff_meaning)}"
+                for path, written in paths.items()]
 
     def scripts(self) -> Mapping[str, str]:
         path: KeyPath = ("project", "scripts")

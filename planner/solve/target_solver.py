@@ -219,6 +219,7 @@ class TargetSolver:
         self.previous: dict[NormalizedName, Pin] = {} if explain else dict(previous or {})
         self.keep: dict[NormalizedName, int] = {}  # package -> keep literal (admissible pins only)
         self.unkept: dict[NormalizedName, Pin] = {}  # pins whose candidate is gone or inadmissible
+        self._routes: dict[NormalizedName, Route] = {}
         self.changed_files: list[tuple[NormalizedName, str, str]] = []  # (package, file, index): new sha256
         # package -> the public versions it may still take, once a restriction (a kept pin, an
         # upgrade decision) is fixed; and each restriction literal's package and versions.
@@ -325,6 +326,9 @@ class TargetSolver:
                 if requirement.specifier.prereleases:
                     self._explicit_prerelease.add(name)
                 self._note_pins(name, requirement)
+                if requirement.specifier and self._sourced(name):  # the source rule wins (as in `_add_edges`)
+                    requirement = _any_version(requirement)
+                    note += " (its version bounds yield to the source rule, as in uv)"
                 said = (f"target '{self.target.name}' installs {bare(dependency.requirement)}" if via == "packages"
                         else f"the project requires {bare(dependency.requirement)} ({via})")
                 fact = Fact(("requirement", via, str(dependency.requirement), str(dependency.origin)),
@@ -773,6 +777,12 @@ class TargetSolver:
             origin = origins[position] if origins else None
             for requirement, note, override in self._overridden(raw):
                 target_name = _canonical(requirement.name)
+                if requirement.specifier and self._route(name).local and self._sourced(target_name):
+                    # As uv lowers it: a local package's requirement on a package a source rule
+                    # sends to a path, member, git or URL becomes that source, version specifier
+                    # dropped (a dynamic version is unknown here; uv would build to learn it).
+                    requirement = _any_version(requirement)
+                    note += " (its version bounds yield to the source rule, as in uv)"
                 marker = raw.marker
                 if only_extra is None and (marker is None or self.target.evaluate(marker)):
                     guards: list[str | None] = [None]
@@ -800,6 +810,16 @@ class TargetSolver:
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
                     self._require(edge)
+
+    def _route(self, name: NormalizedName) -> Route:
+        if name not in self._routes:
+            self._routes[name] = route(self.project, self.target, name)
+        return self._routes[name]
+
+    def _sourced(self, name: NormalizedName) -> bool:
+        """Whether a source rule sends `name` to a local tree, a git repository or a URL."""
+        decided = self._route(name)
+        return decided.local is not None or decided.direct is not None
 
     def _prefetch(self, names: Iterable[NormalizedName]) -> None:
         """Tell the provider which packages are about to be required, so that a cold cache
@@ -1255,3 +1275,10 @@ def _without_sources(project: Project, name: NormalizedName) -> Project:
 
 
 __all__ = ["TargetSolver", "public", "bare", "Location"]
+
+
+def _any_version(requirement: Requirement) -> Requirement:
+    """`requirement` without its version specifier."""
+    copy = Requirement(str(requirement))
+    copy.specifier = SpecifierSet()
+    return copy

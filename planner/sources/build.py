@@ -370,7 +370,7 @@ class MetadataBuilder:
         def work() -> BuildResult:
             archive = fetch()
             try:
-                with tempfile.TemporaryDirectory(prefix=_temporary_prefix("sdist")) as folder:
+                with _BuildFolder("sdist") as folder:
                     tree = unpack_sdist(archive, Path(folder), filename)
                     if subdirectory:
                         tree = _inside(tree, subdirectory, filename)
@@ -464,7 +464,7 @@ class MetadataBuilder:
         # Everything a build makes (the environment, uv's downloads for it, a copied tree, the
         # metadata) lives in this one folder, removed when the build ends however it ends: at
         # most `jobs` of them exist at once, whatever a run builds (docs/builds.md).
-        with tempfile.TemporaryDirectory(prefix=_temporary_prefix("build")) as work_dir:
+        with _BuildFolder("build") as work_dir:
             work = Path(work_dir)
             if copy:
                 tree = _copy_tree(tree, work / "source" / (tree.name or "tree"))
@@ -745,6 +745,57 @@ def read_build_system(tree: Path) -> tuple[list[str], str, list[str] | None]:
 
 # -- running processes ----------------------------------------------------------------------------
 _TIMED_OUT = -999
+# The process groups of the builds running now and the folders they use. Each build runs in its
+# own session (so a time-out can kill the whole group), which also shields it from the signal
+# that stops planner: `stop_running_builds` kills them and waits for their folders to go.
+_LIVE_LOCK = threading.Lock()
+_LIVE_GROUPS: set[int] = set()
+_LIVE_FOLDERS: set[str] = set()
+_STOPPING = threading.Event()
+
+
+def stop_running_builds(wait: float = 10.0) -> None:
+    """Planner is interrupted (Ctrl-C, SIGTERM): kill every build's process group, so no build
+    goes on installing into a folder no one removes, and give the builds up to `wait` seconds
+    to remove their folders (what is left is removed here). A stopped build records nothing."""
+    _STOPPING.set()
+    with _LIVE_LOCK:
+        groups = list(_LIVE_GROUPS)
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        with _LIVE_LOCK:
+            if not _LIVE_FOLDERS:
+                return
+        time.sleep(0.05)
+    with _LIVE_LOCK:
+        left = list(_LIVE_FOLDERS)
+    for folder in left:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _BuildFolder:
+    """`tempfile.TemporaryDirectory` whose folder `stop_running_builds` knows of."""
+
+    def __init__(self, kind: str) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix=_temporary_prefix(kind), ignore_cleanup_errors=True)
+
+    def __enter__(self) -> str:
+        name = self._folder.__enter__()
+        with _LIVE_LOCK:
+            _LIVE_FOLDERS.add(name)
+        return name
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._folder.__exit__(None, None, None)
+        finally:
+            with _LIVE_LOCK:
+                _LIVE_FOLDERS.discard(self._folder.name)
 
 
 def _run(argv: list[str], env: Mapping[str, str], cwd: Path, deadline: float) -> tuple[int, list[str]]:
@@ -754,11 +805,17 @@ def _run(argv: list[str], env: Mapping[str, str], cwd: Path, deadline: float) ->
     if remaining <= 0:
         return _TIMED_OUT, []
     tail: deque[str] = deque(maxlen=200)
+    if _STOPPING.is_set():
+        raise BuildFailed("planner was interrupted", recorded=False)
     try:
         process = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
         return 127, [f"cannot run {Path(argv[0]).name}: {exc.strerror}"]
+    with _LIVE_LOCK:
+        _LIVE_GROUPS.add(process.pid)
+    if _STOPPING.is_set():  # (stopped between the check above and the start)
+        _kill_group(process)
 
     def read() -> None:
         assert process.stdout is not None
@@ -772,7 +829,15 @@ def _run(argv: list[str], env: Mapping[str, str], cwd: Path, deadline: float) ->
     except subprocess.TimeoutExpired:
         _kill_group(process)
         code = _TIMED_OUT
+    except BaseException:  # Ctrl-C or SIGTERM while this thread waits: the build goes too
+        _kill_group(process)
+        raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE_GROUPS.discard(process.pid)
     reader.join(timeout=5)
+    if _STOPPING.is_set():
+        raise BuildFailed("planner was interrupted", recorded=False)
     return code, list(tail)
 
 

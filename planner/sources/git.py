@@ -51,8 +51,8 @@ from urllib.parse import urlsplit, urlunsplit
 from planner.errors import ExitCode, InputError, PlannerError
 from planner.index.models import CoreMetadata
 from planner.project.references import GitRef, GitReference, GitRefKind
+from planner.sources.errors import SourceError
 from planner.sources.tree_metadata import BUILD_FILES, MAX_PYPROJECT_BYTES, NeedsBuild, static_metadata
-from planner.urls import redact_text, redact_url
 
 CACHE_FOLDER = "git-v1"
 DEFAULT_TIMEOUT = 600.0  # seconds for one git command (a large repository's first fetch)
@@ -75,19 +75,10 @@ _CREDENTIAL_HELPER = (
 )
 
 
-class GitError(PlannerError):
+class GitError(SourceError):
     """A git source that cannot be used; names the repository (credentials hidden) and the fix."""
 
-    exit_code = ExitCode.BAD_INPUT
-
-    def __init__(self, url: str, problem: str, fix: str | None = None):
-        self.url = redact_url(url)
-        self.problem = redact_text(problem)
-        self.fix = fix
-        super().__init__(f"git repository {self.url}: {self.problem}")
-
-    def render(self) -> str:
-        return f"{self}\n  fix: {self.fix}" if self.fix else str(self)
+    kind = "git repository"
 
 
 class GitUnavailable(PlannerError):

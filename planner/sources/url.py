@@ -35,7 +35,6 @@ from types import MappingProxyType
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
-from planner.errors import ExitCode, PlannerError
 from planner.index.http import Fetcher, FetchError, file_url_path
 from planner.index.metadata import (
     MetadataError,
@@ -46,9 +45,10 @@ from planner.index.metadata import (
 from planner.index.models import Artifact, ArtifactKind, CoreMetadata
 from planner.index.wheel_zip import ArchiveError, read_archive_member, read_wheel_metadata_file
 from planner.project.references import DistributionKind, UrlReference
+from planner.sources.errors import SourceError
 from planner.sources.tree_metadata import BUILD_FILES, NeedsBuild, static_metadata
 from planner.targets.model import Target
-from planner.urls import redact_text, redact_url, strip_userinfo
+from planner.urls import strip_userinfo
 
 CACHE_FOLDER = "url-v1"
 DEFAULT_MAX_BYTES = 4096 * 1024 * 1024  # as for artifacts read from an index
@@ -56,19 +56,10 @@ FETCH_LABEL = "direct URL"  # what the fetcher's own messages would call the "in
 _HEX64 = frozenset("0123456789abcdef")
 
 
-class UrlSourceError(PlannerError):
+class UrlSourceError(SourceError):
     """A URL source that cannot be used: names the URL (credentials hidden) and the fix."""
 
-    exit_code = ExitCode.BAD_INPUT
-
-    def __init__(self, url: str, problem: str, fix: str | None = None):
-        self.url = redact_url(url)
-        self.problem = redact_text(problem)
-        self.fix = fix
-        super().__init__(f"URL {self.url}: {self.problem}")
-
-    def render(self) -> str:
-        return f"{self}\n  fix: {self.fix}" if self.fix else str(self)
+    kind = "URL"
 
 
 class UrlOfflineMiss(UrlSourceError):
