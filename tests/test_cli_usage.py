@@ -74,7 +74,7 @@ def test_the_project_is_found_from_a_subfolder_and_quiet_prints_nothing(example:
     # Nothing changed: the default output says so, with counts, and the differences between targets.
     again = planner("compile", *DEEP_INDEXES, "--no-cache", cwd=deep)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith("plan unchanged: 8 targets, 0 to 22 packages each\n")
+    assert again.stdout.startswith("plan unchanged: 8 targets, 9 to 23 packages each\n")
     assert "differences between targets:" in again.stdout
     assert "  torch 2.5.1+cpu" not in again.stdout  # the listing is behind --show-plan / -v
     assert again.stderr == f"outputs in {example / 'output'} unchanged\n"
