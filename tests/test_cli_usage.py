@@ -326,8 +326,10 @@ def test_a_local_folder_index_is_read_afresh_and_ttl_0_revalidates_cached_pages(
     seed_index_server.reset_log()
     assert planner(*seed, cwd=tmp_path, extra_env=no_proxy).returncode == 0
     assert seed_index_server.count("/simple/torch/") == 0
-    assert planner(*seed, cwd=tmp_path, extra_env={**no_proxy, "PLANNER_INDEX_TTL": "0"}).returncode == 0
+    again = planner("-vv", *seed, cwd=tmp_path, extra_env={**no_proxy, "PLANNER_INDEX_TTL": "0"})
+    assert again.returncode == 0, again.stderr
     assert seed_index_server.count("/simple/torch/") == 1
+    assert f"GET {seed_index_server.url('pypi')}/torch/ 304" in again.stderr  # -vv: a line per request
 
 
 def test_targets_with_the_same_explanation_are_explained_once(example: Path, tmp_path: Path) -> None:

@@ -310,7 +310,8 @@ def candidates(
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, target or [])
     options = CacheOptions(cache_dir, no_cache, refresh, offline)
-    with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning) as client:
+    with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning,
+                           log_request=output.detail if output.verbose > 1 else None) as client:
         candidates_report(client, packages, chosen, deps, output, output_format is OutputFormat.JSON,
                           index_provider(client, options) if deps else None)
 

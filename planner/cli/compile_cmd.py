@@ -140,7 +140,7 @@ def compile_command(
     cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
     settled_loaded = _with_project(loaded, prepared.project)
     with open_index_client(settled_loaded, cache_options, platforms=target_platforms(loaded.targets),
-                           warn=output.warning) as client, \
+                           warn=output.warning, log_request=output.detail if output.verbose > 1 else None) as client, \
             open_sources(settled_loaded, cache_options, client, git_pins=prepared.git_pins,
                          warn=output.warning) as provider:
         # The time limit and the explanation budget cover the explanations too.

@@ -102,10 +102,11 @@ def target_platforms(targets: Iterable[Target]) -> frozenset[str]:
 
 @contextmanager
 def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms: frozenset[str] | None = None,
-                      warn: Callable[[str], None] | None = None) -> Iterator[IndexClient]:
+                      warn: Callable[[str], None] | None = None,
+                      log_request: Callable[[str], None] | None = None) -> Iterator[IndexClient]:
     """An index client for the run: one connection pool, the shared on-disk cache. `platforms`
     (`target_platforms`) lets it leave out wheels no target can install; `warn` hears of
-    unusable files."""
+    unusable files; `log_request` of every HTTP response (`-vv`)."""
     from planner.index.auth import CredentialStore
     from planner.index.cache import Cache, default_cache_dir
     from planner.index.client import IndexClient
@@ -116,6 +117,7 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms
                          fix="drop one of the two options")
     cache = Cache(None if options.no_cache else (options.cache_dir or default_cache_dir()))
     with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
+        fetcher.on_request = log_request
         yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
                           platforms=platforms, warn=warn)
 

@@ -200,6 +200,8 @@ class Fetcher:
         self.backoff = backoff
         self.max_page_bytes = max_page_bytes
         self.stats = stats or FetchStats()
+        # Hears of each HTTP response: "GET <url, no credentials> <status>" (`planner -vv`).
+        self.on_request: Callable[[str], None] | None = None
         self._timeout = timeout
         self._max_connections = max_connections
         self._trust = _trust_locations()
@@ -411,6 +413,9 @@ class Fetcher:
         """A streamed GET, its redirects checked hop by hop (`_RedirectGuard`)."""
         self._guard.start()
         with self._client.stream("GET", url, headers=dict(headers), auth=creds) as response:
+            if self.on_request is not None:
+                ranged = f" ({headers['Range']})" if "Range" in headers else ""
+                self.on_request(f"GET {redact_url(url)}{ranged} {response.status_code}")
             yield response
 
     def _local_path(self, url: str, index: str) -> Path:
