@@ -364,10 +364,11 @@ def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output)
     if missing and offline:
         raise InputError(f"--fetch-missing-hashes must download {missing[0].filename}, and --offline forbids it",
                          fix="run once without --offline")
+    hashed = with_hashes(plan, client.artifact_sha256)  # the warnings come once the bytes are here
     for artifact in missing:
         output.warning(f"index '{artifact.index}' publishes no sha256 for {artifact.filename}: "
                        "pinned to the hash of the bytes downloaded now")
-    return with_hashes(plan, client.artifact_sha256)
+    return hashed
 
 
 def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
