@@ -74,4 +74,7 @@ def test_the_seed_example_stops_at_the_file_whose_hash_the_record_lacks(tmp_path
     result = _planner(args, tmp_path)
     assert result.returncode == 2
     assert "gives no sha256 for torchvision-0.20.1+cpu-cp311-cp311-linux_x86_64.whl" in result.stderr
+    # It names the folder it read, not the URL the pyproject declares for that index.
+    assert "index 'pytorch-cpu' (read from the folder " in result.stderr
+    assert "examples/seed-9310/indexes/pytorch-cpu) gives no sha256" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

@@ -53,8 +53,17 @@ def require_hashes(context: OutputContext, plan: Plan) -> None:
     missing = unhashed_artifacts(plan)
     if missing:
         artifact = missing[0]
+        # Name the place actually read: a local folder standing in for the index, not the URL
+        # the outputs would publish.
+        read = next((index.url for index in context.project.indexes if index.name == artifact.index), None)
+        published = context.index_url(artifact.index)
+        where = published
+        if read is not None and read.startswith("file:"):
+            from urllib.parse import unquote, urlsplit
+
+            where = f"read from the folder {unquote(urlsplit(read).path)}"
         raise InputError(
-            f"index '{artifact.index}' ({context.index_url(artifact.index)}) gives no sha256 for "
+            f"index '{artifact.index}' ({where}) gives no sha256 for "
             f"{artifact.filename}: outputs pin every artifact by hash",
             fix="pass --fetch-missing-hashes to download the file and pin the hash of its bytes, "
                 "or use an index that publishes sha256 hashes")
