@@ -2,7 +2,7 @@
 
 Conventions for every command: exit 0 on success, 1 when a target has no plan (or outputs are
 stale under `--check`), 2 on bad input or usage, 3 on an internal error; data on stdout,
-diagnostics on stderr; `NO_COLOR` disables colour; `-q` keeps only errors, `-v` adds detail.
+diagnostics on stderr; `NO_COLOR` disables colour; `-q` keeps only errors and warnings, `-v` adds detail.
 Heavy modules are imported inside commands so that `planner --help` stays fast.
 """
 

@@ -78,9 +78,8 @@ class Output:
     def error(self, message: str) -> None:
         self._print_err(f"[bold red]error[/]: {_escape(message)}")
 
-    def warning(self, message: str) -> None:
-        if not self.quiet:
-            self._print_err(f"[yellow]warning[/]: {_escape(message)}")
+    def warning(self, message: str) -> None:  # shown with -q too: -q keeps errors and warnings
+        self._print_err(f"[yellow]warning[/]: {_escape(message)}")
 
     def info(self, message: str) -> None:
         if not self.quiet:
