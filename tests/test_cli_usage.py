@@ -128,6 +128,8 @@ def test_help_shows_what_to_type_not_python_types(tmp_path: Path) -> None:
         for option in ("-q, --quiet", "-v, --verbose", "--offline", "--cache-dir", "--no-cache", "--refresh",
                        "--format", "--index", "--default-index", "-p, --project"):
             assert option in shown, (command, option)
+    wrong = planner("targets", "--format", "yaml", cwd=tmp_path)
+    assert wrong.returncode == 2 and "'yaml' is not one of 'text', 'json'" in wrong.stderr
 
 
 def test_index_without_a_declared_name_is_searched_first(example: Path, tmp_path: Path) -> None:
