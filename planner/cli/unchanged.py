@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,7 @@ class UnchangedInputs:
     inputs_hash: str = ""
     stats_file: Path | None = None
     loaded_quietly: bool = False  # loading the project printed no warning
+    said: list[str] = field(default_factory=list)  # the stdout lines of an unchanged compile
 
     @classmethod
     def for_compile(cls, project: Project, context: OutputContext, out: Path, cache_dir: Path | None,
@@ -130,12 +132,17 @@ class UnchangedInputs:
     def _record_key(self) -> str:
         return f"{RECORD_FORMAT}\0{self.out}"
 
-    def stands(self, context: OutputContext) -> bool:
-        """Whether the previous plan stands (else a full compile follows). When it does, the same
-        command line is answered early next time (`answer_early`)."""
+    def stands(self, context: OutputContext, output: Any, unchanged_note: str) -> bool:
+        """Whether the previous plan stands (else a full compile follows). When it does, prints
+        what the compile would print (its report on stdout, `unchanged_note` on stderr), and the
+        same command line is answered early next time (`answer_early`)."""
         if self.why_not(context) is not None:
             return False
-        self._remember_invocation()
+        if not output.quiet:
+            for line in self.said:
+                output.text(line)
+        output.info(unchanged_note)
+        self._remember_invocation(None if output.quiet else unchanged_note)
         return True
 
     def why_not(self, context: OutputContext) -> str | None:
@@ -162,7 +169,7 @@ class UnchangedInputs:
             found = self.cache.page_validity(url, media)
             if found is None or found[0] != digest:
                 return f"the index page {url} changed"
-            if not self.offline and not found[1]:
+            if not self.offline and (not found[1] or _revalidate_all()):
                 if media != "simple" or not revalidate:
                     return f"the index page {url} needs revalidation"
                 stale.append((index, package, digest))
@@ -174,6 +181,7 @@ class UnchangedInputs:
             if _content_key(Path(path)) != content:
                 return f"{path} changed"
         self.local = dict(record["local"])
+        self.said = list(record["said"])
         return None
 
     def _still_served(self, stale: list[tuple[str, str, str]]) -> bool:
@@ -208,7 +216,7 @@ class UnchangedInputs:
         compile runs then differs from the record, and the next compile is a full one)."""
         self.local = local_inputs(project)
 
-    def remember(self, client: Any, plan: Any) -> None:
+    def remember(self, client: Any, plan: Any, said: list[str]) -> None:
         """Record what this compile read (`client`: its IndexClient), after it wrote its outputs;
         when the record would be incomplete, or the compile warned, leave one that matches nothing."""
         from planner.generate.outputs import PLAN_FILE, read_output
@@ -220,11 +228,11 @@ class UnchangedInputs:
             return
         pages = sorted([media, url, *read] for (media, url), read in client.read_pages.items())
         record = {"format": RECORD_FORMAT, "key": self.key, "plan": hashlib.sha256(written).hexdigest(),
-                  "pages": pages, "local": self.local}
+                  "pages": pages, "local": self.local, "said": said}
         self.cache.put_unchanged(self._record_key, json.dumps(record, sort_keys=True).encode())
-        self._remember_invocation()
+        self.said = said
 
-    def _remember_invocation(self) -> None:
+    def _remember_invocation(self, note: str | None) -> None:
         """For a project of one pyproject (no workspace, no path source) that loaded without a
         warning: the same command line, in the same folder and environment, is answered from
         the record before the command line library and the project loader load (`answer_early`)."""
@@ -237,6 +245,8 @@ class UnchangedInputs:
         except OSError:
             return
         early = {"format": EARLY_FORMAT, "out": str(self.out), "record": self.key, "inputs": self.inputs_hash,
+                 "absent": _absent_pyprojects(_invocation, pyproject),
+                 "said": self.said if note is not None else [], "note": note,  # (None: quiet)
                  "pyproject": str(pyproject), "pyproject_sha256": digest, "offline": self.offline,
                  "stats": str(self.stats_file.resolve()) if self.stats_file is not None else None}
         self.cache.put_unchanged(_invocation_key(_invocation, os.environ, os.getcwd()),
@@ -254,12 +264,23 @@ class UnchangedInputs:
         if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT \
                 or not _is_sha256(record.get("key")) or not _is_sha256(record.get("plan")):
             return None
+        said = record.get("said")
+        if not isinstance(said, list) or not all(isinstance(line, str) for line in said):
+            return None
         pages, local = record.get("pages"), record.get("local")
         if not isinstance(pages, list) or not isinstance(local, dict) \
                 or not all(_is_page_entry(entry) for entry in pages) \
                 or not all(isinstance(k, str) and isinstance(v, str) for k, v in local.items()):
             return None
         return record
+
+
+def _revalidate_all() -> bool:
+    """PLANNER_INDEX_TTL=0: a full compile revalidates every page, fresh or not."""
+    try:
+        return int(os.environ.get("PLANNER_INDEX_TTL", "").strip() or "1") == 0
+    except ValueError:
+        return False
 
 
 def _is_page_entry(entry: object) -> bool:
@@ -340,11 +361,17 @@ def answer_early(argv: Sequence[str]) -> bool:
         pyproject = Path(early["pyproject"])
         if hashlib.sha256(pyproject.read_bytes()).hexdigest() != early["pyproject_sha256"]:
             return False
+        if any(os.path.lexists(path) for path in early["absent"]):
+            return False  # a pyproject.toml nearer than the one found: another project now
         from planner import __version__
 
         check = UnchangedInputs(None, cache, Path(early["out"]), early["record"], early["offline"])  # type: ignore[arg-type]
         if check._why_not(__version__, early["inputs"], revalidate=False) is not None:
             return False
+        if early["note"] is not None:  # (None: a quiet command line)
+            sys.stdout.write("".join(line + "\n" for line in early["said"]))
+            sys.stdout.flush()
+            sys.stderr.write(early["note"] + "\n")
         if early["stats"] is not None:
             from planner.generate.files import write_file
 
@@ -355,10 +382,28 @@ def answer_early(argv: Sequence[str]) -> bool:
     return True
 
 
+def _absent_pyprojects(argv: Sequence[str], found: Path) -> list[str]:
+    """The pyproject.toml files that, had they existed, the command would have found before
+    `found`: in the current folder and each folder a word names, and their parents."""
+    starts = [Path.cwd()] + [Path(word).resolve() for word in argv if not word.startswith("-") and Path(word).is_dir()]
+    absent: set[str] = set()
+    for start in starts:
+        for folder in (start, *start.parents):
+            candidate = folder / "pyproject.toml"
+            if candidate.resolve() == found:
+                break
+            if not os.path.lexists(candidate):
+                absent.add(str(candidate))
+    return sorted(absent)
+
+
 def _is_early_record(early: object) -> bool:
     return (isinstance(early, dict) and early.get("format") == EARLY_FORMAT
             and all(isinstance(early.get(k), str) for k in ("out", "record", "inputs", "pyproject"))
             and _is_sha256(early.get("pyproject_sha256")) and isinstance(early.get("offline"), bool)
             and (early.get("stats") is None or isinstance(early.get("stats"), str))
+            and (early.get("note") is None or isinstance(early.get("note"), str))
+            and isinstance(early.get("said"), list) and all(isinstance(line, str) for line in early["said"])
+            and isinstance(early.get("absent"), list) and all(isinstance(path, str) for path in early["absent"])
             and Path(early["out"]).is_absolute() and Path(early["pyproject"]).is_absolute())
 

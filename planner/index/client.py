@@ -120,7 +120,7 @@ class OfflineMisses(OfflineMiss):
         whats = list(dict.fromkeys(miss.what for miss in misses))
         super().__init__(whats[0])
         self.whats = whats
-        self.args = (f"offline, and the cache lacks {len(whats)} item(s):\n" + "\n".join(f"  - {w}" for w in whats),)
+        self.args = (f"offline, and the cache lacks {len(whats)} {'item' if len(whats) == 1 else 'items'}:\n" + "\n".join(f"  - {w}" for w in whats),)
 
 
 class MetadataUnavailable(PlannerError):
@@ -246,6 +246,14 @@ class IndexClient:
             return listing.project_page(index.name, name, self._local_hashes if local else None,
                                         local_root=local_root_of(index.url), platforms=self.platforms)
         url = self.page_url(index, name)
+        if url.startswith("file:"):  # a local folder is read afresh on every run: an edit shows at once
+            self.read_uncached = True
+            response = self.fetcher.get(url, index.name, {"Accept": ACCEPT_HEADER}, ok_statuses=(200, 404))
+            self.stats.count_page("pages_fetched")
+            return self._parse(index, name, url, CachedPage(
+                b"" if response.status == 404 else response.body,
+                "404" if response.status == 404 else response.headers.get("content-type", ""),
+                None, None, time.time(), None))
         # The cache never sees credentials: entries are keyed by (and record) the URL without them.
         cache_key, _ = split_userinfo(url)
         cached = self.cache.get_page(cache_key, "simple")
@@ -260,8 +268,8 @@ class IndexClient:
             self.stats.count_page("pages_from_cache")
             self._record_page("simple", cache_key, cached, index.name, name)
             return parsed_cached
-        if cached is not None and not self.refresh and cached.is_fresh():
-            self.stats.count_page("pages_from_cache")
+        if cached is not None and not self.refresh and self.default_page_ttl and cached.is_fresh():
+            self.stats.count_page("pages_from_cache")  # (PLANNER_INDEX_TTL=0: every page is revalidated)
             self._record_page("simple", cache_key, cached, index.name, name)
             return parsed_cached
         headers = _conditional(ACCEPT_HEADER, cached) if cached is not None else {"Accept": ACCEPT_HEADER}
@@ -410,7 +418,7 @@ class IndexClient:
             self.stats.count_page("pages_from_cache")
             self._record_page("flat", cache_key, cached, index.name)
             return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
-        if cached is not None and not self.refresh and cached.is_fresh():
+        if cached is not None and not self.refresh and self.default_page_ttl and cached.is_fresh():
             self.stats.count_page("pages_from_cache")
             self._record_page("flat", cache_key, cached, index.name)
             return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
