@@ -263,3 +263,29 @@ def test_the_same_command_line_is_answered_before_anything_loads(setup) -> None:
     run_planner(project, server, cache, "--dry-run", "--refresh")  # refreshes the cache, writes nothing
     assert "unchanged" not in run_planner(project, server, cache, "--offline")[1]
     assert planned(project)["six"] == "1.17.0"
+
+
+def test_a_nearer_pyproject_is_another_project(setup) -> None:
+    """Run from a subfolder without naming the project: the nearest pyproject.toml is the project,
+    and one created nearer since is not answered from the record of the other."""
+    project, server, _, cache = setup
+    sub = project / "sub"
+    sub.mkdir()
+    stats = project.parent / "stats.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "PLANNER_STATS": str(stats)}
+
+    def run() -> dict:
+        stats.unlink(missing_ok=True)
+        result = subprocess.run([sys.executable, "-m", "planner", "compile", "--default-index", server.url("pypi"),
+                                 "--cache-dir", str(cache), "--offline"], capture_output=True, text=True, env=env,
+                                cwd=sub, check=False)
+        assert result.returncode == 0, result.stderr
+        return json.loads(stats.read_text())
+
+    compile_(project, server, cache)
+    run()
+    run()
+    assert run().get("answered_early") is True
+    (sub / "pyproject.toml").write_text(PYPROJECT.format(dependencies='"six"').replace('"app"', '"sub"'))
+    assert "unchanged" not in run()
+    assert planned(sub) == {"six": "1.16.0"}
