@@ -347,7 +347,7 @@ def add_stand_ins(copy: Path, env: dict[str, str]) -> None:
 
 
 def compare_project(folder: Path, work: Path, caches: Path, env: dict[str, str], timeout: float,
-                    stand_ins: bool = False) -> ProjectResult:
+                    stand_ins: bool = False, planner_args: tuple[str, ...] = ()) -> ProjectResult:
     result = ProjectResult(folder.name)
     copy = work / folder.name
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(*IGNORED_IN_COPY))
@@ -355,7 +355,7 @@ def compare_project(folder: Path, work: Path, caches: Path, env: dict[str, str],
         add_stand_ins(copy, env)
     out = work / f"{folder.name}-planner-output"
     result.planner = run([*planner_command(), "compile", str(copy), "-o", str(out),
-                          "--cache-dir", str(caches / "planner")], env, timeout)
+                          "--cache-dir", str(caches / "planner"), *planner_args], env, timeout)
     result.uv = run([shutil.which("uv") or "uv", "lock", "--directory", str(copy), "--cache-dir", str(caches / "uv")], env, timeout)
     plan_file, lock_file = out / "plan.json", copy / "uv.lock"
     if result.planner.ok and result.uv.ok and plan_file.exists() and lock_file.exists():
@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="list every difference, not the first 8 per kind")
     parser.add_argument("--stand-ins", action="store_true",
                         help="folders of pyproject files only: add missing readmes, version files and a git tag v0.0.0")
+    parser.add_argument("--planner-arg", action="append", default=[], metavar="ARG",
+                        help="one more argument for planner compile (repeatable), e.g. --planner-arg=-t --planner-arg=linux-x86_64")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (copies, uv.lock, planner's output)")
     args = parser.parse_args(argv)
     env = child_env()
@@ -421,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
             if not (folder / "pyproject.toml").is_file():
                 print(f"\n== {folder}: no pyproject.toml, skipped")
                 continue
-            results.append(compare_project(folder.resolve(), work, caches, env, args.timeout, args.stand_ins))
+            results.append(compare_project(folder.resolve(), work, caches, env, args.timeout, args.stand_ins,
+                                           tuple(args.planner_arg)))
             print_project(results[-1], args.all)
             sys.stdout.flush()
     finally:
