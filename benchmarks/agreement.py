@@ -53,7 +53,8 @@ def child_env() -> dict[str, str]:
     if os.environ.get("PIP_CERT"):
         env["SSL_CERT_FILE"] = os.environ["PIP_CERT"]
     env["PIP_CONFIG_FILE"] = os.devnull
-    env["UV_NO_CONFIG"] = "1"
+    # Not UV_NO_CONFIG: it makes uv skip the project's own [tool.uv] settings (exclude-newer, ...) too.
+    # The user's uv.toml is out of reach instead (compare_project sets XDG_CONFIG_HOME to an empty folder).
     env["UV_NO_PROGRESS"] = "1"
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["NO_COLOR"] = "1"
@@ -349,6 +350,8 @@ def add_stand_ins(copy: Path, env: dict[str, str]) -> None:
 def compare_project(folder: Path, work: Path, caches: Path, env: dict[str, str], timeout: float,
                     stand_ins: bool = False, planner_args: tuple[str, ...] = ()) -> ProjectResult:
     result = ProjectResult(folder.name)
+    (work / "config").mkdir(exist_ok=True)
+    env = dict(env, XDG_CONFIG_HOME=str(work / "config"))
     copy = work / folder.name
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(*IGNORED_IN_COPY))
     if stand_ins:
