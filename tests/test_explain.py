@@ -142,3 +142,42 @@ def test_unusable_version_is_a_fact(tmp_path: Path) -> None:
     labels = {label for fact in unsat.explanation.facts for label in fact.labels}
     assert labels == {"requirement torchvision==0.20.1", "unusable torchvision 0.20.1"}
     assert "cannot be used: its metadata cannot be read" in unsat.message
+
+
+
+
+WIDE = '''
+[project]
+name = "wide"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["sdk", "core<2"]
+
+[tool.planner.targets.linux]
+platform = "linux-x86_64"
+python = "3.11"
+'''
+# sdk needs core>=2, which the project forbids; core 2.0 pulls in twenty packages, each with two
+# versions and a dependency of its own.
+WIDE_UNIVERSE = {"pypi": [
+    Release("sdk", "1.0", ("core>=2",)), Release("core", "1.0"),
+    Release("core", "2.0", tuple(f"dep{i}" for i in range(20))),
+    *(Release(f"dep{i}", v, (f"leaf{i}",)) for i in range(20) for v in ("1.0", "2.0")),
+    *(Release(f"leaf{i}", "1.0") for i in range(20)),
+]}
+
+
+def test_a_minimal_set_leaves_out_what_its_checks_expand(tmp_path: Path) -> None:
+    """Checking that `core<2` is needed (by dropping it) gives a model that reaches and expands
+    core 2.0's twenty dependencies; their facts stay out of the set instead of joining the facts
+    still to check, so each of the three facts costs one solve."""
+    from planner.solve.mus import minimal_core
+
+    (tmp_path / "pyproject.toml").write_text(WIDE, encoding="utf-8")
+    project = load_project(tmp_path)
+    [target] = resolve_targets(project).targets
+    solver = TargetSolver(project, target, MemoryProvider(project, WIDE_UNIVERSE), explain=True)
+    core = minimal_core(solver, budget=3, deadline=float("inf"))
+    assert core is not None and core.complete
+    assert sorted(f.text for f in core.facts) == [
+        "sdk 1.0 requires core>=2", "the project requires core<2 (dependencies)", "the project requires sdk (dependencies)"]

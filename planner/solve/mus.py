@@ -74,7 +74,13 @@ def minimal_core(solver: TargetSolver, assumptions: Sequence[int] = (),
         dropped = pending[:chunk]
         removed.update(dropped)
         calls += 1
+        existing = set(formula.facts)
         if solver.solve(assumptions, facts=on):
+            # The set without `dropped` was UNSAT before this solve expanded anything; the facts
+            # that expansion just made stay off: with them off, the formula says what it said
+            # then (their candidates were unexpanded), so the set is still UNSAT. Left on, every
+            # check would add the facts of what its model reached, and the set would grow.
+            removed.update(key for key in formula.facts if key not in existing)
             removed.difference_update(dropped)
             if chunk == 1:
                 necessary.add(dropped[0])
