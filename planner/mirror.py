@@ -193,6 +193,9 @@ def check_files_href(href: str) -> str:
     return href
 
 
+UNREADABLE = "a wheel or sdist planner can read"
+
+
 def select_versions(page: ProjectPage, requirements: Sequence[Requirement], request: MirrorRequest,
                     target_tags: frozenset[Tag] | None) -> tuple[dict[Version, list[Artifact]], list[str]]:
     """The kept files of each kept version of `page`, and notes on what was left out."""
@@ -213,10 +216,12 @@ def select_versions(page: ProjectPage, requirements: Sequence[Requirement], requ
             continue
         by_version.setdefault(artifact.version, []).append(artifact)
     if misfits:
-        notes.append(f"{misfits} wheel(s) of matching versions fit none of the targets and were left out")
+        notes.append(f"{misfits} {'wheel' if misfits == 1 else 'wheels'} of matching versions fit none of the "
+                     "targets and were left out")
     dropped = sorted(set(admitted) - set(by_version))
     if dropped and target_tags is not None:
-        notes.append(f"{len(dropped)} matching version(s) have no file for the targets: "
+        notes.append(f"{len(dropped)} matching {'version has' if len(dropped) == 1 else 'versions have'} no file "
+                     "for the targets: "
                      + ", ".join(str(v) for v in dropped[-5:]) + (" ..." if len(dropped) > 5 else ""))
     if request.latest is not None:
         newest = sorted(by_version, reverse=True)
@@ -225,10 +230,11 @@ def select_versions(page: ProjectPage, requirements: Sequence[Requirement], requ
         if keep:
             passed_over = [v for v in newest if v > min(keep) and v not in keep]
             if passed_over:
-                notes.append("left out wholly yanked version(s): " + ", ".join(str(v) for v in passed_over))
+                notes.append(f"left out wholly yanked {'version' if len(passed_over) == 1 else 'versions'}: " + ", ".join(str(v) for v in passed_over))
         by_version = {v: files for v, files in by_version.items() if v in keep}
     if page.skipped_total:
-        notes.append(f"{page.skipped_total} listed file(s) are not wheels or sdists planner can read; not mirrored")
+        notes.append(f"{page.skipped_total} listed {'file is' if page.skipped_total == 1 else 'files are'} not "
+                     f"{UNREADABLE}; not mirrored")
     return {v: sorted(files, key=lambda a: a.filename) for v, files in sorted(by_version.items())}, notes
 
 

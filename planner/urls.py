@@ -34,9 +34,10 @@ def _userinfo_end(scheme: str, rest: str) -> int:
     # `git+https://[user:secret@]host/org/repo@ref#subdirectory=x`: without its fragment, the user
     # info ends at the last '@' that a path ('/') follows (an '@' with no '/' after it starts the
     # revision; a revision with a '/' in it is hidden too: hiding too much is harmless).
-    # A '#x=' with an '@' after it is part of the user info (a token '#A='), not the fragment.
-    fragment = next((m for m in _VCS_FRAGMENT_RE.finditer(rest) if "@" not in rest[m.end():]), None)
-    body = rest[:fragment.start()] if fragment else rest
+    # The fragment is the last `#key=` with no '@' after it: a password's '#' comes before the
+    # '@' that ends the user info.
+    fragments = [m for m in _VCS_FRAGMENT_RE.finditer(rest) if "@" not in rest[m.start():]]
+    body = rest[:fragments[-1].start()] if fragments else rest
     last = body.rfind("@")
     while last >= 0 and "/" not in body[last + 1:]:
         last = body.rfind("@", 0, last)

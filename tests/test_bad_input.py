@@ -14,6 +14,7 @@ a text file cannot hold (bytes that are not UTF-8) are generated below, in INLIN
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -247,23 +248,34 @@ def test_seed_project_is_valid(seed_project: Path) -> None:
 
 def test_index_option_without_equals(seed_project: Path) -> None:
     result = run_targets(str(seed_project), "--index", "pytorch-cpu")
-    assert_usage_error(result, "--index 'pytorch-cpu' is not NAME=URL", "fix:", "--index pytorch-cpu=")
+    assert_usage_error(result, "--index 'pytorch-cpu' is neither NAME=URL nor a URL or a folder", "fix:",
+                       "--index NAME=URL")
 
 
 def test_index_option_with_empty_url(seed_project: Path) -> None:
     result = run_targets(str(seed_project), "--index", "pytorch-cpu=")
-    assert_usage_error(result, "is not NAME=URL", "fix:")
+    assert_usage_error(result, "--index 'pytorch-cpu=' gives no URL", "fix:")
 
 
-def test_index_option_without_equals_hides_credentials(seed_project: Path) -> None:
-    result = run_targets(str(seed_project), "--index", "https://user:s3cret@mirror.example.com/simple")
-    assert_usage_error(result, "is not NAME=URL")
+def test_index_option_without_a_name_hides_credentials(seed_project: Path) -> None:
+    result = run_targets(str(seed_project), "--index", "https://user:s3cret@mirror.example.com/simple?a=b")
+    assert result.exit_code == 0, result.output  # a bare URL: a new index, searched first (as uv)
+    assert "indexes: index-1 (https://***@mirror.example.com/simple?a=b), pytorch-cpu" in result.stdout
     assert "s3cret" not in result.output
+    broken = run_targets(str(seed_project), "--index", "user:s3cret@mirror")
+    assert_usage_error(broken, "is neither NAME=URL nor a URL or a folder")
+    assert "s3cret" not in broken.output
 
 
-def test_index_option_naming_an_unknown_index(seed_project: Path) -> None:
-    result = run_targets(str(seed_project), "--index", "unknown=http://x")
-    assert_usage_error(result, "the project defines no index named 'unknown'", "fix: use one of: pypi, pytorch-cpu")
+def test_index_option_naming_an_undeclared_index_adds_it_first(seed_project: Path) -> None:
+    result = run_targets(str(seed_project), "--index", "extra=http://x", "--index", "pytorch_cpu=http://y",
+                         "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(i["name"], i["url"]) for i in data["indexes"]][:3] == [
+        ("extra", "http://x"), ("pytorch_cpu", "http://y"), ("pytorch-cpu", "https://download.pytorch.org/whl/cpu")]
+    assert "the project declares no index 'pytorch_cpu', so it is added before the others (did you mean " \
+           "'pytorch-cpu'?" in result.stderr
 
 
 def test_default_index_with_unsupported_scheme(seed_project: Path) -> None:
@@ -283,9 +295,10 @@ def test_index_option_with_bad_url(seed_project: Path) -> None:
 
 def test_path_without_pyproject(tmp_path: Path) -> None:
     result = run_targets(str(tmp_path))
-    assert_usage_error(result, "no pyproject.toml at", "fix: pass the project's directory")
+    assert_usage_error(result, f"no pyproject.toml in {tmp_path} or any parent folder (looked in {tmp_path}, "
+                       f"{tmp_path.parent},", "fix: run planner in the project's folder or a subfolder")
 
 
 def test_missing_path(tmp_path: Path) -> None:
     result = run_targets(str(tmp_path / "does-not-exist"))
-    assert_usage_error(result, "no pyproject.toml at", "fix:")
+    assert_usage_error(result, f"no such folder: {tmp_path / 'does-not-exist'}", "fix:")

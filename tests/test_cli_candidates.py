@@ -49,7 +49,7 @@ def _without_sources(targets: dict) -> dict:
 def test_offline_with_empty_cache_names_what_is_missing(seed_index_server, tmp_path) -> None:
     result = invoke(seed_index_server, tmp_path, "--offline")
     assert result.exit_code == 2
-    assert "offline, and the cache lacks 4 item(s)" in result.stderr
+    assert "offline, and the cache lacks 4 items" in result.stderr
     assert "index page of 'torch' on index 'pytorch-cpu'" in result.stderr
     assert "index page of 'torchvision' on index 'pypi'" in result.stderr
     assert "Traceback" not in result.output and result.stdout == ""

@@ -164,7 +164,7 @@ def test_artifacts_from_a_local_folder_are_flagged(tmp_path) -> None:
     result = runner.invoke(app, ["compile", str(project), "--default-index", str(tmp_path / "idx" / "simple"),
                                  "--cache-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
-    assert "are files on this machine" in result.stdout and "alpha-1.0-py3-none-any.whl" in result.stdout
+    assert "1 artifact is a file on this machine" in result.stdout and "alpha-1.0-py3-none-any.whl" in result.stdout
 
 
 def _tomlkit_rendering(document: dict) -> str:

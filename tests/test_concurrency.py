@@ -37,8 +37,9 @@ def served(tmp_path: Path):
 
 def test_four_processes_on_one_project_and_cache(tmp_path: Path) -> None:
     with served_project(tmp_path, compiled=False) as served:
-        reference = compile_cli(served.args("-o", str(tmp_path / "reference"), cache=False))
+        reference = compile_cli(served.args(cache=False))
         assert reference.exit_code == 0, reference.output
+        served.output.rename(tmp_path / "reference")  # (in the default folder: outputs record their -o)
         served.server.reset_log()
         args = [sys.executable, "-m", "planner", "-q", *served.args("--format", "json")]
         processes = [subprocess.Popen(args, cwd=served.project, env=process_env(), stdout=subprocess.PIPE,

@@ -82,7 +82,9 @@ def test_file_order_on_the_index_does_not_matter(rich, tmp_path: Path, json_page
         if seed is not None:
             served.server.roots.update({name: _shuffled_copy(root, tmp_path / f"shuffled-{seed}-{json_pages}" / name, seed)
                                         for name, root in roots.items()})
-        out = tmp_path / f"out-{seed}"
+        # One output folder (the outputs record the -o that made them), emptied: no pins kept.
+        out = tmp_path / "out"
+        shutil.rmtree(out, ignore_errors=True)
         result = compile_cli(served.args("-o", str(out), cache=False))
         assert result.exit_code == 0, result.output
         outputs.append(snapshot(out))
@@ -98,7 +100,8 @@ def test_cold_warm_offline_and_refreshed_cache_give_the_same_bytes(rich, tmp_pat
     runs = {"cold": [], "warm": [], "offline": ["--offline"], "refresh": ["--refresh"], "no-cache": []}
     outputs = {}
     for name, extra in runs.items():
-        out = tmp_path / f"out-{name}"
+        out = tmp_path / "out"  # one output folder (the outputs record their -o), emptied: no pins kept
+        shutil.rmtree(out, ignore_errors=True)
         result = compile_cli(served.args("-o", str(out), *extra, cache=name != "no-cache"))
         assert result.exit_code == 0, (name, result.output)
         outputs[name] = snapshot(out)

@@ -162,7 +162,7 @@ python = "3.11"
 @pytest.fixture(scope="module")
 def compiled(world: World):
     project = _main_project(world)
-    result = world.compile(project)
+    result = world.compile(project, "--show-plan")
     assert result.exit_code == 0, result.output
     return project, result
 

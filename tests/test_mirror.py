@@ -518,13 +518,13 @@ def test_cli_mirror_from_project_indexes(seed_index_server, tmp_path) -> None:
     assert by_name["torch"]["files"] == ["torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"]
     assert by_name["torchvision"]["versions"] == ["0.20.1+cpu"]
     assert report["totals"]["metadata_files"] == 2 and report["totals"]["bytes"] > 0
-    assert "mirrored 2 package(s) from index 'pytorch-cpu'" in result.stderr
+    assert "mirrored 2 packages from index 'pytorch-cpu'" in result.stderr
 
     before = _snapshot(out)
     again = invoke("torch", "torchvision==0.20.1", "--from-index", "pytorch-cpu", "--to", str(out),
                    "--latest", "1", "--all-targets", "--offline")
     assert again.exit_code == 0, again.output
-    assert "torch  2.5.1+cpu  files=1 metadata=1" in again.stdout and "0 file(s) created or changed" in again.stderr
+    assert "torch  2.5.1+cpu  files=1 metadata=1" in again.stdout and "0 files created or changed" in again.stderr
     assert _snapshot(out) == before
 
     # The default index, targets by name; the mirror then serves a compile-style candidate query.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +23,20 @@ def _first_command() -> list[str]:
     return shlex.split(command)[1:]
 
 
-def _planner(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+def _planner(args: list[str], home: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": str(home),
            "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}  # no network
-    return subprocess.run([sys.executable, "-m", "planner", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "planner", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
 
 
 def test_readme_first_command_compiles_the_bundled_example(tmp_path) -> None:
-    out = tmp_path / "out"
-    result = _planner(_first_command() + ["-o", str(out), "--no-cache"], tmp_path)
+    # In a copy of the examples (the outputs record the command that remakes them, -o included).
+    for name in ("torch-cpu-gpu", "seed-9310"):
+        shutil.copytree(REPO / "examples" / name, tmp_path / "examples" / name,
+                        ignore=shutil.ignore_patterns("output"))
+    out = tmp_path / "examples" / "torch-cpu-gpu" / "output"
+    result = _planner(_first_command() + ["--no-cache", "--show-plan"], tmp_path, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     plan = json.loads((out / "plan.json").read_text())
     torch = {t["target"]["name"]: next((p["version"] for p in t["packages"] if p["name"] == "torch"), None)
@@ -69,4 +74,7 @@ def test_the_seed_example_stops_at_the_file_whose_hash_the_record_lacks(tmp_path
     result = _planner(args, tmp_path)
     assert result.returncode == 2
     assert "gives no sha256 for torchvision-0.20.1+cpu-cp311-cp311-linux_x86_64.whl" in result.stderr
+    # It names the folder it read, not the URL the pyproject declares for that index.
+    assert "index 'pytorch-cpu' (read from the folder " in result.stderr
+    assert "examples/seed-9310/indexes/pytorch-cpu) gives no sha256" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

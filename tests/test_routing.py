@@ -203,7 +203,10 @@ def test_pypi_override_by_name_and_local_paths(seed_dir, tmp_path) -> None:
     assert overridden.default_index.url == tmp_path.as_uri()
 
 
-def test_index_override_of_unknown_name_fails(seed_dir) -> None:
-    with pytest.raises(InputError) as caught:
-        apply_index_overrides(load_project(seed_dir), IndexOverrides.parse(["pytorch=http://x/simple"], None, seed_dir))
-    assert "pytorch-cpu" in caught.value.fix
+def test_index_override_of_an_undeclared_name_adds_an_index_searched_first(seed_dir) -> None:
+    project = load_project(seed_dir)
+    overridden = apply_index_overrides(project, IndexOverrides.parse(["pytorch=http://x/simple"], None, seed_dir))
+    assert [i.name for i in overridden.indexes] == ["pytorch", "pytorch-cpu", "pypi"]
+    targets = resolve_targets(overridden)
+    assert route(overridden, targets.by_name("macos-arm64-cpu"), "numpy").indexes[0].name == "pytorch"
+    assert any("did you mean 'pytorch-cpu'?" in str(w) for w in overridden.warnings)

@@ -48,10 +48,11 @@ def test_sdists_that_need_a_build_are_skipped_online_and_offline(tmp_path) -> No
         assert online.exit_code == 0, online.output
         first = (project / "output" / "plan.json").read_bytes()
         server.reset_log()
-        # A fresh compile from the cache alone (another output folder: no pins to keep).
-        offline = runner.invoke(app, [*args, "--offline", "-o", str(tmp_path / "offline")])
+        # A fresh compile from the cache alone (the first outputs moved away: no pins to keep).
+        (project / "output").rename(tmp_path / "online")
+        offline = runner.invoke(app, [*args, "--offline"])
         assert offline.exit_code == 0, offline.output
         assert server.count() == 0
-    assert (tmp_path / "offline" / "plan.json").read_bytes() == first
+    assert (project / "output" / "plan.json").read_bytes() == first
     packages = {p["name"]: p["version"] for p in json.loads(first)["targets"][0]["packages"]}
     assert packages == {"alpha": "1.0", "beta": "1.0"}

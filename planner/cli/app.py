@@ -2,16 +2,18 @@
 
 Conventions for every command: exit 0 on success, 1 when a target has no plan (or outputs are
 stale under `--check`), 2 on bad input or usage, 3 on an internal error; data on stdout,
-diagnostics on stderr; `NO_COLOR` disables colour; `-q` keeps only errors, `-v` adds detail.
+diagnostics on stderr; `NO_COLOR` disables colour; `-q` keeps only errors and warnings, `-v` adds detail.
 Heavy modules are imported inside commands so that `planner --help` stays fast.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -34,6 +36,10 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# typer prints an argument's Python type after its name in help (`SPEC <list[str]>`): the name
+# and its help say what to type, a Python type says nothing to a user.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign,assignment]
+
 
 class OutputFormat(StrEnum):
     TEXT = "text"
@@ -46,28 +52,181 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+@dataclass(frozen=True)
+class SharedOptions:
+    """The options every command takes, before or after its name (`planner -q compile` and
+    `planner compile -q` alike, as uv accepts them). A command that has no use for one accepts
+    it and ignores it (`planner targets --offline`: targets makes no request)."""
+
+    quiet: bool = False
+    verbose: int = 0
+    project: Path | None = None
+    output_format: OutputFormat | None = None
+    index: tuple[str, ...] = ()
+    default_index: str | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    refresh: bool = False
+    offline: bool = False
+
+
+QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="Print errors and warnings only.")]
+VerboseOption = Annotated[int, typer.Option(
+    "-v", "--verbose", count=True, show_default=False,
+    help="More detail: the full plan, phases and times (-vv: more).")]
+ProjectOption = Annotated[Path | None, typer.Option(
+    "--project", "-p", metavar="PATH",
+    help="The project directory or its pyproject.toml (default: the nearest pyproject.toml "
+         "in the current folder or a parent).")]
+IndexOption = Annotated[
+    list[str] | None,
+    typer.Option("--index", metavar="[NAME=]URL",
+                 help="NAME=URL: read the index NAME from URL (a declared index is replaced; an undeclared "
+                      "NAME, or a bare URL, is added with the highest priority). Repeatable."),
+]
+DefaultIndexOption = Annotated[
+    str | None,
+    typer.Option("--default-index", metavar="URL", envvar="PLANNER_DEFAULT_INDEX",
+                 help="Replace the default index (PyPI, or the index marked default = true)."),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format: text or json.")]
+GlobalFormatOption = Annotated[OutputFormat | None, typer.Option("--format", help="Output format: text or json.")]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", metavar="DIR", envvar="PLANNER_CACHE_DIR",
+                 help="Cache folder (default: the user cache dir)."),
+]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
+RefreshOption = Annotated[bool, typer.Option("--refresh", help="Revalidate every cached page and metadata.")]
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Use only the cache; make no request.")]
+TargetOption = Annotated[list[str] | None, typer.Option(
+    "--target", "-t", metavar="NAME", help="Only these targets (repeatable).")]
+
+
 @app.callback()
 def _global_options(
     ctx: typer.Context,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print errors only.")] = False,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail (repeat for more).")] = 0,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    project: ProjectOption = None,
+    output_format: GlobalFormatOption = None,
+    index: IndexOption = None,
+    default_index: DefaultIndexOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    refresh: RefreshOption = False,
+    offline: OfflineOption = False,
     version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
                                                  help="Print the version and exit.")] = None,
 ) -> None:
-    ctx.obj = Output(quiet=quiet, verbose=verbose)
+    ctx.obj = SharedOptions(quiet, verbose, project, output_format, tuple(index or ()), default_index, cache_dir,
+                            no_cache, refresh, offline)
+
+
+# The shared options a command is given when it does not declare them itself (name -> annotation).
+_SHARED_PARAMETERS: dict[str, Any] = {
+    "quiet": (QuietOption, False),
+    "verbose": (VerboseOption, 0),
+    "output_format": (FormatOption, OutputFormat.TEXT),
+    "index": (IndexOption, None),
+    "default_index": (DefaultIndexOption, None),
+    "cache_dir": (CacheDirOption, None),
+    "no_cache": (NoCacheOption, False),
+    "refresh": (RefreshOption, False),
+    "offline": (OfflineOption, False),
+}
+
+
+def _with_shared_options(command: Callable[..., Any]) -> tuple[inspect.Signature, set[str], str | None]:
+    """The command's signature with every shared option it lacks added (as keyword parameters),
+    the names added, and how it takes the project: "argument" (a positional path, plus -p), "option"
+    (-p/--project) or None (added as -p/--project)."""
+    signature = inspect.signature(command, eval_str=True)
+    parameters = list(signature.parameters.values())
+    names = {p.name for p in parameters}
+    added: set[str] = set()
+    project_kind = None
+    if "project" in names:
+        project = signature.parameters["project"]
+        metadata = getattr(project.annotation, "__metadata__", ())
+        project_kind = "argument" if any(isinstance(m, typer.models.ArgumentInfo) for m in metadata) else "option"
+    extra = dict(_SHARED_PARAMETERS)
+    if project_kind == "argument":
+        extra["project_option"] = (ProjectOption, None)
+    elif project_kind is None:
+        extra["project"] = (ProjectOption, None)
+    for name, (annotation, default) in extra.items():
+        if name not in names:
+            parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                                annotation=annotation))
+            added.add(name)
+    return signature.replace(parameters=parameters), added, project_kind
+
+
+def _merged(shared: SharedOptions, kwargs: dict[str, Any], added: set[str], project_kind: str | None) -> SharedOptions:
+    """The shared options given before and after the command's name, as one: flags either place,
+    -v counted over both, --index from both, a value after the name over one before it; two
+    different projects are an error."""
+    from planner.errors import InputError
+
+    def take(name: str) -> Any:
+        return kwargs.pop(name) if name in added else kwargs.get(name)
+
+    command_format = take("output_format")
+    projects = []
+    if project_kind == "argument":
+        positional = kwargs.get("project")
+        projects = [p for p in (positional if positional != Path(".") else None, take("project_option"),
+                                shared.project) if p is not None]
+    else:
+        given = take("project")
+        projects = [p for p in (given if given != Path(".") else None, shared.project) if p is not None]
+    if len({Path(p).resolve() for p in projects}) > 1:
+        raise InputError(f"two projects given: {projects[0]} and {projects[1]}",
+                         fix="give the project once (a path, or -p/--project)")
+    project = projects[0] if projects else None
+    merged = SharedOptions(
+        quiet=bool(take("quiet")) or shared.quiet,
+        verbose=int(take("verbose") or 0) + shared.verbose,
+        project=project,
+        output_format=(command_format if command_format not in (None, OutputFormat.TEXT) else shared.output_format)
+        or OutputFormat.TEXT,
+        index=(*shared.index, *(take("index") or ())),
+        default_index=take("default_index") or shared.default_index,
+        cache_dir=take("cache_dir") or shared.cache_dir,
+        no_cache=bool(take("no_cache")) or shared.no_cache,
+        refresh=bool(take("refresh")) or shared.refresh,
+        offline=bool(take("offline")) or shared.offline,
+    )
+    # What the command declares itself it receives merged.
+    values = {"output_format": merged.output_format, "index": list(merged.index) or None,
+              "default_index": merged.default_index, "cache_dir": merged.cache_dir, "no_cache": merged.no_cache,
+              "refresh": merged.refresh, "offline": merged.offline, "project": project or Path(".")}
+    for name, value in values.items():
+        if name in kwargs:
+            kwargs[name] = value
+    return merged
 
 
 def reports_errors(command: F) -> F:
-    """Turn planner's errors into a message and an exit code; never show a user a traceback.
+    """Give a command the shared options (`SharedOptions`), and turn planner's errors into a
+    message and an exit code; never show a user a traceback.
 
-    The wrapped command must take `ctx: typer.Context` (it carries the `Output`).
+    The wrapped command must take `ctx: typer.Context`; it finds its `Output` in `ctx.obj`.
     """
+    signature, added, project_kind = _with_shared_options(command)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = kwargs.get("ctx")
-        output: Output = (ctx.obj if ctx is not None else None) or Output()
+        shared = ctx.obj if ctx is not None and isinstance(ctx.obj, SharedOptions) else SharedOptions()
+        output = Output(quiet=bool(kwargs.get("quiet") or shared.quiet),
+                        verbose=int(kwargs.get("verbose") or 0) + shared.verbose)
         try:
+            merged = _merged(shared, kwargs, added, project_kind)
+            output = Output(quiet=merged.quiet, verbose=merged.verbose)
+            if ctx is not None:
+                ctx.obj = output
             result = command(*args, **kwargs)
             output.flush()  # a reader that went away is noticed here, not by click (exit 1)
             return result
@@ -90,33 +249,19 @@ def reports_errors(command: F) -> F:
                 output.diagnostic(redact_text("".join(traceback.format_exception(exc))))
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 
 ProjectArgument = Annotated[
     Path,
-    typer.Argument(help="The project directory or its pyproject.toml.", show_default=True),
+    typer.Argument(metavar="PROJECT", show_default=False,
+                   help="The project directory or its pyproject.toml (default: the nearest pyproject.toml in "
+                        "the current folder or a parent)."),
 ]
-IndexOption = Annotated[
-    list[str] | None,
-    typer.Option("--index", metavar="NAME=URL", help="Use URL for the index NAME (repeatable; 'pypi' for PyPI)."),
-]
-DefaultIndexOption = Annotated[
-    str | None,
-    typer.Option("--default-index", metavar="URL", envvar="PLANNER_DEFAULT_INDEX",
-                 help="Replace the default index (PyPI, or the index marked default = true)."),
-]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
-CacheDirOption = Annotated[
-    Path | None,
-    typer.Option("--cache-dir", envvar="PLANNER_CACHE_DIR", help="Cache folder (default: the user cache dir)."),
-]
-NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
-RefreshOption = Annotated[bool, typer.Option("--refresh", help="Revalidate every cached page and metadata.")]
-OfflineOption = Annotated[bool, typer.Option("--offline", help="Use only the cache; make no request.")]
 
 
-@app.command()
+@app.command(short_help="List the targets and where each routed package comes from.")
 @reports_errors
 def targets(
     ctx: typer.Context,
@@ -139,13 +284,13 @@ def targets(
         targets_text(loaded, output)
 
 
-@app.command()
+@app.command(short_help="Show the installable versions of packages per target.")
 @reports_errors
 def candidates(
     ctx: typer.Context,
-    packages: Annotated[list[str], typer.Argument(help="Package names.")],
-    project: Annotated[Path, typer.Option("--project", "-p", help="The project directory or its pyproject.toml.")] = Path("."),
-    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeatable).")] = None,
+    packages: Annotated[list[str], typer.Argument(metavar="PACKAGE", help="Package names.")],
+    project: Annotated[Path, typer.Option("--project", "-p", metavar="PATH", help="The project directory or its pyproject.toml (default: the nearest one in the current folder or a parent).")] = Path("."),
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", metavar="NAME", help="Only these targets (repeatable).")] = None,
     deps: Annotated[bool, typer.Option("--deps", help="Also show the dependencies of the newest candidate.")] = False,
     output_format: FormatOption = OutputFormat.TEXT,
     index: IndexOption = None,
@@ -165,7 +310,8 @@ def candidates(
         output.warning(str(warning))
     chosen = _select_targets(loaded.targets, target or [])
     options = CacheOptions(cache_dir, no_cache, refresh, offline)
-    with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning) as client:
+    with open_index_client(loaded, options, platforms=target_platforms(loaded.targets), warn=output.warning,
+                           log_request=output.detail if output.verbose > 1 else None) as client:
         candidates_report(client, packages, chosen, deps, output, output_format is OutputFormat.JSON,
                           index_provider(client, options) if deps else None)
 

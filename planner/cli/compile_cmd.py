@@ -47,8 +47,8 @@ ResolutionOption = Annotated[str | None, typer.Option(
 def compile_command(
     ctx: typer.Context,
     project: ProjectArgument = Path("."),
-    output_dir: Annotated[Path | None, typer.Option("-o", "--output", help="Output folder (default: output/ beside the pyproject).")] = None,
-    target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeatable).")] = None,
+    output_dir: Annotated[Path | None, typer.Option("-o", "--output", metavar="DIR", help="Output folder (default: output/ beside the pyproject).")] = None,
+    target: Annotated[list[str] | None, typer.Option("--target", "-t", metavar="NAME", help="Only these targets (repeatable).")] = None,
     emit_cnf: Annotated[Path | None, typer.Option("--emit-cnf", metavar="DIR", help="Write each target's formula as commented DIMACS.")] = None,
     output_format: FormatOption = OutputFormat.TEXT,
     index: IndexOption = None,
@@ -77,6 +77,8 @@ def compile_command(
     timeout: Annotated[float | None, typer.Option(
         "--timeout", envvar="PLANNER_TIMEOUT", metavar="SECONDS",
         help="Stop solving after SECONDS (exit 2, nothing written).")] = None,
+    show_plan: Annotated[bool, typer.Option(
+        "--show-plan", help="Print every target's packages (the full plan), not only what changed.")] = False,
     explain_budget: Annotated[float | None, typer.Option(
         "--explain-budget", envvar="PLANNER_EXPLAIN_BUDGET", metavar="SECONDS",
         help="Time one explanation may search for the smallest conflict and its fixes (default 5).")] = None,
@@ -108,7 +110,8 @@ def compile_command(
                                resolution)
     settled, settings = apply_settings(loaded.project, options)
     context = output_context(settled, loaded.declared or loaded.project, loaded.overrides.urls,
-                             loaded.overrides.default_url, list(target or []), settings, output_dir=out)
+                             loaded.overrides.default_url, list(target or []), settings, output_dir=out,
+                             recorded=["--fetch-missing-hashes"] if fetch_missing_hashes else [])
     if check:
         reason = stale_reason(out, context)
         if reason is not None:
@@ -137,11 +140,19 @@ def compile_command(
     cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
     settled_loaded = _with_project(loaded, prepared.project)
     with open_index_client(settled_loaded, cache_options, platforms=target_platforms(loaded.targets),
-                           warn=output.warning) as client, \
+                           warn=output.warning, log_request=output.detail if output.verbose > 1 else None) as client, \
             open_sources(settled_loaded, cache_options, client, git_pins=prepared.git_pins,
                          warn=output.warning) as provider:
         # The time limit and the explanation budget cover the explanations too.
-        with output.progress(f"compiling {len(chosen)} target(s)"), clock.phase("solve"), time_limit(limit), \
+        def counts() -> str:
+            pages = client.stats.pages_fetched + client.stats.pages_revalidated + client.stats.pages_from_cache
+            builder = getattr(provider, "builder", None)
+            builds = builder.stats.builds if builder is not None else 0
+            return (f"{_count(pages, 'page')}, {sum(client.stats.metadata.values())} metadata"
+                    + (f", {_count(builds, 'build')}" if builds else ""))
+
+        with output.progress(f"compiling {_count(len(chosen), 'target')}", counts), clock.phase("solve"), \
+                time_limit(limit), \
                 explanation_budget(budget):
             timed = TimedProvider(provider, clock)
             plan = solve_plan(prepared.project, chosen, timed, prepared.project.planner.alignment, formulas,
@@ -150,8 +161,8 @@ def compile_command(
         if fetch_missing_hashes and not plan.unsatisfiable:
             plan = _fetch_missing_hashes(plan, client, offline, output)
     _index_warnings(plan, output)
-    for unsat in plan.unsatisfiable:
-        output.error(unsat.message)
+    for message in _unsatisfiable_messages(plan.unsatisfiable):
+        output.error(message)
     if emit_cnf is not None and writes:
         files = {f"{name}.cnf": formula.to_dimacs(f"planner formula of target {name}").encode()
                  for name, formula in formulas.items()}
@@ -187,12 +198,9 @@ def compile_command(
         if prepared.previous is not None:
             document["changes"] = _changes_document(changes)
         output.json(document)
-    elif prepared.previous is None or output.verbose or changes:
-        if prepared.previous is None or output.verbose:
-            _summary(plan, output, prepared.project.default_index.name)
-        else:
-            _print_changes(changes, output, output_format, None)
-            _sections(plan, output)
+    elif not output.quiet:
+        _report(plan, changes, prepared.previous is not None, show_plan or output.verbose > 0, output,
+                prepared.project.default_index.name)
         for note in outputs.notes:
             output.text(note)
         for found in provider.distributions():
@@ -200,7 +208,83 @@ def compile_command(
                 output.text(f"{found.artifact.name} comes from '{found.artifact.path}', outside the project folder "
                             f"(source rule at {found.source.origin}): the outputs need it at that place")
     for path in written:
-        output.info(f"wrote {path}")
+        output.detail(f"wrote {path}")
+    if written:
+        output.info(f"wrote {_count(len(written), 'file')} to {_shown(out)}")
+    else:
+        output.info(f"outputs in {_shown(out)} unchanged")
+    if output.verbose:
+        _run_details(stats_document(clock, client, plan, provider.builder), output)
+
+
+def _unsatisfiable_messages(unsatisfiable: Any) -> list[str]:
+    """One message per distinct explanation: targets whose facts and fixes read the same are
+    named together above them, not explained once each."""
+    import re
+
+    by_body: dict[str, list[str]] = {}
+    for unsat in unsatisfiable:
+        head, _, body = unsat.message.partition("\n")
+        by_body.setdefault(body, []).append(head)
+    messages = []
+    for body, heads in by_body.items():
+        if len(heads) == 1:
+            messages.append(f"{heads[0]}\n{body}")
+            continue
+        named = [re.sub(r"^target ('.*') has no plan \((.*)\):$", r"\1 (\2)", head) for head in heads]
+        messages.append(f"{len(heads)} targets have no plan, for the same reasons:\n"
+                        + "\n".join(f"  target {name}" for name in named) + "\n"
+                        + body.replace("for this target", "for these targets"))
+    return messages
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 package`, `2 packages`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when below it."""
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _report(plan: Any, changes: Any, had_previous: bool, show_plan: bool, output: Output, default_index: str) -> None:
+    """What a compile prints on stdout: what changed (a first compile: each target's size), or that
+    nothing did; the full listing with --show-plan / -v; then the differences between targets."""
+    if had_previous and changes:
+        _print_changes(changes, output, OutputFormat.TEXT, None)
+    elif had_previous:
+        sizes = sorted(len(t.packages) for t in plan.targets)
+        size = _count(sizes[0], "package") if sizes[0] == sizes[-1] else f"{sizes[0]} to {sizes[-1]} packages"
+        output.text(f"plan unchanged: {_count(len(plan.targets), 'target')}, {size} each"
+                    if len(plan.targets) > 1 else f"plan unchanged: 1 target, {size}")
+    if show_plan or not had_previous:
+        _summary(plan, output, default_index, listing=show_plan)
+    else:
+        _sections(plan, output)
+
+
+def _run_details(stats: dict[str, Any], output: Output) -> None:
+    """-v: time per phase and what the indexes and the cache answered."""
+    order = ["load", "fetch", "encode", "sat", "generate", "write"]
+    timed = sorted(stats["phases_seconds"].items(), key=lambda item: (order + [item[0]]).index(item[0]))
+    phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timed)
+    output.detail(f"phases: {phases}")
+    http, pages, builds = stats["http"], stats["pages"], stats["builds"]
+    output.detail(f"index pages: {pages['fetched']} fetched, {pages['revalidated']} revalidated, "
+                  f"{pages['from_cache']} from the cache; {_count(http['requests'], 'request')}, "
+                  f"{http['not_modified']} not modified, {http['retries']} retried")
+    if stats["metadata"]:
+        output.detail("metadata: " + ", ".join(f"{key} {value}" for key, value in sorted(stats["metadata"].items())))
+    if builds["run"] or builds["from_cache"] or builds["failed"]:
+        output.detail(f"metadata builds: {builds['run']} run, {builds['from_cache']} from the cache, "
+                      f"{builds['failed']} failed ({builds['seconds']:.1f} s)")
 
 
 def _with_project(loaded: Any, project: Any) -> Any:
@@ -280,10 +364,11 @@ def _fetch_missing_hashes(plan: Any, client: Any, offline: bool, output: Output)
     if missing and offline:
         raise InputError(f"--fetch-missing-hashes must download {missing[0].filename}, and --offline forbids it",
                          fix="run once without --offline")
+    hashed = with_hashes(plan, client.artifact_sha256)  # the warnings come once the bytes are here
     for artifact in missing:
         output.warning(f"index '{artifact.index}' publishes no sha256 for {artifact.filename}: "
                        "pinned to the hash of the bytes downloaded now")
-    return with_hashes(plan, client.artifact_sha256)
+    return hashed
 
 
 def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
@@ -308,17 +393,19 @@ def _build_settings_not_in_outputs(project: Any, plan: Any) -> list[str]:
     return out
 
 
-def _summary(plan: Any, output: Output, default_index: str) -> None:
+def _summary(plan: Any, output: Output, default_index: str, listing: bool = True) -> None:
+    """Per target a line (its size and GPU runtime) and what it left out; with `listing`, its
+    packages; then the differences between targets (`_sections`)."""
     from planner.plan.runtime import carried_runtime
 
     for target_plan in plan.targets:
         target = target_plan.target
         output.text(f"{target.name} ({target.platform.name}, Python {target.python}, {target.accelerator_text}): "
-                    f"{len(target_plan.packages)} packages, {carried_runtime(target_plan).describe()}")
+                    f"{_count(len(target_plan.packages), 'package')}, {carried_runtime(target_plan).describe()}")
         for item in target_plan.left_out:
             output.text(f"  left out: {item}: {item.reason}")
             output.text(f"    {item.fix}")
-        for package in target_plan.packages:
+        for package in target_plan.packages if listing else ():
             where = "" if package.index == default_index else f"  [{package.index}]"
             if package.artifact.is_local:
                 where = f"  [{package.artifact.path}{', editable' if package.artifact.editable else ''}]"
@@ -363,9 +450,9 @@ def _sections(plan: Any, output: Output) -> None:
             output.text(f"  {hold.package} {hold.version} on {target} (newest {hold.newest}): {hold.reason}")
     kept = sorted({h.package for t in plan.targets for h in t.holds if h.cause == "pin" and h.by in (None, h.package)})
     if kept:
-        output.text(f"{len(kept)} direct requirement(s) kept below their newest version from the previous plan "
+        output.text(f"{_count(len(kept), 'direct requirement')} kept below their newest version from the previous plan "
                     f"({', '.join(kept[:5])}{', ...' if len(kept) > 5 else ''}); planner compile -U (or -P NAME) "
                     "upgrades them")
 
 
-app.command(name="compile")(compile_command)
+app.command(name="compile", short_help="Prove a plan per target; write lock, requirements, Dockerfiles.")(compile_command)

@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,13 +21,27 @@ if TYPE_CHECKING:
 def _console(stderr: bool) -> Console:
     from rich.console import Console  # imported when a command runs: `planner --help` needs no rich
 
-    # rich honours NO_COLOR and disables colour when the stream is not a terminal. Piped output
-    # gets a wide page so that tables stay one row per line for grep and diff.
+    # rich honours NO_COLOR and COLUMNS, and disables colour when the stream is not a terminal.
+    # Piped output is never wrapped at a fixed width: tables stay one row per line for grep and
+    # diff, unless COLUMNS asks for a width.
     stream = _PipeSafe(sys.stderr if stderr else sys.stdout)
     console = Console(file=stream, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
     if not console.is_terminal:
-        console = Console(file=stream, highlight=False, soft_wrap=False, width=200)  # type: ignore[arg-type]
+        width = _columns() or PIPE_WIDTH
+        console = Console(file=stream, highlight=False, soft_wrap=False, width=width)  # type: ignore[arg-type]
     return console
+
+
+PIPE_WIDTH = 10_000  # "unlimited": a table off a terminal takes the width its rows need
+
+
+def _columns() -> int | None:
+    """COLUMNS, when it holds a usable width."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return columns if columns >= 20 else None
 
 
 class _PipeSafe:
@@ -64,9 +78,8 @@ class Output:
     def error(self, message: str) -> None:
         self._print_err(f"[bold red]error[/]: {_escape(message)}")
 
-    def warning(self, message: str) -> None:
-        if not self.quiet:
-            self._print_err(f"[yellow]warning[/]: {_escape(message)}")
+    def warning(self, message: str) -> None:  # shown with -q too: -q keeps errors and warnings
+        self._print_err(f"[yellow]warning[/]: {_escape(message)}")
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -87,10 +100,11 @@ class Output:
         self.err.print(markup, soft_wrap=True)
 
     @contextmanager
-    def progress(self, message: str) -> Iterator[None]:
+    def progress(self, message: str, counts: Callable[[], str] | None = None) -> Iterator[None]:
         """While slow work runs, what it is busy with (`planner.solve.limits.activity`): on a
-        terminal a spinner line kept current; elsewhere (CI logs) a line after `QUIET_SECONDS`
-        and then every `NOTE_SECONDS`. Nothing with -q."""
+        terminal a line kept current with the phase and target and `counts()` (pages, metadata,
+        builds so far); elsewhere (CI logs) a line after `QUIET_SECONDS` and then every
+        `NOTE_SECONDS`. Nothing with -q."""
         if self.quiet:
             yield
             return
@@ -108,7 +122,9 @@ class Output:
             def refresh() -> None:
                 while not done.wait(0.5):
                     now = activity()
-                    status.update(f"{message}: {now} ({time.monotonic() - started:.0f} s)" if now else message)
+                    so_far = ", ".join(part for part in (counts() if counts else "",
+                                                         f"{time.monotonic() - started:.0f} s") if part)
+                    status.update(f"{message}: {now or 'working'} ({so_far})")
         else:
             status = None
 

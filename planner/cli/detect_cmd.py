@@ -27,7 +27,7 @@ def detect_command(
     ctx: typer.Context,
     project: ProjectArgument = Path("."),
     output_dir: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="The compiled outputs (default: output/ beside the pyproject).")] = None,
+        "-o", "--output", metavar="DIR", help="The compiled outputs (default: output/ beside the pyproject).")] = None,
     python: Annotated[str | None, typer.Option(
         "--python", metavar="VERSION|PATH",
         help="The Python the project will run on: a version, or an interpreter to ask (default: the one running planner).")] = None,
@@ -140,4 +140,4 @@ def _compiled(out: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
     return found, locks
 
 
-app.command(name="detect")(detect_command)
+app.command(name="detect", short_help="Which target this machine is, and how to install it.")(detect_command)

@@ -6,6 +6,7 @@ imports it last), so the two modules can be imported in either order.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -46,11 +47,11 @@ def mirror_command(
     from_url: Annotated[str | None, typer.Option(
         "--from-url", metavar="URL", help="Read from this simple index URL (or local folder); needs no project.")] = None,
     project: Annotated[Path, typer.Option(
-        "--project", "-p", help="The project directory or its pyproject.toml (not needed with --from-url).")] = Path("."),
+        "--project", "-p", metavar="PATH", help="The project directory or its pyproject.toml (not needed with --from-url).")] = Path("."),
     latest: Annotated[int | None, typer.Option(
         "--latest", min=1, metavar="N", help="Keep only the N newest matching versions of each package.")] = None,
     target: Annotated[list[str] | None, typer.Option(
-        "--target", "-t", help="Keep only wheels that fit this project target, plus sdists (repeatable).")] = None,
+        "--target", "-t", metavar="NAME", help="Keep only wheels that fit this project target, plus sdists (repeatable).")] = None,
     all_targets: Annotated[bool, typer.Option(
         "--all-targets", help="Keep only wheels that fit one of the project's targets, plus sdists.")] = False,
     files: Annotated[bool, typer.Option(
@@ -112,9 +113,13 @@ def mirror_command(
     )
     options = CacheOptions(cache_dir, no_cache, refresh, offline)
     platforms = target_platforms(chosen) if chosen is not None else None  # unrestricted: every file
-    with open_index_client(client_targets, options, platforms=platforms, warn=output.warning) as client:
+    unusable: list[str] = []
+    with open_index_client(client_targets, options, platforms=platforms, warn=unusable.append) as client:
         report = mirror(client, source, request, to)
-    _print_report(report, output, output_format is OutputFormat.JSON)
+    lines, covered = _per_page(unusable)
+    for line in lines:
+        output.warning(line)
+    _print_report(report, output, output_format is OutputFormat.JSON, covered)
     empty = [p.name for p in report.packages if not p.versions]
     if empty:
         raise InputError(f"nothing mirrored for {', '.join(empty)} from index '{source.name}'",
@@ -187,17 +192,57 @@ def _kib(n: int) -> str:
     return f"{n / 1024:.1f} KiB"
 
 
-def _print_report(report: MirrorReport, output: Output, as_json: bool) -> None:
+# The index client's warning about a file it leaves out (planner/index/client.py).
+_UNUSABLE_RE = re.compile(r"index '(?P<index>[^']*)' lists '(?P<file>[^']*)', which is unusable: (?P<reason>.*); "
+                          r"planner leaves it out \((?P<url>[^()]*)\)")
+_MORE_RE = re.compile(r"index '(?P<index>[^']*)': (?P<count>\d+) more unusable files on (?P<url>.*)")
+
+
+def _per_page(warnings: list[str]) -> tuple[list[str], set[str]]:
+    """The client's warnings about unusable files as one line per index page (a mirror reads whole
+    pages: one line per file would bury the summary), and the names of the pages summed up."""
+    pages: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    more: dict[tuple[str, str], int] = {}
+    lines = []
+    for warning in warnings:
+        if (match := _UNUSABLE_RE.fullmatch(warning)) is not None:
+            pages.setdefault((match["index"], match["url"]), []).append((match["file"], match["reason"]))
+        elif (match := _MORE_RE.fullmatch(warning)) is not None:
+            more[(match["index"], match["url"])] = int(match["count"])
+        else:
+            lines.append(warning)
+    for (index, url), files in pages.items():
+        count = len(files) + more.get((index, url), 0)
+        first, reason = files[0]
+        lines.append(f"index '{index}': {_count(count, 'listed file')} unusable, left out (first: {first!r}: "
+                     f"{reason}) ({url})")
+    return lines, {url.rstrip("/").rsplit("/", 1)[-1] for _, url in pages}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _print_report(report: MirrorReport, output: Output, as_json: bool, covered: set[str] = frozenset()) -> None:
+    from planner.mirror import UNREADABLE
+
     for package in report.packages:
+        # Per-file notes ("<file>: no metadata file (why)") as one line per package; unreadable
+        # files once (the warning about them, above, when there is one).
+        per_file = [note for note in package.notes if ": no metadata file (" in note]
         for note in package.notes:
-            output.info(f"{package.name}: {note}")
+            if note not in per_file and not (UNREADABLE in note and package.name in covered):
+                output.info(f"{package.name}: {note}")
+        if per_file:
+            output.info(f"{package.name}: {_count(len(per_file), 'file')} mirrored without a metadata file "
+                        f"(first: {per_file[0]})")
     totals = report.totals
-    artifacts = f", {totals['artifact_files']} artifact(s)" if totals["artifact_files"] else ""
+    artifacts = f", {_count(totals['artifact_files'], 'artifact')}" if totals["artifact_files"] else ""
     output.info(
-        f"mirrored {totals['packages']} package(s) from index '{report.index}' ({report.index_url}) "
-        f"into {report.out_dir}: {totals['versions']} version(s), {totals['files']} file(s), "
-        f"{totals['metadata_files']} metadata file(s){artifacts}, {_kib(totals['bytes'])}; "
-        f"{totals['changed']} file(s) created or changed"
+        f"mirrored {_count(totals['packages'], 'package')} from index '{report.index}' ({report.index_url}) "
+        f"into {report.out_dir}: {_count(totals['versions'], 'version')}, {_count(totals['files'], 'file')}, "
+        f"{_count(totals['metadata_files'], 'metadata file')}{artifacts}, {_kib(totals['bytes'])}; "
+        f"{_count(totals['changed'], 'file')} created or changed"
     )
     if as_json:
         output.json(report.to_json())
@@ -208,4 +253,4 @@ def _print_report(report: MirrorReport, output: Output, as_json: bool) -> None:
                     f"artifacts={package.artifact_files} {_kib(package.bytes)}")
 
 
-app.command(name="mirror")(mirror_command)
+app.command(name="mirror", short_help="Write a static simple index of chosen packages.")(mirror_command)

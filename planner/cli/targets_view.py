@@ -48,40 +48,74 @@ def _shows_packages(loaded: LoadedTargets) -> bool:
 
 
 def targets_text(loaded: LoadedTargets, output: Output) -> None:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    """A table, one row per target; when the table is wider than the terminal (or COLUMNS), one
+    block per target instead, its lines wrapped at the width (never a column one letter wide)."""
     packages = _shows_packages(loaded)
     columns = ["target", "platform", "python", "accelerator", *(["packages"] if packages else []),
                "extras / groups", "index routing"]
-    for column in columns:
-        table.add_column(column, no_wrap=column not in ("index routing", "packages"), overflow="fold")
-    for target in loaded.targets:
-        table.add_row(
-            target.name,
-            target.platform.name,
-            target.python.short,
-            str(target.accelerator) if target.accelerator is not None else "-",
-            *([", ".join(target.packages) or "-"] if packages else []),
-            _activated(target),
-            _routes_text(loaded.routes[target.name]),
-        )
-    output.out.print(table)
-    indexes = ", ".join(f"{index.name} ({', '.join([index.display_url, *_index_roles(index)])})"
-                        for index in loaded.project.indexes)
-    output.text(f"indexes: {indexes}")
+    rows = [[
+        target.name,
+        target.platform.name,
+        target.python.short,
+        str(target.accelerator) if target.accelerator is not None else "-",
+        *([", ".join(target.packages) or "-"] if packages else []),
+        _activated(target),
+        _routes_text(loaded.routes[target.name]),
+    ] for target in loaded.targets]
+    width = output.out.width
+    natural = sum(max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)) \
+        + 3 * (len(columns) - 1)
+    if rows and natural > width:
+        _stacked(columns, rows, output, width)
+    else:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+        for column in columns:
+            table.add_column(column, no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        output.out.print(table)
+    indexes = [f"{index.name} ({', '.join([index.display_url, *_index_roles(index)])})"
+               for index in loaded.project.indexes]
+    if len("indexes: " + ", ".join(indexes)) <= width:
+        output.text(f"indexes: {', '.join(indexes)}")
+    else:
+        output.text("indexes:")
+        for index in indexes:
+            _wrapped(f"  {index}", output, width)
     project = loaded.project
     if project.members:
         root = "virtual root" if project.virtual else f"root {project.name}" + ("" if project.is_package else " (no package)")
         members = ", ".join(f"{m.name} ({m.root.relative_to(project.root).as_posix()}"
                             + ("" if m.is_package else ", no package") + ")" for m in project.members)
-        output.text(f"workspace: {root}; members: {members}")
+        _wrapped(f"workspace: {root}; members: {members}", output, width)
     if loaded.derived:
-        output.text("targets derived by the default rule (no [tool.planner.targets]; see docs/targets.md):")
+        _wrapped("targets derived by the default rule (no [tool.planner.targets]; see docs/targets.md):", output, width)
         for note in loaded.notes:
-            output.text(f"  {note}")
+            _wrapped(f"  {note}", output, width)
     for target in loaded.targets:
         output.detail(f"{target.name}: {target.os_floor_text or 'no OS floor'}, {len(target.tags)} wheel tags, "
                       f"best {target.tags[0]}; markers: "
                       + ", ".join(f"{k}={v!r}" for k, v in target.environment.items()))
+
+
+def _stacked(columns: list[str], rows: list[list[str]], output: Output, width: int) -> None:
+    """Each target as a block: its name and machine on one line, the other columns below it."""
+    for row in rows:
+        fields = dict(zip(columns, row, strict=True))
+        _wrapped(f"{fields['target']}: {fields['platform']}, Python {fields['python']}, {fields['accelerator']}",
+                 output, width)
+        for column in columns[4:]:
+            _wrapped(f"  {column}: {fields[column]}", output, width)
+
+
+def _wrapped(line: str, output: Output, width: int) -> None:
+    """`line` wrapped at `width` at spaces, its continuation lines indented under it."""
+    import textwrap
+
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    for part in textwrap.wrap(line, width=width, subsequent_indent=indent, break_long_words=False,
+                              break_on_hyphens=False) or [line]:
+        output.text(part)
 
 
 def _index_roles(index: Index) -> list[str]:

@@ -22,6 +22,7 @@ from planner.cli.app import (
     NoCacheOption,
     OfflineOption,
     OutputFormat,
+    ProjectArgument,
     RefreshOption,
     _select_targets,
     app,
@@ -29,12 +30,12 @@ from planner.cli.app import (
 )
 from planner.cli.console import Output
 
-ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="The project directory or its pyproject.toml.")]
+ProjectOption = Annotated[Path, typer.Option("--project", "-p", metavar="PATH", help="The project directory or its pyproject.toml (default: the nearest one in the current folder or a parent).")]
 OutputOption = Annotated[Path | None, typer.Option(
-    "-o", "--output", help="The output folder holding the plan (default: output/ beside the pyproject).")]
+    "-o", "--output", metavar="DIR", help="The output folder holding the plan (default: output/ beside the pyproject).")]
 FreshOption = Annotated[bool, typer.Option(
     "--fresh", help="Solve again (network and cache, as planner compile would now) instead of reading the plan.")]
-TargetsOption = Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeatable).")]
+TargetsOption = Annotated[list[str] | None, typer.Option("--target", "-t", metavar="NAME", help="Only these targets (repeatable).")]
 
 
 def _written(ctx: typer.Context, project: Path, targets: list[str], index: list[str] | None, default_index: str | None,
@@ -155,7 +156,7 @@ def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: An
 @reports_errors
 def why_command(
     ctx: typer.Context,
-    package: Annotated[str, typer.Argument(help="The package.")],
+    package: Annotated[str, typer.Argument(metavar="PACKAGE", help="The package.")],
     project: ProjectOption = Path("."),
     target: TargetsOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
@@ -274,11 +275,11 @@ def why_not_command(
 @reports_errors
 def tree_command(
     ctx: typer.Context,
-    project: Annotated[Path, typer.Argument(help="The project directory or its pyproject.toml.")] = Path("."),
+    project: ProjectArgument = Path("."),
     target: TargetsOption = None,
     invert: Annotated[str | None, typer.Option(
         "--invert", metavar="NAME", help="Show what requires NAME, up to the project.")] = None,
-    depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Maximum depth of the tree.")] = 255,
+    depth: Annotated[int, typer.Option("--depth", "-d", min=0, metavar="N", help="Maximum depth of the tree.")] = 255,
     output_format: FormatOption = OutputFormat.TEXT,
     output_dir: OutputOption = None,
     index: IndexOption = None,
@@ -301,6 +302,6 @@ def tree_command(
         output.text(line)
 
 
-app.command(name="why")(why_command)
-app.command(name="why-not")(why_not_command)
-app.command(name="tree")(tree_command)
+app.command(name="why", short_help="Why a package is in each target's plan.")(why_command)
+app.command(name="why-not", short_help="Why a package (or a version) is not in the plan.")(why_not_command)
+app.command(name="tree", short_help="Each target's requirement tree.")(tree_command)

@@ -35,8 +35,26 @@ class LoadedTargets:
     notes: tuple[str, ...] = ()  # how the default rule applied (derived targets)
 
 
+def discover_pyproject(path: Path) -> Path:
+    """The pyproject.toml a command works on, found as uv finds it: `path` itself when it is the
+    file, else the first of the folder and its parents that holds one (`.`: the current folder)."""
+    if path.is_file() or path.name == "pyproject.toml":
+        return find_pyproject(path)
+    if not path.is_dir():
+        raise InputError(f"no such folder: {path}", fix="pass the project's directory or its pyproject.toml")
+    start = path.resolve()
+    looked = []
+    for folder in (start, *start.parents):
+        looked.append(folder)
+        if (folder / "pyproject.toml").is_file():
+            return folder / "pyproject.toml"
+    raise InputError(f"no pyproject.toml in {start} or any parent folder (looked in "
+                     f"{', '.join(str(f) for f in looked)})",
+                     fix="run planner in the project's folder or a subfolder, or pass -p/--project PATH")
+
+
 def load_targets(path: Path, index_options: list[str], default_index: str | None) -> LoadedTargets:
-    pyproject = find_pyproject(path)
+    pyproject = discover_pyproject(path)
     overrides = IndexOverrides.parse(index_options, default_index, Path.cwd())
     declared = load_project(pyproject)
     project = resolve_spans(apply_index_overrides(declared, overrides))
@@ -84,10 +102,11 @@ def target_platforms(targets: Iterable[Target]) -> frozenset[str]:
 
 @contextmanager
 def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms: frozenset[str] | None = None,
-                      warn: Callable[[str], None] | None = None) -> Iterator[IndexClient]:
+                      warn: Callable[[str], None] | None = None,
+                      log_request: Callable[[str], None] | None = None) -> Iterator[IndexClient]:
     """An index client for the run: one connection pool, the shared on-disk cache. `platforms`
     (`target_platforms`) lets it leave out wheels no target can install; `warn` hears of
-    unusable files."""
+    unusable files; `log_request` of every HTTP response (`-vv`)."""
     from planner.index.auth import CredentialStore
     from planner.index.cache import Cache, default_cache_dir
     from planner.index.client import IndexClient
@@ -98,6 +117,7 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms
                          fix="drop one of the two options")
     cache = Cache(None if options.no_cache else (options.cache_dir or default_cache_dir()))
     with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
+        fetcher.on_request = log_request
         yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
                           platforms=platforms, warn=warn)
 

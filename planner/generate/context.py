@@ -89,20 +89,36 @@ def canonical_overrides(project: Project, index_options: Mapping[str, str], defa
         return _folder_relative(url, project.root) if _is_folder(url) else strip_userinfo(url)
 
     words = []
-    for name in sorted(index_options):
+    for name in index_options:  # in the order given: added indexes are searched in that order
         words += ["--index", f"{name}={show(index_options[name])}"]
     if default_index:
         words += ["--default-index", show(default_index)]
     return words
 
 
+def _output_words(project: Project, output_dir: Path | None) -> list[str]:
+    """`-o DIR` for the recorded command, DIR relative to the project; nothing for the default."""
+    if output_dir is None:
+        return []
+    root = project.root.resolve()
+    out = output_dir.resolve()
+    if out == root / "output":
+        return []
+    return ["-o", Path(os.path.relpath(out, root)).as_posix()]
+
+
 def output_context(project: Project, declared: Project, index_options: Mapping[str, str],
                    default_index: str | None, target_names: Sequence[str],
-                   settings: Sequence[str] = (), output_dir: Path | None = None) -> OutputContext:
-    """`settings`: command-line words that shape the plan, canonical (`--resolution lowest`)."""
+                   settings: Sequence[str] = (), output_dir: Path | None = None,
+                   recorded: Sequence[str] = ()) -> OutputContext:
+    """`settings`: command-line words that shape the plan, canonical (`--resolution lowest`);
+    `recorded`: other words the recorded command needs to make the same files
+    (`--fetch-missing-hashes`), not part of the fingerprint. The recorded command runs in the
+    project folder: `-o` (when not the default) is relative to it."""
     overrides = canonical_overrides(project, index_options, default_index)
     selection = [w for name in target_names for w in ("--target", name)]
-    command = shlex.join(["planner", "compile", *selection, *overrides, *settings])
+    command = shlex.join(["planner", "compile", *_output_words(project, output_dir), *selection, *overrides,
+                          *settings, *recorded])
     fingerprint = hashlib.sha256()
     fingerprint.update(project.fingerprint.encode())
     facts: dict[str, object] = {"overrides": overrides, "targets": list(target_names), "planner": __version__}

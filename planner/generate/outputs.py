@@ -53,8 +53,17 @@ def require_hashes(context: OutputContext, plan: Plan) -> None:
     missing = unhashed_artifacts(plan)
     if missing:
         artifact = missing[0]
+        # Name the place actually read: a local folder standing in for the index, not the URL
+        # the outputs would publish.
+        read = next((index.url for index in context.project.indexes if index.name == artifact.index), None)
+        published = context.index_url(artifact.index)
+        where = published
+        if read is not None and read.startswith("file:"):
+            from urllib.parse import unquote, urlsplit
+
+            where = f"read from the folder {unquote(urlsplit(read).path)}"
         raise InputError(
-            f"index '{artifact.index}' ({context.index_url(artifact.index)}) gives no sha256 for "
+            f"index '{artifact.index}' ({where}) gives no sha256 for "
             f"{artifact.filename}: outputs pin every artifact by hash",
             fix="pass --fetch-missing-hashes to download the file and pin the hash of its bytes, "
                 "or use an index that publishes sha256 hashes")
@@ -124,7 +133,8 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     local = sorted({p.artifact.filename for t in plan.targets for p in t.packages
                     if p.artifact.url.startswith("file:") and not p.artifact.is_local})
     if local:
-        notes.append(f"{len(local)} artifact(s) are files on this machine (a local index with its files, e.g. "
+        notes.append(f"{len(local)} {'artifact is a file' if len(local) == 1 else 'artifacts are files'} on this "
+                     "machine (a local index with its files, e.g. "
                      f"{local[0]}): the outputs install them only here")
     manifest = {path: _sha256(data) for path, data in sorted(files.items())}
     document = plan_document(context.project, plan, context.index_urls)

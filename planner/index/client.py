@@ -120,7 +120,7 @@ class OfflineMisses(OfflineMiss):
         whats = list(dict.fromkeys(miss.what for miss in misses))
         super().__init__(whats[0])
         self.whats = whats
-        self.args = (f"offline, and the cache lacks {len(whats)} item(s):\n" + "\n".join(f"  - {w}" for w in whats),)
+        self.args = (f"offline, and the cache lacks {len(whats)} {'item' if len(whats) == 1 else 'items'}:\n" + "\n".join(f"  - {w}" for w in whats),)
 
 
 class MetadataUnavailable(PlannerError):
@@ -241,6 +241,13 @@ class IndexClient:
             return listing.project_page(index.name, name, self._local_hashes if local else None,
                                         local_root=local_root_of(index.url), platforms=self.platforms)
         url = self.page_url(index, name)
+        if url.startswith("file:"):  # a local folder is read afresh on every run: an edit shows at once
+            response = self.fetcher.get(url, index.name, {"Accept": ACCEPT_HEADER}, ok_statuses=(200, 404))
+            self.stats.count_page("pages_fetched")
+            return self._parse(index, name, url, CachedPage(
+                b"" if response.status == 404 else response.body,
+                "404" if response.status == 404 else response.headers.get("content-type", ""),
+                None, None, time.time(), None))
         # The cache never sees credentials: entries are keyed by (and record) the URL without them.
         cache_key, _ = split_userinfo(url)
         cached = self.cache.get_page(cache_key, "simple")
@@ -254,8 +261,8 @@ class IndexClient:
                 raise OfflineMiss(f"index page of '{name}' on index '{index.name}' ({redact_url(url)})")
             self.stats.count_page("pages_from_cache")
             return parsed_cached
-        if cached is not None and not self.refresh and cached.is_fresh():
-            self.stats.count_page("pages_from_cache")
+        if cached is not None and not self.refresh and self.default_page_ttl and cached.is_fresh():
+            self.stats.count_page("pages_from_cache")  # (PLANNER_INDEX_TTL=0: every page is revalidated)
             return parsed_cached
         headers = {"Accept": ACCEPT_HEADER}
         if cached is not None:
@@ -372,7 +379,7 @@ class IndexClient:
                 raise OfflineMiss(f"flat index page of index '{index.name}' ({redact_url(url)})")
             self.stats.count_page("pages_from_cache")
             return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
-        if cached is not None and not self.refresh and cached.is_fresh():
+        if cached is not None and not self.refresh and self.default_page_ttl and cached.is_fresh():
             self.stats.count_page("pages_from_cache")
             return self._parse_flat(index, self._flat_base(cache_key, cached), cached.body, cached.content_type)
         headers = {"Accept": _FLAT_ACCEPT}

@@ -200,6 +200,8 @@ class Fetcher:
         self.backoff = backoff
         self.max_page_bytes = max_page_bytes
         self.stats = stats or FetchStats()
+        # Hears of each HTTP response: "GET <url, no credentials> <status>" (`planner -vv`).
+        self.on_request: Callable[[str], None] | None = None
         self._timeout = timeout
         self._max_connections = max_connections
         self._trust = _trust_locations()
@@ -411,6 +413,9 @@ class Fetcher:
         """A streamed GET, its redirects checked hop by hop (`_RedirectGuard`)."""
         self._guard.start()
         with self._client.stream("GET", url, headers=dict(headers), auth=creds) as response:
+            if self.on_request is not None:
+                ranged = f" ({headers['Range']})" if "Range" in headers else ""
+                self.on_request(f"GET {redact_url(url)}{ranged} {response.status_code}")
             yield response
 
     def _local_path(self, url: str, index: str) -> Path:
@@ -506,13 +511,16 @@ class Fetcher:
             except httpx.TimeoutException:
                 last, wait = "timed out", None
             except (httpx.TransportError, httpx.DecodingError) as exc:
-                last, wait = f"connection failed: {type(exc).__name__}", None
+                last, wait = f"connection failed: {_connection_cause(exc)}", None
             except httpx.InvalidURL as exc:
                 raise FetchError(index, url, f"invalid URL: {redact_text(str(exc))}") from None
             if n < self.retries:
                 time.sleep(wait if wait is not None else min(self.backoff * (2**n), MAX_BACKOFF))
-        raise FetchError(index, url, f"{last}, after {self.retries + 1} attempts",
-                         "check the network or the index; planner retries timeouts and server errors")
+        attempts = "1 attempt" if self.retries == 0 else f"{self.retries + 1} attempts"
+        raise FetchError(index, url, f"{last}, after {attempts}",
+                         f"check the network and the index URL; or read the index from elsewhere with "
+                         f"--index {index}=URL (a mirror, or a folder made by planner mirror), or compile "
+                         "only the targets that do not need it with -t TARGET")
 
     def _get_file(self, url: str, index: str, headers: Mapping[str, str], limit: int) -> Response:
         path = self._local_path(url, index)
@@ -532,6 +540,36 @@ class Fetcher:
         body = path.read_bytes()
         content_type = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
         return Response(200, {"content-type": content_type}, body, url)
+
+
+def _connection_cause(exc: BaseException) -> str:
+    """Why a connection failed, in a user's words: the DNS name, a refusal, TLS, or the error's kind."""
+    import socket
+    import ssl
+
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    for cause in seen:
+        if isinstance(cause, socket.gaierror):
+            return "DNS name not found (the host name does not resolve here)"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused (nothing listens at that host and port)"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted ({redact_text(cause.verify_message or str(cause))})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed ({redact_text(cause.reason or str(cause))})"
+    text = " ".join(str(cause) for cause in seen)
+    for words, cause_text in (("Name or service not known", "DNS name not found (the host name does not resolve here)"),
+                              ("nodename nor servname", "DNS name not found (the host name does not resolve here)"),
+                              ("Connection refused", "connection refused (nothing listens at that host and port)"),
+                              ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
+                              ("SSL", "TLS handshake failed")):
+        if words in text:
+            return cause_text
+    return type(exc).__name__
 
 
 class _HashingReader(io.RawIOBase):
