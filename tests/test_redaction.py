@@ -44,6 +44,12 @@ def test_any_token_is_hidden_in_a_version_control_url(token: str) -> None:
     assert redact_text(text) == "invalid requirement 'lib @ git+https://***@github.com/org/lib@v1.0'"
 
 
+def test_a_token_that_looks_like_a_fragment_is_hidden_in_a_version_control_url() -> None:
+    for token in ("#A=", "ab#egg=cd"):
+        assert redact_text(f"'lib @ git+https://{token}@github.com/org/lib@v1.0#subdirectory=libs/sub'") == \
+            "'lib @ git+https://***@github.com/org/lib@v1.0#subdirectory=libs/sub'"
+
+
 def test_urls_without_credentials_are_unchanged() -> None:
     for text in ("https://pypi.org/simple/torch/", "git+https://github.com/org/lib@v1.0",
                  "git+https://github.com/org/lib@1a2b3c4#subdirectory=libs/sub",

@@ -335,3 +335,25 @@ def test_check_sees_a_change_in_a_path_sources_tree(tmp_path) -> None:
     assert _compile(root, "--check").exit_code == 0
     (tool / "setup.py").write_text("from setuptools import setup\nsetup()\n")
     assert _compile(root, "--check").exit_code == 1
+
+
+def test_a_workspace_source_no_requirement_uses_is_ignored_with_a_warning_as_uv_ignores_it(tmp_path) -> None:
+    # openai-agents-python names its member `agents` while the member's project is `custom-agents`;
+    # nothing requires `agents`, so uv never reads the entry and locks. A requirement on it fails.
+    files = {
+        "pyproject.toml": _member("root") + '[tool.uv.workspace]\nmembers = ["agents"]\n'
+                          '[tool.uv.sources]\nagents = { workspace = true }\n',
+        "agents/pyproject.toml": _member("custom-agents"),
+    }
+    project = load_project(_write(tmp_path / "unused", files))
+    assert "agents" not in project.uv.local_sources
+    assert any("source for 'agents' says workspace = true, but no workspace member is named 'agents' and no "
+               "requirement of the workspace names it: ignored" in w.message for w in project.warnings)
+    result = _compile(tmp_path / "unused")
+    assert result.exit_code == 0, result.output
+
+    files["agents/pyproject.toml"] = _member("custom-agents", '"agents>=1"')
+    result = runner.invoke(app, ["targets", str(_write(tmp_path / "used", files))])
+    assert result.exit_code == 2
+    assert "pyproject.toml:9 [tool.uv.sources.agents]: source for 'agents' says workspace = true, but no " \
+           "workspace member is named 'agents'" in result.output

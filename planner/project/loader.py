@@ -505,6 +505,7 @@ class _ProjectLoader:
         local_names = ([] if virtual else [name]) + [p.name for p in members]
         uv = self.uv_settings(optional, groups, name, indexes, members, local_names, all_extras, all_groups)
         uv = dataclasses.replace(uv, indexes=self.with_member_indexes(indexes, members))
+        uv = self.check_workspace_sources(uv, dependencies, optional, groups, members, local_names)
         planner = self.planner_settings(all_extras, all_groups, local_names)
         self.check_member_requirements(name, dependencies, optional, groups, uv, members)
         return Project(
@@ -763,7 +764,6 @@ class _ProjectLoader:
         self.requirement_sources(local_sources, direct_sources, conflicts)
         index_sources, local_sources, direct_sources = self.workspace_sources(
             index_sources, local_sources, direct_sources, members)
-        self.check_workspace_sources(local_sources, members, local_names)
         self.check_url_requirements(index_sources, local_sources, direct_sources)
         return UvSettings(
             indexes=indexes,
@@ -1344,20 +1344,42 @@ class _ProjectLoader:
                             mapping[package] = mapping.get(package, ()) + (entry,)
         return merged[0], merged[1], merged[2]
 
-    def check_workspace_sources(self, local_sources: Mapping[NormalizedName, tuple[LocalSource, ...]],
-                                members: tuple[Project, ...], local_names: list[NormalizedName]) -> None:
-        """A `workspace = true` source must name a member (uv fails otherwise, and so does planner)."""
-        for package, entries in local_sources.items():
-            for entry in entries:
-                if isinstance(entry, WorkspaceSource) and package not in local_names:
-                    names = ", ".join(sorted(local_names)) or "none"
-                    hint = did_you_mean(package, local_names)
-                    raise InputError(
-                        f"source for '{package}' says workspace = true, but no workspace member is named "
-                        f"'{package}' (members: {names})",
-                        location=entry.origin,
-                        fix=(hint + " " if hint else "") + "add its folder to [tool.uv.workspace] members in the "
-                            "workspace root, or use { path = \"...\" } or an index source")
+    def check_workspace_sources(self, uv: UvSettings, dependencies: tuple[Dependency, ...],
+                                optional: Mapping[str, tuple[Dependency, ...]],
+                                groups: Mapping[str, tuple[Dependency, ...]], members: tuple[Project, ...],
+                                local_names: list[NormalizedName]) -> UvSettings:
+        """A `workspace = true` source must name a member when a requirement of the workspace uses it
+        (uv fails then, and so does planner). uv lowers sources per requirement, so an entry that no
+        requirement names is never read and the lock succeeds: planner warns and drops it, so that a
+        package of that name required by an index package still comes from the indexes."""
+        required: set[NormalizedName] = set()
+        for project_deps in ((dependencies, optional, groups, uv.constraints, uv.overrides),
+                             *((m.dependencies, m.optional_dependencies, m.dependency_groups) for m in members)):
+            for deps in project_deps:
+                for dependency in (d for ds in deps.values() for d in ds) if isinstance(deps, Mapping) else deps:
+                    required.add(dependency.name)
+        kept: dict[NormalizedName, tuple[LocalSource, ...]] = {}
+        for package, entries in uv.local_sources.items():
+            stray = [e for e in entries if isinstance(e, WorkspaceSource) and package not in local_names]
+            if stray and package in required:
+                names = ", ".join(sorted(local_names)) or "none"
+                hint = did_you_mean(package, local_names)
+                raise InputError(
+                    f"source for '{package}' says workspace = true, but no workspace member is named "
+                    f"'{package}' (members: {names})",
+                    location=stray[0].origin,
+                    fix=(hint + " " if hint else "") + "add its folder to [tool.uv.workspace] members in the "
+                        "workspace root, or use { path = \"...\" } or an index source")
+            if stray:
+                hint = did_you_mean(package, local_names)
+                self.warnings.append(Diagnostic(
+                    f"source for '{package}' says workspace = true, but no workspace member is named '{package}' "
+                    "and no requirement of the workspace names it: ignored, as uv ignores it"
+                    + (f" ({hint})" if hint else ""), stray[0].origin))
+            rest = tuple(e for e in entries if e not in stray)
+            if rest:
+                kept[package] = rest
+        return dataclasses.replace(uv, local_sources=frozen_mapping(kept))
 
     def conflicts(self, extras: Mapping[str, Any], groups: Mapping[str, Any], project_name: str,
                   members: tuple[Project, ...] = (), local_names: list[NormalizedName] | None = None,
