@@ -253,6 +253,14 @@ def test_requirements_keep_every_file_hash_checked_and_git_packages_pinned_to_co
                          f"subpkg @ git+{world.repo_url}@{world.repo.commits['c1']}#subdirectory=libs/sub"]
 
 
+def test_check_accepts_the_outputs_of_a_plan_with_git_packages(world: World, compiled) -> None:
+    """git-packages.txt is one of the files planner writes: `--check` finds the outputs current
+    (it called the folder stale: "not a file planner writes")."""
+    project, _ = compiled
+    result = world.compile(project, "--check")
+    assert result.exit_code == 0, result.output
+
+
 def test_no_output_cache_or_message_holds_the_credentials(world: World, compiled) -> None:
     project, result = compiled
     for path in [*(project / "output").rglob("*"), *(world.root / "cache").rglob("*")]:

@@ -35,7 +35,7 @@ PLAN_FILE = "plan.json"
 # The names planner writes (see the module docstring): what a previous manifest may ask to remove.
 # (Keep it in step with the list above when a new kind of output is added.)
 _OUTPUT_PATH_RE = re.compile(r"pylock\.toml|pylock\.[A-Za-z0-9][A-Za-z0-9._-]*\.toml"
-                             r"|[A-Za-z0-9][A-Za-z0-9._-]*/(?:requirements\.txt|local-packages\.txt"
+                             r"|[A-Za-z0-9][A-Za-z0-9._-]*/(?:requirements\.txt|local-packages\.txt|git-packages\.txt"
                              r"|image-requirements\.txt|Dockerfile|Dockerfile\.dockerignore)")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
