@@ -6,6 +6,7 @@ Everything runs on a copy of the bundled example and its static indexes: no netw
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -345,3 +346,23 @@ def test_targets_with_the_same_explanation_are_explained_once(example: Path, tmp
     assert result.stderr.count("drop torch==2.5.1 from extra gpu (pyproject.toml:10)") == 1
     assert "pypi has no torch for these targets" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_from_a_workspace_members_folder_the_workspace_is_compiled(tmp_path: Path) -> None:
+    """As uv finds a workspace from a member: the nearest pyproject.toml belongs to a member, so
+    the workspace root whose members include it is the project; a folder the root's `exclude`
+    leaves out (or that no member glob matches) is a project of its own."""
+    member = '[project]\nname = "{0}"\nversion = "1.0"\nrequires-python = ">=3.11"\ndependencies = []\n'
+    (tmp_path / "pyproject.toml").write_text(
+        member.format("root").replace("[]", '["lib"]') + '[tool.uv.sources]\nlib = { workspace = true }\n'
+        '[tool.uv.workspace]\nmembers = ["libs/*"]\nexclude = ["libs/alone"]\n'
+        '[tool.planner.targets.linux]\nplatform = "linux-x86_64"\npython = "3.11"\n')
+    for name in ("lib", "alone"):
+        (tmp_path / "libs" / name / "src").mkdir(parents=True)
+        (tmp_path / "libs" / name / "pyproject.toml").write_text(member.format(name))
+    inside = planner("targets", "--format", "json", cwd=tmp_path / "libs" / "lib" / "src")
+    assert inside.returncode == 0, inside.stderr
+    assert json.loads(inside.stdout)["project"]["name"] == "root"
+    alone = planner("targets", "--format", "json", cwd=tmp_path / "libs" / "alone")
+    assert alone.returncode == 0, alone.stderr
+    assert json.loads(alone.stdout)["project"]["name"] == "alone"

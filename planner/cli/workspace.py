@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,10 +48,42 @@ def discover_pyproject(path: Path) -> Path:
     for folder in (start, *start.parents):
         looked.append(folder)
         if (folder / "pyproject.toml").is_file():
-            return folder / "pyproject.toml"
+            return _workspace_root_of(folder) or folder / "pyproject.toml"
     raise InputError(f"no pyproject.toml in {start} or any parent folder (looked in "
                      f"{', '.join(str(f) for f in looked)})",
                      fix="run planner in the project's folder or a subfolder, or pass -p/--project PATH")
+
+
+def _workspace_root_of(member: Path) -> Path | None:
+    """The pyproject.toml of the workspace whose members include the folder `member`, as uv
+    finds it: the nearest parent folder with a `[tool.uv.workspace]` table decides (its
+    `members` globs match `member` and its `exclude` globs do not); None when there is none, or
+    when it leaves `member` out (then `member` is a project of its own)."""
+    for folder in member.parents:
+        candidate = folder / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            workspace = tomllib.loads(candidate.read_text(encoding="utf-8")).get("tool", {}).get("uv", {}).get("workspace")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+            return None  # a broken file up there is no workspace planner can use: stay with the member
+        if not isinstance(workspace, dict):
+            continue
+
+        def matched(key: str) -> bool:
+            patterns = workspace.get(key, [])
+            if not isinstance(patterns, list):
+                return False
+            for pattern in patterns:
+                try:
+                    if isinstance(pattern, str) and member in {p.resolve() for p in folder.glob(pattern)}:
+                        return True
+                except (ValueError, OSError):  # a pattern the loader will name as an error
+                    continue
+            return False
+
+        return candidate if matched("members") and not matched("exclude") else None
+    return None
 
 
 def load_targets(path: Path, index_options: list[str], default_index: str | None) -> LoadedTargets:
