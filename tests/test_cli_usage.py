@@ -280,6 +280,11 @@ def test_connection_causes_are_named() -> None:
     certificate = ssl.SSLCertVerificationError(1, "certificate verify failed")
     certificate.verify_message = "self-signed certificate"
     assert _connection_cause(failed(certificate)) == "TLS certificate not trusted (self-signed certificate)"
+    dropped = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    assert _connection_cause(dropped) == "the server closed the connection before a complete answer"
+    assert _connection_cause(failed(ConnectionResetError(104, "Connection reset by peer"))) == "connection reset by the server"
+    assert _connection_cause(httpx.ConnectError("All connection attempts failed")) == \
+        "ConnectError (All connection attempts failed)"
 
 
 def _folder_index(root: Path, versions: list[str]) -> Path:

@@ -543,9 +543,12 @@ class Fetcher:
 
 
 def _connection_cause(exc: BaseException) -> str:
-    """Why a connection failed, in a user's words: the DNS name, a refusal, TLS, or the error's kind."""
+    """Why a connection failed, in a user's words: the DNS name, a refusal, TLS, a connection the
+    server dropped, or else the error's kind and text."""
     import socket
     import ssl
+
+    import httpx
 
     seen: list[BaseException] = []
     current: BaseException | None = exc
@@ -561,15 +564,23 @@ def _connection_cause(exc: BaseException) -> str:
             return f"TLS certificate not trusted ({redact_text(cause.verify_message or str(cause))})"
         if isinstance(cause, ssl.SSLError):
             return f"TLS handshake failed ({redact_text(cause.reason or str(cause))})"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(cause, httpx.RemoteProtocolError):
+            return "the server closed the connection before a complete answer"
+        if isinstance(cause, (httpx.ReadError, httpx.WriteError)):
+            return "the connection broke during the transfer"
     text = " ".join(str(cause) for cause in seen)
     for words, cause_text in (("Name or service not known", "DNS name not found (the host name does not resolve here)"),
                               ("nodename nor servname", "DNS name not found (the host name does not resolve here)"),
                               ("Connection refused", "connection refused (nothing listens at that host and port)"),
                               ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
-                              ("SSL", "TLS handshake failed")):
+                              ("SSL", "TLS handshake failed"),
+                              ("Network is unreachable", "network unreachable (no route to that host from here)")):
         if words in text:
             return cause_text
-    return type(exc).__name__
+    detail = redact_text(str(exc)).strip()
+    return f"{type(exc).__name__} ({detail[:200]})" if detail else type(exc).__name__
 
 
 class _HashingReader(io.RawIOBase):
