@@ -97,3 +97,15 @@ def test_limits_are_scoped_to_their_block() -> None:
     with limits.explain_budget(1.5):
         assert limits.explain_seconds() == 1.5
     assert limits.explain_seconds() == limits.DEFAULT_EXPLAIN_SECONDS
+
+
+def test_why_and_why_not_fresh_take_the_time_limits(served: Served) -> None:
+    """`why --fresh` and `why-not --fresh` solve as compile does, within the same limits."""
+    for command in (["why", "alpha"], ["why-not", "alpha"]):
+        words = [*command, "-p", str(served.project), "--fresh", "--default-index", served.server.url("pypi"),
+                 "--no-cache"]
+        stopped = compile_cli([*words, "--timeout", "0.000001"])
+        assert stopped.exit_code == 2, stopped.output
+        assert "solving stopped at the --timeout of 1e-06 s" in stopped.stderr
+        assert compile_cli([*words, "--explain-budget", "nan"]).exit_code == 2
+        assert compile_cli([*words, "--timeout", "60"]).exit_code == 0

@@ -38,6 +38,14 @@ FreshOption = Annotated[bool, typer.Option(
 TargetsOption = Annotated[list[str] | None, typer.Option("--target", "-t", metavar="NAME", help="Only these targets (repeatable).")]
 
 
+TimeoutOption = Annotated[float | None, typer.Option(
+    "--timeout", envvar="PLANNER_TIMEOUT", metavar="SECONDS",
+    help="With --fresh: stop solving after SECONDS (exit 2).")]
+ExplainBudgetOption = Annotated[float | None, typer.Option(
+    "--explain-budget", envvar="PLANNER_EXPLAIN_BUDGET", metavar="SECONDS",
+    help="With --fresh: time one explanation may search (default 5).")]
+
+
 def _written(ctx: typer.Context, project: Path, targets: list[str], index: list[str] | None, default_index: str | None,
              output_dir: Path | None) -> Any:
     """(loaded project, chosen targets, the written plan or None, `locate`, the plan settings it
@@ -120,8 +128,18 @@ def _origins(loaded: Any, chosen: Any, package: str) -> dict[tuple[str, str], st
 
 
 def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any,
-           words: list[str]) -> Any:
-    """Solve as compile would (the plan settings, pins and cut-offs of the written outputs), then answer."""
+           words: list[str], timeout: float | None = None, explain_seconds: float | None = None) -> Any:
+    """Solve as compile would (the plan settings, pins and cut-offs of the written outputs), then
+    answer; `timeout` and `explain_seconds` bound the solve and each explanation as in compile."""
+    from planner.solve.limits import checked_seconds, explain_budget, time_limit
+
+    limit, budget = checked_seconds(timeout, "--timeout"), checked_seconds(explain_seconds, "--explain-budget")
+    with time_limit(limit), explain_budget(budget):
+        return _fresh_answer(ctx, loaded, output_dir, options, body, words)
+
+
+def _fresh_answer(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any,
+                  words: list[str]) -> Any:
     from dataclasses import replace
 
     from planner.cli.lifecycle import LifecycleOptions, apply_settings, options_from_words, prepare
@@ -168,6 +186,8 @@ def why_command(
     no_cache: NoCacheOption = False,
     refresh: RefreshOption = False,
     offline: OfflineOption = False,
+    timeout: TimeoutOption = None,
+    explain_budget: ExplainBudgetOption = None,
 ) -> None:
     """Why PACKAGE is in each target's plan: requirement chains, and why that version."""
     from planner.cli.workspace import CacheOptions
@@ -200,7 +220,8 @@ def why_command(
             for line in answer.lines():
                 output.text(line)
 
-    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body, words)
+    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body, words,
+           timeout, explain_budget)
 
 
 def _spec(spec: str) -> tuple[str, str | None]:
@@ -236,6 +257,8 @@ def why_not_command(
     no_cache: NoCacheOption = False,
     refresh: RefreshOption = False,
     offline: OfflineOption = False,
+    timeout: TimeoutOption = None,
+    explain_budget: ExplainBudgetOption = None,
 ) -> None:
     """Why PACKAGE (at VERSION, or newer than planned) is not in the plan of each target."""
     from planner.cli.workspace import CacheOptions
@@ -269,7 +292,8 @@ def why_not_command(
             for line in answer.lines():
                 output.text(line)
 
-    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body, words)
+    _fresh(ctx, loaded, output_dir, CacheOptions(cache_dir, no_cache, refresh, offline), body, words,
+           timeout, explain_budget)
 
 
 @reports_errors
