@@ -88,7 +88,10 @@ def _content_key(path: Path) -> str:
         except (BuildFailed, OSError) as exc:  # too large or unreadable: never equal to itself
             return f"unreadable:{exc}"
     try:
-        return "file:" + hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        if not path.is_file():
+            return "missing"
+        with path.open("rb") as stream:  # (a local wheel may be GBs: never whole in memory)
+            return "file:" + hashlib.file_digest(stream, "sha256").hexdigest()
     except OSError:
         return "missing"
 

@@ -108,11 +108,8 @@ def path_source_state(path: Path, no_effect_uv_keys: Iterable[str], cutoff_meani
     Never fails: a path that cannot be read is an error only when a compile needs it."""
     try:
         if path.is_file():
-            digest = hashlib.sha256()
             with path.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-            return f"file sha256:{digest.hexdigest()}"
+                return f"file sha256:{hashlib.file_digest(stream, 'sha256').hexdigest()}"
         if not path.is_dir():
             return "missing"
         parts = []

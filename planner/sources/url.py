@@ -317,11 +317,8 @@ def _sha256_file(path: Path) -> str:
 
 
 def _hash_file(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def _from_fetch(reference: UrlReference, exc: FetchError) -> UrlSourceError:
