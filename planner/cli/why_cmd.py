@@ -127,6 +127,15 @@ def _origins(loaded: Any, chosen: Any, package: str) -> dict[tuple[str, str], st
     return out
 
 
+def _print_written(output: Output, output_format: OutputFormat, answer: Any) -> None:
+    """An answer read from the written plan: its JSON document, or its lines."""
+    if output_format is OutputFormat.JSON:
+        output.json(answer.data)
+    else:
+        for line in answer.lines:
+            output.text(line)
+
+
 def _fresh(ctx: typer.Context, loaded: Any, output_dir: Path | None, options: Any, body: Any,
            words: list[str], timeout: float | None = None, explain_seconds: float | None = None) -> Any:
     """Solve as compile would (the plan settings, pins and cut-offs of the written outputs), then
@@ -197,12 +206,8 @@ def why_command(
     if written is not None and not fresh:
         from planner.explain.written import why
 
-        answer = why(written, package, [t.name for t in chosen], locate, _origins(loaded, chosen, package))
-        if output_format is OutputFormat.JSON:
-            output.json(answer.data)
-        else:
-            for line in answer.lines:
-                output.text(line)
+        _print_written(output, output_format, why(written, package, [t.name for t in chosen], locate,
+                                                  _origins(loaded, chosen, package)))
         return
 
     from planner.explain.document import why_document
@@ -269,12 +274,7 @@ def why_not_command(
     if written is not None and not fresh:
         from planner.explain.written import why_not
 
-        answer = why_not(written, name, version, [t.name for t in chosen])
-        if output_format is OutputFormat.JSON:
-            output.json(answer.data)
-        else:
-            for line in answer.lines:
-                output.text(line)
+        _print_written(output, output_format, why_not(written, name, version, [t.name for t in chosen]))
         return
 
     from planner.explain.document import why_not_document
@@ -318,12 +318,8 @@ def tree_command(
     if written is None:
         raise InputError("planner tree reads the written plan, and there is none yet",
                          fix="run planner compile first")
-    answer = tree(written, [t.name for t in chosen], invert, depth, loaded.project.default_index.name)
-    if output_format is OutputFormat.JSON:
-        output.json(answer.data)
-        return
-    for line in answer.lines:
-        output.text(line)
+    _print_written(output, output_format,
+                   tree(written, [t.name for t in chosen], invert, depth, loaded.project.default_index.name))
 
 
 app.command(name="why", short_help="Why a package is in each target's plan.")(why_command)

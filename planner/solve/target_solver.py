@@ -397,7 +397,7 @@ class TargetSolver:
     def _package(self, name: NormalizedName) -> PackageVars:
         if name in self.packages:
             return self.packages[name]
-        decided = route(self.project, self.target, name)
+        decided = self._route(name)
         pin = self.previous.get(name)
         if pin is not None and pin.filename:  # keep choosing the file the previous plan installed
             indexes = [pin.index] if pin.index else list(decided.index_names)
@@ -812,6 +812,7 @@ class TargetSolver:
                     self._require(edge)
 
     def _route(self, name: NormalizedName) -> Route:
+        """Where `name` comes from on this target (worked out once: asked for every requirement)."""
         if name not in self._routes:
             self._routes[name] = route(self.project, self.target, name)
         return self._routes[name]
@@ -826,7 +827,7 @@ class TargetSolver:
         downloads their pages together instead of one by one as each is reached."""
         prefetch = getattr(self.provider, "prefetch", None)
         if prefetch is not None:
-            new = [route(self.project, self.target, name) for name in dict.fromkeys(names) if name not in self.packages]
+            new = [self._route(name) for name in dict.fromkeys(names) if name not in self.packages]
             if len(new) > 1:
                 prefetch(new)
 
