@@ -237,8 +237,17 @@ class TargetSolver:
         self.extra_vars: dict[tuple[NormalizedName, str], int] = {}
         self.fixed: list[int] = []  # assumptions of decisions taken (the objective's prefix)
         self.decided: dict[NormalizedName, int] = {}  # package -> the candidate variable fixed
-        # Requirements the decisions so far impose on each pending package (set by `pending`).
-        self.forced_edges: dict[NormalizedName, list[Edge]] = {}
+        # The requirements the decisions so far impose (see `pending`), kept up to date as
+        # decisions are taken: each requirement's label (depth, path), by package the ones that
+        # name it, each package's least label (and per extra: of those asking for it), and the
+        # undecided packages with their depth. `_closure_todo`: decided packages to go through.
+        self._labels: dict[int, tuple[int, tuple[int, ...]]] = {}  # id(edge) -> label
+        self._into: dict[NormalizedName, dict[int, Edge]] = {}
+        self._least: dict[NormalizedName, tuple[int, tuple[int, ...]]] = {}
+        self._least_extra: dict[NormalizedName, dict[str, tuple[int, tuple[int, ...]]]] = {}
+        self._pending_depth: dict[NormalizedName, int] = {}
+        self._closure_todo: list[NormalizedName] = []
+        self._closure_started = False
         self.reach = Reach()
         self._owner: dict[int, NormalizedName] = {}  # candidate variable -> its package
         self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
@@ -810,6 +819,8 @@ class TargetSolver:
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
                     self._require(edge)
+        if self.decided.get(name) == var:  # new requirements of a decided candidate: `pending` walks them
+            self._closure_todo.append(name)
 
     def _route(self, name: NormalizedName) -> Route:
         """Where `name` comes from on this target (worked out once: asked for every requirement)."""
@@ -1019,7 +1030,7 @@ class TargetSolver:
         `version` satisfies: that version is out without asking the solver."""
         package = self._package(name)
         builds = [package.found.candidates[p].version for p in package.by_public().get(version, [])]
-        for edge in self.forced_edges.get(name, ()):
+        for edge in self.forced(name):
             if not any(edge.requirement.specifier.contains(v, prereleases=True) for v in builds):
                 return edge
         return None
@@ -1047,46 +1058,80 @@ class TargetSolver:
         """Fix the candidate `var` of `name` (a decision of the objective)."""
         self.fix(var)
         self.decided[name] = var
+        self._pending_depth.pop(name, None)
+        self._closure_todo.append(name)
 
+    # The closure of the decisions (`pending`): a breadth-first walk from the root requirements
+    # through the requirements of decided candidates (those of an extra once some requirement
+    # reached asks for it), stopping at undecided packages. Each requirement it reaches has a
+    # label (depth, path): the path is the positions taken from the roots (a root's position, then
+    # a requirement's position in its parent's list), and the breadth-first order is the order of
+    # labels. A decision only adds paths, so labels only appear or get smaller: each decision
+    # relaxes the labels below the decided package (and a decided candidate whose requirements
+    # grew, an extra asked for later, relaxes its new ones), instead of walking the whole plan.
     def pending(self) -> dict[NormalizedName, int]:
         """Undecided packages every model must install given the decisions so far, with their
         depth from the project. Depends only on the decisions, never on which model the solver
         returned, so the order of decisions (and hence the optimum) is well defined."""
-        out: dict[NormalizedName, int] = {}
-        forced: dict[NormalizedName, list[Edge]] = {}
-        extras: dict[NormalizedName, set[str]] = {}
-        expanded: dict[NormalizedName, int] = {}  # decided package -> how many extras it was expanded with
-        decided, edges_of = self.decided, self.edges
-        queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
-        pop, push = queue.popleft, queue.append
-        # (Runs after every decision over every requirement the decisions force: plain dict work.)
-        while queue:
-            edge, depth = pop()
-            name = edge.name
-            requested = extras.get(name)
-            if requested is None:
-                requested = extras[name] = set(edge.extras)
-            elif edge.extras:
-                requested.update(edge.extras)
-            var = decided.get(name)
-            if var is None:
-                if name not in out or depth < out[name]:
-                    out[name] = depth
-                edges = forced.get(name)
-                if edges is None:
-                    forced[name] = [edge]
-                else:
-                    edges.append(edge)
-                continue
-            # Requested extras only grow: a package is expanded again only when they have.
-            if expanded.get(name) == len(requested):
-                continue
-            expanded[name] = len(requested)
-            for child in edges_of.get(var, ()):
-                if child.guard_extra is None or child.guard_extra in requested:
-                    push((child, depth + 1))
-        self.forced_edges = forced
-        return out
+        todo = self._closure_todo
+        if not self._closure_started:
+            self._closure_started = True
+            for position, edge in enumerate(self.roots):
+                self._relax(edge, (1, (position,)))
+        while todo:
+            self._relax_children(todo.pop())
+        return dict(self._pending_depth)
+
+    def forced(self, name: NormalizedName) -> list[Edge]:
+        """The requirements the decisions so far (as of the last `pending`) impose on the
+        undecided `name`, in breadth-first order."""
+        into = self._into.get(name)
+        if not into:
+            return []
+        labels = self._labels
+        return [into[key] for key in sorted(into, key=labels.__getitem__)]
+
+    def _relax_children(self, name: NormalizedName) -> None:
+        least = self._least.get(name)
+        if least is None:  # not reached (yet) through the decisions
+            return
+        least_extra = self._least_extra.get(name, {})
+        for position, child in enumerate(self.edges.get(self.decided[name], ())):
+            extra = child.guard_extra
+            label = least if extra is None else least_extra.get(extra)
+            if label is not None:
+                self._relax(child, (label[0] + 1, label[1] + (position,)))
+
+    def _relax(self, edge: Edge, label: tuple[int, tuple[int, ...]]) -> None:
+        key = id(edge)  # (edges live as long as the solver; hashing one by value is slow)
+        old = self._labels.get(key)
+        if old is not None and old <= label:
+            return
+        self._labels[key] = label
+        name = edge.name
+        into = self._into.get(name)
+        if into is None:
+            self._into[name] = {key: edge}
+        else:
+            into[key] = edge
+        changed = False
+        least = self._least.get(name)
+        if least is None or label < least:
+            self._least[name] = label
+            changed = True
+        if edge.extras:
+            per_extra = self._least_extra.setdefault(name, {})
+            for extra in edge.extras:
+                known = per_extra.get(extra)
+                if known is None or label < known:
+                    per_extra[extra] = label
+                    changed = True
+        if not changed:
+            return
+        if name in self.decided:
+            self._closure_todo.append(name)
+        else:
+            self._pending_depth[name] = self._least[name][0]
 
     def admissible_versions(self, name: NormalizedName) -> list[Version]:
         return list(self._package(name).by_public())
