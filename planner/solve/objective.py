@@ -383,6 +383,9 @@ def _requirement_hold(solver: TargetSolver, name: NormalizedName, version: Versi
     return None
 
 
+_CORE_STEPS = 6  # cores followed in `_blocking` before bisecting
+
+
 def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newest: Version, at: int,
               upgraded: frozenset[NormalizedName], plan: Reach) -> Hold:
     """The earliest assumption of the decisions taken before `name`'s own that rules `newest` out,
@@ -391,17 +394,33 @@ def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newe
     prefix = solver.fixed[:at]
     if literal is None or solver.solve([*prefix, literal]):
         return Hold(name, version, newest, "decision")  # (cannot happen: the descent tried it)
-    if not solver.solve([literal]):
-        return Hold(name, version, newest, "conflict")
-    solver.reach = plan
-    clashes = _clashes(solver, name, newest)
-    low, high = 0, len(prefix)  # solve(prefix[:low] + [literal]) is SAT, with prefix[:high] UNSAT
+    # The answer is the least `high` with solve(prefix[:high] + [literal]) UNSAT: one, since a
+    # longer prefix only removes models. Each UNSAT answer's core bounds it (it lies within the
+    # prefix up to the core's last decision), and most often that last decision is the one: the
+    # prefix just before it is SAT. So cores are followed down a few times (each call near the
+    # plan, cheap), then bisection takes over, from an unconstrained solve (far from the plan).
+    high = len(prefix)
+    for _ in range(_CORE_STEPS):
+        core = solver.last_core
+        high = max((i + 1 for i in range(high) if prefix[i] in core), default=0)
+        if high == 0:  # the newest version alone cannot be installed
+            return Hold(name, version, newest, "conflict")
+        if solver.solve([*prefix[:high - 1], literal]):
+            low = high - 1
+            break
+        high -= 1
+    else:
+        if not solver.solve([literal]):
+            return Hold(name, version, newest, "conflict")
+        low = 0
     while high - low > 1:
         middle = (low + high) // 2
         if solver.solve([*prefix[:middle], literal]):
             low = middle
         else:
             high = middle
+    solver.reach = plan
+    clashes = _clashes(solver, name, newest)
     blocking = prefix[high - 1]
     restricted = solver.restriction_of(blocking)
     if restricted is not None:  # a kept pin

@@ -46,6 +46,7 @@ from planner.urls import redact_text
 from planner.targets.runtimes import Runtime, runtime_of, runtime_problem
 
 FactKey = tuple[Hashable, ...]
+_UNSEEN = object()
 
 
 def bare(requirement: Requirement) -> str:
@@ -197,8 +198,6 @@ class Reach:
 
     chosen: dict[NormalizedName, tuple[Candidate, int]] = field(default_factory=dict)
     extras: dict[NormalizedName, set[str]] = field(default_factory=dict)
-    depth: dict[NormalizedName, int] = field(default_factory=dict)
-    required_by: dict[NormalizedName, set[str]] = field(default_factory=dict)
     in_tail: list[NormalizedName] = field(default_factory=list)  # chosen among candidates without variables
 
 
@@ -249,6 +248,7 @@ class TargetSolver:
         self._closure_todo: list[NormalizedName] = []
         self._closure_started = False
         self.reach = Reach()
+        self._last_taken: dict[NormalizedName, tuple[Candidate, int]] = {}  # each package's last choice in a model
         self._owner: dict[int, NormalizedName] = {}  # candidate variable -> its package
         self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
         self.sat_calls = 0
@@ -947,11 +947,15 @@ class TargetSolver:
     def _steering(self, held: set[NormalizedName | None]) -> dict[int, NormalizedName]:
         steering: dict[int, NormalizedName] = {}
         free = self._to_steer.difference(self.decided, held)  # late in the descent, a few of hundreds
+        packages, preferred = self.packages, self._preferred
         for name in sorted(free, key=self._order.__getitem__):
-            package = self.packages[name]
-            position = self._preferred.get(name, 0)
+            package = packages[name]
+            position = preferred.get(name, 0)
             if position < len(package.admissible):
-                steering[self._var_at(package, package.admissible[position])] = name
+                position = package.admissible[position]
+                # (inline `_var_at`: this runs for hundreds of packages on every SAT call)
+                var = package.vars[position][1] if position < len(package.vars) else self._var_at(package, position)
+                steering[var] = name
         return steering
 
     def _step_down(self, name: NormalizedName) -> None:
@@ -970,38 +974,39 @@ class TargetSolver:
     def _reachable(self, model: Sequence[int]) -> Reach:
         """`model`: the solver's model, the literal of variable v at position v - 1."""
         reach = Reach()
-        chosen, depths, extras_of, required_by = reach.chosen, reach.depth, reach.extras, reach.required_by
+        chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
         edges_of, packages, size = self.edges, self.packages, len(model)
+        last = self._last_taken
         taken: dict[NormalizedName, tuple[Candidate, int] | None] = {}
-        queue: deque[tuple[Edge, int]] = deque((edge, 1) for edge in self.roots)
+        queue: deque[Edge] = deque(self.roots)
         pop, push = queue.popleft, queue.append
         # (Runs once per SAT call over every reached requirement: kept to plain dict and set work.)
         while queue:
-            edge, depth = pop()
+            edge = pop()
             name = edge.name
-            if name in taken:
-                selected = taken[name]
-            else:  # "at most one": the first true variable is the only one
-                package = packages[name]
-                selected = taken[name] = next(((c, v) for c, v in package.vars if v <= size and model[v - 1] > 0), None)
-                if selected is None and package.tail and package.tail <= size and model[package.tail - 1] > 0:
-                    reach.in_tail.append(name)  # a candidate without a variable yet
+            selected = taken.get(name, _UNSEEN)
+            if selected is _UNSEEN:
+                # "at most one": a true variable is the only one. Most models keep the last
+                # one's choice (steering assumes it), so that one is looked at first.
+                selected = last.get(name)
+                if selected is None or model[selected[1] - 1] < 0:
+                    package = packages[name]
+                    selected = next(((c, v) for c, v in package.vars if v <= size and model[v - 1] > 0), None)
+                    if selected is None:
+                        if package.tail and package.tail <= size and model[package.tail - 1] > 0:
+                            in_tail.append(name)  # a candidate without a variable yet
+                    else:
+                        last[name] = selected
+                taken[name] = selected
             if selected is None:
                 continue  # an edge whose guard is false in this model, or a package in its tail
-            if edge.parent_name != name:  # `pkg[x]` requiring `pkg[y]` is not a requirer
-                requirers = required_by.get(name)
-                if requirers is None:
-                    required_by[name] = {edge.parent_name}
-                else:
-                    requirers.add(edge.parent_name)
             wanted = edge.extras
             if name not in chosen:
                 chosen[name] = selected
-                depths[name] = depth
                 have = extras_of[name] = set(wanted)
                 for child in edges_of.get(selected[1], ()):
                     if child.guard_extra is None or child.guard_extra in have:
-                        push((child, depth + 1))
+                        push(child)
             elif wanted:
                 have = extras_of[name]
                 new = wanted - have
@@ -1009,8 +1014,23 @@ class TargetSolver:
                     have |= new
                     for child in edges_of.get(selected[1], ()):
                         if child.guard_extra in new:
-                            push((child, depth + 1))
+                            push(child)
         return reach
+
+    def required_by(self) -> dict[NormalizedName, set[str]]:
+        """Who requires each planned package: the project or the planned packages whose
+        requirements (of their planned extras) name it (`pkg[x]` requiring `pkg[y]` is not one)."""
+        out: dict[NormalizedName, set[str]] = {}
+        chosen = self.reach.chosen
+        for edge in self.roots:
+            if edge.name in chosen:
+                out.setdefault(edge.name, set()).add(edge.parent_name)
+        for name, (_, var) in chosen.items():
+            extras = self.reach.extras.get(name, set())
+            for edge in self.edges.get(var, ()):
+                if edge.name in chosen and edge.name != name and (edge.guard_extra is None or edge.guard_extra in extras):
+                    out.setdefault(edge.name, set()).add(name)
+        return out
 
     # -- decisions for the objective --------------------------------------------------------------
     def public_literal(self, name: NormalizedName, version: Version) -> int | None:
@@ -1207,6 +1227,7 @@ class TargetSolver:
         edges = self.active_edges()
         packages = []
         group_only = self._group_only()
+        required_by = self.required_by()
         for name in sorted(self.reach.chosen):
             candidate, _ = self.reach.chosen[name]
             requirers = {Requirer(e.parent_name, bare(e.requirement),
@@ -1220,7 +1241,7 @@ class TargetSolver:
                 index=candidate.index,
                 artifact=candidate.artifact,
                 extras=tuple(sorted(self.reach.extras.get(name, ()))),
-                required_by=tuple(sorted(self.reach.required_by.get(name, ()))),
+                required_by=tuple(sorted(required_by.get(name, ()))),
                 requirements=tuple(sorted(requirers, key=lambda r: (r.by != PROJECT, r.by, r.requirement, r.via or ""))),
                 for_groups=group_only.get(name, ()),
                 metadata_built_on=metadata.built_on if metadata is not None else None,
