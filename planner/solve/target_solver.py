@@ -380,7 +380,9 @@ class TargetSolver:
 
     def _overridden(self, requirement: Requirement) -> list[tuple[Requirement, str, Dependency | None]]:
         """`override-dependencies` replace every requirement on their package."""
-        name = canonicalize_name(requirement.name)
+        if not self.project.uv.overrides:
+            return [(requirement, "", None)]
+        name = _canonical(requirement.name)
         overrides = [o for o in self.project.uv.overrides if o.name == name]
         if not overrides:
             return [(requirement, "", None)]
@@ -782,7 +784,19 @@ class TargetSolver:
         extras = sorted(requested) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
         origins = metadata.origins  # a local package's: where each requirement was written
+        target = self.target
         for position, raw in enumerate(metadata.requires_dist):
+            # (Most lines of a package's metadata are for extras nobody asked for, or for other
+            # platforms: their marker is answered first, and nothing else is done for them.)
+            marker = raw.marker
+            if marker is None or target.evaluate(marker):
+                if only_extra is not None:
+                    continue  # unconditional: added when the candidate was expanded
+                guards: list[str | None] = [None]
+            else:
+                guards = [e for e in extras if target.evaluate_for_extra(marker, e)]
+                if not guards:
+                    continue
             origin = origins[position] if origins else None
             for requirement, note, override in self._overridden(raw):
                 target_name = _canonical(requirement.name)
@@ -792,13 +806,6 @@ class TargetSolver:
                     # dropped (a dynamic version is unknown here; uv would build to learn it).
                     requirement = _any_version(requirement)
                     note += " (its version bounds yield to the source rule, as in uv)"
-                marker = raw.marker
-                if only_extra is None and (marker is None or self.target.evaluate(marker)):
-                    guards: list[str | None] = [None]
-                elif marker is None or self.target.evaluate(marker):
-                    continue  # unconditional: added when the candidate was expanded
-                else:
-                    guards = [e for e in extras if self.target.evaluate_for_extra(marker, e)]
                 for extra in guards:
                     if extra is not None and extra not in requested:
                         continue  # nobody asked for this extra yet; `_extra_var` adds it when asked
@@ -948,7 +955,9 @@ class TargetSolver:
         steering: dict[int, NormalizedName] = {}
         free = self._to_steer.difference(self.decided, held)  # late in the descent, a few of hundreds
         packages, preferred = self.packages, self._preferred
-        for name in sorted(free, key=self._order.__getitem__):
+        # (in the order they were first required: the order of `packages`)
+        for name in [name for name in packages if name in free] if len(free) * 4 > len(packages) \
+                else sorted(free, key=self._order.__getitem__):
             package = packages[name]
             position = preferred.get(name, 0)
             if position < len(package.admissible):
@@ -1005,7 +1014,9 @@ class TargetSolver:
                 chosen[name] = selected
                 have = extras_of[name] = set(wanted)
                 for child in edges_of.get(selected[1], ()):
-                    if child.guard_extra is None or child.guard_extra in have:
+                    # (a requirement on a package already in the plan that asks no extra adds nothing)
+                    if (child.guard_extra is None or child.guard_extra in have) and \
+                            (child.extras or child.name not in chosen):
                         push(child)
             elif wanted:
                 have = extras_of[name]
@@ -1013,7 +1024,7 @@ class TargetSolver:
                 if new:  # requirements of the extras asked for only now
                     have |= new
                     for child in edges_of.get(selected[1], ()):
-                        if child.guard_extra in new:
+                        if child.guard_extra in new and (child.extras or child.name not in chosen):
                             push(child)
         return reach
 
