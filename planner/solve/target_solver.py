@@ -249,6 +249,9 @@ class TargetSolver:
         self._closure_started = False
         self.reach = Reach()
         self._last_taken: dict[NormalizedName, tuple[Candidate, int]] = {}  # each package's last choice in a model
+        # The last walk of `_reachable`: the choice it looked at per package, its plan, and how
+        # many requirements of each planned candidate it went through.
+        self._walk: tuple[dict[NormalizedName, tuple[Candidate, int] | None], Reach, dict[int, int]] | None = None
         self._owner: dict[int, NormalizedName] = {}  # candidate variable -> its package
         self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
         self.sat_calls = 0
@@ -981,14 +984,38 @@ class TargetSolver:
         return {selectors[lit] for lit in self.solver.get_core() or () if lit in selectors}
 
     def _reachable(self, model: Sequence[int]) -> Reach:
-        """`model`: the solver's model, the literal of variable v at position v - 1."""
-        reach = Reach()
-        chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
+        """`model`: the solver's model, the literal of variable v at position v - 1.
+
+        The plan is the least set closed under the requirements of its candidates, given which
+        candidate the model takes of each package. When the model takes the same candidates of
+        every package the last walk looked at (the common case after an expansion: steering keeps
+        them), that walk's plan is still closed except under the requirements added since (of
+        the candidates just expanded, or of an extra asked for since): the walk goes on from those."""
         edges_of, packages, size = self.edges, self.packages, len(model)
         last = self._last_taken
-        taken: dict[NormalizedName, tuple[Candidate, int] | None] = {}
-        queue: deque[Edge] = deque(self.roots)
+        queue: deque[Edge] = deque()
         pop, push = queue.popleft, queue.append
+        walk = self._walk
+        if walk is not None and all(selected is not None and model[selected[1] - 1] > 0
+                                    for selected in walk[0].values()):
+            taken, walked = dict(walk[0]), dict(walk[2])
+            reach = Reach(dict(walk[1].chosen), {name: set(extras) for name, extras in walk[1].extras.items()})
+            chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
+            for name, (_, var) in chosen.items():
+                edges = edges_of.get(var, ())
+                start = walked.get(var, 0)
+                if len(edges) > start:
+                    have = extras_of[name]
+                    for child in edges[start:]:
+                        if child.guard_extra is None or child.guard_extra in have:
+                            push(child)
+                    walked[var] = len(edges)
+        else:
+            reach = Reach()
+            chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
+            taken = {}
+            walked = {}
+            queue.extend(self.roots)
         # (Runs once per SAT call over every reached requirement: kept to plain dict and set work.)
         while queue:
             edge = pop()
@@ -1013,6 +1040,7 @@ class TargetSolver:
             if name not in chosen:
                 chosen[name] = selected
                 have = extras_of[name] = set(wanted)
+                walked[selected[1]] = len(edges_of.get(selected[1], ()))
                 for child in edges_of.get(selected[1], ()):
                     # (a requirement on a package already in the plan that asks no extra adds nothing)
                     if (child.guard_extra is None or child.guard_extra in have) and \
@@ -1026,6 +1054,7 @@ class TargetSolver:
                     for child in edges_of.get(selected[1], ()):
                         if child.guard_extra in new and (child.extras or child.name not in chosen):
                             push(child)
+        self._walk = (taken, reach, walked)
         return reach
 
     def required_by(self) -> dict[NormalizedName, set[str]]:
