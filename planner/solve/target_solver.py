@@ -149,7 +149,7 @@ class PackageVars:
             versions, order = self._ascending
             low, high = version_window(specifier, versions)
             found = self._admitted[key] = sorted(order[i] for i in range(low, high)
-                                                 if specifier.contains(versions[i], prereleases=True))
+                                                 if _contains(key, specifier, versions[i]))
         return found
 
     def satisfying(self, specifier: SpecifierSet) -> list[int]:
@@ -162,6 +162,21 @@ class PackageVars:
             found = self._satisfying[key] = [self.vars[p][1] for p in self.admitted(specifier)] + [
                 var for candidate, var in self.vars[count:] if specifier.contains(candidate.version, prereleases=True)]
         return found
+
+
+# Whether a specifier (by its text) admits a version, shared by every target of the run: each
+# target asks the same of the same packages' versions. (Bounded: cleared when full.)
+_CONTAINS: dict[tuple[str, Version], bool] = {}
+_CONTAINS_LIMIT = 1 << 18
+
+
+def _contains(key: str, specifier: SpecifierSet, version: Version) -> bool:
+    found = _CONTAINS.get((key, version))
+    if found is None:
+        if len(_CONTAINS) >= _CONTAINS_LIMIT:
+            _CONTAINS.clear()
+        found = _CONTAINS[(key, version)] = specifier.contains(version, prereleases=True)
+    return found
 
 
 def version_window(specifier: SpecifierSet, ascending: Sequence[Version]) -> tuple[int, int]:
@@ -440,7 +455,12 @@ class TargetSolver:
                                    (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
         for candidate, var in pairs + off_route:
             self._exclude(candidate, var)
-        package.admissible = [position for position, candidate in enumerate(candidates) if self._admits(candidate)]
+        if self._constraints[name] or self.target.accelerator is not None:
+            package.admissible = [position for position, candidate in enumerate(candidates) if self._admits(candidate)]
+        else:  # (the same, for the common case: only yanking and the pre-release policy can exclude)
+            package.admissible = [position for position, candidate in enumerate(candidates)
+                                  if not ((candidate.yanked and self._yank_excludes(candidate))
+                                          or (candidate.version.is_prerelease and self._prerelease_excludes(candidate)))]
         # Explaining: a version without a fitting file is a variable ruled out by that fact (it
         # joins the requirements it would satisfy, so a core names it); never expanded.
         package.vars.extend((self._placeholder(name, fact), var) for fact, var in unfit)
@@ -538,6 +558,9 @@ class TargetSolver:
     def _exclude(self, candidate: Candidate, var: int) -> None:
         """Unit clauses for every policy that rules `candidate` out (solving: the first one)."""
         formula, name = self.formula, candidate.name
+        if not (candidate.yanked or candidate.version.is_prerelease or self._constraints[name]
+                or self.target.accelerator is not None):
+            return  # (the common case: no policy can rule it out)
         reasons = self._inadmissible(candidate)
         excluded = self._excluding_constraints(candidate)
         if not self.explain:  # one clause says it (the explaining formula states every reason)
