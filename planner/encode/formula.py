@@ -168,15 +168,23 @@ class Formula:
                 for second in literals[i + 1:]:
                     self.add((-first, -second), group)
             return []
+        top = self.pool.top  # the given literals' variables exist: the counter's are past it
         encoded = CardEnc.atmost(lits=literals, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
-        given = {abs(literal) for literal in literals}
         aux: dict[int, None] = {}  # in order of first use
         for clause in encoded.clauses:
             for literal in clause:
-                if abs(literal) not in given and abs(literal) not in aux:
-                    aux[abs(literal)] = None
-                    self.names.setdefault(abs(literal), f"aux:{group.text}")
-            self.add(clause, group)
+                if literal > top and literal not in aux:  # (the counter's variables appear positive first)
+                    aux[literal] = None
+                elif -literal > top and -literal not in aux:
+                    aux[-literal] = None
+        name = f"aux:{group.text}"
+        for var in aux:
+            self.names.setdefault(var, name)
+        if self.with_selectors and group.facts:
+            for clause in encoded.clauses:
+                self.add(clause, group)
+        else:
+            self.clauses.extend((tuple(clause), group.id) for clause in encoded.clauses)
         return list(aux)
 
     def take_new(self) -> list[tuple[int, ...]]:
