@@ -881,9 +881,11 @@ class TargetSolver:
         results: dict[Artifact, CoreMetadata | Unusable] = dict(self.provider.metadata(asked)) if asked else {}
         results.update({artifact: found for artifact, found in given.items() if found is not None})
         self.metadata_fetches += len(candidates)
+        packages = self.packages  # (those known need no page: asked first, it spares most marker answers)
         self._prefetch(_canonical(requirement.name) for result in results.values() if isinstance(result, CoreMetadata)
                        for requirement in result.requires_dist
-                       if requirement.marker is None or self.target.evaluate(requirement.marker))
+                       if _canonical(requirement.name) not in packages
+                       and (requirement.marker is None or self.target.evaluate(requirement.marker)))
         for candidate, var in candidates:
             result = results[candidate.artifact]
             if isinstance(result, Unusable):
