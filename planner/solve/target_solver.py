@@ -275,6 +275,7 @@ class TargetSolver:
         # steered to; the packages to steer next (reached by the last model, or new since).
         self._preferred: dict[NormalizedName, int] = {}
         self._to_steer: set[NormalizedName] = set()
+        self._steered: dict[NormalizedName, int] = {}  # package -> the variable steered to (0: none left)
         self._order: dict[NormalizedName, int] = {}  # package -> when it was first required
         self._steps_down: dict[NormalizedName, int] = {}
         self._stable_exists: dict[NormalizedName, bool] = {}  # has a candidate that is no pre-release
@@ -497,6 +498,7 @@ class TargetSolver:
             if pin.sha256 and artifact.filename == pin.filename and artifact.sha256 and artifact.sha256 != pin.sha256:
                 self.changed_files.append((package.name, artifact.filename, artifact.index))
         self._preferred[package.name] = package.admissible.index(positions[0])  # steer to the pin
+        self._steered.pop(package.name, None)
         self.keep[package.name] = self._only_literal(
             package, positions, ("keep", package.name), f"{package.name}: kept at {pin.describe()}",
             f"keep {package.name} {pin.describe()} from the previous plan")
@@ -800,6 +802,7 @@ class TargetSolver:
             admitted = set(package.admitted(edge.requirement.specifier))
             self._preferred[edge.name] = next(
                 (i for i, position in enumerate(package.admissible) if position in admitted), 0)
+            self._steered.pop(edge.name, None)
         for extra in sorted(edge.requirement.extras):
             self.formula.add(prefix + [self._extra_var(edge.name, canonicalize_name(extra))], edge.group)
 
@@ -982,16 +985,17 @@ class TargetSolver:
     def _steering(self, held: set[NormalizedName | None]) -> dict[int, NormalizedName]:
         steering: dict[int, NormalizedName] = {}
         free = self._to_steer.difference(self.decided, held)  # late in the descent, a few of hundreds
-        packages, preferred = self.packages, self._preferred
+        packages, preferred, steered = self.packages, self._preferred, self._steered
         # (in the order they were first required: the order of `packages`)
         for name in [name for name in packages if name in free] if len(free) * 4 > len(packages) \
                 else sorted(free, key=self._order.__getitem__):
-            package = packages[name]
-            position = preferred.get(name, 0)
-            if position < len(package.admissible):
-                position = package.admissible[position]
-                # (inline `_var_at`: this runs for hundreds of packages on every SAT call)
-                var = package.vars[position][1] if position < len(package.vars) else self._var_at(package, position)
+            var = steered.get(name)
+            if var is None:  # (kept until the preference moves: this runs for hundreds of packages per call)
+                package = packages[name]
+                position = preferred.get(name, 0)
+                var = steered[name] = self._var_at(package, package.admissible[position]) \
+                    if position < len(package.admissible) else 0
+            if var:
                 steering[var] = name
         return steering
 
@@ -1002,6 +1006,7 @@ class TargetSolver:
         steps = self._steps_down.get(name, 0)
         self._steps_down[name] = steps + 1
         self._preferred[name] = self._preferred.get(name, 0) + (1 << (steps // 4))
+        self._steered.pop(name, None)
 
     def core(self) -> set[FactKey]:
         """After an UNSAT `solve` (explaining): the facts of the solver's core."""
