@@ -75,10 +75,14 @@ SOLVER = "glucose4"  # incremental, with assumptions and phase setting
 FIRST_CHUNK = 32
 
 
-@lru_cache(maxsize=65536)
 def public(version: Version) -> Version:
     """The version without its local label: `2.5.1+cpu` -> `2.5.1` (aligned with each other)."""
-    return version if version.local is None else Version(version.public)
+    return version if version.local is None else _without_local(version)  # (most have none: no hashing)
+
+
+@lru_cache(maxsize=65536)
+def _without_local(version: Version) -> Version:
+    return Version(version.public)
 
 
 @dataclass(frozen=True)
@@ -165,18 +169,20 @@ class PackageVars:
 
 
 # Whether a specifier (by its text) admits a version, shared by every target of the run: each
-# target asks the same of the same packages' versions. (Bounded: cleared when full.)
-_CONTAINS: dict[tuple[str, Version], bool] = {}
+# target asks the same of the same packages' versions, which are the same objects (parsed once
+# per index page). Kept by object (and the object with it, so that its id cannot be reused:
+# hashing a Version is slow); bounded: cleared when full.
+_CONTAINS: dict[tuple[str, int], tuple[Version, bool]] = {}
 _CONTAINS_LIMIT = 1 << 18
 
 
 def _contains(key: str, specifier: SpecifierSet, version: Version) -> bool:
-    found = _CONTAINS.get((key, version))
-    if found is None:
+    found = _CONTAINS.get((key, id(version)))
+    if found is None or found[0] is not version:
         if len(_CONTAINS) >= _CONTAINS_LIMIT:
             _CONTAINS.clear()
-        found = _CONTAINS[(key, version)] = specifier.contains(version, prereleases=True)
-    return found
+        found = _CONTAINS[(key, id(version))] = (version, specifier.contains(version, prereleases=True))
+    return found[1]
 
 
 def version_window(specifier: SpecifierSet, ascending: Sequence[Version]) -> tuple[int, int]:
