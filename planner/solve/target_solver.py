@@ -60,6 +60,21 @@ def _bare(text: str) -> str:
     copy.marker = None
     return redact_text(str(copy))  # a requirement's URL may hold credentials
 
+_TEXTS: dict[int, tuple[Requirement, str]] = {}
+
+
+def _requirement_text(requirement: Requirement) -> str:
+    """`requirement` as written in a clause group's text (credentials redacted). Metadata parsing
+    hands out one object per distinct Requires-Dist line, shared by the versions that repeat it:
+    the text is made once per object (kept with it, so that its id cannot be reused)."""
+    found = _TEXTS.get(id(requirement))
+    if found is None or found[0] is not requirement:
+        if len(_TEXTS) >= 1 << 16:
+            _TEXTS.clear()
+        found = _TEXTS[id(requirement)] = (requirement, redact_text(str(requirement)))
+    return found[1]
+
+
 def constraint_source(dependency: Dependency) -> str:
     """How a constraint is named in an explanation: the pyproject's constraint-dependencies, or
     the command-line option that set it for this run (`--upgrade-package torch==2.6`)."""
@@ -819,7 +834,7 @@ class TargetSolver:
         extras = sorted(requested) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
         origins = metadata.origins  # a local package's: where each requirement was written
-        target = self.target
+        target, shown = self.target, str(candidate.version)
         for position, raw in enumerate(metadata.requires_dist):
             # (Most lines of a package's metadata are for extras nobody asked for, or for other
             # platforms: their marker is answered first, and nothing else is done for them.)
@@ -856,7 +871,7 @@ class TargetSolver:
                                     parent=name, via=extra)
                         facts = (fact, *self._override_facts(override))
                     group = self.formula.group(GroupKind.DEPENDENCY,
-                                               f"{name} {candidate.version} requires {redact_text(str(requirement))}{where}{note}",
+                                               f"{name} {shown} requires {_requirement_text(requirement)}{where}{note}",
                                                origin, facts=facts)
                     edge = Edge(var, name, guard, extra, requirement, target_name, group)
                     edges.append(edge)
