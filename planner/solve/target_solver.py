@@ -60,6 +60,20 @@ def _bare(text: str) -> str:
     copy.marker = None
     return redact_text(str(copy))  # a requirement's URL may hold credentials
 
+_SPECIFIER_KEYS: dict[int, tuple[SpecifierSet, str]] = {}
+
+
+def _specifier_key(specifier: SpecifierSet) -> str:
+    """`str(specifier)`, made once per object (requirements are shared; kept with the object, so
+    that its id cannot be reused)."""
+    found = _SPECIFIER_KEYS.get(id(specifier))
+    if found is None or found[0] is not specifier:
+        if len(_SPECIFIER_KEYS) >= 1 << 16:
+            _SPECIFIER_KEYS.clear()
+        found = _SPECIFIER_KEYS[id(specifier)] = (specifier, str(specifier))
+    return found[1]
+
+
 _TEXTS: dict[int, tuple[Requirement, str]] = {}
 
 
@@ -132,6 +146,8 @@ class PackageVars:
     # "one of those that specifier `s` admits", and the positions `s` admits.
     tail: int | None = None
     spec_tails: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
+    # Specifier text -> (how many candidates had a variable, the variables it admits among them).
+    literals: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
     _satisfying: dict[str, list[int]] = field(default_factory=dict)
     _admitted: dict[str, list[int]] = field(default_factory=dict)
     _ascending: tuple[list[Version], list[int]] | None = None
@@ -158,7 +174,7 @@ class PackageVars:
         """The positions in `found.candidates` of the candidates whose version `specifier` admits
         (pre-releases included: the policy is applied per candidate), in order; computed once per
         distinct specifier, and only over the versions the specifier's bounds leave."""
-        key = str(specifier)
+        key = _specifier_key(specifier)
         found = self._admitted.get(key)
         if found is None:
             candidates = self.found.candidates
@@ -695,9 +711,12 @@ class TargetSolver:
             return package.satisfying(specifier)
         admitted = package.admitted(specifier)
         count = package.materialized
-        literals = [package.vars[p][1] for p in admitted if p < count]
+        key = _specifier_key(specifier)
+        known = package.literals.get(key)  # (the same specifier is met again and again)
+        if known is None or known[0] != count:
+            known = package.literals[key] = (count, [package.vars[p][1] for p in admitted if p < count])
+        literals = list(known[1])
         if admitted and admitted[-1] >= count:
-            key = str(specifier)
             if key not in package.spec_tails:
                 literal = self.formula.var(("tail", package.name, count, key),
                                            f"{package.name}: older than its newest {count}, {key}")
