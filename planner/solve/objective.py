@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from operator import itemgetter
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -88,6 +89,9 @@ class Preferences:
         if name in self.prefer_newest:
             return False
         return self.resolution is Resolution.LOWEST or (self.resolution is Resolution.LOWEST_DIRECT and name in self.direct)
+
+
+_DEPTH_THEN_NAME = itemgetter(1, 0)  # of a (name, depth) pair
 
 
 class _GroupDescent:
@@ -141,15 +145,22 @@ class _GroupDescent:
         while True:
             per_target = {s.target.name: s.pending() for s in self.group}
             pending: dict[NormalizedName, int] = {}
-            for names in per_target.values():
+            for names in per_target.values():  # (each package's least depth over the targets)
+                if not pending:
+                    pending.update(names)
+                    continue
                 for name, depth in names.items():
-                    pending[name] = min(depth, pending.get(name, depth))
+                    known = pending.get(name)
+                    if known is None or depth < known:
+                        pending[name] = depth
             if only is not None:
                 pending = {name: depth for name, depth in pending.items() if name in only}
             if not pending:
                 return
             if only is not None:
                 name = min(pending, key=list(only).index)
+            elif not self.preferences.prefer_newest:  # (the same order, without a key function per package)
+                name = min(pending.items(), key=_DEPTH_THEN_NAME)[0]
             else:
                 name = min(pending, key=lambda n: (rank(n), pending[n], n))
             needing = [s for s in self.group if name in per_target[s.target.name]]
