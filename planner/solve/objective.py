@@ -424,14 +424,14 @@ def _blocking(solver: TargetSolver, name: NormalizedName, version: Version, newe
         if not solver.solve([literal]):
             return Hold(name, version, newest, "conflict")
         low = 0
+    solver.reach = plan  # (the newest version's requirements as the first model with it read them)
+    clashes = _clashes(solver, name, newest)
     while high - low > 1:
         middle = (low + high) // 2
         if solver.solve([*prefix[:middle], literal]):
             low = middle
         else:
             high = middle
-    solver.reach = plan
-    clashes = _clashes(solver, name, newest)
     blocking = prefix[high - 1]
     restricted = solver.restriction_of(blocking)
     if restricted is not None:  # a kept pin
