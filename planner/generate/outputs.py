@@ -77,7 +77,7 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
         render_dockerfile,
         render_dockerignore,
     )
-    from planner.generate.plan_json import plan_document
+    from planner.generate.plan_json import plan_document, plan_json_text
     from planner.generate.pylock import lock_files
     from planner.generate.requirements import (
         GIT_FILE,
@@ -145,7 +145,7 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     if context.settings:
         document["inputs"]["settings"] = list(context.settings)
     document["outputs"] = manifest
-    files[PLAN_FILE] = (json.dumps(document, indent=2) + "\n").encode()
+    files[PLAN_FILE] = plan_json_text(document).encode()
     return Outputs(files, tuple(notes))
 
 
