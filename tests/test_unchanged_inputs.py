@@ -251,8 +251,14 @@ def test_the_same_command_line_is_answered_before_anything_loads(setup) -> None:
     assert stats["unchanged"] and "answered_early" not in stats
     assert run_planner(project, server, cache, "--offline")[1].get("answered_early") is True
 
-    # Another option is another command line.
+    # Another option is another command line; after its full compile, its next run is answered
+    # early, and prints what the same compile checked after loading the project prints.
     assert "unchanged" not in run_planner(project, server, cache, "--offline", "--resolution", "lowest")[1]
+    early, stats = run_planner(project, server, cache, "--offline", "--resolution", "lowest")
+    assert stats.get("answered_early") is True
+    checked, stats = run_planner(project, server, cache, "--offline", "--resolution=lowest")
+    assert stats["unchanged"] and "answered_early" not in stats
+    assert (early.stdout, early.stderr) == (checked.stdout, checked.stderr)
 
     # An edited output, a changed page in the cache: full compiles.
     requirements = next(p for p in (project / "output").rglob("requirements*.txt"))

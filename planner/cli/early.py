@@ -1,8 +1,9 @@
 """The same `planner compile` command line, answered before anything else loads.
 
-A compile whose plan stood (planner/cli/unchanged.py: its inputs, options, pages and outputs as
-the previous compile left them) leaves, for a project of one pyproject, an early record keyed on
-its command line, folder, option variables and planner's version. The same command line run
+A compile that wrote its outputs and recorded what it read, or whose plan stood
+(planner/cli/unchanged.py: its inputs, options, pages and outputs as the previous compile left
+them), leaves, for a project of one pyproject, an early record keyed on its command line, folder,
+option variables and planner's version. The same command line run
 again is answered from that record alone when, checked here:
 
 - the pyproject has the bytes it had (and no pyproject.toml appeared nearer, which would make it

@@ -207,9 +207,11 @@ class UnchangedInputs:
         compile runs then differs from the record, and the next compile is a full one)."""
         self.local = local_inputs(project)
 
-    def remember(self, client: Any, plan: Any, said: list[str]) -> None:
+    def remember(self, client: Any, plan: Any, said: list[str], unchanged_note: str | None) -> None:
         """Record what this compile read (`client`: its IndexClient), after it wrote its outputs;
-        when the record would be incomplete, or the compile warned, leave one that matches nothing."""
+        when the record would be incomplete, or the compile warned, leave one that matches nothing.
+        `said` and `unchanged_note` (None: a quiet command line) are what a compile of the same
+        inputs prints: the same command line is answered early from the next run on."""
         from planner.generate.outputs import PLAN_FILE, read_output
 
         written = read_output(self.out, PLAN_FILE)
@@ -222,12 +224,14 @@ class UnchangedInputs:
                   "pages": pages, "local": self.local, "said": said}
         self.cache.put_unchanged(self._record_key, json.dumps(record, sort_keys=True).encode())
         self.said = said
+        self._record = record
+        self._remember_invocation(unchanged_note)
 
     def _remember_invocation(self, note: str | None) -> None:
         """For a project of one pyproject (no workspace, no path source) that loaded without a
         warning: the same command line, in the same folder and environment, is answered from
         an early record before the command line library and the project loader load
-        (planner/cli/early.py). Taken from what `why_not` just checked."""
+        (planner/cli/early.py). Taken from what `why_not` just checked or `remember` just wrote."""
         from planner.generate.outputs import PLAN_FILE, manifest_of, read_output
 
         invocation = early.invocation
