@@ -120,11 +120,8 @@ def _check_pages(cache: str, early: EarlyRecord) -> None:
     also fresh by its HTTP lifetime."""
     pages = os.path.join(cache, "pages")
     if early.offline:
-        for name, digest in early.pages:
-            # In a JSON line a quote inside a value is escaped: `"sha256": "<digest>"` is a member.
-            head = _header_line(f"{pages}/{name[:2]}/{name}")
-            if not (head.startswith(b"{") and head.endswith(b"}") and b'"sha256": "%s"' % digest.encode() in head):
-                raise _NotEarly
+        if not all(page_entry_holds(cache, name, digest) for name, digest in early.pages):
+            raise _NotEarly
         return
     import json
     import time
@@ -231,6 +228,18 @@ def _is_output_name(relative: str) -> bool:
     """A plain relative path of at most two names, as planner writes its outputs."""
     parts = relative.split("/")
     return len(parts) <= 2 and all(part not in ("", ".", "..") and _NAME_CHARACTERS.issuperset(part) for part in parts)
+
+
+def page_entry_holds(cache: str, name: str, digest: str) -> bool:
+    """Whether the page entry `name` under the cache folder `cache` (`<root>/v1`) records a body
+    with the sha256 `digest`: its header line is one JSON object holding the member
+    `"sha256": "<digest>"` (in a JSON line a quote inside a value is escaped, so that member
+    cannot come from another field). The header is not parsed further, nor the body read."""
+    try:
+        head = _header_line(f"{cache}/pages/{name[:2]}/{name}")
+    except (OSError, _NotEarly):
+        return False
+    return head.startswith(b"{") and head.endswith(b"}") and b'"sha256": "%s"' % digest.encode() in head
 
 
 def page_entry_name(media: str, url: str) -> str:
