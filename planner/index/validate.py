@@ -38,7 +38,8 @@ HASH_LENGTHS = {
 }
 _HEX_RE = re.compile(r"[0-9a-f]+")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_FILENAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
+# A file name planner accepts (with at most MAX_FILENAME characters): no path, no "..".
+FILENAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 # RFC 3986 characters (unreserved, reserved, '%'); anything else is percent-encoded.
 URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
 _URL_CHARS_RE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
@@ -96,7 +97,7 @@ def check_url(url: str, *, local_root: str | None = None, what: str = "its URL")
 def check_filename(filename: str) -> str:
     if len(filename) > MAX_FILENAME:
         raise BadField(f"its name is longer than {MAX_FILENAME} characters")
-    if not _FILENAME_RE.fullmatch(filename):
+    if not FILENAME_RE.fullmatch(filename):
         raise BadField("its name holds characters other than ASCII letters, digits and ._+!-")
     return filename
 
