@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -43,6 +44,7 @@ from planner.index.metadata import (
     parse_sdist_metadata,
     verify_hash,
 )
+from planner.index.page_workers import PageWorkers
 from planner.index.models import (
     Artifact,
     ArtifactKind,
@@ -76,7 +78,8 @@ from planner.threads import map_in_threads
 from planner.urls import redact_url, strip_userinfo
 
 MiB = 1024 * 1024
-# Pages and metadata are fetched in worker threads but parsed one at a time. Parsing is CPU-bound,
+# Pages and metadata are fetched in worker threads but parsed one at a time (large pages of a
+# run that downloads them go to worker processes instead: `page_workers.py`). Parsing is CPU-bound,
 # so nothing is lost under the GIL; two large pages no longer peak in memory together; and
 # packaging parses marker strings with `ast.literal_eval`, which CPython 3.11 before 3.11.9 can
 # fail ("AST constructor recursion depth mismatch") when threads do that at once.
@@ -198,6 +201,13 @@ class IndexClient:
         # file listed afresh), that record is incomplete.
         self.read_pages: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.read_uncached = False
+        # Large pages downloaded by this run are parsed in worker processes (never offline: pages
+        # come from the cache parsed already, or parse while nothing else waits on the network).
+        self.page_workers = PageWorkers(enabled=not offline)
+
+    def close(self) -> None:
+        """Let the page workers end (the client stays usable: pages are then parsed in place)."""
+        self.page_workers.close()
 
     def _lock(self, *key: str) -> threading.Lock:
         with self._locks_guard:
@@ -350,8 +360,7 @@ class IndexClient:
             else:
                 self._report_unusable(parsed, url)
                 return parsed
-        with _PARSE_LOCK:
-            parsed = self._parse_body(index, name, url, page, local_root)
+        parsed = self._parse_body(index, name, url, page, local_root)
         self.cache.put_parsed(key, json.dumps(parsed.to_record(), separators=(",", ":")).encode())
         self._report_unusable(parsed, url)
         return parsed
@@ -373,15 +382,28 @@ class IndexClient:
                     local_root: str | None) -> ProjectPage:
         media = media_type_of(page.content_type)
         try:
-            if media == "json":
-                return parse_json_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
-            if media == "html":
-                return parse_html_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
+            if media is not None:
+                return self._parse_page(media, page.body, url, index.name, name, local_root)
         except IndexFormatError as exc:
             raise FetchError(index.name, url, f"malformed index page: {exc}",
                              "check that the URL points at a PEP 503/691 simple index") from None
         raise FetchError(index.name, url, f"unexpected content type '{page.content_type}' for an index page",
                          "check that the URL points at a PEP 503/691 simple index")
+
+    def _parse_page(self, media: Literal["json", "html"], body: bytes, url: str, index: str, name: NormalizedName,
+                    local_root: str | None) -> ProjectPage:
+        """A page's rows: parsed by the page worker once it runs (pages queue for it: this
+        process has the solver and the downloads to run meanwhile), else in place."""
+        workers, platforms = self.page_workers, self.platforms
+        parsed = workers.parse(media, body, url, index, name, local_root=local_root, platforms=platforms, wait=True)
+        if parsed is not None:
+            return parsed
+        _PARSE_LOCK.acquire()
+        try:
+            parse = parse_json_page if media == "json" else parse_html_page
+            return parse(body, url, index, name, local_root=local_root, platforms=platforms)
+        finally:
+            _PARSE_LOCK.release()
 
     # -- flat indexes ---------------------------------------------------------------------------
     def flat_listing(self, index: Index) -> FlatListing:
