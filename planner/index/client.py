@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -204,9 +205,19 @@ class IndexClient:
         # Large pages downloaded by this run are parsed in worker processes (never offline: pages
         # come from the cache parsed already, or parse while nothing else waits on the network).
         self.page_workers = PageWorkers(enabled=not offline)
+        # Pages the solver will ask for soon load here (`prefetch_pages`); made on first use.
+        self._prefetcher: ThreadPoolExecutor | None = None
+        self._prefetch_guard = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
-        """Let the page workers end (the client stays usable: pages are then parsed in place)."""
+        """Drop the page loads not yet started and let the page workers end (the client stays
+        usable: pages are then loaded when asked for, and parsed in place)."""
+        with self._prefetch_guard:
+            self._closed = True
+            prefetcher, self._prefetcher = self._prefetcher, None
+        if prefetcher is not None:
+            prefetcher.shutdown(wait=False, cancel_futures=True)
         self.page_workers.close()
 
     def _lock(self, *key: str) -> threading.Lock:
@@ -231,20 +242,29 @@ class IndexClient:
         return self._pages[key]
 
     def prefetch_pages(self, routes: Sequence[Route]) -> None:
-        """Load the pages of `routes` in parallel, ahead of the solver asking for them one by
-        one. Failures are left for that later call to report; from the cache alone (offline)
+        """Start loading the pages of `routes` on the client's threads, and return: the solver
+        goes on with the first page it needs as soon as that one is there (a page asked for
+        before its turn comes is loaded by the asking thread, and the queued load then finds it
+        done). Failures are left for that later call to report; from the cache alone (offline)
         there is nothing to overlap."""
         if self.offline or len(routes) < 2:
             return
+        for decided in routes:
+            if all((index.name, decided.package) in self._pages for index in (*decided.indexes, *decided.alongside)):
+                continue  # (already loaded: the usual case once a solve is under way)
+            with self._prefetch_guard:
+                if self._prefetcher is None:
+                    if self._closed:
+                        return
+                    self._prefetcher = ThreadPoolExecutor(self.max_workers, thread_name_prefix="planner-pages")
+                self._prefetcher.submit(self._prefetch_one, decided)
 
-        def load(decided: Route) -> None:
-            try:
-                self.pages(decided)
-                self.alongside_pages(decided)
-            except Exception:  # noqa: BLE001 - reported when the solver asks for this page
-                pass
-
-        map_in_threads(load, routes, self.max_workers, "planner-pages")
+    def _prefetch_one(self, decided: Route) -> None:
+        try:
+            self.pages(decided)
+            self.alongside_pages(decided)
+        except Exception:  # noqa: BLE001 - reported when the solver asks for this page
+            pass
 
     def page_url(self, index: Index, package: NormalizedName) -> str:
         return f"{index.url.rstrip('/')}/{package}/"
