@@ -45,6 +45,7 @@ from planner.index.metadata import (
     parse_sdist_metadata,
     verify_hash,
 )
+from planner.index.page_workers import MIN_BYTES as PAGE_WORKER_MIN_BYTES
 from planner.index.page_workers import PageWorkers
 from planner.index.models import (
     Artifact,
@@ -79,11 +80,11 @@ from planner.threads import map_in_threads
 from planner.urls import redact_url, strip_userinfo
 
 MiB = 1024 * 1024
-# Pages and metadata are fetched in worker threads but parsed one at a time (large pages of a
-# run that downloads them go to worker processes instead: `page_workers.py`). Parsing is CPU-bound,
-# so nothing is lost under the GIL; two large pages no longer peak in memory together; and
-# packaging parses marker strings with `ast.literal_eval`, which CPython 3.11 before 3.11.9 can
-# fail ("AST constructor recursion depth mismatch") when threads do that at once.
+# Metadata (and flat pages) are fetched in worker threads but parsed one at a time: parsing is
+# CPU-bound, so nothing is lost under the GIL; and packaging parses marker strings with
+# `ast.literal_eval`, which CPython 3.11 before 3.11.9 can fail ("AST constructor recursion depth
+# mismatch") when threads do that at once. Project pages (no markers in them) are parsed as they
+# come, the large ones one at a time here and one in the page worker (`_parse_page`).
 _PARSE_LOCK = threading.Lock()
 # Freshness of a page whose server sends no caching headers at all (no Cache-Control, ETag or
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
@@ -205,6 +206,8 @@ class IndexClient:
         # Large pages downloaded by this run are parsed in worker processes (never offline: pages
         # come from the cache parsed already, or parse while nothing else waits on the network).
         self.page_workers = PageWorkers(enabled=not offline)
+        self._parsers = threading.Condition()  # which of the two page parsers is busy (`_parse_page`)
+        self._worker_parsing = self._parsing_here = False
         # Pages the solver will ask for soon load here (`prefetch_pages`); made on first use.
         self._prefetcher: ThreadPoolExecutor | None = None
         self._prefetch_guard = threading.Lock()
@@ -412,18 +415,36 @@ class IndexClient:
 
     def _parse_page(self, media: Literal["json", "html"], body: bytes, url: str, index: str, name: NormalizedName,
                     local_root: str | None) -> ProjectPage:
-        """A page's rows: parsed by the page worker once it runs (pages queue for it: this
-        process has the solver and the downloads to run meanwhile), else in place."""
+        """A page's rows. A small page is parsed at once, here; a large one by whichever parser
+        is free first: the page worker (preferred, once it runs) or this process, one large page
+        at a time in each (two large pages never peak in memory here together)."""
         workers, platforms = self.page_workers, self.platforms
-        parsed = workers.parse(media, body, url, index, name, local_root=local_root, platforms=platforms, wait=True)
-        if parsed is not None:
-            return parsed
-        _PARSE_LOCK.acquire()
-        try:
-            parse = parse_json_page if media == "json" else parse_html_page
+        parse = parse_json_page if media == "json" else parse_html_page
+        if len(body) < PAGE_WORKER_MIN_BYTES:
             return parse(body, url, index, name, local_root=local_root, platforms=platforms)
+        with self._parsers:
+            while True:
+                if not self._worker_parsing and workers.takes(body):
+                    self._worker_parsing = aside = True
+                    break
+                if not self._parsing_here:
+                    self._parsing_here, aside = True, False
+                    break
+                self._parsers.wait()
+        try:
+            if aside:
+                parsed = workers.parse(media, body, url, index, name, local_root=local_root, platforms=platforms,
+                                       wait=True)
+                if parsed is not None:
+                    return parsed
+            return parse(body, url, index, name, local_root=local_root, platforms=platforms)  # (or the worker gone)
         finally:
-            _PARSE_LOCK.release()
+            with self._parsers:
+                if aside:
+                    self._worker_parsing = False
+                else:
+                    self._parsing_here = False
+                self._parsers.notify_all()
 
     # -- flat indexes ---------------------------------------------------------------------------
     def flat_listing(self, index: Index) -> FlatListing:
