@@ -46,9 +46,10 @@ def big_index(tmp_path_factory):
         yield server
 
 
-def _client(server: IndexServer, platforms: frozenset[str] | None = None) -> tuple[IndexClient, object]:
+def _client(server: IndexServer, platforms: frozenset[str] | None = None, cache=None,
+            offline: bool = False) -> tuple[IndexClient, object]:
     project = apply_index_overrides(load_project(SEED), IndexOverrides.parse([], server.url("pypi"), SEED))
-    client = make_client(project, None, platforms=platforms)
+    client = make_client(project, cache, platforms=platforms, offline=offline)
     [index] = [index for index in project.indexes if index.name == "pypi"]
     return client, index
 
@@ -61,11 +62,12 @@ def _served(server: IndexServer, project: str, json: bool) -> bytes:
 
 
 @pytest.mark.parametrize("json", [True, False])
-def test_large_pages_parsed_by_the_worker_have_the_rows_of_a_parse_in_place(big_index, json: bool) -> None:
+def test_large_pages_parsed_by_the_worker_have_the_rows_of_a_parse_in_place(big_index, json: bool,
+                                                                             tmp_path, monkeypatch) -> None:
     big_index.json = json
     try:
         platforms = frozenset({"manylinux_2_17_x86_64", "manylinux2014_x86_64", "win_amd64"})
-        client, index = _client(big_index, platforms)
+        client, index = _client(big_index, platforms, cache=tmp_path)
         try:
             assert client.page_workers.wait_ready(30)
             pages = {name: client.page(index, name) for name in ("big-a", "big-b", "small")}
@@ -81,6 +83,18 @@ def test_large_pages_parsed_by_the_worker_have_the_rows_of_a_parse_in_place(big_
             assert page.skipped == expected.skipped
             versions = 2 if name == "small" else 200
             assert len(page.files) == versions * 5 and page.files.foreign  # sdists + kept wheels; others summarized
+        # The stored form the worker made is the page too: an offline run reads the same rows
+        # from it (nothing is parsed again).
+        import planner.index.client as client_module
+
+        def no_parse(*args, **kwargs):  # noqa: ANN002, ANN003
+            raise AssertionError("parsed again")
+
+        monkeypatch.setattr(client_module, "parse_json_page", no_parse)
+        monkeypatch.setattr(client_module, "parse_html_page", no_parse)
+        offline, index = _client(big_index, platforms, cache=tmp_path, offline=True)
+        for name, page in pages.items():
+            assert offline.page(index, name).to_record() == page.to_record()
     finally:
         big_index.json = True
 

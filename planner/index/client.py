@@ -46,7 +46,7 @@ from planner.index.metadata import (
     verify_hash,
 )
 from planner.index.page_workers import MIN_BYTES as PAGE_WORKER_MIN_BYTES
-from planner.index.page_workers import PageWorkers
+from planner.index.page_workers import PageWorkers, page_record
 from planner.index.models import (
     Artifact,
     ArtifactKind,
@@ -383,8 +383,8 @@ class IndexClient:
             else:
                 self._report_unusable(parsed, url)
                 return parsed
-        parsed = self._parse_body(index, name, url, page, local_root)
-        self.cache.put_parsed(key, json.dumps(parsed.to_record(), separators=(",", ":")).encode())
+        parsed, record = self._parse_body(index, name, url, page, local_root)
+        self.cache.put_parsed(key, record if record is not None else page_record(parsed))
         self._report_unusable(parsed, url)
         return parsed
 
@@ -402,7 +402,8 @@ class IndexClient:
             self._warn(f"index '{page.index}': {len(suspicious) - 5} more unusable files on {redact_url(url)}")
 
     def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage,
-                    local_root: str | None) -> ProjectPage:
+                    local_root: str | None) -> tuple[ProjectPage, bytes | None]:
+        """The page, and its stored form when the page worker made it (`page_record`)."""
         media = media_type_of(page.content_type)
         try:
             if media is not None:
@@ -414,14 +415,14 @@ class IndexClient:
                          "check that the URL points at a PEP 503/691 simple index")
 
     def _parse_page(self, media: Literal["json", "html"], body: bytes, url: str, index: str, name: NormalizedName,
-                    local_root: str | None) -> ProjectPage:
-        """A page's rows. A small page is parsed at once, here; a large one by whichever parser
+                    local_root: str | None) -> tuple[ProjectPage, bytes | None]:
+        """A page's rows (and stored form, see `_parse_body`). A small page is parsed at once, here; a large one by whichever parser
         is free first: the page worker (preferred, once it runs) or this process, one large page
         at a time in each (two large pages never peak in memory here together)."""
         workers, platforms = self.page_workers, self.platforms
         parse = parse_json_page if media == "json" else parse_html_page
         if len(body) < PAGE_WORKER_MIN_BYTES:
-            return parse(body, url, index, name, local_root=local_root, platforms=platforms)
+            return parse(body, url, index, name, local_root=local_root, platforms=platforms), None
         with self._parsers:
             while True:
                 if not self._worker_parsing and workers.takes(body):
@@ -437,7 +438,7 @@ class IndexClient:
                                        wait=True)
                 if parsed is not None:
                     return parsed
-            return parse(body, url, index, name, local_root=local_root, platforms=platforms)  # (or the worker gone)
+            return parse(body, url, index, name, local_root=local_root, platforms=platforms), None  # (or the worker gone)
         finally:
             with self._parsers:
                 if aside:

@@ -20,6 +20,7 @@ answers to its stdout, both pickles between this process and its own child. It i
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -37,9 +38,15 @@ _BOOT = ("import signal, sys, pickle; signal.signal(signal.SIGINT, signal.SIG_IG
 _READY = "ready"
 
 
+def page_record(page: ProjectPage) -> bytes:
+    """A parsed page as the cache stores it (`ProjectPage.to_record` as compact JSON)."""
+    return json.dumps(page.to_record(), separators=(",", ":")).encode()
+
+
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """The worker's loop: one (media, body, url, index, project, local_root, platforms) request
-    in, one ("page", ProjectPage) or ("refused", IndexFormatError message) answer out."""
+    in, one ("page", (ProjectPage, its `page_record`)) or ("refused", IndexFormatError message)
+    answer out."""
     from planner.index.simple import IndexFormatError, parse_html_page, parse_json_page
 
     pickle.dump(_READY, answers)
@@ -52,8 +59,8 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
             os._exit(0)
         parse = parse_json_page if media == "json" else parse_html_page
         try:
-            answer: tuple[str, Any] = ("page", parse(body, url, index, project, local_root=local_root,
-                                                      platforms=platforms))
+            page = parse(body, url, index, project, local_root=local_root, platforms=platforms)
+            answer: tuple[str, Any] = ("page", (page, page_record(page)))
         except IndexFormatError as exc:
             answer = ("refused", str(exc))
         pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
@@ -84,10 +91,11 @@ class PageWorkers:
         return len(body) >= MIN_BYTES and self._ready.is_set() and not self._failed
 
     def parse(self, media: Literal["json", "html"], body: bytes, url: str, index: str, project: str, *,
-              local_root: str | None, platforms: frozenset[str] | None, wait: bool = False) -> ProjectPage | None:
-        """The page parsed by the worker, or None: the caller parses it in place (a small page,
-        the worker busy and `wait` false, not ready yet, or gone). A page the parser refuses
-        raises its `IndexFormatError` here, as in place."""
+              local_root: str | None, platforms: frozenset[str] | None,
+              wait: bool = False) -> tuple[ProjectPage, bytes] | None:
+        """The page parsed by the worker, with its `page_record`; or None: the caller parses it
+        in place (a small page, the worker busy and `wait` false, not ready yet, or gone). A
+        page the parser refuses raises its `IndexFormatError` here, as in place."""
         if len(body) < MIN_BYTES or self._failed:
             return None
         if not self._ready.is_set():
