@@ -25,11 +25,10 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
 
 from planner.errors import ExitCode, PlannerError
 from planner.index.auth import split_userinfo
@@ -53,7 +52,6 @@ from planner.index.models import (
     ArtifactKind,
     CandidateSet,
     CoreMetadata,
-    FileTable,
     MetadataSource,
     ProjectPage,
 )
@@ -82,10 +80,6 @@ from planner.threads import map_in_threads
 from planner.urls import redact_url, strip_userinfo
 
 MiB = 1024 * 1024
-# Versions of one package the solver asks metadata for, one after the other, before the client
-# fetches the next ones ahead (`IndexClient._follow_steps`).
-STEPS_BEFORE_AHEAD = 3
-STEPS_AHEAD = 2  # (on the data platform: a third fewer metadata waits for a fifth more requests)
 # Metadata (and flat pages) are fetched in worker threads but parsed one at a time: parsing is
 # CPU-bound, so nothing is lost under the GIL; and packaging parses marker strings with
 # `ast.literal_eval`, which CPython 3.11 before 3.11.9 can fail ("AST constructor recursion depth
@@ -218,12 +212,6 @@ class IndexClient:
         self._prefetcher: ThreadPoolExecutor | None = None
         self._prefetch_guard = threading.Lock()
         self._closed = False
-        # What `_follow_steps` knows: versions asked for per (index, package), the packages whose
-        # metadata this run downloaded, and the metadata loads it has started.
-        self._asked: dict[tuple[str, NormalizedName], set[Version]] = {}
-        self._downloaded_metadata: set[tuple[str, NormalizedName]] = set()
-        self._scheduled: set[tuple[str, str]] = set()
-        self._steps_guard = threading.Lock()
 
     def close(self) -> None:
         """Drop the page loads not yet started and let the page workers end (the client stays
@@ -267,8 +255,12 @@ class IndexClient:
         for decided in routes:
             if all((index.name, decided.package) in self._pages for index in (*decided.indexes, *decided.alongside)):
                 continue  # (already loaded: the usual case once a solve is under way)
-            if not self._submit(self._prefetch_one, decided):
-                return
+            with self._prefetch_guard:
+                if self._prefetcher is None:
+                    if self._closed:
+                        return
+                    self._prefetcher = ThreadPoolExecutor(self.max_workers, thread_name_prefix="planner-pages")
+                self._prefetcher.submit(self._prefetch_one, decided)
 
     def _prefetch_one(self, decided: Route) -> None:
         try:
@@ -614,11 +606,6 @@ class IndexClient:
 
     # -- metadata -----------------------------------------------------------------------------
     def metadata(self, artifact: Artifact) -> MetadataResult:
-        if not self.offline:
-            self._follow_steps(artifact)
-        return self._metadata_of(artifact)
-
-    def _metadata_of(self, artifact: Artifact) -> MetadataResult:
         key = (artifact.index, artifact.url)
         if key in self._metadata:
             return self._metadata[key]
@@ -626,67 +613,6 @@ class IndexClient:
             if key not in self._metadata:
                 self._metadata[key] = self._load_metadata(artifact)
         return self._metadata[key]
-
-    def _follow_steps(self, artifact: Artifact) -> None:
-        """Fetch ahead when the solver steps through a package's versions one at a time (it
-        backtracks: each step asks for one more version's metadata, and each would otherwise
-        wait for its own round trips). Once it has asked for `STEPS_BEFORE_AHEAD` versions of a
-        package whose metadata had to be downloaded, the metadata of the `STEPS_AHEAD` versions
-        older than the one asked for load on the client's threads: the file of each with the same
-        tags (or the sdist, for an sdist). Nothing changes but when the bytes arrive. (The solver
-        does not step through every version in order: a wider window costs more downloads
-        that are never used than the waits it saves.)"""
-        package = (artifact.index, artifact.name)
-        page = self._pages.get(package)
-        if page is None or artifact.is_local or artifact.is_direct:
-            return
-        with self._steps_guard:
-            asked = self._asked.setdefault(package, set())
-            if artifact.version in asked:
-                return
-            asked.add(artifact.version)
-            if len(asked) < STEPS_BEFORE_AHEAD or package not in self._downloaded_metadata:
-                return
-            ahead = self._steps_ahead(page.files, artifact, STEPS_AHEAD)
-            self._scheduled.update((a.index, a.url) for a in ahead)
-        for neighbour in ahead:
-            if not self._submit(self._prefetch_metadata, neighbour):
-                return
-
-    def _steps_ahead(self, files: FileTable, artifact: Artifact, window: int) -> list[Artifact]:
-        """The files of up to `window` versions older than `artifact`'s, next to it, that have
-        its tags, are not yanked, and are neither loaded nor on their way."""
-        groups = files.newest_first()
-        at = next((i for i, (version, _) in enumerate(groups) if version == artifact.version), None)
-        if at is None:
-            return []
-        shape = _file_shape(artifact.filename)
-        found = []
-        for _version, positions in groups[at + 1 : at + 1 + window]:
-            for position in positions:
-                if _file_shape(files.filename(position)) == shape and files.yanked(position) is None:
-                    neighbour = files[position]
-                    key = (neighbour.index, neighbour.url)
-                    if key not in self._metadata and key not in self._scheduled:
-                        found.append(neighbour)
-                    break
-        return found
-
-    def _prefetch_metadata(self, artifact: Artifact) -> None:
-        try:
-            self._metadata_of(artifact)
-        except Exception:  # noqa: BLE001 - asked again (and reported) if the solver needs it
-            pass
-
-    def _submit(self, work: Callable[[Any], None], item: Any) -> bool:
-        """Run `work(item)` on the client's threads (False once the client is closed)."""
-        with self._prefetch_guard:
-            if self._prefetcher is None:
-                if self._closed:
-                    return False
-                self._prefetcher = ThreadPoolExecutor(self.max_workers, thread_name_prefix="planner-pages")
-            self._prefetcher.submit(work, item)
-        return True
 
     def metadata_many(self, artifacts: Iterable[Artifact]) -> dict[Artifact, MetadataResult]:
         todo = list(dict.fromkeys(artifacts))
@@ -724,8 +650,6 @@ class IndexClient:
             # ones too, skip this file the same way instead of downloading it again or failing.
             self.cache.put_unusable(artifact, str(exc))
             raise
-        with self._steps_guard:
-            self._downloaded_metadata.add((artifact.index, artifact.name))
         self.cache.put_metadata(artifact, data, source.value)
         self.cache.put_parsed(self._metadata_key(artifact, hashlib.sha256(data).hexdigest()),
                               metadata_record(result.metadata))
@@ -858,13 +782,6 @@ class IndexClient:
                                         "were not kept") from None
         except ArchiveError as exc:  # a wheel's zip or an sdist without PKG-INFO: that file is unusable
             raise MetadataUnavailable(f"index '{artifact.index}': cannot read {artifact.filename}: {exc}") from None
-
-
-def _file_shape(filename: str) -> str:
-    """A file name without its project and version: the tag part of a wheel, "sdist" otherwise."""
-    if filename.endswith(".whl"):
-        return "-".join(filename[: -len(".whl")].split("-")[-3:])
-    return "sdist"
 
 
 def _conditional(accept: str, cached: CachedPage) -> dict[str, str]:
