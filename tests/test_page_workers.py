@@ -149,3 +149,17 @@ def test_offline_clients_start_no_worker(big_index, tmp_path) -> None:
     offline = make_client(project, tmp_path, offline=True)
     assert not offline.page_workers.wait_ready(0.5)
     assert offline.page_workers._process is None
+
+
+def test_the_first_large_page_starts_the_worker_and_later_ones_go_there(big_index) -> None:
+    client, index = _client(big_index)
+    try:
+        client.page(index, "small")
+        assert client.page_workers._process is None  # small pages start nothing
+        client.page(index, "big-a")  # starts the worker, and is parsed here meanwhile
+        assert client.page_workers._process is not None and client.page_workers.parsed == 0
+        assert client.page_workers._ready.wait(30)
+        client.page(index, "big-b")
+        assert client.page_workers.parsed == 1
+    finally:
+        client.close()

@@ -87,8 +87,14 @@ class PageWorkers:
         self._busy = threading.Lock()  # held while a request is out
 
     def takes(self, body: bytes) -> bool:
-        """Whether `parse` may answer for this page (it is large, and the worker is running)."""
-        return len(body) >= MIN_BYTES and self._ready.is_set() and not self._failed
+        """Whether `parse` may answer for this page: it is large, and the worker is running
+        (the first large page starts it, and is parsed in place meanwhile)."""
+        if len(body) < MIN_BYTES or self._failed:
+            return False
+        if not self._ready.is_set():
+            self._start()
+            return False
+        return True
 
     def parse(self, media: Literal["json", "html"], body: bytes, url: str, index: str, project: str, *,
               local_root: str | None, platforms: frozenset[str] | None,
@@ -116,13 +122,14 @@ class PageWorkers:
             except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
                 self._failed = True  # gone (or closed meanwhile): every page in place from now on
                 return None
+            if kind != "refused":
+                self.parsed += 1
         finally:
             self._busy.release()
         if kind == "refused":
             from planner.index.simple import IndexFormatError
 
             raise IndexFormatError(value)
-        self.parsed += 1
         return value  # type: ignore[no-any-return]
 
     def wait_ready(self, timeout: float) -> bool:
