@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
@@ -40,6 +40,7 @@ from planner.index.models import (
     Rejection,
     RejectionKind,
     tags_of,
+    version_text,
 )
 from planner.project.cutoffs import parse_upload_time
 from planner.project.model import IndexStrategy
@@ -97,22 +98,44 @@ def _compact(items: Iterable[str], limit: int = MAX_LISTED_PLATFORMS) -> str:
     return ", ".join(listed)
 
 
+# Per target (by its tag-rank table): the rank of each wheel tag part and the verdict on each
+# Requires-Python text, shared by every selection for that target (a page repeats a few hundred
+# of each over thousands of files, and a run's pages repeat them again). Bounded: tests make
+# thousands of targets in one process.
+_TARGET_MEMO_SIZE = 64
+_target_memos: dict[int, tuple[dict[Tag, int], str, dict[str, int | None], dict[str, bool]]] = {}
+
+
+def _target_memo(target: Target) -> tuple[dict[str, int | None], dict[str, bool]]:
+    ranks, python = target.tag_ranks, target.python.full
+    found = _target_memos.get(id(ranks))
+    if found is None or found[0] is not ranks or found[1] != python:
+        if len(_target_memos) >= _TARGET_MEMO_SIZE:
+            del _target_memos[next(iter(_target_memos))]
+        found = _target_memos[id(ranks)] = (ranks, python, {}, {})
+    return found[2], found[3]
+
+
 class _Selector:
     """Selection for one target: tag ranks and labels; records rejections when `record` is set.
 
     Reads the page's rows (`FileTable`), so that only the chosen file of each version becomes
-    an `Artifact`; without `record` it builds no rejection at all (the solver's common path)."""
+    an `Artifact` (when the solver first reads it); without `record` it builds no rejection at
+    all (the solver's common path)."""
 
     def __init__(self, target: Target, record: bool) -> None:
         self.target = target
         self.python = target.python.full
-        self.label = target_platform_label(target)
         self.rank = target.tag_ranks
         self.record = record
         self.rejections: list[Rejection] = []
         # Thousands of files share a few tag sets and Requires-Python texts: decide each once.
         self._ranks: dict[frozenset[Tag], int | None] = {}
-        self._admitted: dict[str, bool] = {}
+        self._key_ranks, self._admitted = _target_memo(target)
+
+    @cached_property
+    def label(self) -> str:
+        return target_platform_label(self.target)
 
     def wheel_rank(self, tags: frozenset[Tag]) -> int | None:
         if tags not in self._ranks:
@@ -120,10 +143,20 @@ class _Selector:
             self._ranks[tags] = min(ranks) if ranks else None
         return self._ranks[tags]
 
+    def key_rank(self, tag_key: str) -> int | None:
+        """`wheel_rank` of the tags of a wheel's `python-abi-platform` name part."""
+        try:
+            return self._key_ranks[tag_key]
+        except KeyError:
+            rank = self._key_ranks[tag_key] = self.wheel_rank(tags_of(tag_key))
+            return rank
+
     def admits(self, requires_python: str) -> bool:
-        if requires_python not in self._admitted:
-            self._admitted[requires_python] = _python_admitted(requires_python, self.python)
-        return self._admitted[requires_python]
+        try:
+            return self._admitted[requires_python]
+        except KeyError:
+            admitted = self._admitted[requires_python] = _python_admitted(requires_python, self.python)
+            return admitted
 
     def reject(self, filename: str | None, version: Version, index: str, kind: RejectionKind, detail: str) -> None:
         self.rejections.append(Rejection(index, version, filename, kind, detail))
@@ -170,27 +203,39 @@ class _Selector:
         """The candidate among the files of `version` that fit the target: `fitting` wheels as
         (rank, row), and `sdists` rows (not both empty; their order does not matter); `prefer`,
         the name of a file an earlier plan installed, wins when it is among them."""
-        index, record, yanked = files.index, self.record, files.yanked
+        row, all_yanked = self.pick(files, fitting, sdists, prefer)
+        if self.record:
+            index, yanked = files.index, files.yanked
+            if not all_yanked:
+                # Some file of this version is fine: yanked siblings are simply never chosen.
+                for position in [p for _, p in fitting] + sdists:
+                    if yanked(position) is not None:
+                        self.reject(files.filename(position), version, index, RejectionKind.YANKED,
+                                    self._yanked_text(files, position))
+            else:
+                self.reject(None, version, index, RejectionKind.YANKED,
+                            f"{files.name} {version} on {index} is yanked{self._reason(yanked(row))}; "
+                            "usable only when pinned with == or ===")
+        return Candidate.from_row(files, row, version, all_yanked)
+
+    @classmethod
+    def pick(cls, files: FileTable, fitting: list[tuple[int, int]], sdists: list[int],
+             prefer: str | None = None) -> tuple[int, bool]:
+        """The row `choose` takes, and whether every fitting file of the version is yanked."""
+        if prefer is None and not files.has_yanked:  # the common case: nothing to filter
+            if fitting:
+                return (fitting[0][1] if len(fitting) == 1 else cls._best(files, fitting, sdists)), False
+            return (sdists[0] if len(sdists) == 1 else cls._best(files, fitting, sdists)), False
+        yanked = files.yanked
         live = [pair for pair in fitting if yanked(pair[1]) is None]
         live_sdists = [p for p in sdists if yanked(p) is None]
         all_yanked = not live and not live_sdists
-        if record and not all_yanked:
-            # Some file of this version is fine: yanked siblings are simply never chosen.
-            for position in [p for _, p in fitting] + sdists:
-                if yanked(position) is not None:
-                    self.reject(files.filename(position), version, index, RejectionKind.YANKED,
-                                self._yanked_text(files, position))
         pool = (fitting, sdists) if all_yanked else (live, live_sdists)
         # The earlier plan's file is kept; but a wheel that fits now wins over a kept sdist (the
         # same version without a build: the sdist was only ever chosen for want of a wheel).
         keepable = [p for _, p in pool[0]] if pool[0] else pool[1]
         kept = [p for p in keepable if files.filename(p) == prefer] if prefer else []
-        chosen = files[kept[0] if kept else self._best(files, *pool)]
-        if all_yanked and record:
-            self.reject(None, version, index, RejectionKind.YANKED,
-                        f"{chosen.name} {version} on {index} is yanked{self._reason(chosen.yanked)}; "
-                        "usable only when pinned with == or ===")
-        return Candidate(chosen.name, version, index, chosen, yanked=all_yanked)
+        return (kept[0] if kept else cls._best(files, *pool)), all_yanked
 
     def fitting_files(self, files: FileTable) -> dict[Version, tuple[list[tuple[int, int]], list[int]]]:
         """Per version of the page, its files that fit the target: wheels as (rank, row), sdists.
@@ -206,11 +251,46 @@ class _Selector:
                 for version, position in rows:
                     out.setdefault(version, ([], []))[1].append(position)
                 continue
-            rank = self.wheel_rank(tags_of(tag_key))
+            rank = self.key_rank(tag_key)
             if rank is None:
                 continue
             for version, position in rows:
                 out.setdefault(version, ([], []))[0].append((rank, position))
+        return out
+
+    def choices(self, files: FileTable) -> dict[Version, tuple[int, bool]]:
+        """Per version of the page with a file that fits the target: the row `choose` takes
+        without a preferred file, and whether that version is all yanked. One pass over the
+        fitting files, keeping the best so far (the lists `fitting_files` makes are not needed
+        when nothing is yanked)."""
+        if files.has_yanked:
+            pick = self.pick
+            return {version: pick(files, *found) for version, found in self.fitting_files(files).items()}
+        names = files.filenames
+        admits, key_rank = self.admits, self.key_rank
+        wheels: dict[Version, tuple[int, int]] = {}  # version -> (rank, row) of the best so far
+        sdists: dict[Version, int] = {}
+        for (requires_python, tag_key), rows in files.shapes().items():
+            if requires_python and not admits(requires_python):
+                continue
+            if tag_key is None:
+                for version, row in rows:
+                    best = sdists.get(version)
+                    # As `_best`: .tar.gz over .zip, then by name; the first of equals stays.
+                    if best is None or (not names[row].endswith(".tar.gz"), names[row]) \
+                            < (not names[best].endswith(".tar.gz"), names[best]):
+                        sdists[version] = row
+                continue
+            rank = key_rank(tag_key)
+            if rank is None:
+                continue
+            for version, row in rows:
+                found = wheels.get(version)
+                if found is None or rank < found[0] or (rank == found[0] and names[row] < names[found[1]]):
+                    wheels[version] = (rank, row)
+        out = {version: (row, False) for version, (_, row) in wheels.items()}
+        for version, row in sdists.items():
+            out.setdefault(version, (row, False))  # a fitting wheel wins over the sdist
         return out
 
     @staticmethod
@@ -306,13 +386,22 @@ def select_candidates(
     selector = _Selector(target, record=False)
     fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
     candidates = []
+    chosen: dict[int, dict[Version, tuple[int, bool]]] = {}
+    from_row = Candidate.from_row
     for version, files, _ in order:
-        if id(files) not in fitting:
-            fitting[id(files)] = selector.fitting_files(files)
-        found = fitting[id(files)].get(version)
-        if found is not None:
-            candidates.append(selector.choose(files, version, *found,
-                                              preferred.get((files.index, str(version))) if preferred else None))
+        choices = chosen.get(id(files))
+        if choices is None:
+            choices = chosen[id(files)] = selector.choices(files)
+        found = choices.get(version)
+        if found is None:
+            continue
+        prefer = preferred.get((files.index, version_text(version))) if preferred else None
+        if prefer is not None:
+            fits = fitting.get(id(files))
+            if fits is None:
+                fits = fitting[id(files)] = selector.fitting_files(files)
+            found = selector.pick(files, *fits[version], prefer)
+        candidates.append(from_row(files, found[0], version, found[1]))
 
     def rejections() -> tuple[Rejection, ...]:
         recorder = _Selector(target, record=True)

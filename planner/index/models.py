@@ -416,11 +416,21 @@ class FileTable(Sequence[Artifact]):
     def filename(self, position: int) -> str:
         return self._filenames[position]
 
+    @property
+    def filenames(self) -> list[str]:
+        """Every file name, by row (read only)."""
+        return self._filenames
+
     def requires_python(self, position: int) -> str | None:
         return self._rpys[self._rpy_ids[position]]
 
     def yanked(self, position: int) -> str | None:
         return self._yanked.get(position)
+
+    @property
+    def has_yanked(self) -> bool:
+        """Whether any file of the page is yanked (most pages: none)."""
+        return bool(self._yanked)
 
     def upload_time(self, position: int) -> str | None:
         return self._text("_uploads")[position] or None
@@ -775,19 +785,85 @@ class Rejection:
         return self.detail
 
 
-@dataclass(frozen=True)
 class Candidate:
-    """A (package, version, index) a target could install, with the artifact it would install."""
+    """A (package, version, index) a target could install, with the artifact it would install.
+
+    Immutable. Selection makes one per fitting version of a page, while the solver reads the
+    artifact of a few: a candidate made from a page's row (`from_row`) makes its `Artifact` when
+    it is first read. Equal when name, version, index, yank state and artifact are."""
+
+    __slots__ = ("name", "version", "index", "yanked", "_artifact", "_files", "_row")
 
     name: NormalizedName
     version: Version
     index: str
-    artifact: Artifact  # the best-ranked fitting wheel, else the sdist
-    yanked: bool = False  # admissible only when pinned with == / ===
+    yanked: bool  # admissible only when pinned with == / ===
+
+    def __init__(self, name: NormalizedName, version: Version, index: str, artifact: Artifact,
+                 yanked: bool = False) -> None:
+        _set = object.__setattr__
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "index", index)
+        _set(self, "yanked", yanked)
+        _set(self, "_artifact", artifact)
+        _set(self, "_files", None)
+        _set(self, "_row", -1)
+
+    @classmethod
+    def from_row(cls, files: FileTable, row: int, version: Version, yanked: bool = False) -> Candidate:
+        """The candidate whose artifact is `files[row]`, made when first read."""
+        candidate = _new_candidate(cls)
+        _set = object.__setattr__
+        _set(candidate, "name", files.name)
+        _set(candidate, "version", version)
+        _set(candidate, "index", files.index)
+        _set(candidate, "yanked", yanked)
+        _set(candidate, "_artifact", None)
+        _set(candidate, "_files", files)
+        _set(candidate, "_row", row)
+        return candidate
+
+    @property
+    def artifact(self) -> Artifact:
+        """The best-ranked fitting wheel, else the sdist."""
+        artifact = self._artifact
+        if artifact is None:
+            artifact = self._files[self._row]  # type: ignore[index]
+            object.__setattr__(self, "_artifact", artifact)
+        return artifact  # type: ignore[no-any-return]
 
     @property
     def key(self) -> tuple[NormalizedName, Version, str]:
         return (self.name, self.version, self.index)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Candidate is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Candidate is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Candidate):
+            return NotImplemented
+        if (self.name, self.version, self.index, self.yanked) != (other.name, other.version, other.index, other.yanked):
+            return False
+        if self._files is not None and self._files is other._files:  # same page: same row, same file
+            return self._row == other._row
+        return self.artifact == other.artifact
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.index, self.yanked))
+
+    def __repr__(self) -> str:
+        return (f"Candidate(name={self.name!r}, version={self.version!r}, index={self.index!r}, "
+                f"artifact={self.artifact!r}, yanked={self.yanked!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Candidate, (self.name, self.version, self.index, self.artifact, self.yanked))
+
+
+_new_candidate = object.__new__
 
 
 def _no_rejections() -> tuple[Rejection, ...]:
