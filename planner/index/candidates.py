@@ -260,38 +260,35 @@ class _Selector:
 
     def choices(self, files: FileTable) -> dict[Version, tuple[int, bool]]:
         """Per version of the page with a file that fits the target: the row `choose` takes
-        without a preferred file, and whether that version is all yanked. One pass over the
-        fitting files, keeping the best so far (the lists `fitting_files` makes are not needed
-        when nothing is yanked)."""
-        if files.has_yanked:
-            pick = self.pick
-            return {version: pick(files, *found) for version, found in self.fitting_files(files).items()}
-        names = files.filenames
+        without a preferred file, and whether that version is all yanked.
+
+        One pass over the fitting files, keeping each version's best so far by one key that
+        orders as `pick` does: a file that is not yanked before a yanked one, then a wheel (by
+        its best tag's rank) before an sdist (.tar.gz before .zip), then by file name; the
+        first of equals stays."""
+        names, yanked = files.filenames, files.yanked_rows
         admits, key_rank = self.admits, self.key_rank
-        wheels: dict[Version, tuple[int, int]] = {}  # version -> (rank, row) of the best so far
-        sdists: dict[Version, int] = {}
+        best: dict[Version, tuple[tuple[bool, int, int, str], int]] = {}  # version -> (key, row)
         for (requires_python, tag_key), rows in files.shapes().items():
             if requires_python and not admits(requires_python):
                 continue
             if tag_key is None:
                 for version, row in rows:
-                    best = sdists.get(version)
-                    # As `_best`: .tar.gz over .zip, then by name; the first of equals stays.
-                    if best is None or (not names[row].endswith(".tar.gz"), names[row]) \
-                            < (not names[best].endswith(".tar.gz"), names[best]):
-                        sdists[version] = row
+                    name = names[row]
+                    key = (row in yanked, 1, not name.endswith(".tar.gz"), name)
+                    found = best.get(version)
+                    if found is None or key < found[0]:
+                        best[version] = (key, row)
                 continue
             rank = key_rank(tag_key)
             if rank is None:
                 continue
             for version, row in rows:
-                found = wheels.get(version)
-                if found is None or rank < found[0] or (rank == found[0] and names[row] < names[found[1]]):
-                    wheels[version] = (rank, row)
-        out = {version: (row, False) for version, (_, row) in wheels.items()}
-        for version, row in sdists.items():
-            out.setdefault(version, (row, False))  # a fitting wheel wins over the sdist
-        return out
+                key = (row in yanked, 0, rank, names[row])
+                found = best.get(version)
+                if found is None or key < found[0]:
+                    best[version] = (key, row)
+        return {version: (row, key[0]) for version, (key, row) in best.items()}
 
     @staticmethod
     def _best(files: FileTable, fitting: list[tuple[int, int]], sdists: list[int]) -> int:

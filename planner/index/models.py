@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from itertools import accumulate
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -215,7 +216,7 @@ def _split(column: str, n: int) -> list[str]:
     return column.split(" ") if n else []
 
 
-def _int_column(values: Any, n: int, low: int, high: int, what: str) -> list[int]:
+def _int_column(values: Any, n: int, low: int, high: int, what: str) -> array[int]:
     if not isinstance(values, list) or len(values) != n:
         raise RecordError(f"{what}: not a list of {n}")
     try:
@@ -224,7 +225,7 @@ def _int_column(values: Any, n: int, low: int, high: int, what: str) -> list[int
         raise RecordError(f"{what}: not integers") from None
     if n and (min(checked) < low or max(checked) > high):
         raise RecordError(f"{what}: out of range")
-    return values
+    return checked  # 8 bytes a row, where a list holds an int object of 28 per large number
 
 
 class FileTable(Sequence[Artifact]):
@@ -244,7 +245,7 @@ class FileTable(Sequence[Artifact]):
     __slots__ = ("index", "name", "foreign", "_n", "_filenames", "_urls", "_version_ids", "_versions", "_kinds",
                  "_tag_ids", "_tag_keys", "_sha256", "_rpy_ids", "_rpys", "_sizes", "_uploads", "_core", "_hashes",
                  "_yanked", "_copies", "_core_hashes", "_artifacts", "_groups", "_newest_first", "_shapes",
-                 "_uploaded_by")
+                 "_uploaded_by", "_offsets")
 
     def __init__(self, index: str, name: NormalizedName) -> None:
         self.index = index
@@ -253,15 +254,15 @@ class FileTable(Sequence[Artifact]):
         self._n = 0
         self._filenames: list[str] = []
         self._urls: list[str] | str = []
-        self._version_ids: list[int] = []
+        self._version_ids: list[int] | array[int] = []  # an array when read from the cache
         self._versions: list[str] = []
         self._kinds = ""  # one letter per file: "w" wheel, "s" sdist
-        self._tag_ids: list[int] = []
+        self._tag_ids: list[int] | array[int] = []
         self._tag_keys: list[str] = [""]  # 0: no tags (sdists)
         self._sha256: list[str] | str = []  # "" when the index gives none
-        self._rpy_ids: list[int] = []
+        self._rpy_ids: list[int] | array[int] = []
         self._rpys: list[str | None] = [None]  # 0: no Requires-Python
-        self._sizes: list[int] = []  # -1 when unknown
+        self._sizes: list[int] | array[int] = []  # -1 when unknown
         self._uploads: list[str] | str = []  # "" when unknown
         self._core: list[str] | str = []  # "": no metadata file; "-": one without hash; "+": hashes in _core_hashes
         self._hashes: dict[int, tuple[tuple[str, str], ...]] = {}  # other algorithms than sha256
@@ -273,6 +274,7 @@ class FileTable(Sequence[Artifact]):
         self._newest_first: list[tuple[Version, list[int]]] | None = None
         self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
         self._uploaded_by: dict[object, tuple[FileTable, int]] = {}
+        self._offsets: dict[str, array[int]] = {}  # text column kept whole -> where each item starts
 
     @classmethod
     def of(cls, artifacts: Sequence[Artifact]) -> FileTable:
@@ -324,19 +326,38 @@ class FileTable(Sequence[Artifact]):
         return f"FileTable({self.index!r}, {self.name!r}, {self._n} files)"
 
     def _text(self, attribute: str) -> list[str]:
-        """A text column, split on first use (the cache stores it as one string)."""
+        """A text column as a list (split here when the cache stored it as one string)."""
         value = getattr(self, attribute)
         if isinstance(value, str):
             value = _split(value, self._n)
             setattr(self, attribute, value)
+            self._offsets.pop(attribute, None)
         return value  # type: ignore[no-any-return]
 
+    def _item(self, attribute: str, position: int) -> str:
+        """One item of a text column. A column the cache stored as one string stays one: only a
+        few of its rows are ever read (the chosen files), and a page's URLs split into strings
+        take ten times the memory of their offsets."""
+        value = getattr(self, attribute)
+        if not isinstance(value, str):
+            return value[position]  # type: ignore[no-any-return]
+        offsets = self._offsets.get(attribute)
+        if offsets is None:
+            offsets = self._offsets[attribute] = array("q", accumulate(map(len, _split(value, self._n)),
+                                                                       lambda end, length: end + length + 1,
+                                                                       initial=0))
+        return value[offsets[position]:offsets[position + 1] - 1]
+
+    def _joined(self, attribute: str) -> str:
+        value = getattr(self, attribute)
+        return value if isinstance(value, str) else " ".join(value)
+
     def _artifact(self, position: int) -> Artifact:
-        sha256 = self._text("_sha256")[position]
+        sha256 = self._item("_sha256", position)
         hashes = dict(self._hashes.get(position, ()))
         if sha256:
             hashes = {"sha256": sha256, **hashes}
-        core = self._text("_core")[position]
+        core = self._item("_core", position)
         core_metadata: Mapping[str, str] | None = None
         if core == "-":
             core_metadata = MappingProxyType({})
@@ -347,9 +368,9 @@ class FileTable(Sequence[Artifact]):
         copy = self._copies.get(position)
         tag_key = self._tag_keys[self._tag_ids[position]]
         size = self._sizes[position]
-        upload = self._text("_uploads")[position]
+        upload = self._item("_uploads", position)
         return Artifact(
-            index=self.index, filename=self._filenames[position], url=self._text("_urls")[position], name=self.name,
+            index=self.index, filename=self._filenames[position], url=self._item("_urls", position), name=self.name,
             version=parse_version(self._versions[self._version_ids[position]]),
             kind=ArtifactKind.WHEEL if self._kinds[position] == "w" else ArtifactKind.SDIST,
             tags=tags_of(tag_key) if tag_key else frozenset(),
@@ -432,8 +453,13 @@ class FileTable(Sequence[Artifact]):
         """Whether any file of the page is yanked (most pages: none)."""
         return bool(self._yanked)
 
+    @property
+    def yanked_rows(self) -> Mapping[int, str]:
+        """Row -> yank reason ("" without one) of the yanked files (read only)."""
+        return self._yanked
+
     def upload_time(self, position: int) -> str | None:
-        return self._text("_uploads")[position] or None
+        return self._item("_uploads", position) or None
 
     def uploaded_by(self, cutoff: object, uploaded_before: Callable[[str | None], bool | None]) -> tuple[FileTable, int]:
         """The files uploaded by `cutoff` (as a table of their own, made once per cut-off), and how
@@ -489,13 +515,13 @@ class FileTable(Sequence[Artifact]):
         return {
             "n": self._n,
             "filenames": " ".join(self._filenames),
-            "urls": " ".join(self._text("_urls")),
-            "versions": self._versions, "version": self._version_ids, "kinds": self._kinds,
-            "tag_keys": self._tag_keys, "tag": self._tag_ids,
-            "sha256": " ".join(self._text("_sha256")),
-            "rpys": self._rpys, "rpy": self._rpy_ids, "sizes": self._sizes,
-            "uploads": " ".join(self._text("_uploads")),
-            "core": " ".join(self._text("_core")),
+            "urls": self._joined("_urls"),
+            "versions": self._versions, "version": list(self._version_ids), "kinds": self._kinds,
+            "tag_keys": self._tag_keys, "tag": list(self._tag_ids),
+            "sha256": self._joined("_sha256"),
+            "rpys": self._rpys, "rpy": list(self._rpy_ids), "sizes": list(self._sizes),
+            "uploads": self._joined("_uploads"),
+            "core": self._joined("_core"),
             "hashes": {str(k): v for k, v in self._hashes.items()},
             "yanked": {str(k): v for k, v in self._yanked.items()},
             "copies": {str(k): [url, pairs] for k, (url, pairs) in self._copies.items()},
