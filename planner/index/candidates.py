@@ -244,17 +244,17 @@ class _Selector:
         once, and only the files that fit are visited (a wheel-rich page fits a target with
         a few percent of its files)."""
         out: dict[Version, tuple[list[tuple[int, int]], list[int]]] = {}
-        for (requires_python, tag_key), rows in files.shapes().items():
+        for (requires_python, tag_key), (versions, rows) in files.shapes().items():
             if requires_python and not self.admits(requires_python):
                 continue
             if tag_key is None:
-                for version, position in rows:
+                for version, position in zip(versions, rows):
                     out.setdefault(version, ([], []))[1].append(position)
                 continue
             rank = self.key_rank(tag_key)
             if rank is None:
                 continue
-            for version, position in rows:
+            for version, position in zip(versions, rows):
                 out.setdefault(version, ([], []))[0].append((rank, position))
         return out
 
@@ -264,29 +264,21 @@ class _Selector:
 
         One pass over the fitting files, keeping each version's best so far by one key that
         orders as `pick` does: a file that is not yanked before a yanked one, then a wheel (by
-        its best tag's rank) before an sdist (.tar.gz before .zip), then by file name; the
-        first of equals stays."""
-        names, yanked = files.filenames, files.yanked_rows
+        its best tag's rank) before an sdist (.tar.gz before .zip), then by file name (read
+        only to break a tie); the first of equals stays."""
+        filename, yanked = files.filename, files.yanked_rows
         admits, key_rank = self.admits, self.key_rank
-        best: dict[Version, tuple[tuple[bool, int, int, str], int]] = {}  # version -> (key, row)
-        for (requires_python, tag_key), rows in files.shapes().items():
+        best: dict[Version, tuple[tuple[bool, int, int], int]] = {}  # version -> (key, row)
+        for (requires_python, tag_key), (versions, rows) in files.shapes().items():
             if requires_python and not admits(requires_python):
                 continue
-            if tag_key is None:
-                for version, row in rows:
-                    name = names[row]
-                    key = (row in yanked, 1, not name.endswith(".tar.gz"), name)
-                    found = best.get(version)
-                    if found is None or key < found[0]:
-                        best[version] = (key, row)
-                continue
-            rank = key_rank(tag_key)
+            rank = -1 if tag_key is None else key_rank(tag_key)
             if rank is None:
                 continue
-            for version, row in rows:
-                key = (row in yanked, 0, rank, names[row])
+            for version, row in zip(versions, rows):
+                key = (row in yanked, 1, not filename(row).endswith(".tar.gz")) if rank < 0 else (row in yanked, 0, rank)
                 found = best.get(version)
-                if found is None or key < found[0]:
+                if found is None or key < found[0] or (key == found[0] and filename(row) < filename(found[1])):
                     best[version] = (key, row)
         return {version: (row, key[0]) for version, (key, row) in best.items()}
 
@@ -430,14 +422,14 @@ def _dated(files: FileTable, cutoff: datetime | None, undated: list[str]) -> Fil
 
 def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, alongside: Sequence[ProjectPage] = (),
                        cutoff: datetime | None = None,
-                       ) -> tuple[list[tuple[Version, FileTable, list[int]]], list[str], list[str]]:
+                       ) -> tuple[list[tuple[Version, FileTable, Sequence[int]]], list[str], list[str]]:
     """(version, page files, rows of that version) to select from, newest first then in route
     order (find-links pages last); the indexes consulted; the indexes whose undated files the
     cut-off left out."""
     consulted: list[str] = []
     undated: list[str] = []
     # (version, position of the page: route order, then find-links) -> that page's files of the version
-    chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
+    chosen: dict[tuple[Version, int], tuple[FileTable, Sequence[int]]] = {}
     if strategy is IndexStrategy.FIRST_INDEX:
         for position, page in enumerate(pages):
             consulted.append(page.index)

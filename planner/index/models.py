@@ -252,7 +252,7 @@ class FileTable(Sequence[Artifact]):
         self.name = name
         self.foreign: dict[str, tuple[str, ...]] = {}
         self._n = 0
-        self._filenames: list[str] = []
+        self._filenames: list[str] | str = []
         self._urls: list[str] | str = []
         self._version_ids: list[int] | array[int] = []  # an array when read from the cache
         self._versions: list[str] = []
@@ -270,9 +270,9 @@ class FileTable(Sequence[Artifact]):
         self._copies: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._core_hashes: dict[int, tuple[tuple[str, str], ...]] = {}
         self._artifacts: dict[int, Artifact] = {}
-        self._groups: dict[Version, list[int]] | None = None
-        self._newest_first: list[tuple[Version, list[int]]] | None = None
-        self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
+        self._groups: dict[Version, array[int]] | None = None
+        self._newest_first: list[tuple[Version, array[int]]] | None = None
+        self._shapes: dict[tuple[str | None, str | None], tuple[list[Version], array[int]]] | None = None
         self._uploaded_by: dict[object, tuple[FileTable, int]] = {}
         self._offsets: dict[str, array[int]] = {}  # text column kept whole -> where each item starts
 
@@ -320,7 +320,7 @@ class FileTable(Sequence[Artifact]):
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash((self.index, self.name, tuple(self._filenames)))
+        return hash((self.index, self.name, self._joined("_filenames")))
 
     def __repr__(self) -> str:
         return f"FileTable({self.index!r}, {self.name!r}, {self._n} files)"
@@ -370,7 +370,7 @@ class FileTable(Sequence[Artifact]):
         size = self._sizes[position]
         upload = self._item("_uploads", position)
         return Artifact(
-            index=self.index, filename=self._filenames[position], url=self._item("_urls", position), name=self.name,
+            index=self.index, filename=self._item("_filenames", position), url=self._item("_urls", position), name=self.name,
             version=parse_version(self._versions[self._version_ids[position]]),
             kind=ArtifactKind.WHEEL if self._kinds[position] == "w" else ArtifactKind.SDIST,
             tags=tags_of(tag_key) if tag_key else frozenset(),
@@ -381,7 +381,7 @@ class FileTable(Sequence[Artifact]):
         )
 
     # -- what candidate selection reads, without making artifacts -------------------------------
-    def version_groups(self) -> dict[Version, list[int]]:
+    def version_groups(self) -> dict[Version, array[int]]:
         """Row positions per version, in page order (computed once)."""
         if self._groups is None:
             by_id: dict[int, list[int]] = {}
@@ -391,39 +391,41 @@ class FileTable(Sequence[Artifact]):
                     by_id[version_id] = [position]
                 else:
                     found.append(position)
-            groups: dict[Version, list[int]] = {}
+            groups: dict[Version, array[int]] = {}
             for version_id, positions in by_id.items():
                 version = parse_version(self._versions[version_id])
                 if version in groups:  # "1.0" and "1.0.0" are one version: keep page order
-                    groups[version] = sorted(groups[version] + positions)
+                    groups[version] = array("q", sorted([*groups[version], *positions]))
                 else:
-                    groups[version] = positions
+                    groups[version] = array("q", positions)  # a page's rows, kept for the run: compact
             self._groups = groups
         return self._groups
 
-    def newest_first(self) -> list[tuple[Version, list[int]]]:
+    def newest_first(self) -> list[tuple[Version, array[int]]]:
         """`version_groups` as (version, rows), newest version first (sorted once)."""
         if self._newest_first is None:
             self._newest_first = sorted(self.version_groups().items(), key=lambda item: item[0], reverse=True)
         return self._newest_first
 
-    def shapes(self) -> dict[tuple[str | None, str | None], list[tuple[Version, int]]]:
-        """(version, row) of the files per (Requires-Python text, wheel tag part or None for an
-        sdist), in page order: what decides whether a file fits a target.
+    def shapes(self) -> dict[tuple[str | None, str | None], tuple[list[Version], array[int]]]:
+        """The versions and rows of the files per (Requires-Python text, wheel tag part or None
+        for an sdist), in page order, as two parallel columns: what decides whether a file fits
+        a target.
 
         A page repeats a few hundred such keys over thousands of files: a target decides each
         key once, then visits only the files that fit it (computed once, shared by every target)."""
         if self._shapes is None:
-            shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] = {}
+            shapes: dict[tuple[str | None, str | None], tuple[list[Version], array[int]]] = {}
             rpys, rpy_ids, tag_keys, tag_ids, kinds = self._rpys, self._rpy_ids, self._tag_keys, self._tag_ids, self._kinds
             for version, positions in self.version_groups().items():
                 for position in positions:
                     key = (rpys[rpy_ids[position]], tag_keys[tag_ids[position]] if kinds[position] == "w" else None)
                     found = shapes.get(key)
                     if found is None:
-                        shapes[key] = [(version, position)]
+                        shapes[key] = ([version], array("q", (position,)))
                     else:
-                        found.append((version, position))
+                        found[0].append(version)
+                        found[1].append(position)
             self._shapes = shapes
         return self._shapes
 
@@ -435,12 +437,7 @@ class FileTable(Sequence[Artifact]):
         return tags_of(key) if key else frozenset()
 
     def filename(self, position: int) -> str:
-        return self._filenames[position]
-
-    @property
-    def filenames(self) -> list[str]:
-        """Every file name, by row (read only)."""
-        return self._filenames
+        return self._item("_filenames", position)
 
     def requires_python(self, position: int) -> str | None:
         return self._rpys[self._rpy_ids[position]]
@@ -484,8 +481,7 @@ class FileTable(Sequence[Artifact]):
         table = FileTable(self.index, self.name)
         table._n = len(positions)
         renumbered = {old: new for new, old in enumerate(positions)}
-        table._filenames = [self._filenames[p] for p in positions]
-        for column in ("_urls", "_sha256", "_uploads", "_core"):
+        for column in ("_filenames", "_urls", "_sha256", "_uploads", "_core"):
             values = self._text(column)
             setattr(table, column, [values[p] for p in positions])
         table._versions, table._tag_keys, table._rpys = self._versions, self._tag_keys, self._rpys
@@ -514,7 +510,7 @@ class FileTable(Sequence[Artifact]):
         """The table as plain JSON data (`from_record` reads it back, checking every field)."""
         return {
             "n": self._n,
-            "filenames": " ".join(self._filenames),
+            "filenames": self._joined("_filenames"),
             "urls": self._joined("_urls"),
             "versions": self._versions, "version": list(self._version_ids), "kinds": self._kinds,
             "tag_keys": self._tag_keys, "tag": list(self._tag_ids),
@@ -564,7 +560,7 @@ class FileTable(Sequence[Artifact]):
                 if not (len(text) == 65 * n - 1 and not text[64::65].strip(" ")):
                     if not set(map(len, _split(text, n))) <= allowed:
                         raise RecordError(f"bad column {column}")
-            table._filenames = filenames
+            table._filenames = texts["filenames"]  # read by row (`_item`)
             table._urls, table._sha256 = texts["urls"], texts["sha256"]  # split when first used
             table._uploads, table._core = texts["uploads"], texts["core"]
             kinds = record.get("kinds")
@@ -676,7 +672,7 @@ class FileTableBuilder:
         t = self.table
         position = t._n
         t._n += 1
-        t._filenames.append(filename)
+        t._filenames.append(filename)  # type: ignore[union-attr]
         t._urls.append(url)  # type: ignore[union-attr]
         version_id = self._version_ids.get(version_text)
         if version_id is None:
