@@ -266,7 +266,7 @@ class _Selector:
         orders as `pick` does: a file that is not yanked before a yanked one, then a wheel (by
         its best tag's rank) before an sdist (.tar.gz before .zip), then by file name (read
         only to break a tie); the first of equals stays."""
-        filename, yanked = files.filename, files.yanked_rows
+        filename, yanked = files.filename_reader(), files.yanked_rows
         admits, key_rank = self.admits, self.key_rank
         best: dict[Version, tuple[tuple[bool, int, int], int]] = {}  # version -> (key, row)
         for (requires_python, tag_key), (versions, rows) in files.shapes().items():
