@@ -879,3 +879,26 @@ def test_candidates_make_their_artifact_when_first_read(seed: ResolvedTargets) -
         newest.version = Version("9")  # type: ignore[misc]
     again = select_candidates([page], target, IndexStrategy.FIRST_INDEX)
     assert again == result
+
+
+def test_targets_that_decide_alike_share_a_pages_candidates(
+    seed: ResolvedTargets, declared_target: Callable[[str, str], Target]
+) -> None:
+    """A pure-Python page fits every platform alike: its candidates are made once for all of
+    them. A page of platform wheels is chosen per target."""
+    linux, windows = declared_target("linux-x86_64", "3.11"), declared_target("windows-x86_64", "3.11")
+    pure = page_of("pypi", ["lib-2.0-py3-none-any.whl", "lib-2.0.tar.gz", "lib-1.0.tar.gz",
+                            {"filename": "lib-0.9-py3-none-any.whl", "requires-python": ">=3.12"}], project="lib")
+    on_linux = select_candidates([pure], linux, IndexStrategy.FIRST_INDEX)
+    on_windows = select_candidates([pure], windows, IndexStrategy.FIRST_INDEX)
+    assert summary(on_linux) == [("2.0", "pypi", "lib-2.0-py3-none-any.whl"), ("1.0", "pypi", "lib-1.0.tar.gz")]
+    assert on_windows.candidates is on_linux.candidates
+    newer = declared_target("linux-x86_64", "3.12")  # admits 0.9 too: decides otherwise
+    assert summary(select_candidates([pure], newer, IndexStrategy.FIRST_INDEX))[-1] == \
+        ("0.9", "pypi", "lib-0.9-py3-none-any.whl")
+    native = page_of("pypi", ["fast-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "fast-1.0-cp311-cp311-win_amd64.whl",
+                              "fast-1.0-py3-none-any.whl"], project="fast")
+    assert summary(select_candidates([native], linux, IndexStrategy.FIRST_INDEX)) == \
+        [("1.0", "pypi", "fast-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")]
+    assert summary(select_candidates([native], windows, IndexStrategy.FIRST_INDEX)) == \
+        [("1.0", "pypi", "fast-1.0-cp311-cp311-win_amd64.whl")]

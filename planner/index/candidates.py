@@ -22,7 +22,7 @@ on the full listing: a cut-off never makes first-index fall through to a later i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property, lru_cache
 
@@ -258,6 +258,25 @@ class _Selector:
                 out.setdefault(version, ([], []))[0].append((rank, position))
         return out
 
+    def decisions(self, files: FileTable) -> tuple[int | None, ...]:
+        """What the target decides on each of the page's file shapes (`FileTable.shapes`): None,
+        the file does not fit; -1, an sdist that fits; else the wheel's rank among the page's
+        fitting wheels. Only the order of ranks matters to `choices`, so targets with equal
+        decisions choose the same files."""
+        admits, key_rank = self.admits, self.key_rank
+        ranks: list[int | None] = []
+        for requires_python, tag_key in files.shapes():
+            if requires_python and not admits(requires_python):
+                ranks.append(None)
+            else:
+                ranks.append(-1 if tag_key is None else key_rank(tag_key))  # key_rank: None when no tag fits
+        dense = {rank: position for position, rank in enumerate(sorted({r for r in ranks if r is not None and r >= 0}))}
+        return tuple(rank if rank is None or rank < 0 else dense[rank] for rank in ranks)
+
+    def chosen(self, files: FileTable, decisions: tuple[int | None, ...]) -> dict[Version, tuple[int, bool]]:
+        """`choices`, shared by the targets that make these `decisions` on the page."""
+        return files.remembered(("choices", decisions), lambda: self.choices(files))
+
     def choices(self, files: FileTable) -> dict[Version, tuple[int, bool]]:
         """Per version of the page with a file that fits the target: the row `choose` takes
         without a preferred file, and whether that version is all yanked.
@@ -370,27 +389,35 @@ def select_candidates(
     name = every[0].project
     if any(page.project != name for page in every):
         raise ValueError(f"pages of different projects: {sorted({page.project for page in every})}")
-    order, consulted, undated = _versions_in_order(pages, strategy, alongside, cutoff)
+    order, consulted, undated, single = _versions_in_order(pages, strategy, alongside, cutoff)
     preferred: Mapping[tuple[str, str], str] = {(index, version): filename for index, version, filename in prefer}
     selector = _Selector(target, record=False)
-    fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
-    candidates = []
-    chosen: dict[int, dict[Version, tuple[int, bool]]] = {}
-    from_row = Candidate.from_row
-    for version, files, _ in order:
-        choices = chosen.get(id(files))
-        if choices is None:
-            choices = chosen[id(files)] = selector.choices(files)
-        found = choices.get(version)
-        if found is None:
-            continue
-        prefer = preferred.get((files.index, version_text(version))) if preferred else None
-        if prefer is not None:
-            fits = fitting.get(id(files))
-            if fits is None:
-                fits = fitting[id(files)] = selector.fitting_files(files)
-            found = selector.pick(files, *fits[version], prefer)
-        candidates.append(from_row(files, found[0], version, found[1]))
+    if single is not None and not preferred:  # the common case: one page, in its own order
+        # Targets that decide alike on the page's files (pure-Python packages: every target)
+        # share its candidates.
+        decisions = selector.decisions(single)
+        candidates = single.remembered(("candidates", decisions), lambda: tuple(
+            Candidate.from_row(single, found[0], version, found[1])
+            for version, found in _chosen_in_order(order, selector.chosen(single, decisions))))
+    else:
+        fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
+        found_list = []
+        chosen: dict[int, dict[Version, tuple[int, bool]]] = {}
+        for version, files, _ in order:
+            choices = chosen.get(id(files))
+            if choices is None:
+                choices = chosen[id(files)] = selector.chosen(files, selector.decisions(files))
+            found = choices.get(version)
+            if found is None:
+                continue
+            prefer = preferred.get((files.index, version_text(version))) if preferred else None
+            if prefer is not None:
+                fits = fitting.get(id(files))
+                if fits is None:
+                    fits = fitting[id(files)] = selector.fitting_files(files)
+                found = selector.pick(files, *fits[version], prefer)
+            found_list.append(Candidate.from_row(files, found[0], version, found[1]))
+        candidates = tuple(found_list)
 
     def rejections() -> tuple[Rejection, ...]:
         recorder = _Selector(target, record=True)
@@ -405,7 +432,7 @@ def select_candidates(
                                         f"{_compact(platforms)})")
         return tuple(recorder.rejections)
 
-    return CandidateSet(name=name, candidates=tuple(candidates), indexes_consulted=tuple(consulted),
+    return CandidateSet(name=name, candidates=candidates, indexes_consulted=tuple(consulted),
                         undated=tuple(undated), explain_rejections=rejections)
 
 
@@ -422,10 +449,10 @@ def _dated(files: FileTable, cutoff: datetime | None, undated: list[str]) -> Fil
 
 def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, alongside: Sequence[ProjectPage] = (),
                        cutoff: datetime | None = None,
-                       ) -> tuple[list[tuple[Version, FileTable, Sequence[int]]], list[str], list[str]]:
+                       ) -> tuple[list[tuple[Version, FileTable, Sequence[int]]], list[str], list[str], FileTable | None]:
     """(version, page files, rows of that version) to select from, newest first then in route
     order (find-links pages last); the indexes consulted; the indexes whose undated files the
-    cut-off left out."""
+    cut-off left out; the files, when they are one page's in its `newest_first` order."""
     consulted: list[str] = []
     undated: list[str] = []
     # (version, position of the page: route order, then find-links) -> that page's files of the version
@@ -436,7 +463,7 @@ def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, al
             if _has_files(page):  # on the full listing: a cut-off never makes it fall through
                 files = _dated(page.files, cutoff, undated)
                 if not alongside:  # the common case: already in order
-                    return [(version, files, rows) for version, rows in files.newest_first()], consulted, undated
+                    return [(version, files, rows) for version, rows in files.newest_first()], consulted, undated, files
                 chosen.update(((version, position), (files, rows)) for version, rows in files.version_groups().items())
                 break
     else:
@@ -456,4 +483,12 @@ def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, al
         chosen.update(((version, position), (files, rows)) for version, rows in files.version_groups().items())
     # Newest first, then route order (sort is stable, also with reverse=True).
     order = sorted(sorted(chosen, key=lambda key: key[1]), key=lambda key: key[0], reverse=True)
-    return [(version, *chosen[(version, position)]) for version, position in order], consulted, undated
+    return [(version, *chosen[(version, position)]) for version, position in order], consulted, undated, None
+
+
+def _chosen_in_order(order: Sequence[tuple[Version, FileTable, Sequence[int]]],
+                     choices: Mapping[Version, tuple[int, bool]]) -> Iterator[tuple[Version, tuple[int, bool]]]:
+    for version, _, _ in order:
+        found = choices.get(version)
+        if found is not None:
+            yield version, found

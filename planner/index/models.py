@@ -10,12 +10,12 @@ import re
 from array import array
 from itertools import accumulate, repeat
 from operator import add
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -24,6 +24,9 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Location
+
+
+_T = TypeVar("_T")
 
 
 def _empty() -> Mapping[str, str]:
@@ -247,7 +250,7 @@ class FileTable(Sequence[Artifact]):
     __slots__ = ("index", "name", "foreign", "_n", "_filenames", "_urls", "_version_ids", "_versions", "_kinds",
                  "_tag_ids", "_tag_keys", "_sha256", "_rpy_ids", "_rpys", "_sizes", "_uploads", "_core", "_hashes",
                  "_yanked", "_copies", "_core_hashes", "_artifacts", "_groups", "_newest_first", "_shapes",
-                 "_uploaded_by", "_offsets")
+                 "_uploaded_by", "_offsets", "_remembered")
 
     def __init__(self, index: str, name: NormalizedName) -> None:
         self.index = index
@@ -277,6 +280,7 @@ class FileTable(Sequence[Artifact]):
         self._shapes: dict[tuple[str | None, str | None], tuple[list[Version], array[int]]] | None = None
         self._uploaded_by: dict[object, tuple[FileTable, int]] = {}
         self._offsets: dict[str, array[int]] = {}  # text column kept whole -> where each item starts
+        self._remembered: dict[Hashable, Any] = {}
 
     @classmethod
     def of(cls, artifacts: Sequence[Artifact]) -> FileTable:
@@ -446,6 +450,15 @@ class FileTable(Sequence[Artifact]):
                         found[1].append(position)
             self._shapes = shapes
         return self._shapes
+
+    def remembered(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """What `make` works out from this page for `key`, worked out once (candidate selection
+        keeps its choices per target decisions here: targets that decide alike share them)."""
+        try:
+            return self._remembered[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._remembered[key] = make()
+            return value
 
     def is_wheel(self, position: int) -> bool:
         return self._kinds[position] == "w"
