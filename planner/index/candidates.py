@@ -398,7 +398,7 @@ def select_candidates(
         decisions = selector.decisions(single)
         candidates = single.remembered(("candidates", decisions), lambda: tuple(
             Candidate.from_row(single, found[0], version, found[1])
-            for version, found in _chosen_in_order(order, selector.chosen(single, decisions))))
+            for version, found in _chosen_in_order(order, selector.choices(single))))
     else:
         fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
         found_list = []
