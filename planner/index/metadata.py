@@ -31,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 
 from planner.index.models import CoreMetadata
 from planner.project.markers import marker_problem
-from planner.project.numbers import number_problem, requirement_number_problem
+from planner.project.numbers import number_problem, oversized_number, requirement_number_problem
 from planner.project.references import requirement_as_uv_reads
 
 __all__ = [
@@ -440,7 +440,8 @@ def _requirement(text: str) -> Requirement | str:
         requirement = _requirement_in_parts(text) or requirement_as_uv_reads(text)
     except InvalidRequirement as exc:
         return f"Requires-Dist line {text[:200]!r} does not parse: {exc}"
-    problem = requirement_number_problem(requirement)
+    # Its versions and marker are parts of the text: a text without a large number has none.
+    problem = requirement_number_problem(requirement) if oversized_number(text) is not None else None
     if problem is not None:
         return f"Requires-Dist line {text[:200]!r}: {problem}"
     problem = _marker_problem(requirement.marker) if requirement.marker is not None else None
