@@ -398,12 +398,12 @@ def select_candidates(
         decisions = selector.decisions(single)
         candidates = single.remembered(("candidates", decisions), lambda: tuple(
             Candidate.from_row(single, found[0], version, found[1])
-            for version, found in _chosen_in_order(order, selector.choices(single))))
+            for version, found in _chosen_in_order(single.newest_first(), selector.choices(single))))
     else:
         fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
         found_list = []
         chosen: dict[int, dict[Version, tuple[int, bool]]] = {}
-        for version, files, _ in order:
+        for version, files, _ in order if order is not None else _in_order(single):
             choices = chosen.get(id(files))
             if choices is None:
                 choices = chosen[id(files)] = selector.chosen(files, selector.decisions(files))
@@ -421,7 +421,7 @@ def select_candidates(
 
     def rejections() -> tuple[Rejection, ...]:
         recorder = _Selector(target, record=True)
-        for version, files, positions in order:
+        for version, files, positions in order if order is not None else _in_order(single):
             recorder.select(files, version, positions)
         for page in every:
             if page.index in consulted:  # versions with wheels for no target's platform at all
@@ -449,10 +449,12 @@ def _dated(files: FileTable, cutoff: datetime | None, undated: list[str]) -> Fil
 
 def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, alongside: Sequence[ProjectPage] = (),
                        cutoff: datetime | None = None,
-                       ) -> tuple[list[tuple[Version, FileTable, Sequence[int]]], list[str], list[str], FileTable | None]:
+                       ) -> tuple[list[tuple[Version, FileTable, Sequence[int]]] | None, list[str], list[str],
+                                  FileTable | None]:
     """(version, page files, rows of that version) to select from, newest first then in route
-    order (find-links pages last); the indexes consulted; the indexes whose undated files the
-    cut-off left out; the files, when they are one page's in its `newest_first` order."""
+    order (find-links pages last), or None when they are one page's files in its `newest_first`
+    order; the indexes consulted; the indexes whose undated files the cut-off left out; that one
+    page's files."""
     consulted: list[str] = []
     undated: list[str] = []
     # (version, position of the page: route order, then find-links) -> that page's files of the version
@@ -462,8 +464,8 @@ def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, al
             consulted.append(page.index)
             if _has_files(page):  # on the full listing: a cut-off never makes it fall through
                 files = _dated(page.files, cutoff, undated)
-                if not alongside:  # the common case: already in order
-                    return [(version, files, rows) for version, rows in files.newest_first()], consulted, undated, files
+                if not alongside:  # the common case: already in order (listed only when read)
+                    return None, consulted, undated, files
                 chosen.update(((version, position), (files, rows)) for version, rows in files.version_groups().items())
                 break
     else:
@@ -486,9 +488,14 @@ def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, al
     return [(version, *chosen[(version, position)]) for version, position in order], consulted, undated, None
 
 
-def _chosen_in_order(order: Sequence[tuple[Version, FileTable, Sequence[int]]],
+def _in_order(files: FileTable | None) -> Iterator[tuple[Version, FileTable, Sequence[int]]]:
+    assert files is not None  # (`_versions_in_order` gives the files when it gives no order)
+    return ((version, files, rows) for version, rows in files.newest_first())
+
+
+def _chosen_in_order(order: Sequence[tuple[Version, Sequence[int]]],
                      choices: Mapping[Version, tuple[int, bool]]) -> Iterator[tuple[Version, tuple[int, bool]]]:
-    for version, _, _ in order:
+    for version, _ in order:
         found = choices.get(version)
         if found is not None:
             yield version, found
