@@ -221,3 +221,39 @@ def test_lock_text_is_what_tomlkit_renders(served) -> None:
     rendered = _toml(document)
     assert rendered == _tomlkit_rendering(document)
     assert tomllib.loads(rendered) == document
+
+
+def test_lock_values_are_what_tomlkit_renders() -> None:
+    """Values written without tomlkit (strings with nothing to escape, integers, booleans, UTC
+    times) read as tomlkit writes them; the others go through tomlkit."""
+    import datetime
+
+    import tomlkit
+
+    from planner.generate.pylock import _value
+
+    values = ["", "plain", "https://files.example/a-1.0-py3-none-any.whl#sha256=00", "a\"b", "a\\b", "tab\there",
+              "del\x7f", "nul\x00", "ü", "line\nbreak", "'single'", 0, -3, 10**20, True, False,
+              datetime.datetime(2024, 6, 1, 12, 0, tzinfo=datetime.timezone.utc),
+              datetime.datetime(2024, 6, 1, 12, 0, 5, 120, tzinfo=datetime.timezone.utc),
+              datetime.datetime(2024, 6, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+              datetime.datetime(2024, 6, 1, 12, 0), datetime.date(2024, 6, 1)]
+    for value in values:
+        assert _value(value) == tomlkit.item(value).as_string(), value
+
+
+def test_plan_json_text_is_what_json_writes(served) -> None:
+    """plan.json is written by `plan_json_text`: the bytes `json.dumps(indent=2)` writes, for a real
+    plan and for values that need escaping or that it leaves to `json.dumps` (floats, odd keys)."""
+    from planner.generate.plan_json import plan_json_text
+
+    project, server = served
+    assert compile_(project, server).exit_code == 0
+    written = (project / "output" / "plan.json").read_text()
+    document = json.loads(written)
+    assert plan_json_text(document) == json.dumps(document, indent=2) + "\n" == written
+    odd = {"": [], "e": {}, "ü\"\\\n\x00\x7f": ["ü", "\u2028", "\ud83d\ude00", None, True, False, 0, -1, 10**30],
+           "nested": [[{}], [[]], {"a": {"b": [1, {"c": None}]}}], "tuple": (1, "two")}
+    assert plan_json_text(odd) == json.dumps(odd, indent=2) + "\n"
+    for unusual in ({"x": 1.5}, {"x": [float("inf")]}, {1: "int key"}, {"x": {True: None}}):
+        assert plan_json_text(unusual) == json.dumps(unusual, indent=2) + "\n"

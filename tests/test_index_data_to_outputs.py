@@ -211,6 +211,16 @@ def test_a_checked_url_is_always_safe_to_write(url: str) -> None:
     assert all(c.isascii() and (c.isalnum() or c in URL_SAFE) for c in checked), checked
 
 
+@pytest.mark.parametrize("letter", ["\u212a", "\u017f", "\u0130"])  # Kelvin sign, long s, dotted I
+def test_letters_that_fold_to_ascii_are_encoded_in_urls(letter: str) -> None:
+    """Letters whose case folds to an ASCII letter are no ASCII letters: the URL comes out
+    percent-encoded like any other non-ASCII one, never as it was given."""
+    from planner.index.validate import check_url
+
+    checked = check_url(f"https://files.example.com/{letter}x-1.0.tar.gz")
+    assert checked.isascii() and "%" in checked, checked
+
+
 @settings(max_examples=300, deadline=None)
 @given(hashes=st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=130), st.integers()), max_size=4))
 def test_checked_hashes_have_their_algorithms_length(hashes: dict[str, Any]) -> None:

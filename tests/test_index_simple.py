@@ -675,3 +675,68 @@ def test_file_names_read_as_packaging_reads_them(name: str, version: str, build:
     expected = _reference_parse(filename)
     got = parsed if isinstance(parsed, str) else (parsed.name, parsed.version_text, parsed.kind.value, parsed.tag_key)
     assert got == expected
+
+
+# -- the usual entry shape, read without the general checks' detours ---------------------------
+_SHA = "ab" * 32
+_ENTRY_VARIANTS: dict[str, list[Any]] = {
+    "url": ["https://files.example/t/{f}", "https://files.example/t/{f}#sha256=" + "cd" * 32, "/rel/{f}",
+            " https://files.example/t/{f} ", "https://u:p@files.example/t/{f}", "https://files.example:8443/{f}",
+            "file:///etc/{f}", "https://files.example/t/{f} x", 7],
+    "hashes": [{"sha256": _SHA}, {"sha256": _SHA.upper()}, {"sha256": "ab"}, {}, {"md5": "ab" * 16},
+               {"sha256": _SHA, "md5": "ab" * 16}, {"SHA256": _SHA}, {"sha256": 5}, "x"],
+    "requires-python": [None, ">=3.8", " >=3.9 ", "", ">=3.8,<4", ">=3.99999999999999999999", 3.8],
+    "yanked": [False, True, None, "", "broken\x00 build", "x" * 400, 1],
+    "size": [None, 0, 906474467, -1, 2**41, True, "12"],
+    "upload-time": [None, "2024-10-29T17:38:49.832009Z", "2024-10-29 17:38:49+01:00", "2024-13-29T17:38:49Z",
+                    "yesterday", 1],
+    "core-metadata": [False, True, None, {"sha256": _SHA}, {"sha256": _SHA.upper()}, {"sha256": "zz"},
+                      {"md5": "ab" * 16}, "yes"],
+    "_planner-metadata": [{"url": "https://pypi.org/m/{f}.metadata", "hashes": {"sha256": _SHA}},
+                          {"url": "https://elsewhere.example/{f}.metadata"}, "x"],
+}
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    choices=st.lists(st.dictionaries(st.sampled_from(sorted(_ENTRY_VARIANTS)), st.integers(0, 8), max_size=8),
+                     min_size=1, max_size=6),
+    platforms=st.sampled_from([None, frozenset({"manylinux1_x86_64", "linux_x86_64"})]),
+)
+def test_usual_json_entries_read_as_the_general_checks_read_them(choices: list[dict[str, int]],
+                                                                  platforms: frozenset[str] | None) -> None:
+    """Entries in the shape PyPI sends are read by a shorter way; whatever the entries hold
+    (odd URLs, upper-case or extra hashes, bad sizes, times, yank reasons, metadata keys), the
+    page comes out as the general checks alone make it: the same files, rows and reasons."""
+    import planner.index.simple as simple
+
+    names = [LINUX_311, MAC_311, "torch-2.5.1.tar.gz", LINUX_311.replace("2.5.1", "2.4.0")]
+    files = []
+    for n, chosen in enumerate(choices):
+        filename = names[n % len(names)] if n < len(names) else names[0]  # (a repeated name is skipped)
+        entry: dict[str, Any] = {"filename": filename, "url": f"https://files.example/t/{filename}",
+                                 "hashes": {"sha256": _SHA}}
+        for key, pick in chosen.items():
+            value = _ENTRY_VARIANTS[key][pick % len(_ENTRY_VARIANTS[key])]
+            entry[key] = value.replace("{f}", filename) if isinstance(value, str) else (
+                {k: (v.replace("{f}", filename) if isinstance(v, str) else v) for k, v in value.items()}
+                if isinstance(value, dict) else value)
+        files.append(entry)
+    body = pypi_json(files)
+    fast = parse_json_page(body, PYPI_PAGE_URL, "pypi", "torch", platforms=platforms)
+    general_only = pytest.MonkeyPatch()
+    general_only.setattr(simple, "_plain_json_fields", lambda *args: None)
+    try:
+        general = parse_json_page(body, PYPI_PAGE_URL, "pypi", "torch", platforms=platforms)
+    finally:
+        general_only.undo()
+    assert fast.to_record() == general.to_record()
+    assert fast.skipped == general.skipped
+
+
+def test_usual_json_entries_are_read_the_short_way() -> None:
+    """(The comparison above means something: PyPI's entries do take the shorter way.)"""
+    import planner.index.simple as simple
+
+    entry = dict(PYPI_FILES[0], hashes={"sha256": LINUX_311_SHA})
+    assert simple._plain_json_fields(entry, PYPI_PAGE_URL, None, simple._parse_filename(LINUX_311)) is not None

@@ -9,6 +9,7 @@ outputs must be the same bytes as a full compile writes, and what it prints the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -250,8 +251,14 @@ def test_the_same_command_line_is_answered_before_anything_loads(setup) -> None:
     assert stats["unchanged"] and "answered_early" not in stats
     assert run_planner(project, server, cache, "--offline")[1].get("answered_early") is True
 
-    # Another option is another command line.
+    # Another option is another command line; after its full compile, its next run is answered
+    # early, and prints what the same compile checked after loading the project prints.
     assert "unchanged" not in run_planner(project, server, cache, "--offline", "--resolution", "lowest")[1]
+    early, stats = run_planner(project, server, cache, "--offline", "--resolution", "lowest")
+    assert stats.get("answered_early") is True
+    checked, stats = run_planner(project, server, cache, "--offline", "--resolution=lowest")
+    assert stats["unchanged"] and "answered_early" not in stats
+    assert (early.stdout, early.stderr) == (checked.stdout, checked.stderr)
 
     # An edited output, a changed page in the cache: full compiles.
     requirements = next(p for p in (project / "output").rglob("requirements*.txt"))
@@ -289,3 +296,74 @@ def test_a_nearer_pyproject_is_another_project(setup) -> None:
     (sub / "pyproject.toml").write_text(PYPROJECT.format(dependencies='"six"').replace('"app"', '"sub"'))
     assert "unchanged" not in run()
     assert planned(sub) == {"six": "1.16.0"}
+
+
+def test_the_early_answer_checks_what_the_full_check_checks(setup, tmp_path) -> None:
+    """The early answer (planner/cli/early.py) reads a record of its own and the cache's entries
+    without the cache's reader: each change the full check catches must stop it too."""
+    project, server, _, cache = setup
+    output = project / "output"
+    stats = project.parent / "stats.json"
+
+    def attempt() -> subprocess.CompletedProcess:
+        stats.unlink(missing_ok=True)
+        return subprocess.run([sys.executable, "-m", "planner", "compile", str(project), "--default-index",
+                               server.url("pypi"), "--cache-dir", str(cache), "--offline"], capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1",
+                                              "PLANNER_STATS": str(stats)}, cwd=project.parent, check=False)
+
+    def early() -> bool:
+        return run_planner(project, server, cache, "--offline")[1].get("answered_early") is True
+
+    def settled() -> None:  # a full run, then one that leaves the early record
+        run_planner(project, server, cache, "--offline")
+        run_planner(project, server, cache, "--offline")
+        assert early()
+
+    run_planner(project, server, cache)
+    settled()
+
+    # plan.json rewritten (its manifest untouched): not the plan the record was made from.
+    plan = output / "plan.json"
+    plan.write_text(plan.read_text().replace('"hash"', '"hash" ', 1))
+    assert not early()
+    assert run_planner(project, server, cache, "--offline")[1].get("unchanged") is True  # rewritten, then stands
+    settled()
+
+    # The output folder replaced by a link to a copy of itself.
+    shutil.move(output, tmp_path / "elsewhere")
+    output.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    refused = attempt()
+    assert refused.returncode == 2 and "is a symbolic link" in refused.stderr  # the full command's answer
+    output.unlink()
+    shutil.move(tmp_path / "elsewhere", output)
+    settled()
+
+    # A page's entry in the cache whose header names another body.
+    pages = [p for p in (cache / "v1" / "pages").rglob("*") if p.is_file() and not p.name.startswith(".")]
+    page = next(p for p in pages if b"/six/" in p.read_bytes().partition(b"\n")[0])
+    kept = page.read_bytes()
+    head, _, body = kept.partition(b"\n")
+    digest = json.loads(head)["sha256"]
+    page.write_bytes(head.replace(digest.encode(), b"0" * 64) + b"\n" + body)
+    refused = attempt()  # the full command finds the entry damaged: offline, the page is missing
+    assert refused.returncode == 2 and "the cache has no index page of 'six'" in refused.stderr
+    page.write_bytes(kept)
+    assert early()
+
+    # The output folder's record replaced by another (a whole entry, as another compile leaves it).
+    records = {p: p.read_bytes() for p in (cache / "v1" / "unchanged").rglob("*") if p.is_file()}
+    [folder_record] = [p for p, data in records.items() if data.partition(b"\n")[2].startswith(b"{")]
+    body = records[folder_record].partition(b"\n")[2] + b" "
+    folder_record.write_bytes(b'{"kind": "compile record", "sha256": "%s"}\n' % hashlib.sha256(body).hexdigest().encode()
+                              + body)
+    assert not early()  # (the full check reads the same record: the plan stands, the early record is renewed)
+    assert early()
+
+    # The early record damaged.
+    for record in (cache / "v1" / "unchanged").rglob("*"):
+        data = record.read_bytes() if record.is_file() else b""
+        if b"\0" in data:
+            record.write_bytes(data.replace(b"\0", b"\0\0", 1))
+    assert not early()
+    assert early()

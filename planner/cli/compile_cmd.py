@@ -217,7 +217,7 @@ def compile_command(
     if unchanged is not None:
         said = _Lines()  # what a compile of the same inputs prints once this plan is the previous one
         _report_with_notes(plan, [], True, False, said, prepared.project.default_index.name, outputs.notes, provider)
-        unchanged.remember(client, plan, said.lines)
+        unchanged.remember(client, plan, said.lines, None if output.quiet else f"outputs in {_shown(out)} unchanged")
     if stats_file is not None:
         write_stats(stats_file, stats_document(clock, client, plan, provider.builder))
     if output_format is OutputFormat.JSON:

@@ -35,27 +35,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planner.cli import early
+from planner.cli.early import RECORD_FORMAT, EarlyRecord, invocation_key, page_entry_holds, page_entry_name
 from planner.index.cache import Cache
 
 if TYPE_CHECKING:
     from planner.generate.context import OutputContext
     from planner.project.model import Project
 
-RECORD_FORMAT = "planner-unchanged-1"
-EARLY_FORMAT = "planner-unchanged-early-1"
-# The environment variables the command line reads as option values.
-_OPTION_VARIABLES = ("PLANNER_CACHE_DIR", "PLANNER_DEFAULT_INDEX", "PLANNER_STATS", "PLANNER_TIMEOUT",
-                     "PLANNER_EXPLAIN_BUDGET")
-_USERINFO = re.compile(r"//[^/@\s]*@")
-# The command line of this process, when it came in through `main` (tests call the app directly).
-_invocation: list[str] | None = None
 _SHA256_HEX = frozenset("0123456789abcdef")
 
 
@@ -111,6 +103,7 @@ class UnchangedInputs:
     stats_file: Path | None = None
     loaded_quietly: bool = False  # loading the project printed no warning
     said: list[str] = field(default_factory=list)  # the stdout lines of an unchanged compile
+    _record: dict[str, Any] | None = None  # the record `why_not` found standing
 
     @classmethod
     def for_compile(cls, project: Project, context: OutputContext, out: Path, cache_dir: Path | None,
@@ -138,7 +131,7 @@ class UnchangedInputs:
     def stands(self, context: OutputContext, output: Any, unchanged_note: str) -> bool:
         """Whether the previous plan stands (else a full compile follows). When it does, prints
         what the compile would print (its report on stdout, `unchanged_note` on stderr), and the
-        same command line is answered early next time (`answer_early`)."""
+        same command line is answered early next time (planner/cli/early.py)."""
         if self.why_not(context) is not None:
             return False
         if not output.quiet:
@@ -150,10 +143,6 @@ class UnchangedInputs:
 
     def why_not(self, context: OutputContext) -> str | None:
         """Why the previous plan may not stand, or None when it stands."""
-        return self._why_not(context.planner_version, context.inputs_hash, revalidate=True)
-
-    def _why_not(self, planner_version: str, inputs_hash: str, *, revalidate: bool) -> str | None:
-        """`revalidate`: ask the indexes about pages that are no longer fresh (else that is a reason)."""
         from planner.generate.outputs import PLAN_FILE, outputs_stale_reason, read_output
 
         record = self._read_record()
@@ -164,27 +153,31 @@ class UnchangedInputs:
         plan = read_output(self.out, PLAN_FILE)
         if plan is None or hashlib.sha256(plan).hexdigest() != record["plan"]:
             return f"{PLAN_FILE} is not the one the previous compile wrote"
-        reason = outputs_stale_reason(self.out, planner_version, inputs_hash)
+        reason = outputs_stale_reason(self.out, context.planner_version, context.inputs_hash)
         if reason is not None:
             return reason
         stale = []
         for media, url, digest, index, package in record["pages"]:
+            if self.offline:  # the body's sha256 in the entry's header is all an offline compile needs
+                if self.cache.root is None or not page_entry_holds(str(self.cache.root), page_entry_name(media, url),
+                                                                   digest):
+                    return f"the index page {url} changed"
+                continue
             found = self.cache.page_validity(url, media)
             if found is None or found[0] != digest:
                 return f"the index page {url} changed"
             if not self.offline and (not found[1] or _revalidate_all()):
-                if media != "simple" or not revalidate:
+                if media != "simple":
                     return f"the index page {url} needs revalidation"
                 stale.append((index, package, digest))
         if stale and not self._still_served(stale):
             return "an index page changed"
-        if record["local"] and not revalidate:
-            return "local sources are checked after loading the project"
         for path, content in record["local"].items():
             if _content_key(Path(path)) != content:
                 return f"{path} changed"
         self.local = dict(record["local"])
         self.said = list(record["said"])
+        self._record = record
         return None
 
     def _still_served(self, stale: list[tuple[str, str, str]]) -> bool:
@@ -219,9 +212,11 @@ class UnchangedInputs:
         compile runs then differs from the record, and the next compile is a full one)."""
         self.local = local_inputs(project)
 
-    def remember(self, client: Any, plan: Any, said: list[str]) -> None:
+    def remember(self, client: Any, plan: Any, said: list[str], unchanged_note: str | None) -> None:
         """Record what this compile read (`client`: its IndexClient), after it wrote its outputs;
-        when the record would be incomplete, or the compile warned, leave one that matches nothing."""
+        when the record would be incomplete, or the compile warned, leave one that matches nothing.
+        `said` and `unchanged_note` (None: a quiet command line) are what a compile of the same
+        inputs prints: the same command line is answered early from the next run on."""
         from planner.generate.outputs import PLAN_FILE, read_output
 
         written = read_output(self.out, PLAN_FILE)
@@ -234,26 +229,42 @@ class UnchangedInputs:
                   "pages": pages, "local": self.local, "said": said}
         self.cache.put_unchanged(self._record_key, json.dumps(record, sort_keys=True).encode())
         self.said = said
+        self._record = record
+        self._remember_invocation(unchanged_note)
 
     def _remember_invocation(self, note: str | None) -> None:
         """For a project of one pyproject (no workspace, no path source) that loaded without a
         warning: the same command line, in the same folder and environment, is answered from
-        the record before the command line library and the project loader load (`answer_early`)."""
-        if _invocation is None or not self.loaded_quietly or self.local or self.project.members \
-                or self.project.workspace is not None or self.project.uv.local_sources:
+        an early record before the command line library and the project loader load
+        (planner/cli/early.py). Taken from what `why_not` just checked or `remember` just wrote."""
+        from planner.generate.outputs import PLAN_FILE, manifest_of, read_output
+
+        invocation = early.invocation
+        if invocation is None or self._record is None or not self.loaded_quietly or self.local \
+                or self.project.members or self.project.workspace is not None or self.project.uv.local_sources:
             return
         pyproject = self.project.pyproject.resolve()
+        folder_record = self.cache.get_unchanged(self._record_key)
+        plan = read_output(self.out, PLAN_FILE)
         try:
             digest = hashlib.sha256(pyproject.read_bytes()).hexdigest()
         except OSError:
             return
-        early = {"format": EARLY_FORMAT, "out": str(self.out), "record": self.key, "inputs": self.inputs_hash,
-                 "absent": _absent_pyprojects(_invocation, pyproject),
-                 "said": self.said if note is not None else [], "note": note,  # (None: quiet)
-                 "pyproject": str(pyproject), "pyproject_sha256": digest, "offline": self.offline,
-                 "stats": str(self.stats_file.resolve()) if self.stats_file is not None else None}
-        self.cache.put_unchanged(_invocation_key(_invocation, os.environ, os.getcwd()),
-                                 json.dumps(early, sort_keys=True).encode())
+        if folder_record is None or plan is None or hashlib.sha256(plan).hexdigest() != self._record["plan"]:
+            return  # changed since it was checked: the next compile is a full one
+        manifest = manifest_of(plan)
+        if manifest is None:
+            return
+        record = EarlyRecord(
+            out=str(self.out), pyproject=str(pyproject), pyproject_sha256=digest, offline=self.offline,
+            absent=_absent_pyprojects(invocation, pyproject), said=self.said if note is not None else [],
+            note=note, stats=str(self.stats_file.resolve()) if self.stats_file is not None else None,
+            folder_record_sha256=hashlib.sha256(folder_record).hexdigest(), plan_sha256=self._record["plan"],
+            outputs=sorted(manifest.items()),
+            pages=[(page_entry_name(media, url), digest) for media, url, digest, _, _ in self._record["pages"]])
+        data = record.encode()
+        if data is not None:
+            self.cache.put_unchanged(invocation_key(invocation, os.environ, os.getcwd()), data)
 
     def _read_record(self) -> dict[str, Any] | None:
         """The record, checked field by field (the cache folder is not trusted)."""
@@ -313,78 +324,6 @@ class _CountingOutput:
         return getattr(self._inner, name)
 
 
-# -- before anything else loads ----------------------------------------------------------------------
-def _invocation_key(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> str:
-    """A command line, its folder and the option variables, as a key (credentials in URLs left
-    out: they do not change a plan, and the key must not carry them)."""
-    from planner import __version__
-
-    facts = {"format": EARLY_FORMAT, "planner": __version__, "cwd": cwd,
-             "argv": [_USERINFO.sub("//", word) for word in argv],
-             "env": {name: _USERINFO.sub("//", environ[name]) for name in _OPTION_VARIABLES if name in environ}}
-    return "invocation\0" + hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
-
-
-def _cache_root(argv: Sequence[str], environ: Mapping[str, str]) -> Path | None:
-    """The cache folder a compile with these words uses (None: --no-cache)."""
-    root: str | None = environ.get("PLANNER_CACHE_DIR") or None
-    for n, word in enumerate(argv):
-        if word == "--no-cache":
-            return None
-        if word == "--cache-dir" and n + 1 < len(argv):
-            root = argv[n + 1]
-        elif word.startswith("--cache-dir="):
-            root = word.partition("=")[2]
-    if root:
-        return Path(root)
-    from planner.index.cache import default_cache_dir
-
-    return default_cache_dir()
-
-
-def answer_early(argv: Sequence[str]) -> bool:
-    """Whether this command line is a compile the previous compile with the same words, folder
-    and option variables recorded, and its plan still stands (offline: its pages unchanged in the
-    cache; online: also fresh; no page to revalidate): then it is answered as the compile would
-    answer it (nothing printed, nothing written but `--stats`) and True is returned. Anything
-    else is left to the full command (False), which checks again after loading the project."""
-    global _invocation
-    _invocation = list(argv)
-    if "compile" not in argv:
-        return False
-    try:
-        root = _cache_root(argv, os.environ)
-        if root is None:
-            return False
-        cache = Cache(root)
-        data = cache.get_unchanged(_invocation_key(argv, os.environ, os.getcwd()))
-        early = json.loads(data) if data else None
-        if not _is_early_record(early):
-            return False
-        pyproject = Path(early["pyproject"])
-        if hashlib.sha256(pyproject.read_bytes()).hexdigest() != early["pyproject_sha256"]:
-            return False
-        if any(os.path.lexists(path) for path in early["absent"]):
-            return False  # a pyproject.toml nearer than the one found: another project now
-        from planner import __version__
-
-        check = UnchangedInputs(None, cache, Path(early["out"]), early["record"], early["offline"])  # type: ignore[arg-type]
-        if check._why_not(__version__, early["inputs"], revalidate=False) is not None:
-            return False
-        if early["note"] is not None:  # (None: a quiet command line)
-            sys.stdout.write("".join(line + "\n" for line in early["said"]))
-            sys.stdout.flush()
-            sys.stderr.write(early["note"] + "\n")
-        if early["stats"] is not None:
-            from planner.generate.files import write_file
-
-            document = {"phases_seconds": {}, "unchanged": True, "answered_early": True, "targets": {}}
-            write_file(Path(early["stats"]), (json.dumps(document, indent=2) + "\n").encode(), "--stats")
-    except Exception:  # noqa: BLE001 - anything unexpected: the full command decides and reports
-        return False
-    return True
-
-
 def _absent_pyprojects(argv: Sequence[str], found: Path) -> list[str]:
     """The pyproject.toml files that, had they existed, the command would have found before
     `found`: in the current folder and each folder a word names, and their parents."""
@@ -398,15 +337,4 @@ def _absent_pyprojects(argv: Sequence[str], found: Path) -> list[str]:
             if not os.path.lexists(candidate):
                 absent.add(str(candidate))
     return sorted(absent)
-
-
-def _is_early_record(early: object) -> bool:
-    return (isinstance(early, dict) and early.get("format") == EARLY_FORMAT
-            and all(isinstance(early.get(k), str) for k in ("out", "record", "inputs", "pyproject"))
-            and _is_sha256(early.get("pyproject_sha256")) and isinstance(early.get("offline"), bool)
-            and (early.get("stats") is None or isinstance(early.get("stats"), str))
-            and (early.get("note") is None or isinstance(early.get("note"), str))
-            and isinstance(early.get("said"), list) and all(isinstance(line, str) for line in early["said"])
-            and isinstance(early.get("absent"), list) and all(isinstance(path, str) for path in early["absent"])
-            and Path(early["out"]).is_absolute() and Path(early["pyproject"]).is_absolute())
 

@@ -151,8 +151,12 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms
     cache = Cache(None if options.no_cache else (options.cache_dir or default_cache_dir()))
     with Fetcher(CredentialStore(loaded.project.indexes)) as fetcher:
         fetcher.on_request = log_request
-        yield IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
-                          platforms=platforms, warn=warn)
+        client = IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
+                             platforms=platforms, warn=warn)
+        try:
+            yield client
+        finally:
+            client.close()
 
 
 def index_provider(client: IndexClient, options: CacheOptions) -> IndexProvider:

@@ -77,7 +77,7 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
         render_dockerfile,
         render_dockerignore,
     )
-    from planner.generate.plan_json import plan_document
+    from planner.generate.plan_json import plan_document, plan_json_text
     from planner.generate.pylock import lock_files
     from planner.generate.requirements import (
         GIT_FILE,
@@ -145,7 +145,7 @@ def render_outputs(context: OutputContext, plan: Plan) -> Outputs:
     if context.settings:
         document["inputs"]["settings"] = list(context.settings)
     document["outputs"] = manifest
-    files[PLAN_FILE] = (json.dumps(document, indent=2) + "\n").encode()
+    files[PLAN_FILE] = plan_json_text(document).encode()
     return Outputs(files, tuple(notes))
 
 
@@ -210,8 +210,16 @@ def read_output(out_dir: Path, relative: str) -> bytes | None:
 
 def _manifest(out_dir: Path) -> dict[str, str] | None:
     try:
-        document = json.loads((out_dir / PLAN_FILE).read_bytes())
-    except (OSError, ValueError):
+        return manifest_of((out_dir / PLAN_FILE).read_bytes())
+    except OSError:
+        return None
+
+
+def manifest_of(plan_file: bytes) -> dict[str, str] | None:
+    """The manifest of a plan.json's bytes (relative path -> sha256); None when it has none."""
+    try:
+        document = json.loads(plan_file)
+    except (ValueError, RecursionError):
         return None
     manifest = document.get("outputs") if isinstance(document, dict) else None
     if not isinstance(manifest, dict):

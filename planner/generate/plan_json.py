@@ -123,3 +123,63 @@ def plan_document(project: Project, plan: Plan, index_urls: Mapping[str, str] | 
             for h in plan.held_back
         ],
     }
+
+
+def plan_json_text(document: Mapping[str, Any]) -> str:
+    """`json.dumps(document, indent=2) + "\\n"`, written about three times faster: with `indent`
+    the standard library encodes in Python, one generator per container (a large plan.json took
+    it a fifth of a second), while strings, which are most of the work, are escaped here by its C
+    function. Anything but str keys and plain JSON values is left to `json.dumps` itself."""
+    import json
+    from json.encoder import encode_basestring_ascii
+
+    parts: list[str] = []
+    append = parts.append
+
+    def write(value: Any, newline: str) -> None:
+        if type(value) is str:
+            append(encode_basestring_ascii(value))
+        elif isinstance(value, dict):
+            if not value:
+                append("{}")
+                return
+            inner = newline + "  "
+            separator = "{" + inner
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _Unusual
+                append(separator + encode_basestring_ascii(key) + ": ")
+                separator = "," + inner
+                write(item, inner)
+            append(newline + "}")
+        elif isinstance(value, list | tuple):
+            if not value:
+                append("[]")
+                return
+            inner = newline + "  "
+            separator = "[" + inner
+            for item in value:
+                append(separator)
+                separator = "," + inner
+                write(item, inner)
+            append(newline + "]")
+        elif value is None:
+            append("null")
+        elif value is True:
+            append("true")
+        elif value is False:
+            append("false")
+        elif type(value) is int:
+            append(int.__repr__(value))
+        else:
+            raise _Unusual
+
+    try:
+        write(document, "\n")
+    except _Unusual:
+        return json.dumps(document, indent=2) + "\n"
+    return "".join(parts) + "\n"
+
+
+class _Unusual(Exception):
+    """A value `plan_json_text` leaves to `json.dumps`."""

@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import tomlkit
 from packaging.markers import Marker
 from packaging.pylock import (
     Package,
@@ -58,6 +57,13 @@ def lock_files(context: OutputContext, plan: Plan) -> tuple[dict[str, str], str 
 
 
 def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
+    """The lock of `plans`, validated by `packaging.pylock`."""
+    lock = _lock_model(context, plans)
+    lock.validate()
+    return lock
+
+
+def _lock_model(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
     # Targets as installers are told about them: with the extras and groups they ask for, also
     # those a derived target left out (an installer accepts the flag and installs nothing for it).
     targets = [p.requested_target for p in plans]
@@ -67,6 +73,7 @@ def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
     for plan in plans:
         for package in plan.packages:
             users[_entry_key(package)].append((plan.target.name, package))
+    entries = _Entries(plans, users)
     packages = []
     for key in sorted(users):
         name, version, index = key
@@ -74,10 +81,10 @@ def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
         marker = selector_marker(set(using), targets) if len(targets) > 1 else None
         artifacts = sorted({p.artifact for _, p in users[key]}, key=lambda a: a.filename)
         if artifacts[0].is_local:
-            packages.append(_local_package(context, artifacts[0], marker, name, plans, using, users))
+            packages.append(_local_package(context, artifacts[0], marker, name, using, entries))
             continue
         if artifacts[0].is_direct:
-            packages.append(_direct_package(artifacts[0], marker, name, plans, using, users, context))
+            packages.append(_direct_package(artifacts[0], marker, name, using, entries, context))
             continue
         wheels = [_file(PackageWheel, a) for a in artifacts if a.kind is ArtifactKind.WHEEL]
         sdists = [_file(PackageSdist, a) for a in artifacts if a.kind is ArtifactKind.SDIST]
@@ -90,7 +97,7 @@ def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
             index=context.index_url(index),
             wheels=wheels or None,
             sdist=sdists[0] if sdists else None,
-            dependencies=_dependencies(name, plans, using, users, context) or None,
+            dependencies=_dependencies(name, using, entries, context) or None,
             tool={"planner": {"targets": sorted(using)}},
         ))
     project = context.project
@@ -105,13 +112,11 @@ def build_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> Pylock:
         packages=packages,
         tool={"planner": _planner_table(context, plans)},
     )
-    lock.validate()
     return lock
 
 
 def _local_package(context: OutputContext, artifact: Artifact, marker: str | None, name: str,
-                   plans: Sequence[TargetPlan], using: Sequence[str],
-                   users: Mapping[tuple[str, Version, str], object]) -> Package:
+                   using: Sequence[str], entries: _Entries) -> Package:
     """A local package: a `directory` entry (a source tree, `editable` as its source says) or an
     `archive` entry (a wheel or sdist file, with its hashes), the path relative to the lock."""
     path = context.from_lock(str(artifact.path))
@@ -128,7 +133,7 @@ def _local_package(context: OutputContext, artifact: Artifact, marker: str | Non
         requires_python=_common_requires_python([artifact]),
         directory=directory,
         archive=archive,
-        dependencies=_dependencies(name, plans, using, users, context) or None,
+        dependencies=_dependencies(name, using, entries, context) or None,
         tool={"planner": {"targets": sorted(using)}},
     )
 
@@ -142,8 +147,7 @@ def _entry_key(package: PlannedPackage) -> tuple[str, Version, str]:
     return (package.name, package.version, package.index)
 
 
-def _direct_package(artifact: Artifact, marker: str | None, name: str, plans: Sequence[TargetPlan],
-                    using: Sequence[str], users: Mapping[tuple[str, Version, str], object],
+def _direct_package(artifact: Artifact, marker: str | None, name: str, using: Sequence[str], entries: _Entries,
                     context: OutputContext) -> Package:
     """A git package: a `vcs` entry (the repository URL without credentials, the ref as written,
     the commit, the subdirectory). A file at a URL: an `archive` entry (URL, size, hashes)."""
@@ -163,13 +167,15 @@ def _direct_package(artifact: Artifact, marker: str | None, name: str, plans: Se
         requires_python=_common_requires_python([artifact]),
         vcs=vcs,
         archive=archive,
-        dependencies=_dependencies(name, plans, using, users, context) or None,
+        dependencies=_dependencies(name, using, entries, context) or None,
         tool={"planner": {"targets": sorted(using)}},
     )
 
 
 def render_lock(context: OutputContext, plans: Sequence[TargetPlan]) -> str:
-    document = build_lock(context, plans).to_dict()
+    # `Pylock.validate` is `from_dict(to_dict())`: validating the document written makes it once.
+    document = _lock_model(context, plans).to_dict()
+    Pylock.from_dict(document)
     return _toml(document)
 
 
@@ -202,15 +208,29 @@ def _common_requires_python(artifacts: Sequence[Artifact]) -> SpecifierSet | Non
         return None
 
 
-def _dependencies(name: str, plans: Sequence[TargetPlan], using: Sequence[str],
-                  entries: Mapping[tuple[str, Version, str], object], context: OutputContext) -> list[dict[str, str]]:
+class _Entries:
+    """The lock's entries, indexed for `_dependencies`: per (target, package name) the entries of
+    the packages it requires there, and per name the entries of that name."""
+
+    def __init__(self, plans: Sequence[TargetPlan], users: Mapping[tuple[str, Version, str], object]) -> None:
+        self.required: dict[tuple[str, str], set[tuple[str, Version, str]]] = defaultdict(set)
+        for plan in plans:
+            for package in plan.packages:
+                key = _entry_key(package)
+                for requirer in package.required_by:
+                    self.required[(plan.target.name, requirer)].add(key)
+        self.by_name: dict[str, list[tuple[str, Version, str]]] = defaultdict(list)
+        for key in users:
+            self.by_name[key[0]].append(key)
+
+
+def _dependencies(name: str, using: Sequence[str], entries: _Entries, context: OutputContext) -> list[dict[str, str]]:
     """The entries `name` brings in on the targets using this entry, each named by as few keys as
     tell it apart from the lock's other entries (PEP 751: name, then version, then index)."""
-    needed = sorted({_entry_key(p) for plan in plans if plan.target.name in using
-                     for p in plan.packages if name in p.required_by})
+    needed = sorted(set().union(*(entries.required.get((target, name), ()) for target in using)))
     out = []
     for dep_name, version, index in needed:
-        same_name = [k for k in entries if k[0] == dep_name]
+        same_name = entries.by_name.get(dep_name, [])
         ident = {"name": dep_name}
         if len(same_name) > 1:
             ident["version"] = str(version)
@@ -254,13 +274,15 @@ def _planner_table(context: OutputContext, plans: Sequence[TargetPlan]) -> dict:
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_NO_OFFSET = timedelta(0)
 
 
 def _toml(document: dict[str, Any]) -> str:
     """TOML as people write locks: top-level keys, then one `[[packages]]` table per package with
     its wheels as one inline table per line, then `[tool.*]`. The layout is written here (a
     document model costs more than the rest of the lock for a large plan); tomlkit renders every
-    key and value (quoting, escaping, dates)."""
+    key and value (quoting, escaping, dates), but plain strings, numbers, booleans and UTC times:
+    those are written as tomlkit writes them (tests/test_compile_outputs.py compares)."""
     lines = [f"{_key(key)} = {_value(value)}" for key, value in document.items() if key not in ("packages", "tool")]
     for entry in document["packages"]:
         lines += ["", "[[packages]]"]
@@ -291,7 +313,11 @@ def _toml(document: dict[str, Any]) -> str:
 
 
 def _key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else tomlkit.string(key).as_string()
+    if _BARE_KEY.fullmatch(key):
+        return key
+    import tomlkit  # (loaded only for what needs quoting or escaping)
+
+    return tomlkit.string(key).as_string()  # type: ignore[no-any-return]
 
 
 def _value(value: Any) -> str:
@@ -300,4 +326,14 @@ def _value(value: Any) -> str:
         return "{" + ", ".join(f"{_key(key)} = {_value(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'  # what tomlkit writes for a string with nothing to escape (most of a lock)
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if type(value) is datetime and value.utcoffset() == _NO_OFFSET:  # upload times
+        return value.isoformat().replace("+00:00", "Z")
+    import tomlkit
+
     return tomlkit.item(value).as_string()  # type: ignore[no-any-return]

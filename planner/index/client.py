@@ -22,8 +22,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -43,6 +45,8 @@ from planner.index.metadata import (
     parse_sdist_metadata,
     verify_hash,
 )
+from planner.index.page_workers import MIN_BYTES as PAGE_WORKER_MIN_BYTES
+from planner.index.page_workers import PageWorkers, page_record
 from planner.index.models import (
     Artifact,
     ArtifactKind,
@@ -76,10 +80,11 @@ from planner.threads import map_in_threads
 from planner.urls import redact_url, strip_userinfo
 
 MiB = 1024 * 1024
-# Pages and metadata are fetched in worker threads but parsed one at a time. Parsing is CPU-bound,
-# so nothing is lost under the GIL; two large pages no longer peak in memory together; and
-# packaging parses marker strings with `ast.literal_eval`, which CPython 3.11 before 3.11.9 can
-# fail ("AST constructor recursion depth mismatch") when threads do that at once.
+# Metadata (and flat pages) are fetched in worker threads but parsed one at a time: parsing is
+# CPU-bound, so nothing is lost under the GIL; and packaging parses marker strings with
+# `ast.literal_eval`, which CPython 3.11 before 3.11.9 can fail ("AST constructor recursion depth
+# mismatch") when threads do that at once. Project pages (no markers in them) are parsed as they
+# come, the large ones one at a time here and one in the page worker (`_parse_page`).
 _PARSE_LOCK = threading.Lock()
 # Freshness of a page whose server sends no caching headers at all (no Cache-Control, ETag or
 # Last-Modified): PyPI's own max-age. Without it such pages would be refetched on every run.
@@ -201,6 +206,25 @@ class IndexClient:
         # file listed afresh), that record is incomplete.
         self.read_pages: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.read_uncached = False
+        # Large pages downloaded by this run are parsed in worker processes (never offline: pages
+        # come from the cache parsed already, or parse while nothing else waits on the network).
+        self.page_workers = PageWorkers(enabled=not offline)
+        self._parsers = threading.Condition()  # which of the two page parsers is busy (`_parse_page`)
+        self._worker_parsing = self._parsing_here = False
+        # Pages the solver will ask for soon load here (`prefetch_pages`); made on first use.
+        self._prefetcher: ThreadPoolExecutor | None = None
+        self._prefetch_guard = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """Drop the page loads not yet started and let the page workers end (the client stays
+        usable: pages are then loaded when asked for, and parsed in place)."""
+        with self._prefetch_guard:
+            self._closed = True
+            prefetcher, self._prefetcher = self._prefetcher, None
+        if prefetcher is not None:
+            prefetcher.shutdown(wait=False, cancel_futures=True)
+        self.page_workers.close()
 
     def _lock(self, *key: str) -> threading.Lock:
         with self._locks_guard:
@@ -224,20 +248,29 @@ class IndexClient:
         return self._pages[key]
 
     def prefetch_pages(self, routes: Sequence[Route]) -> None:
-        """Load the pages of `routes` in parallel, ahead of the solver asking for them one by
-        one. Failures are left for that later call to report; from the cache alone (offline)
+        """Start loading the pages of `routes` on the client's threads, and return: the solver
+        goes on with the first page it needs as soon as that one is there (a page asked for
+        before its turn comes is loaded by the asking thread, and the queued load then finds it
+        done). Failures are left for that later call to report; from the cache alone (offline)
         there is nothing to overlap."""
         if self.offline or len(routes) < 2:
             return
+        for decided in routes:
+            if all((index.name, decided.package) in self._pages for index in (*decided.indexes, *decided.alongside)):
+                continue  # (already loaded: the usual case once a solve is under way)
+            with self._prefetch_guard:
+                if self._prefetcher is None:
+                    if self._closed:
+                        return
+                    self._prefetcher = ThreadPoolExecutor(self.max_workers, thread_name_prefix="planner-pages")
+                self._prefetcher.submit(self._prefetch_one, decided)
 
-        def load(decided: Route) -> None:
-            try:
-                self.pages(decided)
-                self.alongside_pages(decided)
-            except Exception:  # noqa: BLE001 - reported when the solver asks for this page
-                pass
-
-        map_in_threads(load, routes, self.max_workers, "planner-pages")
+    def _prefetch_one(self, decided: Route) -> None:
+        try:
+            self.pages(decided)
+            self.alongside_pages(decided)
+        except Exception:  # noqa: BLE001 - reported when the solver asks for this page
+            pass
 
     def page_url(self, index: Index, package: NormalizedName) -> str:
         return f"{index.url.rstrip('/')}/{package}/"
@@ -353,9 +386,8 @@ class IndexClient:
             else:
                 self._report_unusable(parsed, url)
                 return parsed
-        with _PARSE_LOCK:
-            parsed = self._parse_body(index, name, url, page, local_root)
-        self.cache.put_parsed(key, json.dumps(parsed.to_record(), separators=(",", ":")).encode())
+        parsed, record = self._parse_body(index, name, url, page, local_root)
+        self.cache.put_parsed(key, record if record is not None else page_record(parsed))
         self._report_unusable(parsed, url)
         return parsed
 
@@ -373,18 +405,51 @@ class IndexClient:
             self._warn(f"index '{page.index}': {len(suspicious) - 5} more unusable files on {redact_url(url)}")
 
     def _parse_body(self, index: Index, name: NormalizedName, url: str, page: CachedPage,
-                    local_root: str | None) -> ProjectPage:
+                    local_root: str | None) -> tuple[ProjectPage, bytes | None]:
+        """The page, and its stored form when the page worker made it (`page_record`)."""
         media = media_type_of(page.content_type)
         try:
-            if media == "json":
-                return parse_json_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
-            if media == "html":
-                return parse_html_page(page.body, url, index.name, name, local_root=local_root, platforms=self.platforms)
+            if media is not None:
+                return self._parse_page(media, page.body, url, index.name, name, local_root)
         except IndexFormatError as exc:
             raise FetchError(index.name, url, f"malformed index page: {exc}",
                              "check that the URL points at a PEP 503/691 simple index") from None
         raise FetchError(index.name, url, f"unexpected content type '{page.content_type}' for an index page",
                          "check that the URL points at a PEP 503/691 simple index")
+
+    def _parse_page(self, media: Literal["json", "html"], body: bytes, url: str, index: str, name: NormalizedName,
+                    local_root: str | None) -> tuple[ProjectPage, bytes | None]:
+        """A page's rows (and stored form, see `_parse_body`). A small page is parsed at once,
+        here; a large one by whichever parser is free first: the page worker (preferred, once it
+        runs) or this process, one large page at a time in each (two large pages never peak in
+        memory here together)."""
+        workers, platforms = self.page_workers, self.platforms
+        parse = parse_json_page if media == "json" else parse_html_page
+        if len(body) < PAGE_WORKER_MIN_BYTES:
+            return parse(body, url, index, name, local_root=local_root, platforms=platforms), None
+        with self._parsers:
+            while True:
+                if not self._worker_parsing and workers.takes(body):
+                    self._worker_parsing = aside = True
+                    break
+                if not self._parsing_here:
+                    self._parsing_here, aside = True, False
+                    break
+                self._parsers.wait(0.05)  # (woken when a parser is free; the worker may start meanwhile)
+        try:
+            if aside:
+                parsed = workers.parse(media, body, url, index, name, local_root=local_root, platforms=platforms,
+                                       wait=True)
+                if parsed is not None:
+                    return parsed
+            return parse(body, url, index, name, local_root=local_root, platforms=platforms), None  # (or the worker gone)
+        finally:
+            with self._parsers:
+                if aside:
+                    self._worker_parsing = False
+                else:
+                    self._parsing_here = False
+                self._parsers.notify_all()
 
     # -- flat indexes ---------------------------------------------------------------------------
     def flat_listing(self, index: Index) -> FlatListing:

@@ -15,7 +15,9 @@ Pages are parsed as a stream: JSON file entries are decoded one at a time from t
 the whole document as objects), HTML links are handled as the parser meets them; each file is
 checked and either kept as a column entry (`FileTableBuilder`), summarized (a wheel none of the
 run's target platforms can install: `platforms`), or skipped with the reason. A page of a million
-files costs memory for its body and for the files some target can use.
+files costs memory for its body and for the files some target can use. A file's name is read
+first: the other fields of a file its name leaves out are never looked at, and the fields of an
+entry in the usual shape are checked without the detours odd entries need (same results).
 
 What every listed file goes through, whatever the format:
 - its URL is resolved against the page URL and stripped of user info (credentials are re-added
@@ -42,7 +44,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -57,6 +59,10 @@ from planner.index.models import (
     wheel_tag_key,
 )
 from planner.index.validate import (
+    FILENAME_RE,
+    MAX_FILENAME,
+    MAX_SIZE,
+    MAX_URL,
     BadField,
     check_filename,
     check_hashes,
@@ -91,6 +97,7 @@ DISTRIBUTION_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz
                          ".exe", ".msi", ".rpm", ".dmg")
 MAX_SKIPPED = 1000  # skipped files kept with their reasons; beyond, only counted
 _JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SPACES = frozenset(" \t\n\r")  # (a set of characters: the empty string at the end is not in it)
 _DECODER = json.JSONDecoder()
 
 
@@ -160,8 +167,7 @@ def _unsafe_name_reason(filename: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class _ParsedName:
+class _ParsedName(NamedTuple):  # made for every listed file: a tuple is cheaper than a frozen dataclass
     name: NormalizedName
     version_text: str  # the version, normalized (`str(Version)`)
     kind: ArtifactKind
@@ -195,9 +201,10 @@ def _parse_filename(filename: str) -> _ParsedName | str:
     (The name is at most 255 characters of [A-Za-z0-9._+!-]: `check_filename` ran first.)"""
     try:
         if filename.endswith(".whl"):
-            parts = filename[: -len(".whl")].split("-")
-            if len(parts) in (5, 6):  # name-version[-build]-python-abi-platform
-                head, tag_key = _wheel_head("-".join(parts[:-3])), "-".join(parts[-3:])
+            stem = filename[: -len(".whl")]
+            if 4 <= stem.count("-") <= 5:  # name-version[-build]-python-abi-platform
+                at = stem.rfind("-", 0, stem.rfind("-", 0, stem.rfind("-")))
+                head, tag_key = _wheel_head(stem[:at]), stem[at + 1 :]
                 if head is not None and _wheel_tags_parse(tag_key):
                     return _ParsedName(head[0], head[1], ArtifactKind.WHEEL, tag_key)
             name, version, _build, _tags = parse_wheel_filename(filename)  # the exact reason, or
@@ -265,35 +272,49 @@ class _PageBuilder:
         if isinstance(raw, SkippedFile):
             self.skip(raw.filename, raw.reason, raw.suspicious)
             return
-        reason = _unsafe_name_reason(raw.filename)
-        if reason is not None:
-            self.skip(raw.filename, reason, suspicious=True)
-            return
-        try:
-            check_filename(raw.filename)
-        except BadField as exc:
-            self.skip(raw.filename, str(exc), suspicious=True)
-            return
-        if raw.filename in self.seen:
+        parsed = self.named(raw.filename)
+        if parsed is not None:
+            self.keep(raw, parsed)
+
+    def named(self, filename: str) -> _ParsedName | None:
+        """The name stage of `add` (the caller counts the file as listed): the parsed name of a
+        file whose fields are to be checked and kept, or None when the name alone settles it
+        (skipped, or a wheel for no target's platform, summarized). Nothing else of the entry is
+        read before this: most files of a large page end here."""
+        if len(filename) > MAX_FILENAME or not FILENAME_RE.fullmatch(filename):  # (the usual name passes both)
+            reason = _unsafe_name_reason(filename)
+            if reason is not None:
+                self.skip(filename, reason, suspicious=True)
+                return None
+            try:
+                check_filename(filename)
+            except BadField as exc:
+                self.skip(filename, str(exc), suspicious=True)
+                return None
+        if filename in self.seen:
             # Two entries for one name would make "the artifact" ambiguous; the first one wins.
-            self.skip(raw.filename, "listed twice (the first entry is used)")
-            return
-        parsed = _parse_filename(raw.filename)
+            self.skip(filename, "listed twice (the first entry is used)")
+            return None
+        parsed = _parse_filename(filename)
         if isinstance(parsed, str):
-            self.skip(raw.filename, parsed)
-            return
+            self.skip(filename, parsed)
+            return None
         if parsed.name != self.wanted:
             self.other_projects[parsed.name] = self.other_projects.get(parsed.name, 0) + 1
-            self.skip(raw.filename, f"it belongs to project '{parsed.name}', not '{self.wanted}'")
-            return
+            self.skip(filename, f"it belongs to project '{parsed.name}', not '{self.wanted}'")
+            return None
         if parsed.kind is ArtifactKind.WHEEL and self.platforms is not None:
             keep, platforms = self._fits_some_platform(parsed.tag_key)
             if not keep:  # never used, never written: only its version and platforms are kept
                 try:
                     self.files.add_foreign(check_version(parsed.version_text), platforms)
                 except BadField as exc:
-                    self.skip(raw.filename, str(exc), suspicious=True)
-                return
+                    self.skip(filename, str(exc), suspicious=True)
+                return None
+        return parsed
+
+    def keep(self, raw: _RawFile, parsed: _ParsedName) -> None:
+        """The field stage of `add`: the file's fields checked, then kept (or skipped)."""
         try:
             checked = self._checked(raw, parsed)
         except BadField as exc:
@@ -478,6 +499,70 @@ def _json_fields(entry: dict[str, Any], filename: str, page_url: str, where: str
     )
 
 
+_CORE_METADATA_KEYS = ("core-metadata", "dist-info-metadata", "data-dist-info-metadata")
+_EMPTY_HASHES: Mapping[str, str] = MappingProxyType({})
+
+
+def _plain_json_fields(entry: dict[str, Any], page_url: str, local_root: str | None, parsed: _ParsedName
+                       ) -> tuple[str, dict[str, str], str | None, str | None, int | None, str | None,
+                                  Mapping[str, str] | None, None] | None:
+    """The checked fields of a file entry in the shape indexes send (PyPI's: a URL without
+    fragment, a sha256 alone, the PEP 691 / 714 keys with their usual types), in the order
+    `FileTableBuilder.add` takes them after the name; None for any other entry and for any
+    field that fails its check: those go the general way (`_json_fields`, then
+    `_PageBuilder._checked`), which says why. What is returned is what that way returns."""
+    href = entry["url"]
+    hashes = entry.get("hashes")
+    if type(href) is not str or type(hashes) is not dict or len(hashes) != 1 or type(hashes.get("sha256")) is not str \
+            or JSON_METADATA_COPY_KEY in entry:
+        return None
+    try:
+        url, fragment = _resolve(page_url, href)
+        if fragment:
+            return None
+        check_version(parsed.version_text)
+        url = check_url(url, local_root=local_root)
+        checked_hashes = check_hashes(hashes)
+        core: Mapping[str, str] | None = None
+        for key in _CORE_METADATA_KEYS:
+            if key in entry:
+                value = entry[key]
+                if value is True:
+                    core = _EMPTY_HASHES
+                elif value is not False and value is not None:
+                    if type(value) is not dict or len(value) != 1 or type(value.get("sha256")) is not str:
+                        return None
+                    core = MappingProxyType(check_hashes(value, "core-metadata hash"))
+                break
+        requires_python = entry.get("requires-python")
+        if requires_python is not None:
+            if type(requires_python) is not str:
+                return None
+            requires_python = requires_python.strip() or None
+            if requires_python is not None:
+                requires_python = check_requires_python(requires_python)
+        yanked = entry.get("yanked", False)
+        if yanked is False or yanked is None:
+            yanked = None
+        elif yanked is True:
+            yanked = ""
+        elif type(yanked) is str:
+            yanked = clean_reason(yanked)
+        else:
+            return None
+        size = entry.get("size")
+        if size is not None and (type(size) is not int or not 0 <= size <= MAX_SIZE):
+            return None
+        upload_time = entry.get("upload-time")
+        if upload_time is not None:
+            if type(upload_time) is not str:
+                return None
+            upload_time = check_upload_time(upload_time)
+    except (BadField, ValueError):
+        return None
+    return url, checked_hashes, requires_python, yanked, size, upload_time, core, None
+
+
 def _json_text(data: bytes) -> str:
     try:
         encoding = json.detect_encoding(data)  # as json.loads reads bytes (UTF-8, -16 or -32)
@@ -528,13 +613,29 @@ def _walk_json_object(text: str, on_member: Callable[[str, Any], None], on_file:
                 position = _skip_space(text, position + 1)
                 count = 0
                 if text[position:position + 1] != "]":
+                    # Tens of thousands of elements: the usual separator (", ") is stepped over
+                    # without a regular expression, and the C scanner is called directly.
+                    scan = _DECODER.scan_once
                     while True:
-                        element, position = _decode_at(text, position)
+                        try:
+                            element, position = scan(text, position)
+                        except StopIteration as stop:
+                            raise IndexFormatError(f"the page is not valid JSON "
+                                                   f"({json.JSONDecodeError('Expecting value', text, stop.value)})") from None
+                        except json.JSONDecodeError as exc:
+                            raise IndexFormatError(f"the page is not valid JSON ({exc})") from None
+                        except RecursionError:
+                            raise IndexFormatError("the page is not valid JSON (nested too deeply)") from None
                         on_file(element, count)
                         count += 1
-                        position = _skip_space(text, position)
+                        if text[position:position + 1] in _SPACES:
+                            position = _skip_space(text, position)
                         if text[position:position + 1] == ",":
-                            position = _skip_space(text, position + 1)
+                            position += 1
+                            if text[position:position + 1] in _SPACES:
+                                position += 1
+                                if text[position:position + 1] in _SPACES:
+                                    position = _skip_space(text, position)
                             continue
                         position = _expect(text, position, "]", "',' or ']'")
                         break
@@ -574,7 +675,21 @@ def parse_json_page(data: bytes, page_url: str, index: str, project: str, *, loc
         members[key] = value
 
     def on_file(entry: Any, n: int) -> None:
-        builder.add(_json_file(entry, page_url, f"files[{n}]"))
+        if type(entry) is not dict or "url" not in entry or type(entry.get("filename")) is not str:
+            builder.add(_json_file(entry, page_url, f"files[{n}]"))  # (raises IndexFormatError)
+            return
+        # The name first: the fields of a file it leaves out (a wheel for no target) are never read.
+        builder.listed += 1
+        filename = entry["filename"]
+        parsed = builder.named(filename)
+        if parsed is None:
+            return
+        fields = _plain_json_fields(entry, page_url, builder.local_root, parsed)
+        if fields is None:  # an unusual entry (or a bad field): read and reported the general way
+            builder.keep(_json_file(entry, page_url, f"files[{n}]"), parsed)
+            return
+        builder.seen.add(filename)
+        builder.files.add(filename, fields[0], parsed.version_text, parsed.kind, parsed.tag_key, *fields[1:])
 
     _walk_json_object(_json_text(data), on_member, on_file)
 

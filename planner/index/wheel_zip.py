@@ -1,8 +1,10 @@
 """Get the core metadata file out of an artifact without unpacking it.
 
-- `read_wheel_metadata_ranged`: a remote wheel via HTTP range reads. It fetches the end of the zip,
-  as much of the central directory as it needs (the `.dist-info` entries are normally the last
-  ones, so rarely all of it: torch's central directory alone is over 1 MB) and the one member.
+- `read_wheel_metadata_ranged`: a remote wheel via HTTP range reads. It fetches the end of the zip
+  (64 KiB: for most wheels the end record and the directory's `.dist-info` entries, which are
+  normally the last ones; torch's central directory alone is over 1 MB), the rest of the central
+  directory in one request only when the METADATA entry is not there (some tools write the
+  `.dist-info` directory first), and the one member.
 - `read_wheel_metadata_file`: a wheel that was downloaded anyway.
 - `read_sdist_pkg_info`: `<top>/PKG-INFO` of a `.tar.gz` or `.zip` sdist; nothing is extracted.
 - `read_archive_member`: any `<top>/<path>` of a source archive (a `pyproject.toml`, say), or
@@ -63,6 +65,7 @@ _ZIP64_EOCD_SIG = b"PK\x06\x06"
 _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # 56 bytes
 _CD_SIG = b"PK\x01\x02"
 _CD = struct.Struct("<4s6H3L5HLL")  # 46 bytes
+_CD_LENGTHS = struct.Struct("<3H")  # name, extra and comment lengths, at offset 28 of an entry
 _LOCAL_SIG = b"PK\x03\x04"
 _LOCAL = struct.Struct("<4s5H3L2H")  # 30 bytes
 _MAX_COMMENT = 0xFFFF
@@ -298,47 +301,68 @@ def _find_eocd(remote: _Remote) -> int | None:
 
 
 def _find_entry(remote: _Remote, directory: _Directory, filename: str) -> _Entry:
-    """Parse as much of the central directory as needed to find METADATA.
+    """Find the METADATA entry in the central directory.
 
     While the window holds only the directory's end, entries are found by resynchronising on a
     chain of headers that lands exactly on the directory's end; a match on the wheel's own
-    `<name>-<version>.dist-info/METADATA` ends the search. Anything less certain (no match, the
-    single-candidate fallback) waits until the whole directory has been read.
+    `<name>-<version>.dist-info/METADATA` there ends the search. Otherwise (the dist-info
+    directory comes first in some wheels, or the name tells nothing) the rest of the directory
+    is fetched in one request and the choice is made on the whole of it.
+
+    Only the entries whose name ends in `/METADATA` are decoded (a directory runs to tens of
+    thousands of entries); every entry's header and length are checked all the same.
     """
-    while True:
-        if remote.start <= directory.start:
-            entries = _parse_all(remote, directory)
-            chosen = select_metadata_member([e.name for e in entries], filename)
-            return next(e for e in entries if e.name == chosen)
-        entries = _parse_suffix(remote, directory)
+    if remote.start > directory.start:
+        entries = [_parse_entry(remote.window, at, directory.end - remote.start, remote.shown)[0]
+                   for at in _suffix_candidates(remote, directory)]
         matching = _matching_members([e.name for e in entries], filename)
         if len(matching) > 1:
             raise _several(remote.shown, matching)
         if matching:
             return next(e for e in entries if e.name == matching[0])
-        # Double the window, but never below the directory's start.
-        grow = max(remote.size - remote.start, INITIAL_TAIL)
-        remote.extend_to(max(directory.start, remote.start - grow))
+        remote.extend_to(directory.start)
+    entries = _all_candidates(remote, directory)
+    chosen = select_metadata_member([e.name for e in entries], filename)
+    return next(e for e in entries if e.name == chosen)
 
 
-def _parse_all(remote: _Remote, directory: _Directory) -> list[_Entry]:
+def _all_candidates(remote: _Remote, directory: _Directory) -> list[_Entry]:
+    """The METADATA-named entries of the whole directory (held in the window), checked whole."""
     buf, base = remote.window, remote.start
-    entries: list[_Entry] = []
-    at = directory.start
-    while at < directory.end:
-        entry, at = _parse_entry(buf, at - base, directory.end - base, remote.shown)
-        at += base
-        entries.append(entry)
-    if at != directory.end or len(entries) != directory.entries:
+    found, count, at = _scan_entries(buf, directory.start - base, directory.end - base, remote.shown)
+    if at + base != directory.end or count != directory.entries:
         raise WheelZipError(
-            f"{remote.shown}: corrupt central directory ({len(entries)} entries parsed, "
+            f"{remote.shown}: corrupt central directory ({count} entries parsed, "
             f"{directory.entries} declared)"
         )
-    return entries
+    return [_parse_entry(buf, offset, directory.end - base, remote.shown)[0] for offset in found]
 
 
-def _parse_suffix(remote: _Remote, directory: _Directory) -> list[_Entry]:
-    """Entries of the directory's tail held in the window; [] when no chain is found yet."""
+def _scan_entries(buf: bytes, at: int, end: int, shown: str) -> tuple[list[int], int, int]:
+    """Walk the directory entries from `at` to `end`: the offsets of those whose name ends in
+    `/METADATA` (the only ones a wheel's metadata can be), how many entries, and where the
+    walk stopped. Each header is checked as `_parse_entry` checks it."""
+    found: list[int] = []
+    count = 0
+    unpack_lengths = _CD_LENGTHS.unpack_from
+    while at < end:
+        if at + _CD.size > end or buf[at : at + 4] != _CD_SIG:
+            raise WheelZipError(f"{shown}: corrupt central directory (bad entry header)")
+        name_len, extra_len, comment_len = unpack_lengths(buf, at + 28)
+        name_at = at + _CD.size
+        after = name_at + name_len + extra_len + comment_len
+        if after > end:
+            raise WheelZipError(f"{shown}: corrupt central directory (entry runs past its end)")
+        if buf.endswith(b"/METADATA", name_at, name_at + name_len):
+            found.append(at)
+        count += 1
+        at = after
+    return found, count, at
+
+
+def _suffix_candidates(remote: _Remote, directory: _Directory) -> list[int]:
+    """Offsets of the METADATA-named entries of the directory's tail held in the window; []
+    when no chain of headers is found yet."""
     buf, base = remote.window, remote.start
     end = directory.end - base
     verdict: dict[int, bool] = {}  # memo: does a header chain from here reach `end` exactly?
@@ -356,7 +380,7 @@ def _parse_suffix(remote: _Remote, directory: _Directory) -> list[_Entry]:
                 ok = False
                 break
             path.append(at)
-            name_len, extra_len, comment_len = struct.unpack_from("<3H", buf, at + 28)
+            name_len, extra_len, comment_len = _CD_LENGTHS.unpack_from(buf, at + 28)
             at += _CD.size + name_len + extra_len + comment_len
         for p in path:
             verdict[p] = ok
@@ -367,13 +391,10 @@ def _parse_suffix(remote: _Remote, directory: _Directory) -> list[_Entry]:
         at = buf.find(_CD_SIG, at + 1, end)
     if at < 0:
         return []
-    entries: list[_Entry] = []
-    while at < end:
-        entry, at = _parse_entry(buf, at, end, remote.shown)
-        entries.append(entry)
-    if len(entries) > directory.entries:
+    found, count, _ = _scan_entries(buf, at, end, remote.shown)
+    if count > directory.entries:
         raise WheelZipError(f"{remote.shown}: corrupt central directory (too many entries)")
-    return entries
+    return found
 
 
 def _parse_entry(buf: bytes, at: int, end: int, shown: str) -> tuple[_Entry, int]:

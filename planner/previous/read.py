@@ -26,9 +26,8 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.pylock import Pylock, PylockSelectError, PylockUnsupportedVersionError, PylockValidationError
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -38,6 +37,9 @@ from planner.project.cutoffs import CutoffError, RecordedCutoff, parse_span, par
 from planner.project.model import Project, frozen_mapping
 from planner.targets.model import Target
 from planner.urls import strip_userinfo
+
+if TYPE_CHECKING:  # (loaded when a lock is read: a compile whose inputs did not change reads none)
+    from packaging.pylock import Pylock
 
 PLAN_FILE = "plan.json"
 _COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
@@ -180,6 +182,8 @@ def _recorded(raw: Any, where: str) -> RecordedCutoff:
 # -- PEP 751 locks ------------------------------------------------------------------------------
 def _locks(paths: Sequence[Path], project: Project, targets: Sequence[Target],
            index_urls: Mapping[str, str]) -> PreviousPlan:
+    from packaging.pylock import PylockSelectError
+
     by_url = {_url_key(url): name for name, url in index_urls.items()}
     by_url.update({_url_key(index.url): index.name for index in project.indexes})
     split = {p.name[len("pylock."):-len(".toml")]: p for p in paths if p.name != "pylock.toml"}
@@ -223,6 +227,8 @@ def _locks(paths: Sequence[Path], project: Project, targets: Sequence[Target],
 
 
 def _pylock(path: Path) -> Pylock:
+    from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+
     try:
         data = tomllib.loads(_read(path).decode("utf-8"))
     except Invalid as exc:
