@@ -527,6 +527,7 @@ def _download(client: IndexClient, index: Index, artifact: Artifact, dest: Path,
 
 def mirror(client: IndexClient, index: Index, request: MirrorRequest, out_dir: Path) -> MirrorReport:
     """Mirror `request.packages` from `index` into `out_dir`; see the module docstring."""
+    client.keep_metadata_files = True  # each metadata file is written out as it was read
     out_dir = Path(out_dir)
     prefix = check_files_href(request.files_href)
     if request.latest is not None and request.latest < 1:

@@ -150,7 +150,17 @@ def test_a_record_reads_back_as_the_page_it_was_made_from() -> None:
     record = json.loads(json.dumps(page.to_record()))
     again = ProjectPage.from_record(record, index="pypi", url=page.url, project=page.project, local_root=None)
     assert again == page
+    # Rows read one by one, in any order, from columns kept as the record's strings.
+    fresh = ProjectPage.from_record(record, index="pypi", url=page.url, project=page.project, local_root=None)
+    assert [fresh.artifacts[i] for i in reversed(range(len(page.artifacts)))] == list(reversed(page.artifacts))
     assert list(again.artifacts) == list(page.artifacts)
+    assert json.loads(json.dumps(fresh.files.to_record())) == record["files"]
+    # Every file with a sha256 and a metadata hash: those columns are read by fixed width.
+    hashed = json.dumps({"meta": {"api-version": "1.1"}, "name": "torch", "files": _FILES[:5]}).encode()
+    page = parse_json_page(hashed, "https://pypi.org/simple/torch/", "pypi", "torch")
+    record = json.loads(json.dumps(page.to_record()))
+    again = ProjectPage.from_record(record, index="pypi", url=page.url, project=page.project, local_root=None)
+    assert [again.artifacts[i] for i in (3, 0, 4, 1, 2)] == [page.artifacts[i] for i in (3, 0, 4, 1, 2)]
 
 
 @settings(max_examples=200, deadline=None)

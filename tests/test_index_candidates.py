@@ -16,7 +16,7 @@ import pytest
 from packaging.version import Version
 
 from planner.index.candidates import select_candidates, target_platform_label
-from planner.index.models import ArtifactKind, CandidateSet, ProjectPage, RejectionKind
+from planner.index.models import ArtifactKind, Candidate, CandidateSet, ProjectPage, RejectionKind
 from planner.index.simple import parse_html_page, parse_json_page
 from planner.project.loader import load_project
 from planner.project.model import IndexStrategy, Project
@@ -817,8 +817,9 @@ def _oracle(page: ProjectPage, target: Target) -> list[tuple[str, str, bool]]:
     return out
 
 
+@pytest.mark.parametrize("yank_rate", [0.2, 0.0])  # 0: every page takes the path for pages without yanks
 def test_selection_matches_the_rules_on_random_pages(
-    seed: ResolvedTargets, declared_target: Callable[[str, str], Target]
+    seed: ResolvedTargets, declared_target: Callable[[str, str], Target], yank_rate: float
 ) -> None:
     """Random pages (tags of every platform, Requires-Python texts, sdists, yanked files, `1.0`
     next to `1.0.0`): the solver's path picks what the written-out rules pick, and the versions
@@ -838,12 +839,12 @@ def test_selection_matches_the_rules_on_random_pages(
         files: list[str | dict[str, Any]] = []
         for version in shuffler.sample(versions, shuffler.randint(1, len(versions))):
             for n in range(shuffler.randint(1, 5)):
-                name = (f"lib-{version}.tar.gz" if shuffler.random() < 0.2 else
+                name = (f"lib-{version}{shuffler.choice(['.tar.gz', '.zip'])}" if shuffler.random() < 0.2 else
                         f"lib-{version}-{n}-{shuffler.choice(tags)}.whl")
                 entry: dict[str, Any] = {"filename": name}
                 if (python := shuffler.choice(pythons)) is not None:
                     entry["requires-python"] = python
-                if shuffler.random() < 0.2:
+                if shuffler.random() < yank_rate:
                     entry["yanked"] = True
                 if name not in [f["filename"] for f in files if isinstance(f, dict)]:
                     files.append(entry)
@@ -855,3 +856,49 @@ def test_selection_matches_the_rules_on_random_pages(
             unfit = {str(r.version) for r in result.rejections
                      if r.kind is RejectionKind.NO_ARTIFACT and r.filename is None}
             assert unfit == {str(v) for v in page.files.version_groups()} - {str(c.version) for c in result.candidates}
+
+
+def test_candidates_make_their_artifact_when_first_read(seed: ResolvedTargets) -> None:
+    """A candidate is made from its page's row; its `Artifact` is made when read, and it is the
+    page's own (the file table hands out one object per row)."""
+    target = seed.by_name("linux-x86_64-cpu")
+    page = page_of("pypi", ["pkg-2.0-py3-none-any.whl", "pkg-1.0.tar.gz", "pkg-1.0-py3-none-any.whl"],
+                   project="pkg")
+    result = select_candidates([page], target, IndexStrategy.FIRST_INDEX)
+    assert page.files._artifacts == {}  # selection itself made no artifact
+    newest = result.candidates[0]
+    assert newest.artifact.filename == "pkg-2.0-py3-none-any.whl"
+    assert set(page.files._artifacts) == {0}
+    assert newest.artifact is page.files[0]
+    # Equal to a candidate made with its artifact at hand, and hashed alike; immutable.
+    eager = Candidate(newest.name, newest.version, newest.index, page.files[0])
+    assert newest == eager and hash(newest) == hash(eager)
+    assert newest != Candidate(newest.name, newest.version, newest.index, page.files[1])
+    assert newest != result.candidates[1]
+    with pytest.raises(AttributeError):
+        newest.version = Version("9")  # type: ignore[misc]
+    again = select_candidates([page], target, IndexStrategy.FIRST_INDEX)
+    assert again == result
+
+
+def test_targets_that_decide_alike_share_a_pages_candidates(
+    seed: ResolvedTargets, declared_target: Callable[[str, str], Target]
+) -> None:
+    """A pure-Python page fits every platform alike: its candidates are made once for all of
+    them. A page of platform wheels is chosen per target."""
+    linux, windows = declared_target("linux-x86_64", "3.11"), declared_target("windows-x86_64", "3.11")
+    pure = page_of("pypi", ["lib-2.0-py3-none-any.whl", "lib-2.0.tar.gz", "lib-1.0.tar.gz",
+                            {"filename": "lib-0.9-py3-none-any.whl", "requires-python": ">=3.12"}], project="lib")
+    on_linux = select_candidates([pure], linux, IndexStrategy.FIRST_INDEX)
+    on_windows = select_candidates([pure], windows, IndexStrategy.FIRST_INDEX)
+    assert summary(on_linux) == [("2.0", "pypi", "lib-2.0-py3-none-any.whl"), ("1.0", "pypi", "lib-1.0.tar.gz")]
+    assert on_windows.candidates is on_linux.candidates
+    newer = declared_target("linux-x86_64", "3.12")  # admits 0.9 too: decides otherwise
+    assert summary(select_candidates([pure], newer, IndexStrategy.FIRST_INDEX))[-1] == \
+        ("0.9", "pypi", "lib-0.9-py3-none-any.whl")
+    native = page_of("pypi", ["fast-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "fast-1.0-cp311-cp311-win_amd64.whl",
+                              "fast-1.0-py3-none-any.whl"], project="fast")
+    assert summary(select_candidates([native], linux, IndexStrategy.FIRST_INDEX)) == \
+        [("1.0", "pypi", "fast-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")]
+    assert summary(select_candidates([native], windows, IndexStrategy.FIRST_INDEX)) == \
+        [("1.0", "pypi", "fast-1.0-cp311-cp311-win_amd64.whl")]

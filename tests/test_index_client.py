@@ -80,7 +80,9 @@ def test_warm_cache_only_revalidates_and_offline_makes_no_request(
 
     warm = make_client(project, tmp_path)
     again = warm.candidates("torchvision", target)
-    assert warm.metadata(again.candidates[0].artifact).source is MetadataSource.CACHE
+    read = warm.metadata(again.candidates[0].artifact)
+    assert read.source is MetadataSource.CACHE
+    assert read.raw == b""  # a compile keeps the parse, not the file (a mirror asks for both)
     statuses = [r.status for r in seed_index_server.log]
     assert statuses == [304], statuses  # one revalidation of the page, nothing else
     seed_index_server.reset_log()

@@ -426,3 +426,38 @@ def test_requires_dist_with_no_space_before_the_marker_after_a_url_is_read_as_uv
     (req,) = parse_core_metadata(data).requires_dist
     assert req.url == "https://files.example.com/dion-1.0-py3-none-any.whl"
     assert req.marker == Marker("sys_platform == 'linux'")
+
+
+@pytest.mark.parametrize("line", [
+    'idna>=2.5; extra == "Socks"',
+    "pytest [testing ,  extra2] (>=7,<9) ; python_version<'3.12' and extra=='Test_Suite'",
+    'numpy>=1.26;platform_machine=="x86_64"  ',
+    'typing-extensions ; python_version < "3.11"',
+    'pkg @ https://example.com/pkg.whl ; sys_platform == "linux"',  # a URL: read whole
+    "pkg>=1;",  # an empty marker: refused, as a whole line is
+    "pkg>=1; os_name ==",  # a broken marker
+    "pkg>=1.0.0.0; python_version ~= '3'",  # parses, cannot be evaluated
+])
+def test_requirements_read_as_a_whole_line_reads(line: str) -> None:
+    """Requires-Dist lines are read in parts (the marker apart, shared between lines): each
+    gives what `packaging` gives for the whole line, and errors read the same."""
+    metadata = f"Metadata-Version: 2.1\nName: x\nVersion: 1\nRequires-Dist: {line}\n".encode()
+    try:
+        whole = Requirement(line)
+    except ValueError:
+        with pytest.raises(MetadataError, match="does not parse"):
+            parse_core_metadata(metadata)
+        return
+    if "~=" in line:
+        with pytest.raises(MetadataError, match="cannot be evaluated"):
+            parse_core_metadata(metadata)
+        return
+    (read,) = parse_core_metadata(metadata).requires_dist
+    assert (str(read), repr(read), read.name, read.url, read.extras, str(read.specifier), read.marker) == \
+        (str(whole), repr(whole), whole.name, whole.url, whole.extras, str(whole.specifier), whole.marker)
+    assert read == whole and hash(read) == hash(whole)
+    # The same marker in another line: one `Marker`, shared; extras are each line's own.
+    if read.marker is not None and "@" not in line:
+        other = metadata.replace(line.encode(), b"other[a]" + line[line.index(";"):].encode())
+        (again,) = parse_core_metadata(other).requires_dist
+        assert again.marker is read.marker and again.extras is not read.extras

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 import time
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # (a compile answered before the solver loads reads this modu
     from planner.index.models import Artifact
 
 _VERSION = "v1"
+_HEX = re.compile(r"[0-9a-f]+")
 MAX_ENTRY_BYTES = 2 * 1024**3  # larger than any page or metadata file planner accepts
 # Notes kept beside an artifact's metadata entry. `.unusable-2`: entries of the first format also
 # called sdists that need a build unusable, which they no longer are (they are built).
@@ -68,6 +70,7 @@ class Cache:
 
     def __init__(self, root: Path | None):
         self.root = root / _VERSION if root is not None else None
+        self._root_text = str(self.root)
 
     @property
     def enabled(self) -> bool:
@@ -203,9 +206,10 @@ class Cache:
         if self.root is None:
             return None
         digest = hashlib.sha256(key.encode()).hexdigest() if hashed else key.lower()
-        if not all(c in "0123456789abcdef" for c in digest):  # never let a key shape a path
+        if not _HEX.fullmatch(digest):  # never let a key shape a path
             digest = hashlib.sha256(key.encode()).hexdigest()
-        return self.root / kind / digest[:2] / digest
+        # One path made from text (a run asks for thousands; joining Paths part by part is slow).
+        return Path(os.path.join(self._root_text, kind, digest[:2], digest))
 
     @staticmethod
     def _read(path: Path | None) -> tuple[dict, bytes] | None:

@@ -22,9 +22,9 @@ on the full listing: a cut-off never makes first-index fall through to a later i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
@@ -40,6 +40,7 @@ from planner.index.models import (
     Rejection,
     RejectionKind,
     tags_of,
+    version_text,
 )
 from planner.project.cutoffs import parse_upload_time
 from planner.project.model import IndexStrategy
@@ -97,22 +98,44 @@ def _compact(items: Iterable[str], limit: int = MAX_LISTED_PLATFORMS) -> str:
     return ", ".join(listed)
 
 
+# Per target (by its tag-rank table): the rank of each wheel tag part and the verdict on each
+# Requires-Python text, shared by every selection for that target (a page repeats a few hundred
+# of each over thousands of files, and a run's pages repeat them again). Bounded: tests make
+# thousands of targets in one process.
+_TARGET_MEMO_SIZE = 64
+_target_memos: dict[int, tuple[dict[Tag, int], str, dict[str, int | None], dict[str, bool]]] = {}
+
+
+def _target_memo(target: Target) -> tuple[dict[str, int | None], dict[str, bool]]:
+    ranks, python = target.tag_ranks, target.python.full
+    found = _target_memos.get(id(ranks))
+    if found is None or found[0] is not ranks or found[1] != python:
+        if len(_target_memos) >= _TARGET_MEMO_SIZE:
+            del _target_memos[next(iter(_target_memos))]
+        found = _target_memos[id(ranks)] = (ranks, python, {}, {})
+    return found[2], found[3]
+
+
 class _Selector:
     """Selection for one target: tag ranks and labels; records rejections when `record` is set.
 
     Reads the page's rows (`FileTable`), so that only the chosen file of each version becomes
-    an `Artifact`; without `record` it builds no rejection at all (the solver's common path)."""
+    an `Artifact` (when the solver first reads it); without `record` it builds no rejection at
+    all (the solver's common path)."""
 
     def __init__(self, target: Target, record: bool) -> None:
         self.target = target
         self.python = target.python.full
-        self.label = target_platform_label(target)
         self.rank = target.tag_ranks
         self.record = record
         self.rejections: list[Rejection] = []
         # Thousands of files share a few tag sets and Requires-Python texts: decide each once.
         self._ranks: dict[frozenset[Tag], int | None] = {}
-        self._admitted: dict[str, bool] = {}
+        self._key_ranks, self._admitted = _target_memo(target)
+
+    @cached_property
+    def label(self) -> str:
+        return target_platform_label(self.target)
 
     def wheel_rank(self, tags: frozenset[Tag]) -> int | None:
         if tags not in self._ranks:
@@ -120,10 +143,20 @@ class _Selector:
             self._ranks[tags] = min(ranks) if ranks else None
         return self._ranks[tags]
 
+    def key_rank(self, tag_key: str) -> int | None:
+        """`wheel_rank` of the tags of a wheel's `python-abi-platform` name part."""
+        try:
+            return self._key_ranks[tag_key]
+        except KeyError:
+            rank = self._key_ranks[tag_key] = self.wheel_rank(tags_of(tag_key))
+            return rank
+
     def admits(self, requires_python: str) -> bool:
-        if requires_python not in self._admitted:
-            self._admitted[requires_python] = _python_admitted(requires_python, self.python)
-        return self._admitted[requires_python]
+        try:
+            return self._admitted[requires_python]
+        except KeyError:
+            admitted = self._admitted[requires_python] = _python_admitted(requires_python, self.python)
+            return admitted
 
     def reject(self, filename: str | None, version: Version, index: str, kind: RejectionKind, detail: str) -> None:
         self.rejections.append(Rejection(index, version, filename, kind, detail))
@@ -170,27 +203,39 @@ class _Selector:
         """The candidate among the files of `version` that fit the target: `fitting` wheels as
         (rank, row), and `sdists` rows (not both empty; their order does not matter); `prefer`,
         the name of a file an earlier plan installed, wins when it is among them."""
-        index, record, yanked = files.index, self.record, files.yanked
+        row, all_yanked = self.pick(files, fitting, sdists, prefer)
+        if self.record:
+            index, yanked = files.index, files.yanked
+            if not all_yanked:
+                # Some file of this version is fine: yanked siblings are simply never chosen.
+                for position in [p for _, p in fitting] + sdists:
+                    if yanked(position) is not None:
+                        self.reject(files.filename(position), version, index, RejectionKind.YANKED,
+                                    self._yanked_text(files, position))
+            else:
+                self.reject(None, version, index, RejectionKind.YANKED,
+                            f"{files.name} {version} on {index} is yanked{self._reason(yanked(row))}; "
+                            "usable only when pinned with == or ===")
+        return Candidate.from_row(files, row, version, all_yanked)
+
+    @classmethod
+    def pick(cls, files: FileTable, fitting: list[tuple[int, int]], sdists: list[int],
+             prefer: str | None = None) -> tuple[int, bool]:
+        """The row `choose` takes, and whether every fitting file of the version is yanked."""
+        if prefer is None and not files.has_yanked:  # the common case: nothing to filter
+            if fitting:
+                return (fitting[0][1] if len(fitting) == 1 else cls._best(files, fitting, sdists)), False
+            return (sdists[0] if len(sdists) == 1 else cls._best(files, fitting, sdists)), False
+        yanked = files.yanked
         live = [pair for pair in fitting if yanked(pair[1]) is None]
         live_sdists = [p for p in sdists if yanked(p) is None]
         all_yanked = not live and not live_sdists
-        if record and not all_yanked:
-            # Some file of this version is fine: yanked siblings are simply never chosen.
-            for position in [p for _, p in fitting] + sdists:
-                if yanked(position) is not None:
-                    self.reject(files.filename(position), version, index, RejectionKind.YANKED,
-                                self._yanked_text(files, position))
         pool = (fitting, sdists) if all_yanked else (live, live_sdists)
         # The earlier plan's file is kept; but a wheel that fits now wins over a kept sdist (the
         # same version without a build: the sdist was only ever chosen for want of a wheel).
         keepable = [p for _, p in pool[0]] if pool[0] else pool[1]
         kept = [p for p in keepable if files.filename(p) == prefer] if prefer else []
-        chosen = files[kept[0] if kept else self._best(files, *pool)]
-        if all_yanked and record:
-            self.reject(None, version, index, RejectionKind.YANKED,
-                        f"{chosen.name} {version} on {index} is yanked{self._reason(chosen.yanked)}; "
-                        "usable only when pinned with == or ===")
-        return Candidate(chosen.name, version, index, chosen, yanked=all_yanked)
+        return (kept[0] if kept else cls._best(files, *pool)), all_yanked
 
     def fitting_files(self, files: FileTable) -> dict[Version, tuple[list[tuple[int, int]], list[int]]]:
         """Per version of the page, its files that fit the target: wheels as (rank, row), sdists.
@@ -199,19 +244,62 @@ class _Selector:
         once, and only the files that fit are visited (a wheel-rich page fits a target with
         a few percent of its files)."""
         out: dict[Version, tuple[list[tuple[int, int]], list[int]]] = {}
-        for (requires_python, tag_key), rows in files.shapes().items():
+        for (requires_python, tag_key), (versions, rows) in files.shapes().items():
             if requires_python and not self.admits(requires_python):
                 continue
             if tag_key is None:
-                for version, position in rows:
+                for version, position in zip(versions, rows):
                     out.setdefault(version, ([], []))[1].append(position)
                 continue
-            rank = self.wheel_rank(tags_of(tag_key))
+            rank = self.key_rank(tag_key)
             if rank is None:
                 continue
-            for version, position in rows:
+            for version, position in zip(versions, rows):
                 out.setdefault(version, ([], []))[0].append((rank, position))
         return out
+
+    def decisions(self, files: FileTable) -> tuple[int | None, ...]:
+        """What the target decides on each of the page's file shapes (`FileTable.shapes`): None,
+        the file does not fit; -1, an sdist that fits; else the wheel's rank among the page's
+        fitting wheels. Only the order of ranks matters to `choices`, so targets with equal
+        decisions choose the same files."""
+        admits, key_rank = self.admits, self.key_rank
+        ranks: list[int | None] = []
+        for requires_python, tag_key in files.shapes():
+            if requires_python and not admits(requires_python):
+                ranks.append(None)
+            else:
+                ranks.append(-1 if tag_key is None else key_rank(tag_key))  # key_rank: None when no tag fits
+        dense = {rank: position for position, rank in enumerate(sorted({r for r in ranks if r is not None and r >= 0}))}
+        return tuple(rank if rank is None or rank < 0 else dense[rank] for rank in ranks)
+
+    def chosen(self, files: FileTable, decisions: tuple[int | None, ...]) -> dict[Version, tuple[int, bool]]:
+        """`choices`, shared by the targets that make these `decisions` on the page."""
+        return files.remembered(("choices", decisions), lambda: self.choices(files))
+
+    def choices(self, files: FileTable) -> dict[Version, tuple[int, bool]]:
+        """Per version of the page with a file that fits the target: the row `choose` takes
+        without a preferred file, and whether that version is all yanked.
+
+        One pass over the fitting files, keeping each version's best so far by one key that
+        orders as `pick` does: a file that is not yanked before a yanked one, then a wheel (by
+        its best tag's rank) before an sdist (.tar.gz before .zip), then by file name (read
+        only to break a tie); the first of equals stays."""
+        filename, yanked = files.filename_reader(), files.yanked_rows
+        admits, key_rank = self.admits, self.key_rank
+        best: dict[Version, tuple[tuple[bool, int, int], int]] = {}  # version -> (key, row)
+        for (requires_python, tag_key), (versions, rows) in files.shapes().items():
+            if requires_python and not admits(requires_python):
+                continue
+            rank = -1 if tag_key is None else key_rank(tag_key)
+            if rank is None:
+                continue
+            for version, row in zip(versions, rows):
+                key = (row in yanked, 1, not filename(row).endswith(".tar.gz")) if rank < 0 else (row in yanked, 0, rank)
+                found = best.get(version)
+                if found is None or key < found[0] or (key == found[0] and filename(row) < filename(found[1])):
+                    best[version] = (key, row)
+        return {version: (row, key[0]) for version, (key, row) in best.items()}
 
     @staticmethod
     def _best(files: FileTable, fitting: list[tuple[int, int]], sdists: list[int]) -> int:
@@ -301,22 +389,39 @@ def select_candidates(
     name = every[0].project
     if any(page.project != name for page in every):
         raise ValueError(f"pages of different projects: {sorted({page.project for page in every})}")
-    order, consulted, undated = _versions_in_order(pages, strategy, alongside, cutoff)
+    order, consulted, undated, single = _versions_in_order(pages, strategy, alongside, cutoff)
     preferred: Mapping[tuple[str, str], str] = {(index, version): filename for index, version, filename in prefer}
     selector = _Selector(target, record=False)
-    fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
-    candidates = []
-    for version, files, _ in order:
-        if id(files) not in fitting:
-            fitting[id(files)] = selector.fitting_files(files)
-        found = fitting[id(files)].get(version)
-        if found is not None:
-            candidates.append(selector.choose(files, version, *found,
-                                              preferred.get((files.index, str(version))) if preferred else None))
+    if single is not None and not preferred:  # the common case: one page, in its own order
+        # Targets that decide alike on the page's files (pure-Python packages: every target)
+        # share its candidates.
+        decisions = selector.decisions(single)
+        candidates = single.remembered(("candidates", decisions), lambda: tuple(
+            Candidate.from_row(single, found[0], version, found[1])
+            for version, found in _chosen_in_order(single.newest_first(), selector.choices(single))))
+    else:
+        fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
+        found_list = []
+        chosen: dict[int, dict[Version, tuple[int, bool]]] = {}
+        for version, files, _ in order if order is not None else _in_order(single):
+            choices = chosen.get(id(files))
+            if choices is None:
+                choices = chosen[id(files)] = selector.chosen(files, selector.decisions(files))
+            found = choices.get(version)
+            if found is None:
+                continue
+            prefer = preferred.get((files.index, version_text(version))) if preferred else None
+            if prefer is not None:
+                fits = fitting.get(id(files))
+                if fits is None:
+                    fits = fitting[id(files)] = selector.fitting_files(files)
+                found = selector.pick(files, *fits[version], prefer)
+            found_list.append(Candidate.from_row(files, found[0], version, found[1]))
+        candidates = tuple(found_list)
 
     def rejections() -> tuple[Rejection, ...]:
         recorder = _Selector(target, record=True)
-        for version, files, positions in order:
+        for version, files, positions in order if order is not None else _in_order(single):
             recorder.select(files, version, positions)
         for page in every:
             if page.index in consulted:  # versions with wheels for no target's platform at all
@@ -327,7 +432,7 @@ def select_candidates(
                                         f"{_compact(platforms)})")
         return tuple(recorder.rejections)
 
-    return CandidateSet(name=name, candidates=tuple(candidates), indexes_consulted=tuple(consulted),
+    return CandidateSet(name=name, candidates=candidates, indexes_consulted=tuple(consulted),
                         undated=tuple(undated), explain_rejections=rejections)
 
 
@@ -344,21 +449,23 @@ def _dated(files: FileTable, cutoff: datetime | None, undated: list[str]) -> Fil
 
 def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, alongside: Sequence[ProjectPage] = (),
                        cutoff: datetime | None = None,
-                       ) -> tuple[list[tuple[Version, FileTable, list[int]]], list[str], list[str]]:
+                       ) -> tuple[list[tuple[Version, FileTable, Sequence[int]]] | None, list[str], list[str],
+                                  FileTable | None]:
     """(version, page files, rows of that version) to select from, newest first then in route
-    order (find-links pages last); the indexes consulted; the indexes whose undated files the
-    cut-off left out."""
+    order (find-links pages last), or None when they are one page's files in its `newest_first`
+    order; the indexes consulted; the indexes whose undated files the cut-off left out; that one
+    page's files."""
     consulted: list[str] = []
     undated: list[str] = []
     # (version, position of the page: route order, then find-links) -> that page's files of the version
-    chosen: dict[tuple[Version, int], tuple[FileTable, list[int]]] = {}
+    chosen: dict[tuple[Version, int], tuple[FileTable, Sequence[int]]] = {}
     if strategy is IndexStrategy.FIRST_INDEX:
         for position, page in enumerate(pages):
             consulted.append(page.index)
             if _has_files(page):  # on the full listing: a cut-off never makes it fall through
                 files = _dated(page.files, cutoff, undated)
-                if not alongside:  # the common case: already in order
-                    return [(version, files, rows) for version, rows in files.newest_first()], consulted, undated
+                if not alongside:  # the common case: already in order (listed only when read)
+                    return None, consulted, undated, files
                 chosen.update(((version, position), (files, rows)) for version, rows in files.version_groups().items())
                 break
     else:
@@ -378,4 +485,17 @@ def _versions_in_order(pages: Sequence[ProjectPage], strategy: IndexStrategy, al
         chosen.update(((version, position), (files, rows)) for version, rows in files.version_groups().items())
     # Newest first, then route order (sort is stable, also with reverse=True).
     order = sorted(sorted(chosen, key=lambda key: key[1]), key=lambda key: key[0], reverse=True)
-    return [(version, *chosen[(version, position)]) for version, position in order], consulted, undated
+    return [(version, *chosen[(version, position)]) for version, position in order], consulted, undated, None
+
+
+def _in_order(files: FileTable | None) -> Iterator[tuple[Version, FileTable, Sequence[int]]]:
+    assert files is not None  # (`_versions_in_order` gives the files when it gives no order)
+    return ((version, files, rows) for version, rows in files.newest_first())
+
+
+def _chosen_in_order(order: Sequence[tuple[Version, Sequence[int]]],
+                     choices: Mapping[Version, tuple[int, bool]]) -> Iterator[tuple[Version, tuple[int, bool]]]:
+    for version, _ in order:
+        found = choices.get(version)
+        if found is not None:
+            yield version, found

@@ -196,6 +196,9 @@ class IndexClient:
         self._flat: dict[str, FlatListing] = {}  # index name -> its listing, loaded once per run
         self._page_failures: dict[tuple[str, str], Exception] = {}  # a page fails once per run
         self._metadata: dict[tuple[str, str], MetadataResult] = {}
+        # Whether `metadata()` results keep the metadata file as read (`MetadataResult.raw`): a
+        # mirror writes the files out; a compile reads only the parsed form (thousands of files).
+        self.keep_metadata_files = False
         self._locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
         # Every cached index page this run read, by (media, cache key): the sha256 of its body, the
@@ -612,7 +615,10 @@ class IndexClient:
             return self._metadata[key]
         with self._lock("metadata", *key):
             if key not in self._metadata:
-                self._metadata[key] = self._load_metadata(artifact)
+                result = self._load_metadata(artifact)
+                if not self.keep_metadata_files:
+                    result = MetadataResult(result.metadata, result.source)
+                self._metadata[key] = result
         return self._metadata[key]
 
     def metadata_many(self, artifacts: Iterable[Artifact]) -> dict[Artifact, MetadataResult]:

@@ -16,6 +16,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from functools import lru_cache
 from typing import TypeVar
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -30,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 
 from planner.index.models import CoreMetadata
 from planner.project.markers import marker_problem
-from planner.project.numbers import number_problem, requirement_number_problem
+from planner.project.numbers import number_problem, oversized_number, requirement_number_problem
 from planner.project.references import requirement_as_uv_reads
 
 __all__ = [
@@ -436,16 +437,57 @@ def _requirement(text: str) -> Requirement | str:
     distinct text (never mutated): the versions of a package repeat the same lines, and markers
     shared this way are evaluated once per target (`Target.evaluate` remembers by object)."""
     try:
-        requirement = requirement_as_uv_reads(text)
+        requirement = _requirement_in_parts(text) or requirement_as_uv_reads(text)
     except InvalidRequirement as exc:
         return f"Requires-Dist line {text[:200]!r} does not parse: {exc}"
-    problem = requirement_number_problem(requirement)
+    # Its versions and marker are parts of the text: a text without a large number has none.
+    problem = requirement_number_problem(requirement) if oversized_number(text) is not None else None
     if problem is not None:
         return f"Requires-Dist line {text[:200]!r}: {problem}"
-    problem = marker_problem(requirement.marker) if requirement.marker is not None else None
+    problem = _marker_problem(requirement.marker) if requirement.marker is not None else None
     if problem is not None:
         return f"the marker of Requires-Dist line {text!r} cannot be evaluated: {problem}"
     return requirement
+
+
+def _requirement_in_parts(text: str) -> Requirement | None:
+    """`Requirement(text)` for the common `name[extras] specifier ; marker` line, from its two
+    parts parsed apart and remembered: thousands of lines repeat a few hundred markers (`extra ==
+    "test"`, `python_version < "3.11"`), which then share one `Marker`. None when the line has no
+    marker or a URL (where a `;` may belong to the URL), or a part does not parse: the caller
+    parses the whole line, so that every error reads as before."""
+    head, semicolon, tail = text.partition(";")
+    if not semicolon or "@" in head:
+        return None
+    try:
+        marker = _marker(tail.strip())
+        base = _requirement_head(head)
+    except (InvalidMarker, InvalidRequirement):
+        return None
+    requirement = _new_requirement(Requirement)
+    requirement.name, requirement.url, requirement.specifier = base.name, base.url, base.specifier
+    requirement.extras = set(base.extras)  # a set of its own, as `Requirement(text)` makes
+    requirement.marker = marker
+    return requirement
+
+
+_new_requirement = object.__new__
+
+
+@lru_cache(maxsize=4096)
+def _requirement_head(text: str) -> Requirement:
+    return Requirement(text)
+
+
+@lru_cache(maxsize=4096)
+def _marker(text: str) -> Marker:
+    return Marker(text)
+
+
+@lru_cache(maxsize=4096)
+def _marker_problem(marker: Marker) -> str | None:
+    # Markers compare and hash by their text: decided once per distinct marker.
+    return marker_problem(marker)
 
 
 def _unique(items: Iterable[_T]) -> list[_T]:

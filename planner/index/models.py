@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import accumulate, repeat
+from operator import add
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -22,6 +24,9 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Location
+
+
+_T = TypeVar("_T")
 
 
 def _empty() -> Mapping[str, str]:
@@ -192,6 +197,7 @@ _COLUMN_CHARS = {
     "core": b"0123456789abcdef+- ",
 }
 _COLUMN_LENGTHS = {"sha256": {0, 64}, "core": {0, 1, 64}}
+_HEX_COLUMNS = ("_sha256", "_core")  # (FileTable attributes) checked against `_COLUMN_LENGTHS` when read
 _TAG_KEY_RE = re.compile(r"[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[A-Za-z0-9_.]+")
 
 
@@ -215,7 +221,7 @@ def _split(column: str, n: int) -> list[str]:
     return column.split(" ") if n else []
 
 
-def _int_column(values: Any, n: int, low: int, high: int, what: str) -> list[int]:
+def _int_column(values: Any, n: int, low: int, high: int, what: str) -> array[int]:
     if not isinstance(values, list) or len(values) != n:
         raise RecordError(f"{what}: not a list of {n}")
     try:
@@ -224,7 +230,7 @@ def _int_column(values: Any, n: int, low: int, high: int, what: str) -> list[int
         raise RecordError(f"{what}: not integers") from None
     if n and (min(checked) < low or max(checked) > high):
         raise RecordError(f"{what}: out of range")
-    return values
+    return checked  # 8 bytes a row, where a list holds an int object of 28 per large number
 
 
 class FileTable(Sequence[Artifact]):
@@ -244,24 +250,24 @@ class FileTable(Sequence[Artifact]):
     __slots__ = ("index", "name", "foreign", "_n", "_filenames", "_urls", "_version_ids", "_versions", "_kinds",
                  "_tag_ids", "_tag_keys", "_sha256", "_rpy_ids", "_rpys", "_sizes", "_uploads", "_core", "_hashes",
                  "_yanked", "_copies", "_core_hashes", "_artifacts", "_groups", "_newest_first", "_shapes",
-                 "_uploaded_by")
+                 "_uploaded_by", "_offsets", "_remembered")
 
     def __init__(self, index: str, name: NormalizedName) -> None:
         self.index = index
         self.name = name
         self.foreign: dict[str, tuple[str, ...]] = {}
         self._n = 0
-        self._filenames: list[str] = []
+        self._filenames: list[str] | str = []
         self._urls: list[str] | str = []
-        self._version_ids: list[int] = []
+        self._version_ids: list[int] | array[int] = []  # an array when read from the cache
         self._versions: list[str] = []
         self._kinds = ""  # one letter per file: "w" wheel, "s" sdist
-        self._tag_ids: list[int] = []
+        self._tag_ids: list[int] | array[int] = []
         self._tag_keys: list[str] = [""]  # 0: no tags (sdists)
         self._sha256: list[str] | str = []  # "" when the index gives none
-        self._rpy_ids: list[int] = []
+        self._rpy_ids: list[int] | array[int] = []
         self._rpys: list[str | None] = [None]  # 0: no Requires-Python
-        self._sizes: list[int] = []  # -1 when unknown
+        self._sizes: list[int] | array[int] = []  # -1 when unknown
         self._uploads: list[str] | str = []  # "" when unknown
         self._core: list[str] | str = []  # "": no metadata file; "-": one without hash; "+": hashes in _core_hashes
         self._hashes: dict[int, tuple[tuple[str, str], ...]] = {}  # other algorithms than sha256
@@ -269,10 +275,12 @@ class FileTable(Sequence[Artifact]):
         self._copies: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._core_hashes: dict[int, tuple[tuple[str, str], ...]] = {}
         self._artifacts: dict[int, Artifact] = {}
-        self._groups: dict[Version, list[int]] | None = None
-        self._newest_first: list[tuple[Version, list[int]]] | None = None
-        self._shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] | None = None
+        self._groups: dict[Version, array[int]] | None = None
+        self._newest_first: list[tuple[Version, array[int]]] | None = None
+        self._shapes: dict[tuple[str | None, str | None], tuple[list[Version], array[int]]] | None = None
         self._uploaded_by: dict[object, tuple[FileTable, int]] = {}
+        self._offsets: dict[str, array[int]] = {}  # text column kept whole -> where each item starts
+        self._remembered: dict[Hashable, Any] = {}
 
     @classmethod
     def of(cls, artifacts: Sequence[Artifact]) -> FileTable:
@@ -318,25 +326,60 @@ class FileTable(Sequence[Artifact]):
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash((self.index, self.name, tuple(self._filenames)))
+        return hash((self.index, self.name, self._joined("_filenames")))
 
     def __repr__(self) -> str:
         return f"FileTable({self.index!r}, {self.name!r}, {self._n} files)"
 
     def _text(self, attribute: str) -> list[str]:
-        """A text column, split on first use (the cache stores it as one string)."""
+        """A text column as a list (split here when the cache stored it as one string)."""
         value = getattr(self, attribute)
         if isinstance(value, str):
             value = _split(value, self._n)
             setattr(self, attribute, value)
+            self._offsets.pop(attribute, None)
         return value  # type: ignore[no-any-return]
 
+    def _item(self, attribute: str, position: int) -> str:
+        """One item of a text column. A column the cache stored as one string stays one: only a
+        few of its rows are ever read (the chosen files), and a page's URLs split into strings
+        take ten times the memory of their offsets."""
+        value = getattr(self, attribute)
+        if not isinstance(value, str):
+            return value[position]  # type: ignore[no-any-return]
+        if attribute in _HEX_COLUMNS and len(value) == 65 * self._n - 1:
+            # Items of at most 64 characters that fill the column: all 64 long (the usual case).
+            return value[65 * position:65 * position + 64]
+        offsets = self._column_offsets(attribute, value)
+        return value[offsets[position]:offsets[position + 1] - 1]
+
+    def _column_offsets(self, attribute: str, value: str) -> array[int]:
+        """Where each item of a text column kept whole starts (and, last, its length + 1)."""
+        offsets = self._offsets.get(attribute)
+        if offsets is None:
+            # Item k starts after the k items before it and their separators (all at C speed).
+            lengths = map(add, map(len, _split(value, self._n)), repeat(1))
+            offsets = self._offsets[attribute] = array("q", accumulate(lengths, initial=0))
+        return offsets
+
+    def filename_reader(self) -> Callable[[int], str]:
+        """`filename`, made for many calls in a row (selection compares names)."""
+        value = self._filenames
+        if not isinstance(value, str):
+            return value.__getitem__
+        offsets = self._column_offsets("_filenames", value)
+        return lambda position: value[offsets[position]:offsets[position + 1] - 1]
+
+    def _joined(self, attribute: str) -> str:
+        value = getattr(self, attribute)
+        return value if isinstance(value, str) else " ".join(value)
+
     def _artifact(self, position: int) -> Artifact:
-        sha256 = self._text("_sha256")[position]
+        sha256 = self._item("_sha256", position)
         hashes = dict(self._hashes.get(position, ()))
         if sha256:
             hashes = {"sha256": sha256, **hashes}
-        core = self._text("_core")[position]
+        core = self._item("_core", position)
         core_metadata: Mapping[str, str] | None = None
         if core == "-":
             core_metadata = MappingProxyType({})
@@ -347,9 +390,9 @@ class FileTable(Sequence[Artifact]):
         copy = self._copies.get(position)
         tag_key = self._tag_keys[self._tag_ids[position]]
         size = self._sizes[position]
-        upload = self._text("_uploads")[position]
+        upload = self._item("_uploads", position)
         return Artifact(
-            index=self.index, filename=self._filenames[position], url=self._text("_urls")[position], name=self.name,
+            index=self.index, filename=self._item("_filenames", position), url=self._item("_urls", position), name=self.name,
             version=parse_version(self._versions[self._version_ids[position]]),
             kind=ArtifactKind.WHEEL if self._kinds[position] == "w" else ArtifactKind.SDIST,
             tags=tags_of(tag_key) if tag_key else frozenset(),
@@ -360,7 +403,7 @@ class FileTable(Sequence[Artifact]):
         )
 
     # -- what candidate selection reads, without making artifacts -------------------------------
-    def version_groups(self) -> dict[Version, list[int]]:
+    def version_groups(self) -> dict[Version, array[int]]:
         """Row positions per version, in page order (computed once)."""
         if self._groups is None:
             by_id: dict[int, list[int]] = {}
@@ -370,41 +413,52 @@ class FileTable(Sequence[Artifact]):
                     by_id[version_id] = [position]
                 else:
                     found.append(position)
-            groups: dict[Version, list[int]] = {}
+            groups: dict[Version, array[int]] = {}
             for version_id, positions in by_id.items():
                 version = parse_version(self._versions[version_id])
                 if version in groups:  # "1.0" and "1.0.0" are one version: keep page order
-                    groups[version] = sorted(groups[version] + positions)
+                    groups[version] = array("q", sorted([*groups[version], *positions]))
                 else:
-                    groups[version] = positions
+                    groups[version] = array("q", positions)  # a page's rows, kept for the run: compact
             self._groups = groups
         return self._groups
 
-    def newest_first(self) -> list[tuple[Version, list[int]]]:
+    def newest_first(self) -> list[tuple[Version, array[int]]]:
         """`version_groups` as (version, rows), newest version first (sorted once)."""
         if self._newest_first is None:
             self._newest_first = sorted(self.version_groups().items(), key=lambda item: item[0], reverse=True)
         return self._newest_first
 
-    def shapes(self) -> dict[tuple[str | None, str | None], list[tuple[Version, int]]]:
-        """(version, row) of the files per (Requires-Python text, wheel tag part or None for an
-        sdist), in page order: what decides whether a file fits a target.
+    def shapes(self) -> dict[tuple[str | None, str | None], tuple[list[Version], array[int]]]:
+        """The versions and rows of the files per (Requires-Python text, wheel tag part or None
+        for an sdist), in page order, as two parallel columns: what decides whether a file fits
+        a target.
 
         A page repeats a few hundred such keys over thousands of files: a target decides each
         key once, then visits only the files that fit it (computed once, shared by every target)."""
         if self._shapes is None:
-            shapes: dict[tuple[str | None, str | None], list[tuple[Version, int]]] = {}
+            shapes: dict[tuple[str | None, str | None], tuple[list[Version], array[int]]] = {}
             rpys, rpy_ids, tag_keys, tag_ids, kinds = self._rpys, self._rpy_ids, self._tag_keys, self._tag_ids, self._kinds
             for version, positions in self.version_groups().items():
                 for position in positions:
                     key = (rpys[rpy_ids[position]], tag_keys[tag_ids[position]] if kinds[position] == "w" else None)
                     found = shapes.get(key)
                     if found is None:
-                        shapes[key] = [(version, position)]
+                        shapes[key] = ([version], array("q", (position,)))
                     else:
-                        found.append((version, position))
+                        found[0].append(version)
+                        found[1].append(position)
             self._shapes = shapes
         return self._shapes
+
+    def remembered(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """What `make` works out from this page for `key`, worked out once (candidate selection
+        keeps its choices per target decisions here: targets that decide alike share them)."""
+        try:
+            return self._remembered[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._remembered[key] = make()
+            return value
 
     def is_wheel(self, position: int) -> bool:
         return self._kinds[position] == "w"
@@ -414,7 +468,7 @@ class FileTable(Sequence[Artifact]):
         return tags_of(key) if key else frozenset()
 
     def filename(self, position: int) -> str:
-        return self._filenames[position]
+        return self._item("_filenames", position)
 
     def requires_python(self, position: int) -> str | None:
         return self._rpys[self._rpy_ids[position]]
@@ -422,8 +476,18 @@ class FileTable(Sequence[Artifact]):
     def yanked(self, position: int) -> str | None:
         return self._yanked.get(position)
 
+    @property
+    def has_yanked(self) -> bool:
+        """Whether any file of the page is yanked (most pages: none)."""
+        return bool(self._yanked)
+
+    @property
+    def yanked_rows(self) -> Mapping[int, str]:
+        """Row -> yank reason ("" without one) of the yanked files (read only)."""
+        return self._yanked
+
     def upload_time(self, position: int) -> str | None:
-        return self._text("_uploads")[position] or None
+        return self._item("_uploads", position) or None
 
     def uploaded_by(self, cutoff: object, uploaded_before: Callable[[str | None], bool | None]) -> tuple[FileTable, int]:
         """The files uploaded by `cutoff` (as a table of their own, made once per cut-off), and how
@@ -448,8 +512,7 @@ class FileTable(Sequence[Artifact]):
         table = FileTable(self.index, self.name)
         table._n = len(positions)
         renumbered = {old: new for new, old in enumerate(positions)}
-        table._filenames = [self._filenames[p] for p in positions]
-        for column in ("_urls", "_sha256", "_uploads", "_core"):
+        for column in ("_filenames", "_urls", "_sha256", "_uploads", "_core"):
             values = self._text(column)
             setattr(table, column, [values[p] for p in positions])
         table._versions, table._tag_keys, table._rpys = self._versions, self._tag_keys, self._rpys
@@ -478,14 +541,14 @@ class FileTable(Sequence[Artifact]):
         """The table as plain JSON data (`from_record` reads it back, checking every field)."""
         return {
             "n": self._n,
-            "filenames": " ".join(self._filenames),
-            "urls": " ".join(self._text("_urls")),
-            "versions": self._versions, "version": self._version_ids, "kinds": self._kinds,
-            "tag_keys": self._tag_keys, "tag": self._tag_ids,
-            "sha256": " ".join(self._text("_sha256")),
-            "rpys": self._rpys, "rpy": self._rpy_ids, "sizes": self._sizes,
-            "uploads": " ".join(self._text("_uploads")),
-            "core": " ".join(self._text("_core")),
+            "filenames": self._joined("_filenames"),
+            "urls": self._joined("_urls"),
+            "versions": self._versions, "version": list(self._version_ids), "kinds": self._kinds,
+            "tag_keys": self._tag_keys, "tag": list(self._tag_ids),
+            "sha256": self._joined("_sha256"),
+            "rpys": self._rpys, "rpy": list(self._rpy_ids), "sizes": list(self._sizes),
+            "uploads": self._joined("_uploads"),
+            "core": self._joined("_core"),
             "hashes": {str(k): v for k, v in self._hashes.items()},
             "yanked": {str(k): v for k, v in self._yanked.items()},
             "copies": {str(k): [url, pairs] for k, (url, pairs) in self._copies.items()},
@@ -528,7 +591,7 @@ class FileTable(Sequence[Artifact]):
                 if not (len(text) == 65 * n - 1 and not text[64::65].strip(" ")):
                     if not set(map(len, _split(text, n))) <= allowed:
                         raise RecordError(f"bad column {column}")
-            table._filenames = filenames
+            table._filenames = texts["filenames"]  # read by row (`_item`)
             table._urls, table._sha256 = texts["urls"], texts["sha256"]  # split when first used
             table._uploads, table._core = texts["uploads"], texts["core"]
             kinds = record.get("kinds")
@@ -640,7 +703,7 @@ class FileTableBuilder:
         t = self.table
         position = t._n
         t._n += 1
-        t._filenames.append(filename)
+        t._filenames.append(filename)  # type: ignore[union-attr]
         t._urls.append(url)  # type: ignore[union-attr]
         version_id = self._version_ids.get(version_text)
         if version_id is None:
@@ -775,19 +838,85 @@ class Rejection:
         return self.detail
 
 
-@dataclass(frozen=True)
 class Candidate:
-    """A (package, version, index) a target could install, with the artifact it would install."""
+    """A (package, version, index) a target could install, with the artifact it would install.
+
+    Immutable. Selection makes one per fitting version of a page, while the solver reads the
+    artifact of a few: a candidate made from a page's row (`from_row`) makes its `Artifact` when
+    it is first read. Equal when name, version, index, yank state and artifact are."""
+
+    __slots__ = ("name", "version", "index", "yanked", "_artifact", "_files", "_row")
 
     name: NormalizedName
     version: Version
     index: str
-    artifact: Artifact  # the best-ranked fitting wheel, else the sdist
-    yanked: bool = False  # admissible only when pinned with == / ===
+    yanked: bool  # admissible only when pinned with == / ===
+
+    def __init__(self, name: NormalizedName, version: Version, index: str, artifact: Artifact,
+                 yanked: bool = False) -> None:
+        _set = object.__setattr__
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "index", index)
+        _set(self, "yanked", yanked)
+        _set(self, "_artifact", artifact)
+        _set(self, "_files", None)
+        _set(self, "_row", -1)
+
+    @classmethod
+    def from_row(cls, files: FileTable, row: int, version: Version, yanked: bool = False) -> Candidate:
+        """The candidate whose artifact is `files[row]`, made when first read."""
+        candidate = _new_candidate(cls)
+        _set = object.__setattr__
+        _set(candidate, "name", files.name)
+        _set(candidate, "version", version)
+        _set(candidate, "index", files.index)
+        _set(candidate, "yanked", yanked)
+        _set(candidate, "_artifact", None)
+        _set(candidate, "_files", files)
+        _set(candidate, "_row", row)
+        return candidate
+
+    @property
+    def artifact(self) -> Artifact:
+        """The best-ranked fitting wheel, else the sdist."""
+        artifact = self._artifact
+        if artifact is None:
+            artifact = self._files[self._row]  # type: ignore[index]
+            object.__setattr__(self, "_artifact", artifact)
+        return artifact  # type: ignore[no-any-return]
 
     @property
     def key(self) -> tuple[NormalizedName, Version, str]:
         return (self.name, self.version, self.index)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Candidate is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Candidate is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Candidate):
+            return NotImplemented
+        if (self.name, self.version, self.index, self.yanked) != (other.name, other.version, other.index, other.yanked):
+            return False
+        if self._files is not None and self._files is other._files:  # same page: same row, same file
+            return self._row == other._row
+        return self.artifact == other.artifact
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.index, self.yanked))
+
+    def __repr__(self) -> str:
+        return (f"Candidate(name={self.name!r}, version={self.version!r}, index={self.index!r}, "
+                f"artifact={self.artifact!r}, yanked={self.yanked!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Candidate, (self.name, self.version, self.index, self.artifact, self.yanked))
+
+
+_new_candidate = object.__new__
 
 
 def _no_rejections() -> tuple[Rejection, ...]:
