@@ -75,3 +75,39 @@ def test_second_solver_agrees_and_the_plan_satisfies_the_file(seed_formulas) -> 
             # ... and the formula really constrains: dropping a required package breaks it.
             torch = names[next(label for label in planned if label.startswith("torch=="))]
             assert not solver.solve(assumptions=[a for a in assumptions if abs(a) != torch] + [-torch])
+
+
+def test_a_solve_that_writes_no_formula_keeps_no_clauses_and_plans_the_same(seed_index_server, seed_formulas,
+                                                                            tmp_path) -> None:
+    """A compile without --emit-cnf hands clauses to the SAT solver and lets them go: the plan and
+    its clause counts are those of the solve that kept every clause for the DIMACS files."""
+    kept_plan, _ = seed_formulas
+    project = apply_index_overrides(load_project(SEED), IndexOverrides.parse(
+        [f"pytorch-cpu={seed_index_server.url('pytorch-cpu')}"], seed_index_server.url("pypi"), SEED))
+    targets = [t for t in resolve_targets(project).targets if t.python.short == "3.11"]
+    with Fetcher(CredentialStore(project.indexes), backoff=0.0) as fetcher:
+        plan = solve_plan(project, targets, IndexProvider(IndexClient(project, fetcher, Cache(tmp_path / "other"))))
+    for kept, lean in zip(kept_plan.targets, plan.targets, strict=True):
+        assert [(p.name, p.version, p.artifact.filename) for p in lean.packages] == \
+               [(p.name, p.version, p.artifact.filename) for p in kept.packages]
+        assert lean.stats.clauses == kept.stats.clauses > 0
+
+
+def test_a_formula_that_keeps_no_clauses_hands_the_same_clauses_to_the_solver() -> None:
+    from planner.encode.formula import GroupKind
+
+    kept, lean = Formula(), Formula(keep_clauses=False)
+    handed: dict[int, list[tuple[int, ...]]] = {0: [], 1: []}
+    for side, formula in enumerate((kept, lean)):
+        literals = [formula.var(("c", n), f"c{n}") for n in range(12)]
+        group = formula.group(GroupKind.AT_MOST_ONE, "one of twelve")
+        formula.at_most_one(literals, group)  # a counter encoding (more than the pairwise limit)
+        handed[side] += formula.take_new()
+        formula.add(literals[:3], formula.group(GroupKind.ROOT, "one of the first three"))
+        formula.at_most_one(literals[:3], group)  # pairwise
+        handed[side] += formula.take_new()
+        assert formula.take_new() == []
+    assert handed[0] == handed[1] and len(handed[0]) == kept.clause_count == lean.clause_count
+    assert len(kept.clauses) == kept.clause_count and lean.clauses == [] and lean.names == {}
+    with pytest.raises(ValueError, match="keep_clauses"):
+        lean.to_dimacs()

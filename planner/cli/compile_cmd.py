@@ -159,7 +159,8 @@ def compile_command(
 
     limit, budget = checked_seconds(timeout, "--timeout"), checked_seconds(explain_budget, "--explain-budget")
     context = replace(context, project=prepared.project)
-    formulas: dict[str, Formula] = {}
+    # Kept only to be written: a formula's clauses are a large share of a big project's memory.
+    formulas: dict[str, Formula] | None = {} if emit_cnf is not None else None
     cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
     settled_loaded = _with_project(loaded, prepared.project)
     with open_index_client(settled_loaded, cache_options, platforms=target_platforms(loaded.targets),
@@ -186,7 +187,7 @@ def compile_command(
     _index_warnings(plan, output)
     for message in _unsatisfiable_messages(plan.unsatisfiable):
         output.error(message)
-    if emit_cnf is not None and writes:
+    if formulas is not None and writes:
         files = {f"{name}.cnf": formula.to_dimacs(f"planner formula of target {name}").encode()
                  for name, formula in formulas.items()}
         for path in write_outputs(emit_cnf, files):

@@ -117,12 +117,19 @@ class Formula:
     `s` of each of its facts, so that solving under assumptions switches facts on and off and
     cores name facts."""
 
-    def __init__(self, selectors: bool = False) -> None:
+    def __init__(self, selectors: bool = False, keep_clauses: bool = True) -> None:
+        """`keep_clauses=False`: clauses are held only until `take_new` hands them to a solver,
+        and variables keep no names (a compile that writes no DIMACS needs neither again; they
+        are a large share of a big project's memory); `clauses` and `names` then stay empty and
+        `clause_count` still counts."""
         self.pool = IDPool()
         self.names: dict[int, str] = {}
         self.groups: list[Group] = []
         self.clauses: list[tuple[tuple[int, ...], int]] = []  # (clause, group id)
+        self.keep_clauses = keep_clauses
+        self.clause_count = 0
         self._given = 0  # clauses already handed to a solver
+        self._unkept: list[tuple[int, ...]] = []  # without keep_clauses: those not handed yet
         self.with_selectors = selectors
         self.facts: dict[tuple[Hashable, ...], Fact] = {}  # in order of creation
         self.selectors: dict[tuple[Hashable, ...], int] = {}  # fact key -> selector variable
@@ -131,7 +138,8 @@ class Formula:
     # -- variables and groups -------------------------------------------------------------------
     def var(self, key: Hashable, name: str) -> int:
         var = self.pool.id(key)
-        self.names.setdefault(var, name)
+        if self.keep_clauses:
+            self.names.setdefault(var, name)
         return var
 
     def has_var(self, key: Hashable) -> bool:
@@ -157,7 +165,11 @@ class Formula:
         literals = tuple(clause)
         if self.with_selectors and group.facts:
             literals += tuple(-self.selector(fact) for fact in group.facts)
-        self.clauses.append((literals, group.id))
+        self.clause_count += 1
+        if self.keep_clauses:
+            self.clauses.append((literals, group.id))
+        else:
+            self._unkept.append(literals)
 
     def at_most_one(self, literals: list[int], group: Group) -> list[int]:
         """Add "at most one of `literals`"; returns the auxiliary variables it introduced."""
@@ -177,18 +189,26 @@ class Formula:
                     aux[literal] = None
                 elif -literal > top and -literal not in aux:
                     aux[-literal] = None
-        name = f"aux:{group.text}"
-        for var in aux:
-            self.names.setdefault(var, name)
+        if self.keep_clauses:
+            name = f"aux:{group.text}"
+            for var in aux:
+                self.names.setdefault(var, name)
         if self.with_selectors and group.facts:
             for clause in encoded.clauses:
                 self.add(clause, group)
-        else:
+        elif self.keep_clauses:
             self.clauses.extend((tuple(clause), group.id) for clause in encoded.clauses)
+            self.clause_count += len(encoded.clauses)
+        else:
+            self._unkept.extend(tuple(clause) for clause in encoded.clauses)
+            self.clause_count += len(encoded.clauses)
         return list(aux)
 
     def take_new(self) -> list[tuple[int, ...]]:
         """Clauses added since the last call, for an incremental solver."""
+        if not self.keep_clauses:
+            new, self._unkept = self._unkept, []
+            return new
         new = [clause for clause, _ in self.clauses[self._given:]]
         self._given = len(self.clauses)
         return new
@@ -201,6 +221,8 @@ class Formula:
     def to_dimacs(self, title: str = "") -> str:
         """Commented DIMACS: `c var N name` for every variable, `c group G kind: text` before
         the clauses of each group (clauses sorted by group, so the file reads fact by fact)."""
+        if not self.keep_clauses:
+            raise ValueError("a formula made with keep_clauses=False cannot be written as DIMACS")
         lines = [f"c {line}" for line in title.splitlines()]
         lines.append(f"p cnf {self.num_vars} {len(self.clauses)}")
         for var in range(1, self.num_vars + 1):

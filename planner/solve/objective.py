@@ -262,7 +262,8 @@ class _GroupDescent:
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
                formulas: dict[str, Formula] | None = None, *, previous: Mapping[str, Pins] | None = None,
                upgrade: Sequence[NormalizedName] = (), best_effort: bool = True) -> Plan:
-    """The plan of every target; `formulas`, when given, receives each target's final formula.
+    """The plan of every target; `formulas`, when given, receives each target's final formula
+    (without it, the formulas keep no clauses once the SAT solvers have them).
 
     `previous`: per target name, the pins of the previous plan to keep; `upgrade`: packages to
     decide first, at their newest (their pins should not be in `previous`). A target without a
@@ -275,7 +276,7 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
     undated: set[str] = set()
-    first = _first_models(project, targets, provider, previous or {})
+    first = _first_models(project, targets, provider, previous or {}, keep_clauses=formulas is not None)
     left_out: dict[str, tuple[LeftOut, ...]] = {}
     if best_effort:
         first, left_out = settle(project, first, provider)
@@ -320,13 +321,14 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
 
 
 def _first_models(project: Project, targets: Sequence[Target], provider: Provider,
-                  previous: Mapping[str, Pins]) -> list[tuple[TargetSolver, bool]]:
+                  previous: Mapping[str, Pins], keep_clauses: bool) -> list[tuple[TargetSolver, bool]]:
     """Each target's solver after its first solve. Targets are independent until the objective
     aligns them, so where the provider waits on the network (`parallel`), they are solved side by
     side and their downloads overlap. The result does not depend on it: each solver numbers its
     own variables, and pages and metadata are the same whoever asks first."""
     def first(target: Target) -> tuple[TargetSolver, bool]:
-        solver = TargetSolver(project, target, provider, previous=previous.get(target.name))
+        solver = TargetSolver(project, target, provider, previous=previous.get(target.name),
+                              keep_clauses=keep_clauses)
         return solver, solver.solve()
 
     if len(targets) < 2 or not getattr(provider, "parallel", False):

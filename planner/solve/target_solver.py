@@ -255,7 +255,7 @@ class Reach:
 
 class TargetSolver:
     def __init__(self, project: Project, target: Target, provider: Provider, solver_name: str = SOLVER,
-                 explain: bool = False, previous: Pins | None = None):
+                 explain: bool = False, previous: Pins | None = None, keep_clauses: bool = True):
         """`explain=True` builds the explaining formula (planner/explain/): every user-level fact
         guards its clauses with a selector, and versions the target cannot install (no fitting
         file; another index than a source rule's) get variables that those facts rule out.
@@ -279,7 +279,8 @@ class TargetSolver:
         self._allowed: dict[int, set[int]] = {}  # restriction literal -> the candidate variables it allows
         self._moved: dict[NormalizedName, int] = {}
         self.last_core: set[int] = set()  # after an UNSAT `solve`: the given assumptions in its core
-        self.formula = Formula(selectors=explain)
+        # (`keep_clauses=False`: the clauses go to the SAT solver only; see `Formula`.)
+        self.formula = Formula(selectors=explain, keep_clauses=keep_clauses)
         self.solver = Solver(name=solver_name)
         self.packages: dict[NormalizedName, PackageVars] = {}
         self.edges: dict[int, list[Edge]] = {}  # expanded candidate var -> its requirements
@@ -1356,7 +1357,7 @@ class TargetSolver:
                 for_groups=group_only.get(name, ()),
                 metadata_built_on=metadata.built_on if metadata is not None else None,
             ))
-        stats = SolveStats(sat_calls=self.sat_calls, clauses=len(self.formula.clauses),
+        stats = SolveStats(sat_calls=self.sat_calls, clauses=self.formula.clause_count,
                            variables=self.formula.num_vars, expansions=len(self.metadata),
                            metadata_fetches=self.metadata_fetches, sat_seconds=self.sat_seconds)
         return TargetPlan(self.target, tuple(packages), stats, tuple(holds), tuple(self.changed_files))
