@@ -416,3 +416,33 @@ def test_a_tree_key_follows_the_repository_around_the_tree(tmp_path: Path) -> No
     run_git(tmp_path / "repo", "add", "--all")
     run_git(tmp_path / "repo", "commit", "--quiet", "-m", "two")
     assert tree_key(tree) not in (tagged, committed)
+
+
+def test_builds_started_together_look_uv_up_once_and_one_at_a_time(monkeypatch) -> None:
+    """uv is found through `sysconfig`, whose first use is not safe from two threads at once (a
+    build then failed as an internal error): builds that start together find it once, in turn."""
+    import uv
+
+    calls, inside, most = [0], [0], [0]
+    guard = threading.Lock()
+
+    def slow_find() -> str:
+        with guard:
+            calls[0] += 1
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        with guard:
+            inside[0] -= 1
+        return "/usr/bin/uv-stand-in"
+
+    monkeypatch.setattr(uv, "find_uv_bin", slow_find)
+    builder = MetadataBuilder(None, jobs=4)
+    found: list[str] = []
+    threads = [threading.Thread(target=lambda: found.append(builder._uv_binary())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == ["/usr/bin/uv-stand-in"] * 4
+    assert calls == [1] and most == [1]

@@ -326,6 +326,9 @@ def build_settings_from_environment(environ: Mapping[str, str] | None = None) ->
 
 
 # -- the builder ----------------------------------------------------------------------------------
+_UV_LOOKUP = threading.Lock()  # see `MetadataBuilder._uv_binary`
+
+
 class MetadataBuilder:
     """Builds metadata, at most `jobs` at a time, each key once, cached under `cache_dir`."""
 
@@ -540,13 +543,17 @@ class MetadataBuilder:
         return env
 
     def _uv_binary(self) -> str:
-        if self._uv is None:
-            try:
-                from uv import find_uv_bin
+        # Once, and never by two build threads at a time: `find_uv_bin` reads `sysconfig`, whose
+        # first use fills its table while another thread may already see it half-filled
+        # (`get_config_var("EXE")` then answers None).
+        with _UV_LOOKUP:
+            if self._uv is None:
+                try:
+                    from uv import find_uv_bin
 
-                self._uv = find_uv_bin()
-            except (ImportError, FileNotFoundError):
-                self._uv = shutil.which("uv") or ""
+                    self._uv = find_uv_bin()
+                except (ImportError, FileNotFoundError):
+                    self._uv = shutil.which("uv") or ""
         if not self._uv:
             raise BuildsUnavailable("uv, which planner makes build environments with, is not installed",
                                     "pip install uv (a dependency of planner)")
