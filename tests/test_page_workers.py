@@ -163,3 +163,39 @@ def test_the_first_large_page_starts_the_worker_and_later_ones_go_there(big_inde
         assert client.page_workers.parsed == 1
     finally:
         client.close()
+
+
+def test_once_the_worker_runs_large_pages_wait_for_it_rather_than_parse_in_place(big_index, monkeypatch) -> None:
+    import threading
+    import time
+
+    import planner.index.client as client_module
+
+    client, index = _client(big_index)
+    try:
+        assert client.page_workers.wait_ready(30)
+        slow_parse = client.page_workers.parse
+
+        def slow(*args, **kwargs):  # noqa: ANN002, ANN003 - the worker is busy a while with each page
+            time.sleep(0.3)
+            return slow_parse(*args, **kwargs)
+
+        monkeypatch.setattr(client.page_workers, "parse", slow)
+        in_place: list[str] = []
+        real_parse = client_module.parse_json_page
+
+        def counted(data, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+            if len(data) >= MIN_BYTES:
+                in_place.append(url)
+            return real_parse(data, url, *args, **kwargs)
+
+        monkeypatch.setattr(client_module, "parse_json_page", counted)
+        threads = [threading.Thread(target=client.page, args=(index, name)) for name in ("big-a", "big-b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert client.page_workers.parsed == 2 and in_place == []
+        assert len(client.page(index, "big-a").files) == len(client.page(index, "big-b").files) == 200 * 9
+    finally:
+        client.close()

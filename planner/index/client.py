@@ -420,9 +420,10 @@ class IndexClient:
     def _parse_page(self, media: Literal["json", "html"], body: bytes, url: str, index: str, name: NormalizedName,
                     local_root: str | None) -> tuple[ProjectPage, bytes | None]:
         """A page's rows (and stored form, see `_parse_body`). A small page is parsed at once,
-        here; a large one by whichever parser is free first: the page worker (preferred, once it
-        runs) or this process, one large page at a time in each (two large pages never peak in
-        memory here together)."""
+        here; a large one by the page worker once it runs (pages wait their turn there: this
+        process's time goes to the solver, the downloads and the metadata reads, which need its
+        interpreter lock), and before that, or when it is gone, here, one large page at a time
+        (two large pages never peak in memory here together)."""
         workers, platforms = self.page_workers, self.platforms
         parse = parse_json_page if media == "json" else parse_html_page
         if len(body) < PAGE_WORKER_MIN_BYTES:
@@ -432,7 +433,7 @@ class IndexClient:
                 if not self._worker_parsing and workers.takes(body):
                     self._worker_parsing = aside = True
                     break
-                if not self._parsing_here:
+                if not self._parsing_here and not workers.running:
                     self._parsing_here, aside = True, False
                     break
                 self._parsers.wait(0.05)  # (woken when a parser is free; the worker may start meanwhile)

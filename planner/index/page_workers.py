@@ -7,7 +7,10 @@ sends the finished page back (a pickle of plain data: about 2% of the parse's co
 
 Only large pages go there (`MIN_BYTES`: a small one parses faster than a round trip), and only
 once it has started: it is started, once, when the first large page arrives,
-and until it is ready pages are parsed in place, so nobody waits for a process to start. A run
+and until it is ready pages are parsed in place, so nobody waits for a process to start. Once it
+runs, every large page waits its turn there rather than being parsed in place: the run's own
+process is the busier one (solver, downloads, metadata reads), and a page parsed there takes its
+interpreter lock from all of them. A run
 that never sees a large page (an offline run, a small project) never starts one; a machine with a
 single core gets none. When the worker cannot be started or dies, every page is parsed in place:
 the result is the same either way, only where the work happens differs.
@@ -131,6 +134,11 @@ class PageWorkers:
 
             raise IndexFormatError(value)
         return value  # type: ignore[no-any-return]
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker is up and parsing (not starting, never started, or gone)."""
+        return self._ready.is_set() and not self._failed
 
     def wait_ready(self, timeout: float) -> bool:
         """Start the worker if need be and wait until it can parse (False: it cannot, or not yet)."""
