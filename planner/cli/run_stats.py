@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # `compile --check` uses the clock and must not load the solver's modules
+    from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
 
     from planner.index.models import Artifact, CandidateSet, CoreMetadata
@@ -96,6 +97,12 @@ class TimedProvider:
             with self.clock.phase("fetch"):
                 prefetch(routes)
 
+    def expect(self, target: Target, wanted: Sequence[tuple[Route, SpecifierSet]]) -> None:
+        expect = getattr(self.inner, "expect", None)
+        if expect is not None:
+            with self.clock.phase("fetch"):
+                expect(target, wanted)
+
 
 def stats_document(clock: PhaseClock, client: Any, plan: Any, builder: Any = None) -> dict[str, Any]:
     phases = dict(clock.phases)
@@ -119,6 +126,7 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any, builder: Any = Non
         "pages": {"fetched": pages.pages_fetched, "revalidated": pages.pages_revalidated,
                   "from_cache": pages.pages_from_cache},
         "metadata": dict(pages.metadata),
+        "read_ahead": {"metadata": pages.read_ahead, "unused": getattr(client, "read_ahead_unused", 0)},
         "builds": {"run": builder.stats.builds, "from_cache": builder.stats.from_cache,
                    "failed": builder.stats.failures, "seconds": round(builder.stats.seconds, 3)}
         if builder is not None else {"run": 0, "from_cache": 0, "failed": 0, "seconds": 0.0},

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from planner.errors import ExitCode, PlannerError
@@ -149,6 +150,7 @@ class ClientStats:
     pages_revalidated: int = 0
     pages_from_cache: int = 0
     metadata: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in MetadataSource})
+    read_ahead: int = 0  # metadata files read ahead of the solver (`IndexClient.read_ahead`)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_metadata(self, source: MetadataSource) -> None:
@@ -213,6 +215,13 @@ class IndexClient:
         self._worker_parsing = self._parsing_here = False
         # Pages the solver will ask for soon load here (`prefetch_pages`); made on first use.
         self._prefetcher: ThreadPoolExecutor | None = None
+        # Metadata read ahead of the solver (`read_ahead`): its threads, what each target was
+        # sent ahead for, and which metadata files were read that way and which the solver asked for.
+        self._reader: ThreadPoolExecutor | None = None
+        self._read_ahead_for: set[tuple[str, NormalizedName]] = set()
+        self._read_ahead_keys: set[tuple[str, str]] = set()
+        self._asked_keys: set[tuple[str, str]] = set()
+        self._read_ahead_failures: dict[tuple[str, str], Exception] = {}  # what the solver then meets
         self._prefetch_guard = threading.Lock()
         self._closed = False
 
@@ -222,8 +231,10 @@ class IndexClient:
         with self._prefetch_guard:
             self._closed = True
             prefetcher, self._prefetcher = self._prefetcher, None
-        if prefetcher is not None:
-            prefetcher.shutdown(wait=False, cancel_futures=True)
+            reader, self._reader = self._reader, None
+        for pool in (prefetcher, reader):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         self.page_workers.close()
 
     def _lock(self, *key: str) -> threading.Lock:
@@ -271,6 +282,84 @@ class IndexClient:
             self.alongside_pages(decided)
         except Exception:  # noqa: BLE001 - reported when the solver asks for this page
             pass
+
+    def read_ahead(self, target: Target, wanted: Sequence[tuple[Route, SpecifierSet]]) -> None:
+        """Start reading, on the client's threads, the metadata of the candidate each of `wanted`
+        (a package's route on `target` and the version specifier of the requirement that brings
+        it) will most likely take first on `target`, and return. That is the candidate the solver
+        steers to first: the newest one the specifier admits that is neither yanked nor a
+        pre-release. Each file read is followed the same way: the packages its requirements name
+        on `target` (no extras) are read ahead too, once per target and package. So the network
+        runs ahead of the solver down the versions it takes, instead of waiting for each level of
+        the dependency tree to be solved; a guess that proves wrong costs one metadata read.
+
+        From the cache alone (offline) nothing is read ahead: there is nothing to overlap. Nor for
+        packages a constraint or override names (the solver's choice is not the newest), for
+        sdists (their metadata may need the whole file or a build), or once the client is closed.
+        Failures are left for the solver's own call to meet and report."""
+        if self.offline:
+            return
+        for decided, specifier in wanted:
+            self._read_ahead_one(target, decided, specifier)
+
+    def _read_ahead_one(self, target: Target, decided: Route, specifier: SpecifierSet) -> None:
+        if decided.local is not None or decided.direct is not None or not decided.indexes:
+            return
+        key = (target.name, decided.package)
+        with self._prefetch_guard:
+            if key in self._read_ahead_for or self._closed:
+                return
+            self._read_ahead_for.add(key)
+            if self._reader is None:
+                self._reader = ThreadPoolExecutor(2 * self.max_workers, thread_name_prefix="planner-ahead")
+            self._reader.submit(self._read_ahead_task, target, decided, specifier)
+
+    def _read_ahead_task(self, target: Target, decided: Route, specifier: SpecifierSet) -> None:
+        try:
+            artifact = self._likely_first(target, decided, specifier)
+            if artifact is None:
+                return
+            metadata_key = (artifact.index, artifact.url)
+            if metadata_key not in self._metadata:
+                with self._prefetch_guard:
+                    self._read_ahead_keys.add(metadata_key)
+            metadata = self.metadata(artifact, asked=False).metadata
+            for requirement in metadata.requires_dist:
+                if requirement.marker is None or target.evaluate(requirement.marker):
+                    name = canonicalize_name(requirement.name)
+                    if (target.name, name) not in self._read_ahead_for:
+                        self._read_ahead_one(target, route(self.project, target, name), requirement.specifier)
+        except Exception:  # noqa: BLE001 - met and reported by the solver's own call, if it makes it
+            return
+
+    def _likely_first(self, target: Target, decided: Route, specifier: SpecifierSet) -> Artifact | None:
+        """The artifact of the candidate the solver will most likely try first (see `read_ahead`)."""
+        uv = self.project.uv
+        if any(d.name == decided.package for d in (*uv.constraints, *uv.overrides)):
+            return None
+        found = self.route_candidates(decided, target)
+        for candidate in found.candidates:  # (newest first)
+            if candidate.yanked or candidate.version.is_prerelease:
+                continue
+            if not specifier.contains(candidate.version):
+                continue
+            if target.accelerator is not None:
+                from planner.targets.runtimes import runtime_of, runtime_problem
+
+                runtime = runtime_of(candidate.name, candidate.version)
+                if runtime is not None and runtime_problem(target.accelerator, runtime):
+                    continue
+            if uv.build.metadata_for(candidate.name, candidate.version) is not None:
+                return None  # the project gives its metadata ([[tool.uv.dependency-metadata]])
+            artifact = candidate.artifact
+            return artifact if artifact.kind is ArtifactKind.WHEEL else None
+        return None
+
+    @property
+    def read_ahead_unused(self) -> int:
+        """Metadata files read ahead that the solver never asked for (guesses that proved wrong)."""
+        with self._prefetch_guard:
+            return len(self._read_ahead_keys - self._asked_keys)
 
     def page_url(self, index: Index, package: NormalizedName) -> str:
         return f"{index.url.rstrip('/')}/{package}/"
@@ -610,13 +699,27 @@ class IndexClient:
         return self.route_candidates(decided, target)
 
     # -- metadata -----------------------------------------------------------------------------
-    def metadata(self, artifact: Artifact) -> MetadataResult:
+    def metadata(self, artifact: Artifact, *, asked: bool = True) -> MetadataResult:
+        """The artifact's core metadata (`asked=False`: read ahead, see `read_ahead`)."""
         key = (artifact.index, artifact.url)
+        if asked and key not in self._asked_keys:
+            with self._prefetch_guard:
+                self._asked_keys.add(key)
         if key in self._metadata:
             return self._metadata[key]
         with self._lock("metadata", *key):
             if key not in self._metadata:
-                result = self._load_metadata(artifact)
+                failed = self._read_ahead_failures.pop(key, None) if asked else None
+                if failed is not None:  # read ahead and failed: the solver meets that failure, as if it had read
+                    raise failed
+                try:
+                    result = self._load_metadata(artifact)
+                except Exception as exc:
+                    if not asked:
+                        self._read_ahead_failures[key] = exc
+                    raise
+                if not asked:
+                    self.stats.read_ahead += 1
                 if not self.keep_metadata_files:
                     result = MetadataResult(result.metadata, result.source)
                 self._metadata[key] = result

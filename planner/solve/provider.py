@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from planner.index.client import IndexClient, MetadataUnavailable, NeedsBuild
@@ -40,6 +41,12 @@ class Provider(Protocol):
         """A hint: the candidates along these routes will be asked for soon (optional)."""
         ...
 
+    def expect(self, target: Target, wanted: Sequence[tuple[Route, SpecifierSet]]) -> None:
+        """A hint: on `target`, the packages along these routes are about to be required with
+        these version specifiers; the provider may start reading the metadata of the versions
+        they will most likely take (optional)."""
+        ...
+
 
 class IndexProvider:
     """Answers from the index client; an sdist whose metadata needs a PEP 517 build is built by
@@ -64,6 +71,9 @@ class IndexProvider:
 
     def prefetch(self, routes: Sequence[Route]) -> None:
         self.client.prefetch_pages(routes)
+
+    def expect(self, target: Target, wanted: Sequence[tuple[Route, SpecifierSet]]) -> None:
+        self.client.read_ahead(target, wanted)
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
         def one(artifact: Artifact) -> CoreMetadata | Unusable:

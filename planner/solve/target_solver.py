@@ -415,6 +415,7 @@ class TargetSolver:
                 self._explicit_prerelease.add(dependency.name)
             self._note_pins(dependency.name, dependency.requirement)
         self._prefetch(edge.name for edge in edges)
+        self._expect(edge.requirement for edge in edges)
         for edge in edges:
             self._require(edge)
         return edges
@@ -919,6 +920,21 @@ class TargetSolver:
             if len(new) > 1:
                 prefetch(new)
 
+    def _expect(self, requirements: Iterable[Requirement]) -> None:
+        """Tell the provider the specifiers of packages about to be required, so that it may read
+        ahead the metadata of the versions they will most likely take first (a fresh solve only:
+        with previous pins, or explaining, the first choices are other ones)."""
+        expect = getattr(self.provider, "expect", None)
+        if expect is None or self.explain or self.previous:
+            return
+        wanted: dict[NormalizedName, SpecifierSet] = {}
+        for requirement in requirements:
+            name = _canonical(requirement.name)
+            if name not in self.packages and name not in wanted:
+                wanted[name] = requirement.specifier
+        if wanted:
+            expect(self.target, [(self._route(name), specifier) for name, specifier in wanted.items()])
+
     def _expand(self, candidates: Sequence[tuple[Candidate, int]]) -> None:
         given = {candidate.artifact: self._given_metadata(candidate) for candidate, _ in candidates}
         asked = [c.artifact for c, _ in candidates if given[c.artifact] is None]
@@ -926,10 +942,12 @@ class TargetSolver:
         results.update({artifact: found for artifact, found in given.items() if found is not None})
         self.metadata_fetches += len(candidates)
         packages = self.packages  # (those known need no page: asked first, it spares most marker answers)
-        self._prefetch(_canonical(requirement.name) for result in results.values() if isinstance(result, CoreMetadata)
-                       for requirement in result.requires_dist
-                       if _canonical(requirement.name) not in packages
-                       and (requirement.marker is None or self.target.evaluate(requirement.marker)))
+        required = [requirement for result in results.values() if isinstance(result, CoreMetadata)
+                    for requirement in result.requires_dist
+                    if _canonical(requirement.name) not in packages
+                    and (requirement.marker is None or self.target.evaluate(requirement.marker))]
+        self._prefetch(_canonical(requirement.name) for requirement in required)
+        self._expect(required)
         for candidate, var in candidates:
             result = results[candidate.artifact]
             if isinstance(result, Unusable):

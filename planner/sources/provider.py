@@ -33,6 +33,8 @@ from planner.targets.model import Target
 from planner.targets.routing import Route, route
 
 if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+
     from planner.sources.build import SourceBuilds
 
 
@@ -105,6 +107,12 @@ class LocalSourcesProvider:
         remote = [r for r in routes if r.local is None and r.direct is None]
         if prefetch is not None and len(remote) > 1:
             prefetch(remote)
+
+    def expect(self, target: Target, wanted: Sequence[tuple[Route, SpecifierSet]]) -> None:
+        expect = getattr(self.inner, "expect", None)
+        remote = [(r, s) for r, s in wanted if r.local is None and r.direct is None]
+        if expect is not None and remote:
+            expect(target, remote)
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata | Unusable]:
         mine = [a for a in artifacts if a.is_local or a.is_direct]
