@@ -172,3 +172,21 @@ def test_plans_are_the_same_with_and_without_read_ahead(server, tmp_path, monkey
     result = compile_cli(args)
     assert result.exit_code == 0, result.output
     assert snapshot(folder / "output") == with_read_ahead
+
+
+def test_the_projects_own_requirements_start_before_the_solver(server, tmp_path) -> None:
+    """`start_with_roots`: the pages of the project's dependencies on each target, and on a target
+    solved without previous pins the metadata read ahead from there."""
+    _, project = _project(tmp_path, server, '"alpha<2", "beta; sys_platform == \'win32\'"')
+    target = resolve_targets(project).by_name("linux")
+    for fresh in (False, True):
+        server.reset_log()
+        client = make_client(project, None, platforms=frozenset({"linux_x86_64", "any"}))
+        try:
+            client.start_with_roots([target], lambda _: fresh)
+            _wait(lambda: client.stats.pages_fetched == 1 and client.stats.read_ahead == int(fresh))
+            time.sleep(0.2)
+            assert [r.path for r in server.log if "/simple/" in r.path] == ["/pypi/simple/alpha/"]  # beta: Windows
+            assert _read(server) == (["alpha-1.0-py3-none-any.whl"] if fresh else [])
+        finally:
+            client.close()

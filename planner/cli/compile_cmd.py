@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,6 +25,9 @@ from planner.cli.app import (
 )
 from planner.cli.console import Output
 from planner.errors import ExitCode
+
+if TYPE_CHECKING:
+    from planner.encode.formula import Formula
 
 
 UpgradeOption = Annotated[bool, typer.Option(
@@ -141,14 +144,11 @@ def compile_command(
     prepared = prepare(settled, chosen, out, context.index_urls, options)
     for warning in prepared.warnings:
         output.warning(str(warning))
-    # The solver is imported once it is needed: --check, above, runs without it.
+    # The solver is imported once it is needed: --check, above, runs without it (and a cold compile
+    # starts its first downloads before it is loaded, below).
     from dataclasses import replace
 
     from planner.cli.workspace import open_sources
-    from planner.encode.formula import Formula
-    from planner.explain.plan import explain_plan
-    from planner.plan.changes import plan_changes
-    from planner.solve.objective import solve_plan
     from planner.solve.limits import checked_seconds, explain_budget as explanation_budget, time_limit
 
     # A compile makes millions of objects that live to its end (page rows, candidates, clauses)
@@ -164,9 +164,15 @@ def compile_command(
     cache_options = CacheOptions(cache_dir, no_cache, refresh, offline)
     settled_loaded = _with_project(loaded, prepared.project)
     with open_index_client(settled_loaded, cache_options, platforms=target_platforms(loaded.targets),
-                           warn=output.warning, log_request=output.detail if output.verbose > 1 else None) as client, \
+                           warn=output.warning, log_request=output.detail if output.verbose > 1 else None,
+                           start=lambda client: client.start_with_roots(
+                               chosen, lambda target: not prepared.pins.get(target.name))) as client, \
             open_sources(settled_loaded, cache_options, client, git_pins=prepared.git_pins,
                          warn=output.warning) as provider:
+        from planner.explain.plan import explain_plan  # (the solver's modules load while the first pages download)
+        from planner.plan.changes import plan_changes
+        from planner.solve.objective import solve_plan
+
         # The time limit and the explanation budget cover the explanations too.
         def counts() -> str:
             pages = client.stats.pages_fetched + client.stats.pages_revalidated + client.stats.pages_from_cache

@@ -136,10 +136,12 @@ def target_platforms(targets: Iterable[Target]) -> frozenset[str]:
 @contextmanager
 def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms: frozenset[str] | None = None,
                       warn: Callable[[str], None] | None = None,
-                      log_request: Callable[[str], None] | None = None) -> Iterator[IndexClient]:
+                      log_request: Callable[[str], None] | None = None,
+                      start: Callable[[IndexClient], None] | None = None) -> Iterator[IndexClient]:
     """An index client for the run: one connection pool, the shared on-disk cache. `platforms`
     (`target_platforms`) lets it leave out wheels no target can install; `warn` hears of
-    unusable files; `log_request` of every HTTP response (`-vv`)."""
+    unusable files; `log_request` of every HTTP response (`-vv`); `start` is called with the
+    client as soon as it exists (to start downloads while the rest of the run loads)."""
     from planner.index.auth import CredentialStore
     from planner.index.cache import Cache, default_cache_dir
     from planner.index.client import IndexClient
@@ -154,6 +156,8 @@ def open_index_client(loaded: LoadedTargets, options: CacheOptions, *, platforms
         client = IndexClient(loaded.project, fetcher, cache, offline=options.offline, refresh=options.refresh,
                              platforms=platforms, warn=warn)
         try:
+            if start is not None:
+                start(client)
             yield client
         finally:
             client.close()

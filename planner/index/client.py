@@ -264,7 +264,11 @@ class IndexClient:
         before its turn comes is loaded by the asking thread, and the queued load then finds it
         done). Failures are left for that later call to report; from the cache alone (offline)
         there is nothing to overlap."""
-        if self.offline or len(routes) < 2:
+        if len(routes) >= 2:
+            self._queue_page_loads(routes)
+
+    def _queue_page_loads(self, routes: Sequence[Route]) -> None:
+        if self.offline:
             return
         for decided in routes:
             if all((index.name, decided.package) in self._pages for index in (*decided.indexes, *decided.alongside)):
@@ -354,6 +358,36 @@ class IndexClient:
             artifact = candidate.artifact
             return artifact if artifact.kind is ArtifactKind.WHEEL else None
         return None
+
+    def start_with_roots(self, targets: Sequence[Target], fresh: Callable[[Target], bool]) -> None:
+        """Start downloading the pages of the project's own requirements on `targets` (its
+        dependencies, and the target's extras and dependency groups of it), and, on the targets
+        `fresh` says are solved without previous pins, reading their likely metadata ahead
+        (`read_ahead`); then return. Called before the solver is loaded: on an empty cache the
+        first level of the tree is then on its way while it loads. The solver asks again for what
+        it needs (workspace members' requirements, say); what is already there is not fetched again."""
+        if self.offline:
+            return
+        project = self.project
+        queued: set[tuple[NormalizedName, tuple[str, ...]]] = set()
+        for target in targets:
+            dependencies = [*project.dependencies]
+            if not target.packages:
+                for extra in target.extras:
+                    dependencies.extend(project.optional_dependencies.get(extra, ()))
+                for group in target.groups:
+                    dependencies.extend(project.dependency_groups.get(group, ()))
+            wanted: dict[NormalizedName, tuple[Route, SpecifierSet]] = {}
+            for dependency in dependencies:
+                marker = dependency.requirement.marker
+                if dependency.name not in wanted and (marker is None or target.evaluate(marker)):
+                    wanted[dependency.name] = (route(project, target, dependency.name), dependency.requirement.specifier)
+            remote = [pair for pair in wanted.values() if pair[0].local is None and pair[0].direct is None]
+            pages = {(decided.package, decided.allowed_index_names): decided for decided, _ in remote}
+            self._queue_page_loads([decided for key, decided in pages.items() if key not in queued])
+            queued.update(pages)
+            if fresh(target):
+                self.read_ahead(target, remote)
 
     @property
     def read_ahead_unused(self) -> int:
