@@ -7,6 +7,7 @@ with and without it."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,27 @@ def test_the_projects_own_requirements_start_before_the_solver(server, tmp_path)
             assert _read(server) == (["alpha-1.0-py3-none-any.whl"] if fresh else [])
         finally:
             client.close()
+
+
+def test_a_failed_read_ahead_is_not_tried_again_by_another_target(server, tmp_path) -> None:
+    """Two targets read the same pure-Python wheel ahead: the second does not read it again
+    after the first failed, so the solver meets that failure."""
+    server.reset_log()
+    _, project = _project(tmp_path, server, '"alpha"')
+    target = resolve_targets(project).by_name("linux")
+    other = replace(target, name="linux-other")
+    client = make_client(project, None, retries=0, platforms=frozenset({"linux_x86_64", "any"}))
+    wheel = "/pypi/files/alpha-2.0-py3-none-any.whl"
+    server.add_fault(wheel, 503)
+    try:
+        client.read_ahead(target, [(route(project, target, "alpha"), SpecifierSet())])
+        _wait(lambda: bool(client._read_ahead_failures))
+        client.read_ahead(other, [(route(project, other, "alpha"), SpecifierSet())])
+        _wait(lambda: ("linux-other", "alpha") in client._read_ahead_for)
+        time.sleep(0.3)
+        assert server.count(wheel) == 1
+        alpha = next(c for c in client.candidates("alpha", target).candidates if str(c.version) == "2.0")
+        with pytest.raises(FetchError, match="HTTP 503"):
+            client.metadata(alpha.artifact)
+    finally:
+        client.close()

@@ -743,8 +743,10 @@ class IndexClient:
             return self._metadata[key]
         with self._lock("metadata", *key):
             if key not in self._metadata:
-                failed = self._read_ahead_failures.pop(key, None) if asked else None
-                if failed is not None:  # read ahead and failed: the solver meets that failure, as if it had read
+                # Read ahead and failed: the solver's next ask meets that failure, as if it had read the
+                # file itself, and no other read ahead tries again before it.
+                failed = self._read_ahead_failures.pop(key, None) if asked else self._read_ahead_failures.get(key)
+                if failed is not None:
                     raise failed
                 try:
                     result = self._load_metadata(artifact)
