@@ -258,6 +258,22 @@ class _Selector:
                 out.setdefault(version, ([], []))[0].append((rank, position))
         return out
 
+    def fitting_files_of(self, files: FileTable, version: Version) -> tuple[list[tuple[int, int]], list[int]]:
+        """`fitting_files(files)[version]` (in the same order), visiting only that version's files."""
+        wanted = set(files.version_groups().get(version, ()))
+        fitting: list[tuple[int, int]] = []
+        sdists: list[int] = []
+        for (requires_python, tag_key), (_, rows) in files.shapes().items():
+            if wanted.isdisjoint(rows) or requires_python and not self.admits(requires_python):
+                continue
+            if tag_key is None:
+                sdists.extend(position for position in rows if position in wanted)
+                continue
+            rank = self.key_rank(tag_key)
+            if rank is not None:
+                fitting.extend((rank, position) for position in rows if position in wanted)
+        return fitting, sdists
+
     def decisions(self, files: FileTable) -> tuple[int | None, ...]:
         """What the target decides on each of the page's file shapes (`FileTable.shapes`): None,
         the file does not fit; -1, an sdist that fits; else the wheel's rank among the page's
@@ -392,13 +408,15 @@ def select_candidates(
     order, consulted, undated, single = _versions_in_order(pages, strategy, alongside, cutoff)
     preferred: Mapping[tuple[str, str], str] = {(index, version): filename for index, version, filename in prefer}
     selector = _Selector(target, record=False)
-    if single is not None and not preferred:  # the common case: one page, in its own order
+    if single is not None:  # the common case: one page, in its own order
         # Targets that decide alike on the page's files (pure-Python packages: every target)
         # share its candidates.
         decisions = selector.decisions(single)
         candidates = single.remembered(("candidates", decisions), lambda: tuple(
             Candidate.from_row(single, found[0], version, found[1])
             for version, found in _chosen_in_order(single.newest_first(), selector.choices(single))))
+        if preferred:  # an earlier plan's files: only the versions it names can choose otherwise
+            candidates = _with_preferred(single, selector, candidates, preferred)
     else:
         fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
         found_list = []
@@ -434,6 +452,19 @@ def select_candidates(
 
     return CandidateSet(name=name, candidates=candidates, indexes_consulted=tuple(consulted),
                         undated=tuple(undated), explain_rejections=rejections)
+
+
+def _with_preferred(files: FileTable, selector: _Selector, candidates: tuple[Candidate, ...],
+                    preferred: Mapping[tuple[str, str], str]) -> tuple[Candidate, ...]:
+    """The page's `candidates`, each version `preferred` names chosen again as `pick` chooses
+    with the earlier plan's file preferred."""
+    out = list(candidates)
+    for position, candidate in enumerate(candidates):
+        prefer = preferred.get((files.index, version_text(candidate.version)))
+        if prefer is not None:
+            found = selector.pick(files, *selector.fitting_files_of(files, candidate.version), prefer)
+            out[position] = Candidate.from_row(files, found[0], candidate.version, found[1])
+    return tuple(out)
 
 
 def _dated(files: FileTable, cutoff: datetime | None, undated: list[str]) -> FileTable:
