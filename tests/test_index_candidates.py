@@ -867,6 +867,14 @@ def test_selection_matches_the_rules_on_random_pages(
             kept = select_candidates([page], target, IndexStrategy.FIRST_INDEX, prefer=[("pypi", *prefer)])
             assert [(str(c.version), c.artifact.filename, c.yanked) for c in kept.candidates] == \
                 _oracle(page, target, prefer)
+            # One version's candidates alone (the solver's fast path with pins), with and without
+            # the earlier plan's file: those of the full selection.
+            for preferring in ([("pypi", *prefer)], []):
+                full = select_candidates([page], target, IndexStrategy.FIRST_INDEX, prefer=preferring)
+                alone = select_candidates([page], target, IndexStrategy.FIRST_INDEX, prefer=preferring,
+                                          only=preferred.version)
+                assert alone.candidates == tuple(c for c in full.candidates if c.version == preferred.version)
+                assert (alone.indexes_consulted, alone.undated) == (full.indexes_consulted, full.undated)
 
 
 def test_candidates_make_their_artifact_when_first_read(seed: ResolvedTargets) -> None:

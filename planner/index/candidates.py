@@ -384,6 +384,7 @@ def select_candidates(
     pages: Sequence[ProjectPage], target: Target, strategy: IndexStrategy,
     alongside: Sequence[ProjectPage] = (), cutoff: datetime | None = None,
     prefer: Iterable[tuple[str, str, str]] = (),
+    only: Version | None = None,
 ) -> CandidateSet:
     """The candidates of one package on `target`, newest version first, then in index order.
 
@@ -395,7 +396,8 @@ def select_candidates(
     `alongside` are its pages on the route's find-links locations: every version they list is a
     candidate too, whatever the strategy, after the indexes' candidates of the same version.
     `cutoff`: files uploaded later are left out; `prefer`: (index, version, file name) of files
-    to keep choosing while they fit (see the module docstring).
+    to keep choosing while they fit (see the module docstring); `only`: the candidates of that
+    version alone (the same as those of the full selection), the rest of the set as it would be.
 
     The rejections (why each other file or version is out) are worked out when first read.
     """
@@ -408,7 +410,9 @@ def select_candidates(
     order, consulted, undated, single = _versions_in_order(pages, strategy, alongside, cutoff)
     preferred: Mapping[tuple[str, str], str] = {(index, version): filename for index, version, filename in prefer}
     selector = _Selector(target, record=False)
-    if single is not None:  # the common case: one page, in its own order
+    if single is not None and only is not None:
+        candidates = _only_version(single, selector, only, preferred)
+    elif single is not None:  # the common case: one page, in its own order
         # Targets that decide alike on the page's files (pure-Python packages: every target)
         # share its candidates.
         decisions = selector.decisions(single)
@@ -422,6 +426,8 @@ def select_candidates(
         found_list = []
         chosen: dict[int, dict[Version, tuple[int, bool]]] = {}
         for version, files, _ in order if order is not None else _in_order(single):
+            if only is not None and version != only:
+                continue
             choices = chosen.get(id(files))
             if choices is None:
                 choices = chosen[id(files)] = selector.chosen(files, selector.decisions(files))
@@ -452,6 +458,19 @@ def select_candidates(
 
     return CandidateSet(name=name, candidates=candidates, indexes_consulted=tuple(consulted),
                         undated=tuple(undated), explain_rejections=rejections)
+
+
+def _only_version(files: FileTable, selector: _Selector, only: Version,
+                  preferred: Mapping[tuple[str, str], str]) -> tuple[Candidate, ...]:
+    """The page's candidate of version `only` (none, or one), chosen as the full selection does."""
+    version = next((v for v in files.version_groups() if v == only), None)
+    if version is None:
+        return ()
+    fitting, sdists = selector.fitting_files_of(files, version)
+    if not fitting and not sdists:
+        return ()
+    row, all_yanked = selector.pick(files, fitting, sdists, preferred.get((files.index, version_text(version))))
+    return (Candidate.from_row(files, row, version, all_yanked),)
 
 
 def _with_preferred(files: FileTable, selector: _Selector, candidates: tuple[Candidate, ...],
