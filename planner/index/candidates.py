@@ -259,19 +259,21 @@ class _Selector:
         return out
 
     def fitting_files_of(self, files: FileTable, version: Version) -> tuple[list[tuple[int, int]], list[int]]:
-        """`fitting_files(files)[version]` (in the same order), visiting only that version's files."""
-        wanted = set(files.version_groups().get(version, ()))
+        """`fitting_files(files)[version]`, in the same order (by shape, then as the version
+        lists them), visiting only that version's files."""
+        keys, shape_of = files.remembered(("shape of row",), lambda: _shape_of_rows(files))
         fitting: list[tuple[int, int]] = []
         sdists: list[int] = []
-        for (requires_python, tag_key), (_, rows) in files.shapes().items():
-            if wanted.isdisjoint(rows) or requires_python and not self.admits(requires_python):
+        for position in sorted(files.version_groups().get(version, ()), key=shape_of.__getitem__):
+            requires_python, tag_key = keys[shape_of[position]]
+            if requires_python and not self.admits(requires_python):
                 continue
             if tag_key is None:
-                sdists.extend(position for position in rows if position in wanted)
+                sdists.append(position)
                 continue
             rank = self.key_rank(tag_key)
             if rank is not None:
-                fitting.extend((rank, position) for position in rows if position in wanted)
+                fitting.append((rank, position))
         return fitting, sdists
 
     def decisions(self, files: FileTable) -> tuple[int | None, ...]:
@@ -460,10 +462,20 @@ def select_candidates(
                         undated=tuple(undated), explain_rejections=rejections)
 
 
+def _shape_of_rows(files: FileTable) -> tuple[list[tuple[str | None, str | None]], dict[int, int]]:
+    """The page's file shapes (`FileTable.shapes`) in order, and each row's position among them."""
+    keys, shape_of = [], {}
+    for position, (key, (_, rows)) in enumerate(files.shapes().items()):
+        keys.append(key)
+        shape_of.update(dict.fromkeys(rows, position))
+    return keys, shape_of
+
+
 def _only_version(files: FileTable, selector: _Selector, only: Version,
                   preferred: Mapping[tuple[str, str], str]) -> tuple[Candidate, ...]:
     """The page's candidate of version `only` (none, or one), chosen as the full selection does."""
-    version = next((v for v in files.version_groups() if v == only), None)
+    # (the page's own version object: `1.0` and `1.0.0` are equal, with other texts)
+    version = files.remembered(("versions",), lambda: {v: v for v in files.version_groups()}).get(only)
     if version is None:
         return ()
     fitting, sdists = selector.fitting_files_of(files, version)
