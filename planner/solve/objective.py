@@ -36,8 +36,9 @@ The solver returns facts (refusals, holds, divergences); planner/explain/ words 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from operator import itemgetter
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -201,7 +202,8 @@ class _GroupDescent:
         if name in self.aligned:  # targets joining later try the group's version first
             versions = [self.aligned[name]] + [v for v in versions if v != self.aligned[name]]
         first_feasible: dict[str, Version] = {}
-        failures: dict[Version, list[Refusal]] = {}
+        # (a refusal for want of a candidate is worded when read: that reads the page's rejections)
+        failures: dict[Version, list[Refusal | Callable[[], Refusal]]] = {}
         chosen = None
         for version in versions:
             failed = []
@@ -211,7 +213,7 @@ class _GroupDescent:
                 literal = solver.public_literal(name, version)
                 excluded = solver.excluded_by(name, version) if literal is not None else None
                 if literal is None:  # (checked first: the same reason a compile without pins gives)
-                    failed.append(Refusal(target, version, *solver.refusal(name, version)))
+                    failed.append(partial(_unavailable, solver, target, name, version))
                 elif excluded is not None:
                     failed.append(Refusal(target, version, "excluded", excluded.group.text))
                 elif allowed is not None and version not in allowed:
@@ -232,7 +234,7 @@ class _GroupDescent:
                 alone = first_feasible.get(solver.target.name)
                 if not lowest and alone is not None and alone > chosen:
                     self.held_back.append(HeldBack(name, solver.target.name, chosen, alone,
-                                                   refusals=tuple(failures.get(alone, []))))
+                                                   refusals=_worded(failures.get(alone, []))))
             return
         for solver in needing:  # no common version: each target its own best
             allowed = solver.restricted.get(name)
@@ -245,7 +247,7 @@ class _GroupDescent:
                     self._best_candidate(solver, name, version, lowest)
                     break
         if versions:
-            self.refusals[name] = tuple(failures.get(versions[0], []))
+            self.refusals[name] = _worded(failures.get(versions[0], []))
 
     @staticmethod
     def _best_candidate(solver: TargetSolver, name: NormalizedName, version: Version, lowest: bool) -> None:
@@ -261,6 +263,14 @@ class _GroupDescent:
 
 class _Widen(Exception):
     """The fast path with pins cannot answer (the reason); the full solve does."""
+
+
+def _unavailable(solver: TargetSolver, target: str, name: NormalizedName, version: Version) -> Refusal:
+    return Refusal(target, version, *solver.refusal(name, version))
+
+
+def _worded(refusals: Sequence[Refusal | Callable[[], Refusal]]) -> tuple[Refusal, ...]:
+    return tuple(r if isinstance(r, Refusal) else r() for r in refusals)
 
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
