@@ -385,9 +385,10 @@ def _first_models(project: Project, targets: Sequence[Target], provider: Provide
 
 # -- the fast path with pins: where its answer could differ from the full solve's -----------------
 def _narrowed_alike(group: Sequence[TargetSolver]) -> None:
-    """Every target of the group that plans a narrowed package keeps it at the same version: then
-    deciding it tried the versions above on no target (the full solve refuses them all and records
-    nothing of it). Otherwise a target deciding it afresh saw other versions the narrowed ones lack."""
+    """Every target of the group that plans a narrowed package keeps it at one and the same
+    version: then the full solve, deciding it, refuses every other version on every target and
+    reports none of those refusals. Otherwise a target that decides it afresh, or keeps another
+    version, would have met versions the narrowed candidates lack."""
     for solver in group:
         for name in solver.narrowed:
             if name not in solver.reach.chosen:
