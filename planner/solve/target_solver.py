@@ -150,7 +150,6 @@ class PackageVars:
     literals: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
     _satisfying: dict[str, list[int]] = field(default_factory=dict)
     _admitted: dict[str, list[int]] = field(default_factory=dict)
-    _ascending: tuple[list[Version], list[int]] | None = None
     _by_public: dict[Version, list[int]] | None = None
 
     @property
@@ -165,9 +164,9 @@ class PackageVars:
         """Admissible candidates' positions per public version (local labels dropped), newest first."""
         if self._by_public is None:
             self._by_public = {}
-            candidates = self.found.candidates
+            publics = _index_of(self.found.candidates).publics
             for position in self.admissible:
-                self._by_public.setdefault(public(candidates[position].version), []).append(position)
+                self._by_public.setdefault(publics[position], []).append(position)
         return self._by_public
 
     def admitted(self, specifier: SpecifierSet) -> list[int]:
@@ -177,14 +176,7 @@ class PackageVars:
         key = _specifier_key(specifier)
         found = self._admitted.get(key)
         if found is None:
-            candidates = self.found.candidates
-            if self._ascending is None:
-                order = sorted(range(len(candidates)), key=lambda i: candidates[i].version)
-                self._ascending = ([candidates[i].version for i in order], order)
-            versions, order = self._ascending
-            low, high = version_window(specifier, versions)
-            found = self._admitted[key] = sorted(order[i] for i in range(low, high)
-                                                 if _contains(key, specifier, versions[i]))
+            found = self._admitted[key] = _index_of(self.found.candidates).admitted(key, specifier)
         return found
 
     def satisfying(self, specifier: SpecifierSet) -> list[int]:
@@ -197,6 +189,52 @@ class PackageVars:
             found = self._satisfying[key] = [self.vars[p][1] for p in self.admitted(specifier)] + [
                 var for candidate, var in self.vars[count:] if specifier.contains(candidate.version, prereleases=True)]
         return found
+
+
+class _CandidateIndex:
+    """What depends only on a package's candidate list, worked out once for every target that
+    shares the list (targets that decide alike on a page get the same candidates object): the
+    versions in ascending order, each candidate's public version, whether a stable version exists,
+    and the positions each specifier admits."""
+
+    def __init__(self, candidates: Sequence[Candidate]):
+        self.candidates = candidates
+        versions = [candidate.version for candidate in candidates]
+        # Candidates come newest first (`select_candidates`): then ascending order is the reverse,
+        # checked in one pass instead of sorting (equal versions' order does not matter to
+        # `admitted`, which sorts the positions it returns).
+        if all(versions[i] >= versions[i + 1] for i in range(len(versions) - 1)):
+            self.order = list(range(len(versions) - 1, -1, -1))
+        else:
+            self.order = sorted(range(len(versions)), key=versions.__getitem__)
+        self.ascending = [versions[i] for i in self.order]
+        self.publics = [public(version) for version in versions]
+        self.stable_exists = any(not version.is_prerelease for version in versions)
+        # Positions of the candidates a policy may exclude (yanked, pre-release), ascending.
+        self.suspects = [i for i, candidate in enumerate(candidates) if candidate.yanked or versions[i].is_prerelease]
+        self._admitted: dict[str, list[int]] = {}
+
+    def admitted(self, key: str, specifier: SpecifierSet) -> list[int]:
+        found = self._admitted.get(key)
+        if found is None:
+            versions, order = self.ascending, self.order
+            low, high = version_window(specifier, versions)
+            found = self._admitted[key] = sorted(order[i] for i in range(low, high)
+                                                 if _contains(key, specifier, versions[i]))
+        return found
+
+
+# Kept by the list's id (and the list with it, so that its id cannot be reused); bounded.
+_INDEXES: dict[int, _CandidateIndex] = {}
+
+
+def _index_of(candidates: Sequence[Candidate]) -> _CandidateIndex:
+    found = _INDEXES.get(id(candidates))
+    if found is None or found.candidates is not candidates:
+        if len(_INDEXES) >= 1 << 14:
+            _INDEXES.clear()
+        found = _INDEXES[id(candidates)] = _CandidateIndex(candidates)
+    return found
 
 
 # Whether a specifier (by its text) admits a version, shared by every target of the run: each
@@ -489,17 +527,24 @@ class TargetSolver:
         self._to_steer.add(name)
         all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit] + ([package.tail] if package.tail else [])
         aux = formula.at_most_one(all_vars, formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
-        self._stable_exists[name] = any(not c.version.is_prerelease for c in candidates)
+        self._stable_exists[name] = _index_of(candidates).stable_exists
         self._constraints[name] = [d for d in self.project.uv.constraints if d.name == name and
                                    (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
-        for candidate, var in pairs + off_route:
-            self._exclude(candidate, var)
         if self._constraints[name] or self.target.accelerator is not None:
+            for candidate, var in pairs + off_route:
+                self._exclude(candidate, var)
             package.admissible = [position for position, candidate in enumerate(candidates) if self._admits(candidate)]
-        else:  # (the same, for the common case: only yanking and the pre-release policy can exclude)
-            package.admissible = [position for position, candidate in enumerate(candidates)
-                                  if not ((candidate.yanked and self._yank_excludes(candidate))
-                                          or (candidate.version.is_prerelease and self._prerelease_excludes(candidate)))]
+        else:  # (the same, for the common case: only yanked candidates and pre-releases can be excluded)
+            suspects = _index_of(candidates).suspects
+            for position in suspects[:bisect_left(suspects, count)]:
+                self._exclude(*pairs[position])
+            for candidate, var in off_route:
+                self._exclude(candidate, var)
+            excluded = {position for position in suspects
+                        if (candidates[position].yanked and self._yank_excludes(candidates[position]))
+                        or (candidates[position].version.is_prerelease and self._prerelease_excludes(candidates[position]))}
+            package.admissible = [p for p in range(len(candidates)) if p not in excluded] if excluded \
+                else list(range(len(candidates)))
         # Explaining: a version without a fitting file is a variable ruled out by that fact (it
         # joins the requirements it would satisfy, so a core names it); never expanded.
         package.vars.extend((self._placeholder(name, fact), var) for fact, var in unfit)
@@ -511,7 +556,7 @@ class TargetSolver:
         # the variables exist in the solver; the objective itself is enforced by assumptions.)
         # The counter's auxiliaries prefer true: "one is taken among the first i" lets the first
         # (newest) candidate be chosen and rules the older ones out, instead of the reverse.
-        admissible = [pairs[position][1] for position in package.admissible if position < count]
+        admissible = [pairs[position][1] for position in package.admissible[:bisect_left(package.admissible, count)]]
         if admissible:
             self._phases.append(admissible[0])
             self._phases.extend(-v for v in admissible[1:])
@@ -593,7 +638,9 @@ class TargetSolver:
 
     def _candidate_var(self, candidate: Candidate) -> int:
         text = version_text(candidate.version)
-        return self.formula.var(("c", candidate.name, text, candidate.index), f"{candidate.name}=={text}@{candidate.index}")
+        formula = self.formula  # (a name only where the formula keeps names: tens of thousands per run)
+        return formula.var(("c", candidate.name, text, candidate.index),
+                           f"{candidate.name}=={text}@{candidate.index}" if formula.keep_clauses else "")
 
     def _exclude(self, candidate: Candidate, var: int) -> None:
         """Unit clauses for every policy that rules `candidate` out (solving: the first one)."""
@@ -914,7 +961,8 @@ class TargetSolver:
         """Tell the provider which packages are about to be required, so that a cold cache
         downloads their pages together instead of one by one as each is reached."""
         prefetch = getattr(self.provider, "prefetch", None)
-        if prefetch is not None:
+        # (a provider whose answers never wait on the network, offline, has nothing to overlap)
+        if prefetch is not None and getattr(self.provider, "parallel", True):
             new = [self._route(name) for name in dict.fromkeys(names) if name not in self.packages]
             if len(new) > 1:
                 prefetch(new)
