@@ -141,6 +141,9 @@ class PackageVars:
     # of them, then other indexes' candidates and placeholders for versions without a file).
     vars: list[tuple[Candidate, int]]
     admissible: list[int] = field(default_factory=list)  # positions in `found.candidates`
+    # When `admissible` is every position but these (only yanking and pre-releases excluded):
+    # targets that share the candidate list and these share `by_public` too.
+    excluded: frozenset[int] | None = None
     # Lazy variables (see `TargetSolver._materialize`): `tail` means "one of the candidates
     # without a variable" (None once every candidate has one); `spec_tails[s]` holds the literal
     # "one of those that specifier `s` admits", and the positions `s` admits.
@@ -163,10 +166,7 @@ class PackageVars:
     def by_public(self) -> dict[Version, list[int]]:
         """Admissible candidates' positions per public version (local labels dropped), newest first."""
         if self._by_public is None:
-            self._by_public = {}
-            publics = _index_of(self.found.candidates).publics
-            for position in self.admissible:
-                self._by_public.setdefault(publics[position], []).append(position)
+            self._by_public = _index_of(self.found.candidates).by_public(self.admissible, self.excluded)
         return self._by_public
 
     def admitted(self, specifier: SpecifierSet) -> list[int]:
@@ -203,7 +203,8 @@ class _CandidateIndex:
         # Candidates come newest first (`select_candidates`): then ascending order is the reverse,
         # checked in one pass instead of sorting (equal versions' order does not matter to
         # `admitted`, which sorts the positions it returns).
-        if all(versions[i] >= versions[i + 1] for i in range(len(versions) - 1)):
+        self.newest_first = all(versions[i] >= versions[i + 1] for i in range(len(versions) - 1))
+        if self.newest_first:
             self.order = list(range(len(versions) - 1, -1, -1))
         else:
             self.order = sorted(range(len(versions)), key=versions.__getitem__)
@@ -213,6 +214,19 @@ class _CandidateIndex:
         # Positions of the candidates a policy may exclude (yanked, pre-release), ascending.
         self.suspects = [i for i, candidate in enumerate(candidates) if candidate.yanked or versions[i].is_prerelease]
         self._admitted: dict[str, list[int]] = {}
+        self._by_public: dict[frozenset[int], dict[Version, list[int]]] = {}
+
+    def by_public(self, admissible: Sequence[int], excluded: frozenset[int] | None) -> dict[Version, list[int]]:
+        """The `admissible` positions per public version, in order (shared by `excluded`)."""
+        found = self._by_public.get(excluded) if excluded is not None else None
+        if found is None:
+            found = {}
+            publics = self.publics
+            for position in admissible:
+                found.setdefault(publics[position], []).append(position)
+            if excluded is not None:
+                self._by_public[excluded] = found
+        return found
 
     def admitted(self, key: str, specifier: SpecifierSet) -> list[int]:
         found = self._admitted.get(key)
@@ -545,6 +559,7 @@ class TargetSolver:
                         or (candidates[position].version.is_prerelease and self._prerelease_excludes(candidates[position]))}
             package.admissible = [p for p in range(len(candidates)) if p not in excluded] if excluded \
                 else list(range(len(candidates)))
+            package.excluded = frozenset(excluded)
         # Explaining: a version without a fitting file is a variable ruled out by that fact (it
         # joins the requirements it would satisfy, so a core names it); never expanded.
         package.vars.extend((self._placeholder(name, fact), var) for fact, var in unfit)
@@ -1314,6 +1329,10 @@ class TargetSolver:
 
     def admissible_versions(self, name: NormalizedName) -> list[Version]:
         return list(self._package(name).by_public())
+
+    def versions_newest_first(self, name: NormalizedName) -> bool:
+        """Does `admissible_versions(name)` come newest first (its candidates do, as an index's)?"""
+        return _index_of(self._package(name).found.candidates).newest_first
 
     def unusable_public(self, name: NormalizedName, version: Version) -> bool:
         """Is every candidate of `name` at public `version` unusable (its metadata cannot be had: a
