@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
@@ -354,9 +354,11 @@ class TargetSolver:
         self._closure_started = False
         self.reach = Reach()
         self._last_taken: dict[NormalizedName, tuple[Candidate, int]] = {}  # each package's last choice in a model
+        self._grown: set[int] = set()  # candidate variables whose requirements grew since the last walk
         # The last walk of `_reachable`: the choice it looked at per package, its plan, and how
         # many requirements of each planned candidate it went through.
-        self._walk: tuple[dict[NormalizedName, tuple[Candidate, int] | None], Reach, dict[int, int]] | None = None
+        self._walk: tuple[dict[NormalizedName, tuple[Candidate, int] | None], Reach, dict[int, int],
+                          dict[NormalizedName, list[Edge]]] | None = None
         self._owner: dict[int, NormalizedName] = {}  # candidate variable -> its package
         self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
         self.sat_calls = 0
@@ -915,6 +917,7 @@ class TargetSolver:
         # Requirements of extras nobody asked for yet are added by `_extra_var` when asked.
         extras = sorted(requested) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
+        self._grown.add(var)  # (`_walk_on` goes through requirements added since the last walk)
         origins = metadata.origins  # a local package's: where each requirement was written
         target, shown = self.target, str(candidate.version)
         for position, raw in enumerate(metadata.requires_dist):
@@ -1121,35 +1124,98 @@ class TargetSolver:
         """`model`: the solver's model, the literal of variable v at position v - 1.
 
         The plan is the least set closed under the requirements of its candidates, given which
-        candidate the model takes of each package. When the model takes the same candidates of
-        every package the last walk looked at (the common case after an expansion: steering keeps
-        them), that walk's plan is still closed except under the requirements added since (of
-        the candidates just expanded, or of an extra asked for since): the walk goes on from those."""
+        candidate the model takes of each package. The last walk is reused:
+        - when the model takes the same candidates of every package that walk looked at (the
+          common case after an expansion: steering keeps them), its plan is still closed except
+          under the requirements added since (of the candidates just expanded, or of an extra
+          asked for since): the walk goes on from those;
+        - when it takes other candidates of a few packages (`changed`), only the part of the
+          plan below them can change: what the other packages require is as before. That part
+          is dropped and walked again from the requirements on it that come from outside it.
+          (The plan is a least fixpoint, so the result is the same set, with the same extras, as
+          a walk from the roots; the order of `chosen` may differ, and nothing reads it. A model
+          that reaches into a tail is walked from the roots, for the order of `in_tail`.)"""
+        walk, self._walk = self._walk, None  # (rebuilt below; none if this walk is interrupted)
+        if walk is not None:
+            changed = [name for name, selected in walk[0].items() if selected is None or model[selected[1] - 1] < 0]
+            if not changed:
+                return self._walk_on(model, *walk[:3], walk[3], ())
+            below = self._below(walk[1], changed)
+            if len(below) * 2 <= len(walk[1].chosen):
+                reach = self._walk_on(model, *walk[:3], walk[3], below)
+                if not reach.in_tail:
+                    return reach
+        return self._walk_on(model, {}, Reach(), {}, {}, None)
+
+    def _below(self, plan: Reach, changed: Iterable[NormalizedName]) -> set[NormalizedName]:
+        """The packages `changed` reach through `plan`'s requirements (with them): a set no
+        requirement of the plan leaves."""
+        edges_of, chosen, extras_of = self.edges, plan.chosen, plan.extras
+        below: set[NormalizedName] = set()
+        stack = list(changed)
+        while stack:
+            name = stack.pop()
+            if name in below:
+                continue
+            below.add(name)
+            selected = chosen.get(name)
+            if selected is None:
+                continue
+            have = extras_of[name]
+            for child in edges_of.get(selected[1], ()):
+                if (child.guard_extra is None or child.guard_extra in have) and child.name not in below:
+                    stack.append(child.name)
+        return below
+
+    def _walk_on(self, model: Sequence[int], taken: dict[NormalizedName, tuple[Candidate, int] | None],
+                 plan: Reach, walked: dict[int, int], into: dict[NormalizedName, list[Edge]],
+                 below: Collection[NormalizedName] | None) -> Reach:
+        """Walk the plan of `model` on from the last walk's (`taken`: each package's choice it
+        looked at, `plan`, `walked`: how many requirements of each planned candidate it went
+        through, `into`: the requirements of the plan on each package), with the packages `below`
+        dropped; `below=None`: from the roots."""
         edges_of, packages, size = self.edges, self.packages, len(model)
         last = self._last_taken
         queue: deque[Edge] = deque()
         pop, push = queue.popleft, queue.append
-        walk = self._walk
-        if walk is not None and all(selected is not None and model[selected[1] - 1] > 0
-                                    for selected in walk[0].values()):
-            taken, walked = dict(walk[0]), dict(walk[2])
-            reach = Reach(dict(walk[1].chosen), {name: set(extras) for name, extras in walk[1].extras.items()})
-            chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
-            for name, (_, var) in chosen.items():
+        if below is None:
+            self._grown = set()
+            reach = plan
+            queue.extend(self.roots)
+            into = {}
+            for edge in self.roots:
+                into.setdefault(edge.name, []).append(edge)
+        else:
+            # (`plan` may be kept as it is, a solver's last plan: copied; each extras set is copied
+            # only when it grows, see `owned`)
+            reach = Reach(dict(plan.chosen), dict(plan.extras))
+            for name in below:
+                reach.chosen.pop(name, None)
+                reach.extras.pop(name, None)
+                selected = taken.pop(name, None)
+                if selected is not None:
+                    walked.pop(selected[1], None)
+                requirements = into.get(name)
+                if requirements:  # those from outside `below` still hold: walked again
+                    kept = into[name] = [e for e in requirements if e.parent is None or e.parent_name not in below]
+                    queue.extend(kept)
+        chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
+        into_get = into.get
+        owned: set[NormalizedName] = set()  # packages whose extras set this walk made
+        grown, self._grown = self._grown, set()
+        if below is not None:  # requirements added since the last walk (`_add_edges`), of planned candidates
+            for name, (_, var) in chosen.items() if grown else ():
+                if var not in grown:
+                    continue
                 edges = edges_of.get(var, ())
                 start = walked.get(var, 0)
                 if len(edges) > start:
                     have = extras_of[name]
                     for child in edges[start:]:
                         if child.guard_extra is None or child.guard_extra in have:
+                            into.setdefault(child.name, []).append(child)
                             push(child)
                     walked[var] = len(edges)
-        else:
-            reach = Reach()
-            chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
-            taken = {}
-            walked = {}
-            queue.extend(self.roots)
         # (Runs once per SAT call over every reached requirement: kept to plain dict and set work.)
         while queue:
             edge = pop()
@@ -1174,21 +1240,33 @@ class TargetSolver:
             if name not in chosen:
                 chosen[name] = selected
                 have = extras_of[name] = set(wanted)
+                owned.add(name)
                 walked[selected[1]] = len(edges_of.get(selected[1], ()))
                 for child in edges_of.get(selected[1], ()):
-                    # (a requirement on a package already in the plan that asks no extra adds nothing)
-                    if (child.guard_extra is None or child.guard_extra in have) and \
-                            (child.extras or child.name not in chosen):
-                        push(child)
+                    if child.guard_extra is None or child.guard_extra in have:
+                        found = into_get(child.name)  # (every requirement of the plan, for the next walk)
+                        if found is None:
+                            into[child.name] = [child]
+                        else:
+                            found.append(child)
+                        # (a requirement on a package already in the plan that asks no extra adds nothing)
+                        if child.extras or child.name not in chosen:
+                            push(child)
             elif wanted:
                 have = extras_of[name]
                 new = wanted - have
                 if new:  # requirements of the extras asked for only now
-                    have |= new
+                    if name in owned:
+                        have |= new
+                    else:
+                        extras_of[name] = have | new
+                        owned.add(name)
                     for child in edges_of.get(selected[1], ()):
-                        if child.guard_extra in new and (child.extras or child.name not in chosen):
-                            push(child)
-        self._walk = (taken, reach, walked)
+                        if child.guard_extra in new:
+                            into.setdefault(child.name, []).append(child)
+                            if child.extras or child.name not in chosen:
+                                push(child)
+        self._walk = (taken, reach, walked, into)
         return reach
 
     def required_by(self) -> dict[NormalizedName, set[str]]:
