@@ -665,12 +665,14 @@ class TargetSolver:
         if not (candidate.yanked or candidate.version.is_prerelease or self._constraints[name]
                 or self.target.accelerator is not None):
             return  # (the common case: no policy can rule it out)
-        reasons = self._inadmissible(candidate)
+        # (Solving, one clause says it, and facts are for the explaining formula's selectors:
+        # the first reason only, without its fact; explaining, every reason with its fact.)
+        reasons = self._inadmissible(candidate, first=not self.explain)
         excluded = self._excluding_constraints(candidate)
-        if not self.explain:  # one clause says it (the explaining formula states every reason)
-            reasons, excluded = reasons[:1], ([] if reasons else excluded[:1])
+        if not self.explain:
+            excluded = [] if reasons else excluded[:1]
         for kind, text, fact in reasons:
-            formula.add((-var,), formula.group(kind, text, facts=(fact,)))
+            formula.add((-var,), formula.group(kind, text, facts=(fact,) if fact is not None else ()))
         for dependency in excluded:
             text = f"constraint {dependency.requirement} excludes {name} {candidate.version}"
             fact = Fact(("constraint", str(dependency.requirement), str(dependency.origin)), FactKind.CONSTRAINT,
@@ -703,14 +705,19 @@ class TargetSolver:
         if not candidate.version.is_prerelease:
             return False
         explicit = candidate.name in self._explicit_prerelease
+        mode = self.project.uv.prerelease
+        if mode == PrereleaseMode.ALLOW:
+            return False
+        if mode == PrereleaseMode.DISALLOW:
+            return True
         necessary = not self._stable_exists[candidate.name]
-        return not {
-            PrereleaseMode.ALLOW: True,
-            PrereleaseMode.DISALLOW: False,
-            PrereleaseMode.EXPLICIT: explicit,
-            PrereleaseMode.IF_NECESSARY: necessary,
-            PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
-        }[self.project.uv.prerelease]
+        if mode == PrereleaseMode.EXPLICIT:
+            return not explicit
+        if mode == PrereleaseMode.IF_NECESSARY:
+            return not necessary
+        if mode == PrereleaseMode.IF_NECESSARY_OR_EXPLICIT:
+            return not (explicit or necessary)
+        raise ValueError(f"unknown pre-release mode {mode!r}")
 
     def _excluding_constraints(self, candidate: Candidate) -> list[Dependency]:
         """The constraints that apply on this target and leave `candidate`'s version out."""
@@ -852,32 +859,39 @@ class TargetSolver:
         self.metadata[var] = CoreMetadata(name, version, (), None, ())
         return candidate
 
-    def _inadmissible(self, candidate: Candidate) -> list[tuple[GroupKind, str, Fact]]:
-        """Every policy that excludes `candidate` (yanked, pre-release), with its fact."""
+    def _inadmissible(self, candidate: Candidate, first: bool = False) -> list[tuple[GroupKind, str, Fact | None]]:
+        """Every policy that excludes `candidate` (yanked, pre-release), with its fact; `first`:
+        the first one only, without its fact."""
         name, version = candidate.name, candidate.version
-        out: list[tuple[GroupKind, str, Fact]] = []
+        out: list[tuple[GroupKind, str, Fact | None]] = []
         if self._yank_excludes(candidate):
             reason = f" ({candidate.artifact.yanked})" if candidate.artifact.yanked else ""
-            fact = Fact(("yanked", name, str(version), candidate.index), FactKind.YANKED,
-                        f"{name} {version} on {candidate.index} is yanked{reason}",
-                        package=name, version=str(version), index=candidate.index)
+            fact = None if first else Fact(("yanked", name, str(version), candidate.index), FactKind.YANKED,
+                                           f"{name} {version} on {candidate.index} is yanked{reason}",
+                                           package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with ==", fact))
+            if first:
+                return out
         if self._prerelease_excludes(candidate):
             mode = self.project.uv.prerelease
-            location = self.project.locations.get(("tool", "uv", "prerelease"))
-            fact = Fact(("prerelease", name, str(version)), FactKind.PRERELEASE,
-                        f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"", location,
-                        package=name, version=str(version), index=candidate.index)
+            fact = None if first else Fact(
+                ("prerelease", name, str(version)), FactKind.PRERELEASE,
+                f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"",
+                self.project.locations.get(("tool", "uv", "prerelease")),
+                package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.PRERELEASE, f"{name} {version} is a pre-release (prerelease = "
                                               f"\"{mode.value}\" and a stable version exists)", fact))
+            if first:
+                return out
         problem = self._runtime_problem(candidate)
         if problem is not None:
             runtime, why = problem
             target = self.target
-            fact = Fact(("accelerator", name, str(version), candidate.index), FactKind.ACCELERATOR,
-                        f"{name} {version} on {candidate.index}: {runtime.describe()}, which target '{target.name}' "
-                        f"(accelerator {target.accelerator}) cannot install: {why}", target.accelerator_origin,
-                        package=name, version=str(version), index=candidate.index)
+            fact = None if first else Fact(
+                ("accelerator", name, str(version), candidate.index), FactKind.ACCELERATOR,
+                f"{name} {version} on {candidate.index}: {runtime.describe()}, which target '{target.name}' "
+                f"(accelerator {target.accelerator}) cannot install: {why}", target.accelerator_origin,
+                package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.ACCELERATOR, f"{name} {version} is {runtime.describe()}; accelerator "
                                                f"{target.accelerator}: {why}", fact))
         return out
