@@ -36,7 +36,7 @@ The solver returns facts (refusals, holds, divergences); planner/explain/ words 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from operator import itemgetter
 
@@ -201,17 +201,19 @@ class _GroupDescent:
         if name in self.aligned:  # targets joining later try the group's version first
             versions = [self.aligned[name]] + [v for v in versions if v != self.aligned[name]]
         first_feasible: dict[str, Version] = {}
-        failures: dict[Version, list[Refusal]] = {}
+        failures: dict[Version, list[Refusal | Callable[[], Refusal]]] = {}
         chosen = None
         for version in versions:
-            failed = []
+            failed: list[Refusal | Callable[[], Refusal]] = []
             for solver in needing:
                 target = solver.target.name
                 allowed = solver.restricted.get(name)
                 literal = solver.public_literal(name, version)
                 excluded = solver.excluded_by(name, version) if literal is not None else None
                 if literal is None:  # (checked first: the same reason a compile without pins gives)
-                    failed.append(Refusal(target, version, *solver.refusal(name, version)))
+                    # (worded only if read: finding why reads every file of the page for the target)
+                    failed.append(lambda solver=solver, target=target, version=version:
+                                  Refusal(target, version, *solver.refusal(name, version)))
                 elif excluded is not None:
                     failed.append(Refusal(target, version, "excluded", excluded.group.text))
                 elif allowed is not None and version not in allowed:
@@ -232,7 +234,7 @@ class _GroupDescent:
                 alone = first_feasible.get(solver.target.name)
                 if not lowest and alone is not None and alone > chosen:
                     self.held_back.append(HeldBack(name, solver.target.name, chosen, alone,
-                                                   refusals=tuple(failures.get(alone, []))))
+                                                   refusals=_worded(failures.get(alone, []))))
             return
         for solver in needing:  # no common version: each target its own best
             allowed = solver.restricted.get(name)
@@ -245,7 +247,7 @@ class _GroupDescent:
                     self._best_candidate(solver, name, version, lowest)
                     break
         if versions:
-            self.refusals[name] = tuple(failures.get(versions[0], []))
+            self.refusals[name] = _worded(failures.get(versions[0], []))
 
     @staticmethod
     def _best_candidate(solver: TargetSolver, name: NormalizedName, version: Version, lowest: bool) -> None:
@@ -257,6 +259,10 @@ class _GroupDescent:
                 solver.decide(name, var)
                 return
         raise AssertionError(f"{name} {version} was feasible but none of its candidates is")
+
+
+def _worded(refusals: Sequence[Refusal | Callable[[], Refusal]]) -> tuple[Refusal, ...]:
+    return tuple(refusal if isinstance(refusal, Refusal) else refusal() for refusal in refusals)
 
 
 def _versions_in_order(needing: list[TargetSolver], name: NormalizedName, lowest: bool) -> list[Version]:
