@@ -4,10 +4,13 @@ locks, the hash requirement, and the markers that select targets."""
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from planner.cli.app import app
@@ -240,6 +243,21 @@ def test_lock_values_are_what_tomlkit_renders() -> None:
               datetime.datetime(2024, 6, 1, 12, 0), datetime.date(2024, 6, 1)]
     for value in values:
         assert _value(value) == tomlkit.item(value).as_string(), value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+def test_strings_and_keys_are_escaped_as_tomlkit_escapes_them(text: str) -> None:
+    """Strings (and keys that are not bare) are written without tomlkit, escaped exactly as
+    tomlkit escapes them, and read back by tomllib as the same text."""
+    import tomlkit
+
+    from planner.generate.pylock import _key, _value
+
+    assert _value(text) == tomlkit.item(text).as_string()
+    bare = re.fullmatch(r"[A-Za-z0-9_-]+", text) is not None  # TOML's bare keys
+    assert _key(text) == (text if bare else tomlkit.string(text).as_string())
+    assert tomllib.loads(f"{_key(text)} = {_value(text)}") == {text: text}
 
 
 def test_plan_json_text_is_what_json_writes(served) -> None:

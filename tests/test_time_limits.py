@@ -109,3 +109,17 @@ def test_why_and_why_not_fresh_take_the_time_limits(served: Served) -> None:
         assert "solving stopped at the --timeout of 1e-06 s" in stopped.stderr
         assert compile_cli([*words, "--explain-budget", "nan"]).exit_code == 2
         assert compile_cli([*words, "--timeout", "60"]).exit_code == 0
+
+
+def test_the_deadline_interrupts_a_sat_call_that_runs_past_it() -> None:
+    """Ten pigeons in nine holes: one SAT call takes tens of seconds; a half-second limit stops it
+    at the deadline instead of after the call."""
+    from pysat.examples.genhard import PHP
+    from pysat.solvers import Solver
+
+    with Solver(name="glucose41", bootstrap_with=PHP(10).clauses) as solver, limits.time_limit(0.5):
+        started = time.monotonic()
+        with pytest.raises(limits.SolveTimeout, match="--timeout of 0.5 s"):
+            limits.solve_by_deadline(solver, [])
+        assert time.monotonic() - started < 5  # a guard: uninterrupted, the call runs for minutes
+

@@ -8,7 +8,8 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 QUIET_SECONDS = 10.0  # off a terminal, the first "still ..." line comes after this long
@@ -70,34 +71,55 @@ class _PipeSafe:
 
 @dataclass
 class Output:
+    """Lines for the user. Off a terminal (CI logs, pipes, tests) they are written as plain text,
+    exactly as rich would write them there, without loading rich; a terminal gets rich's colours,
+    and tables and the status line always go through rich (`out`, `err`)."""
+
     quiet: bool = False
     verbose: int = 0
-    out: Console = field(default_factory=lambda: _console(stderr=False))
-    err: Console = field(default_factory=lambda: _console(stderr=True))
+
+    @cached_property
+    def out(self) -> Console:
+        return _console(stderr=False)
+
+    @cached_property
+    def err(self) -> Console:
+        return _console(stderr=True)
 
     def error(self, message: str) -> None:
-        self._print_err(f"[bold red]error[/]: {_escape(message)}")
+        self._say(message, "error", "bold red")
 
     def warning(self, message: str) -> None:  # shown with -q too: -q keeps errors and warnings
-        self._print_err(f"[yellow]warning[/]: {_escape(message)}")
+        self._say(message, "warning", "yellow")
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            self._print_err(_escape(message))
+            self._say(message)
 
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            self._print_err(_escape(message))
+            self._say(message)
 
     def diagnostic(self, message: str) -> None:
-        self._print_err(_escape(message))
+        self._say(message)
 
     def text(self, message: str) -> None:
         """A line of data on stdout (printed as is: no markup, never wrapped)."""
-        self.out.print(message, markup=False, soft_wrap=True)
+        stream = _plain_stream(sys.stdout)
+        if stream is None:
+            self.out.print(message, markup=False, soft_wrap=True)
+        else:
+            _write_plain(stream, message)
 
-    def _print_err(self, markup: str) -> None:
-        self.err.print(markup, soft_wrap=True)
+    def _say(self, message: str, label: str = "", style: str = "") -> None:
+        shown = _shown(message)
+        stream = _plain_stream(sys.stderr)
+        if stream is None:
+            from rich.markup import escape
+
+            self.err.print(f"[{style}]{label}[/]: {escape(shown)}" if label else escape(shown), soft_wrap=True)
+        else:
+            _write_plain(stream, f"{label}: {shown}" if label else shown)
 
     @contextmanager
     def progress(self, message: str, counts: Callable[[], str] | None = None) -> Iterator[None]:
@@ -115,7 +137,7 @@ class Output:
 
         done = threading.Event()
         started = time.monotonic()
-        if self.err.is_terminal:
+        if _plain_stream(sys.stderr) is None:  # a terminal, as rich decides it
             status = self.err.status(message)
             status.start()
 
@@ -173,14 +195,42 @@ def reader_gone(stream: Any) -> None:
         os.close(devnull)
 
 
-def _escape(message: str) -> str:
+def _shown(message: str) -> str:
     """A diagnostic as printed: URL credentials hidden (a last guard: messages redact what they
-    quote already), markup characters escaped."""
-    from rich.markup import escape
-
+    quote already), control characters shown escaped."""
     from planner.urls import redact_text
 
-    return escape(_CONTROL_RE.sub(_shown_control, redact_text(message)))
+    return _CONTROL_RE.sub(_shown_control, redact_text(message))
+
+
+def _plain_stream(stream: Any) -> _PipeSafe | None:
+    """`stream` for plain text when rich would not treat it as a terminal, else None. rich's rules,
+    in order: TTY_COMPATIBLE=1/0, then FORCE_COLOR (set and not empty: a terminal), then isatty."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible == "1":
+        return None
+    if compatible != "0":
+        force = os.environ.get("FORCE_COLOR")
+        if force is not None:
+            if force != "":
+                return None
+        else:
+            try:
+                if stream.isatty():
+                    return None
+            except (AttributeError, ValueError):  # no isatty, or closed: not a terminal
+                pass
+    return _PipeSafe(stream)
+
+
+# What rich drops from printed text (bell, backspace, vertical tab, form feed, carriage return).
+_RICH_STRIPPED = dict.fromkeys((7, 8, 11, 12, 13))
+
+
+def _write_plain(stream: _PipeSafe, text: str) -> None:
+    """One line as rich writes it off a terminal with soft wrapping: tabs expanded to 8 columns,
+    the control codes above dropped. (Emoji codes such as `:smile:` stay as written.)"""
+    stream.write(text.translate(_RICH_STRIPPED).expandtabs(8) + "\n")
 
 
 # Control characters other than newline and tab: shown escaped, never sent to the terminal (an

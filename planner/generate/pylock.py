@@ -313,11 +313,22 @@ def _toml(document: dict[str, Any]) -> str:
 
 
 def _key(key: str) -> str:
-    if _BARE_KEY.fullmatch(key):
-        return key
-    import tomlkit  # (loaded only for what needs quoting or escaping)
+    return key if _BARE_KEY.fullmatch(key) else _basic_string(key)
 
-    return tomlkit.string(key).as_string()  # type: ignore[no-any-return]
+
+# TOML 1.0 basic strings: these escaped short, the other control characters as \uXXXX (tomlkit's
+# choices, so the lock reads as a tomlkit document would write it: test_compile_outputs.py).
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPED = {chr(code): _SHORT_ESCAPES.get(chr(code), f"\\u{code:04x}") for code in (*range(0x20), 0x7F, 0x22, 0x5C)}
+
+
+_ESCAPE_TABLE = str.maketrans(_ESCAPED)
+
+
+def _basic_string(text: str) -> str:
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # nothing to escape: most of a lock
+    return '"' + text.translate(_ESCAPE_TABLE) + '"'
 
 
 def _value(value: Any) -> str:
@@ -326,8 +337,8 @@ def _value(value: Any) -> str:
         return "{" + ", ".join(f"{_key(key)} = {_value(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_value(item) for item in value) + "]"
-    if isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-        return f'"{value}"'  # what tomlkit writes for a string with nothing to escape (most of a lock)
+    if isinstance(value, str):
+        return _basic_string(value)
     if type(value) is int:
         return str(value)
     if isinstance(value, bool):

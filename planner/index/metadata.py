@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import TypeVar
 
 from packaging.markers import InvalidMarker, Marker
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -101,6 +100,8 @@ def parse_core_metadata(
     """
     where = f"{origin}: " if origin else ""
     data = data.removeprefix(_BOM)  # some tools write one; it would glue onto the first field
+    from packaging.metadata import parse_email  # (and the email package: only for files not cached yet)
+
     try:
         raw, unparsed = parse_email(data)
     except Exception as exc:  # the email parser is lenient, but be sure nothing odd escapes

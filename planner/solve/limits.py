@@ -1,7 +1,9 @@
 """Time limits of a run, and what it is busy with.
 
 - the whole solve (`planner compile --timeout SECONDS`, `PLANNER_TIMEOUT`): every SAT call checks
-  the deadline first; past it the run stops with `SolveTimeout` (exit 2), saying what it was doing;
+  the deadline first, and a call still running at the deadline is interrupted (one hard call, a
+  crafted index's pigeonhole, can otherwise run for hours); past it the run stops with
+  `SolveTimeout` (exit 2), saying what it was doing;
 - each explanation's search for the smallest conflicting set and its fixes (`--explain-budget
   SECONDS`, `PLANNER_EXPLAIN_BUDGET`, default `DEFAULT_EXPLAIN_SECONDS`): past it the best set
   found so far is shown, marked as possibly not minimal.
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Protocol
 
 from planner.errors import ExitCode, InputError, PlannerError
 
@@ -94,6 +98,34 @@ def check(target: str, sat_calls: int) -> None:
     deadline = _state["deadline"]
     if deadline is not None and time.monotonic() > deadline:  # type: ignore[operator]
         raise SolveTimeout(float(_state["seconds"]), str(_state["activity"]))  # type: ignore[arg-type]
+
+
+class _Interruptible(Protocol):
+    """The part of a PySAT solver that a deadline needs."""
+
+    def solve(self, assumptions: Sequence[int] = ...) -> bool | None: ...
+    def solve_limited(self, assumptions: Sequence[int] = ..., expect_interrupt: bool = ...) -> bool | None: ...
+    def interrupt(self) -> None: ...
+    def clear_interrupt(self) -> None: ...
+
+
+def solve_by_deadline(solver: _Interruptible, assumptions: Sequence[int]) -> bool:
+    """One SAT call that the deadline interrupts (`check` came first): past it, `SolveTimeout`.
+    Without a deadline it is the plain call (no timer thread)."""
+    deadline = _state["deadline"]
+    if deadline is None:
+        return bool(solver.solve(assumptions=assumptions))
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), solver.interrupt)  # type: ignore[operator]
+    timer.daemon = True
+    timer.start()
+    try:
+        answer = solver.solve_limited(assumptions=assumptions, expect_interrupt=True)
+    finally:
+        timer.cancel()
+    if answer is None:  # interrupted: the solver's state stays usable, but the run is over
+        solver.clear_interrupt()
+        raise SolveTimeout(float(_state["seconds"]), str(_state["activity"]))  # type: ignore[arg-type]
+    return answer
 
 
 def note(activity: str) -> None:

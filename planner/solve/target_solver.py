@@ -1070,7 +1070,7 @@ class TargetSolver:
             limits.check(self.target.name, self.sat_calls)  # --timeout, and what the run is busy with
             self.sat_calls += 1
             started = time.perf_counter()
-            satisfiable = self.solver.solve(assumptions=assumptions)
+            satisfiable = limits.solve_by_deadline(self.solver, assumptions)  # (interrupted at --timeout)
             model = self.solver.get_model() or [] if satisfiable else []
             self.sat_seconds += time.perf_counter() - started
             if not satisfiable:
