@@ -783,8 +783,9 @@ def test_selection_is_deterministic_across_calls(seed: ResolvedTargets) -> None:
     assert first == second
 
 
-def _oracle(page: ProjectPage, target: Target) -> list[tuple[str, str, bool]]:
-    """Rules 1-4 of planner/index/candidates.py, written out plainly per version."""
+def _oracle(page: ProjectPage, target: Target, prefer: tuple[str, str] | None = None) -> list[tuple[str, str, bool]]:
+    """Rules 1-4 of planner/index/candidates.py, written out plainly per version; `prefer`:
+    (version, file name) an earlier plan installed."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     def admits(requires_python: str | None) -> bool:
@@ -809,7 +810,11 @@ def _oracle(page: ProjectPage, target: Target) -> list[tuple[str, str, bool]]:
         if not all_yanked:
             wheels = [w for w in wheels if w[2].yanked is None]
             sdists = [a for a in sdists if a.yanked is None]
-        if wheels:
+        keepable = [a for _, _, a in wheels] if wheels else sdists
+        kept = [a for a in keepable if prefer == (str(version), a.filename)]
+        if kept:
+            chosen = kept[0]
+        elif wheels:
             chosen = min(wheels, key=lambda w: (w[0], w[1]))[2]
         else:
             chosen = min(sdists, key=lambda a: (not a.filename.endswith(".tar.gz"), a.filename))
@@ -856,6 +861,20 @@ def test_selection_matches_the_rules_on_random_pages(
             unfit = {str(r.version) for r in result.rejections
                      if r.kind is RejectionKind.NO_ARTIFACT and r.filename is None}
             assert unfit == {str(v) for v in page.files.version_groups()} - {str(c.version) for c in result.candidates}
+            # An earlier plan's file (any of the page's, fitting or not) is kept while it may be.
+            preferred = shuffler.choice([a for a in page.artifacts])
+            prefer = (str(preferred.version), preferred.filename)
+            kept = select_candidates([page], target, IndexStrategy.FIRST_INDEX, prefer=[("pypi", *prefer)])
+            assert [(str(c.version), c.artifact.filename, c.yanked) for c in kept.candidates] == \
+                _oracle(page, target, prefer)
+            # One version's candidates alone (the solver's fast path with pins), with and without
+            # the earlier plan's file: those of the full selection.
+            for preferring in ([("pypi", *prefer)], []):
+                full = select_candidates([page], target, IndexStrategy.FIRST_INDEX, prefer=preferring)
+                alone = select_candidates([page], target, IndexStrategy.FIRST_INDEX, prefer=preferring,
+                                          only=preferred.version)
+                assert alone.candidates == tuple(c for c in full.candidates if c.version == preferred.version)
+                assert (alone.indexes_consulted, alone.undated) == (full.indexes_consulted, full.undated)
 
 
 def test_candidates_make_their_artifact_when_first_read(seed: ResolvedTargets) -> None:

@@ -381,3 +381,35 @@ def test_a_kept_sdist_gives_way_to_a_wheel_of_the_same_version(web) -> None:
     assert result.stdout.startswith("linux:\n  ~ six 1.16.0 (six-1.16.0.tar.gz) → 1.16.0 (six-1.16.0-py3-none-any.whl)")
     assert planned(project) == OLD_PLAN
     assert "--no-binary" not in (project / "output" / "linux" / "requirements.txt").read_text()
+
+
+def test_an_added_dependency_is_solved_on_the_fast_path_with_the_full_solves_outputs(web, tmp_path, monkeypatch) -> None:
+    """Adding httpx beside standing pins: starlette and pydantic (pinned, required only through
+    fastapi) are solved with their pinned candidate alone, and still read from the index page:
+    starlette's file, now listed with other bytes, gets the new hash and the warning. The outputs
+    are byte for byte those of the full solve."""
+    from planner.solve import objective
+
+    project, server, root = web
+    assert compile_(project, server).exit_code == 0
+    changed = [build_wheel("starlette", "0.39.2", ["anyio; python_version < '3'"]).fixture_file(upload_time=OLD)]
+    write_index(root, _files([f for f in OLD_FILES if f[0] != "starlette"], OLD) + changed + _files(NEW_FILES, _now()))
+    write_pyproject(project, '"fastapi", "six", "httpx"')
+    full = tmp_path / "full" / "web"
+    shutil.copytree(project, full)
+
+    stats = tmp_path / "stats.json"
+    fast = compile_(project, server, "--stats", str(stats))
+    assert fast.exit_code == 0, fast.output
+    document = json.loads(stats.read_text())
+    assert document["pin_solve"] == "narrowed" and document["targets"]["linux"]["narrowed"] == 2
+    assert "now lists starlette-0.39.2-py3-none-any.whl (starlette) with another sha256" in fast.stderr
+    assert planned(project) == {**OLD_PLAN, "certifi": "2026.10.19", "httpx": "0.28.1"}
+
+    monkeypatch.setitem(objective.solve_plan.__kwdefaults__, "narrow", False)
+    slow = compile_(full, server, "--stats", str(stats))
+    assert slow.exit_code == 0, slow.output
+    assert json.loads(stats.read_text())["pin_solve"] == ""
+    assert (fast.stdout, fast.stderr) == (slow.stdout, slow.stderr.replace(str(full), str(project)))
+    assert {k: v[0] for k, v in snapshot(project / "output").items()} == \
+        {k: v[0] for k, v in snapshot(full / "output").items()}

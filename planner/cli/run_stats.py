@@ -108,7 +108,8 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any, builder: Any = Non
     pages = client.stats
     targets = {
         t.target.name: {"packages": len(t.packages), "sat_calls": t.stats.sat_calls, "clauses": t.stats.clauses,
-                        "variables": t.stats.variables, "metadata_fetches": t.stats.metadata_fetches}
+                        "variables": t.stats.variables, "metadata_fetches": t.stats.metadata_fetches,
+                        "narrowed": t.stats.narrowed}
         for t in plan.targets
     } if plan is not None else {}
     return {
@@ -125,6 +126,7 @@ def stats_document(clock: PhaseClock, client: Any, plan: Any, builder: Any = Non
         "sat_calls": sum(t["sat_calls"] for t in targets.values()),
         "clauses": sum(t["clauses"] for t in targets.values()),
         "targets": targets,
+        "pin_solve": plan.pin_solve if plan is not None else "",
     }
 
 

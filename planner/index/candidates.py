@@ -258,6 +258,24 @@ class _Selector:
                 out.setdefault(version, ([], []))[0].append((rank, position))
         return out
 
+    def fitting_files_of(self, files: FileTable, version: Version) -> tuple[list[tuple[int, int]], list[int]]:
+        """`fitting_files(files)[version]`, in the same order (by shape, then as the version
+        lists them), visiting only that version's files."""
+        keys, shape_of = files.remembered(("shape of row",), lambda: _shape_of_rows(files))
+        fitting: list[tuple[int, int]] = []
+        sdists: list[int] = []
+        for position in sorted(files.version_groups().get(version, ()), key=shape_of.__getitem__):
+            requires_python, tag_key = keys[shape_of[position]]
+            if requires_python and not self.admits(requires_python):
+                continue
+            if tag_key is None:
+                sdists.append(position)
+                continue
+            rank = self.key_rank(tag_key)
+            if rank is not None:
+                fitting.append((rank, position))
+        return fitting, sdists
+
     def decisions(self, files: FileTable) -> tuple[int | None, ...]:
         """What the target decides on each of the page's file shapes (`FileTable.shapes`): None,
         the file does not fit; -1, an sdist that fits; else the wheel's rank among the page's
@@ -368,6 +386,7 @@ def select_candidates(
     pages: Sequence[ProjectPage], target: Target, strategy: IndexStrategy,
     alongside: Sequence[ProjectPage] = (), cutoff: datetime | None = None,
     prefer: Iterable[tuple[str, str, str]] = (),
+    only: Version | None = None,
 ) -> CandidateSet:
     """The candidates of one package on `target`, newest version first, then in index order.
 
@@ -379,7 +398,8 @@ def select_candidates(
     `alongside` are its pages on the route's find-links locations: every version they list is a
     candidate too, whatever the strategy, after the indexes' candidates of the same version.
     `cutoff`: files uploaded later are left out; `prefer`: (index, version, file name) of files
-    to keep choosing while they fit (see the module docstring).
+    to keep choosing while they fit (see the module docstring); `only`: the candidates of that
+    version alone (the same as those of the full selection), the rest of the set as it would be.
 
     The rejections (why each other file or version is out) are worked out when first read.
     """
@@ -392,18 +412,24 @@ def select_candidates(
     order, consulted, undated, single = _versions_in_order(pages, strategy, alongside, cutoff)
     preferred: Mapping[tuple[str, str], str] = {(index, version): filename for index, version, filename in prefer}
     selector = _Selector(target, record=False)
-    if single is not None and not preferred:  # the common case: one page, in its own order
+    if single is not None and only is not None:
+        candidates = _only_version(single, selector, only, preferred)
+    elif single is not None:  # the common case: one page, in its own order
         # Targets that decide alike on the page's files (pure-Python packages: every target)
         # share its candidates.
         decisions = selector.decisions(single)
         candidates = single.remembered(("candidates", decisions), lambda: tuple(
             Candidate.from_row(single, found[0], version, found[1])
             for version, found in _chosen_in_order(single.newest_first(), selector.choices(single))))
+        if preferred:  # an earlier plan's files: only the versions it names can choose otherwise
+            candidates = _with_preferred(single, selector, candidates, preferred)
     else:
         fitting: dict[int, dict[Version, tuple[list[tuple[int, int]], list[int]]]] = {}
         found_list = []
         chosen: dict[int, dict[Version, tuple[int, bool]]] = {}
         for version, files, _ in order if order is not None else _in_order(single):
+            if only is not None and version != only:
+                continue
             choices = chosen.get(id(files))
             if choices is None:
                 choices = chosen[id(files)] = selector.chosen(files, selector.decisions(files))
@@ -434,6 +460,42 @@ def select_candidates(
 
     return CandidateSet(name=name, candidates=candidates, indexes_consulted=tuple(consulted),
                         undated=tuple(undated), explain_rejections=rejections)
+
+
+def _shape_of_rows(files: FileTable) -> tuple[list[tuple[str | None, str | None]], dict[int, int]]:
+    """The page's file shapes (`FileTable.shapes`) in order, and each row's position among them."""
+    keys, shape_of = [], {}
+    for position, (key, (_, rows)) in enumerate(files.shapes().items()):
+        keys.append(key)
+        shape_of.update(dict.fromkeys(rows, position))
+    return keys, shape_of
+
+
+def _only_version(files: FileTable, selector: _Selector, only: Version,
+                  preferred: Mapping[tuple[str, str], str]) -> tuple[Candidate, ...]:
+    """The page's candidate of version `only` (none, or one), chosen as the full selection does."""
+    # (the page's own version object: `1.0` and `1.0.0` are equal, with other texts)
+    version = files.remembered(("versions",), lambda: {v: v for v in files.version_groups()}).get(only)
+    if version is None:
+        return ()
+    fitting, sdists = selector.fitting_files_of(files, version)
+    if not fitting and not sdists:
+        return ()
+    row, all_yanked = selector.pick(files, fitting, sdists, preferred.get((files.index, version_text(version))))
+    return (Candidate.from_row(files, row, version, all_yanked),)
+
+
+def _with_preferred(files: FileTable, selector: _Selector, candidates: tuple[Candidate, ...],
+                    preferred: Mapping[tuple[str, str], str]) -> tuple[Candidate, ...]:
+    """The page's `candidates`, each version `preferred` names chosen again as `pick` chooses
+    with the earlier plan's file preferred."""
+    out = list(candidates)
+    for position, candidate in enumerate(candidates):
+        prefer = preferred.get((files.index, version_text(candidate.version)))
+        if prefer is not None:
+            found = selector.pick(files, *selector.fitting_files_of(files, candidate.version), prefer)
+            out[position] = Candidate.from_row(files, found[0], candidate.version, found[1])
+    return tuple(out)
 
 
 def _dated(files: FileTable, cutoff: datetime | None, undated: list[str]) -> FileTable:

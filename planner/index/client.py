@@ -595,7 +595,7 @@ class IndexClient:
     def route_candidates(self, decided: Route, target: Target) -> CandidateSet:
         """The candidates of `decided.package` along `decided` on `target`."""
         return select_candidates(self.pages(decided), target, decided.strategy, self.alongside_pages(decided),
-                                 cutoff=decided.cutoff, prefer=decided.prefer)
+                                 cutoff=decided.cutoff, prefer=decided.prefer, only=decided.only)
 
     def candidates(self, package: str, target: Target) -> CandidateSet:
         decided = route(self.project, target, package)

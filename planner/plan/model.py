@@ -103,6 +103,7 @@ class SolveStats:
     variables: int = 0
     expansions: int = 0  # candidates whose dependencies were added
     metadata_fetches: int = 0  # metadata read for this target (cache hits included)
+    narrowed: int = 0  # pinned packages solved with only their pinned candidates (the fast path with pins)
     sat_seconds: float = field(default=0.0, compare=False)  # inside the SAT solver (never in outputs)
 
 
@@ -281,6 +282,9 @@ class Plan:
     alignment: str = "per-python"
     # Indexes whose files without an upload time were left out under exclude-newer (any target).
     undated: tuple[str, ...] = ()
+    # How the previous plan's pins were solved (never in outputs): "" without pins, "narrowed"
+    # (the fast path: every pin kept), or "full: <why the fast path could not answer>".
+    pin_solve: str = field(default="", compare=False)
 
     def for_target(self, name: str) -> TargetPlan:
         for plan in self.targets:

@@ -92,7 +92,7 @@ class MemoryProvider:
         """The candidates along `decided` (any route, not only the project's: explanations ask
         where a package would come from without a source rule)."""
         key = (decided.package, decided.index_names, decided.strategy, target.platform.name, target.python.full,
-               target.os_floor, decided.cutoff, decided.prefer)
+               target.os_floor, decided.cutoff, decided.prefer, decided.only)
         if key not in self._selected:
             self._selected[key] = self._select(decided, target)
         return self._selected[key]
@@ -107,7 +107,8 @@ class MemoryProvider:
                 self._by_artifact[(index.name, artifact.url)] = release
                 artifacts.append(artifact)
             pages.append(ProjectPage(index.name, f"memory://{index.name}/{package}/", package, tuple(artifacts)))
-        return select_candidates(pages, target, decided.strategy, cutoff=decided.cutoff, prefer=decided.prefer)
+        return select_candidates(pages, target, decided.strategy, cutoff=decided.cutoff, prefer=decided.prefer,
+                                 only=decided.only)
 
     def metadata(self, artifacts: Sequence[Artifact]) -> Mapping[Artifact, CoreMetadata]:
         self.metadata_calls += len(artifacts)

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from operator import itemgetter
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -201,6 +202,7 @@ class _GroupDescent:
         if name in self.aligned:  # targets joining later try the group's version first
             versions = [self.aligned[name]] + [v for v in versions if v != self.aligned[name]]
         first_feasible: dict[str, Version] = {}
+        # (a refusal for want of a candidate is worded when read: that reads the page's rejections)
         failures: dict[Version, list[Refusal | Callable[[], Refusal]]] = {}
         chosen = None
         for version in versions:
@@ -211,9 +213,7 @@ class _GroupDescent:
                 literal = solver.public_literal(name, version)
                 excluded = solver.excluded_by(name, version) if literal is not None else None
                 if literal is None:  # (checked first: the same reason a compile without pins gives)
-                    # (worded only if read: finding why reads every file of the page for the target)
-                    failed.append(lambda solver=solver, target=target, version=version:
-                                  Refusal(target, version, *solver.refusal(name, version)))
+                    failed.append(partial(_unavailable, solver, target, name, version))
                 elif excluded is not None:
                     failed.append(Refusal(target, version, "excluded", excluded.group.text))
                 elif allowed is not None and version not in allowed:
@@ -261,8 +261,16 @@ class _GroupDescent:
         raise AssertionError(f"{name} {version} was feasible but none of its candidates is")
 
 
+class _Widen(Exception):
+    """The fast path with pins cannot answer (the reason); the full solve does."""
+
+
+def _unavailable(solver: TargetSolver, target: str, name: NormalizedName, version: Version) -> Refusal:
+    return Refusal(target, version, *solver.refusal(name, version))
+
+
 def _worded(refusals: Sequence[Refusal | Callable[[], Refusal]]) -> tuple[Refusal, ...]:
-    return tuple(refusal if isinstance(refusal, Refusal) else refusal() for refusal in refusals)
+    return tuple(r if isinstance(r, Refusal) else r() for r in refusals)
 
 
 def _versions_in_order(needing: list[TargetSolver], name: NormalizedName, lowest: bool) -> list[Version]:
@@ -277,7 +285,7 @@ def _versions_in_order(needing: list[TargetSolver], name: NormalizedName, lowest
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",
                formulas: dict[str, Formula] | None = None, *, previous: Mapping[str, Pins] | None = None,
-               upgrade: Sequence[NormalizedName] = (), best_effort: bool = True) -> Plan:
+               upgrade: Sequence[NormalizedName] = (), best_effort: bool = True, narrow: bool = True) -> Plan:
     """The plan of every target; `formulas`, when given, receives each target's final formula
     (without it, the formulas keep no clauses once the SAT solvers have them).
 
@@ -286,13 +294,36 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
     plan gets a short message; planner/explain/plan.py replaces it by the explanation, and words
     divergences and holds. With `best_effort`, a derived target leaves out the extras and groups it
     cannot install (planner/solve/best_effort.py); checking a fix turns it off, so that a fix never
-    works by leaving something out."""
+    works by leaving something out.
+
+    With pins and no upgrade, the fast path is tried first (`narrow`; encodings/SPEC.md, "The
+    fast path with pins"): the pinned packages the project does not require directly have only
+    their pinned candidates. When every pin is kept and nothing in the answer could depend on
+    their other versions, that is the plan the full solve gives; otherwise the full solve runs."""
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"unknown alignment mode {alignment!r}")
+    reason = ""
+    if narrow and not upgrade and formulas is None and previous and any(previous.values()):
+        try:
+            return replace(_solve_plan(project, targets, provider, alignment, None, previous, upgrade, best_effort,
+                                       narrow=True), pin_solve="narrowed")
+        except _Widen as widen:
+            reason = f"full: {widen}"
+    plan = _solve_plan(project, targets, provider, alignment, formulas, previous, upgrade, best_effort, narrow=False)
+    return replace(plan, pin_solve=reason) if reason else plan
+
+
+def _solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str,
+                formulas: dict[str, Formula] | None, previous: Mapping[str, Pins] | None,
+                upgrade: Sequence[NormalizedName], best_effort: bool, narrow: bool) -> Plan:
+    """`solve_plan`; `narrow`: the fast path with pins, which raises `_Widen` where it cannot answer."""
     solvers: list[TargetSolver] = []
     unsatisfiable: list[Unsatisfiable] = []
     undated: set[str] = set()
-    first = _first_models(project, targets, provider, previous or {}, keep_clauses=formulas is not None)
+    first = _first_models(project, targets, provider, previous or {}, keep_clauses=formulas is not None,
+                          narrow=narrow)
+    if narrow and not all(solvable for _, solvable in first):
+        raise _Widen("a target has no plan with its pins kept")
     left_out: dict[str, tuple[LeftOut, ...]] = {}
     if best_effort:
         first, left_out = settle(project, first, provider)
@@ -316,12 +347,21 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
             descent.run(only=list(upgrade))
         for solver in group:
             descent.keep(solver)
+        if narrow and descent.bound:
+            raise _Widen("some pin cannot be kept")
         descent.run()
+        if narrow:
+            _narrowed_alike(group)
         for name, found in descent.refusals.items():
             refusals.setdefault(name, found)
         held.extend(descent.held_back)
         for solver in group:
             holds[solver.target.name] = _direct_holds(solver, descent, frozenset(upgrade))
+            if narrow:
+                _holds_without_pins(solver, holds[solver.target.name])
+    if narrow and any(refusal.kind == "excluded" for found in (*refusals.values(), *(h.refusals for h in held))
+                      for refusal in found):
+        raise _Widen("a refusal names the first requirement that excludes a version")
     plans = tuple(replace(s.plan(holds.get(s.target.name, ())), left_out=left_out.get(s.target.name, ()))
                   for s in solvers)
     if formulas is not None:
@@ -337,19 +377,50 @@ def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, 
 
 
 def _first_models(project: Project, targets: Sequence[Target], provider: Provider,
-                  previous: Mapping[str, Pins], keep_clauses: bool) -> list[tuple[TargetSolver, bool]]:
+                  previous: Mapping[str, Pins], keep_clauses: bool, narrow: bool = False,
+                  ) -> list[tuple[TargetSolver, bool]]:
     """Each target's solver after its first solve. Targets are independent until the objective
     aligns them, so where the provider waits on the network (`parallel`), they are solved side by
     side and their downloads overlap. The result does not depend on it: each solver numbers its
     own variables, and pages and metadata are the same whoever asks first."""
     def first(target: Target) -> tuple[TargetSolver, bool]:
         solver = TargetSolver(project, target, provider, previous=previous.get(target.name),
-                              keep_clauses=keep_clauses)
+                              keep_clauses=keep_clauses, narrow=narrow)
         return solver, solver.solve()
 
     if len(targets) < 2 or not getattr(provider, "parallel", False):
         return [first(target) for target in targets]
     return map_in_threads(first, targets, min(len(targets), 4), "planner-target")
+
+
+# -- the fast path with pins: where its answer could differ from the full solve's -----------------
+def _narrowed_alike(group: Sequence[TargetSolver]) -> None:
+    """Every target of the group that plans a narrowed package keeps it at one and the same
+    version: then the full solve, deciding it, refuses every other version on every target and
+    reports none of those refusals. Otherwise a target that decides it afresh, or keeps another
+    version, would have met versions the narrowed candidates lack."""
+    for solver in group:
+        for name in solver.narrowed:
+            if name not in solver.reach.chosen:
+                continue
+            kept = solver.restricted.get(name)
+            if any(name in other.reach.chosen and other.restricted.get(name) != kept for other in group):
+                raise _Widen(f"{name} is not kept at one version by every target aligned with {solver.target.name}")
+
+
+def _holds_without_pins(solver: TargetSolver, holds: Sequence[Hold]) -> None:
+    """What holds a direct requirement back, found by `_blocking`, is the full solve's when it is a
+    decision after the keep level: the formulas agree under the kept pins. A pin or a conflict
+    found there may be a narrowed pin (the full formula frees it); the newest version's
+    requirements are those of the one of its builds the solving read, when it has one."""
+    for hold in holds:
+        name = hold.package
+        if name in solver.previous and solver.is_kept(name) and name in solver.restricted:
+            continue  # (a kept pin, named without `_blocking`)
+        if hold.cause in ("pin", "conflict"):
+            raise _Widen(f"a pin or a conflict holds {name} back on {solver.target.name}")
+        if hold.cause == "decision" and len(solver.candidates_with_public(name, hold.newest)) > 1:
+            raise _Widen(f"{name} {hold.newest} has several builds on {solver.target.name}")
 
 
 # -- what holds direct requirements back ----------------------------------------------------------

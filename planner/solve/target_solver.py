@@ -307,14 +307,19 @@ class Reach:
 
 class TargetSolver:
     def __init__(self, project: Project, target: Target, provider: Provider, solver_name: str = SOLVER,
-                 explain: bool = False, previous: Pins | None = None, keep_clauses: bool = True):
+                 explain: bool = False, previous: Pins | None = None, keep_clauses: bool = True,
+                 narrow: bool = False):
         """`explain=True` builds the explaining formula (planner/explain/): every user-level fact
         guards its clauses with a selector, and versions the target cannot install (no fitting
         file; another index than a source rule's) get variables that those facts rule out.
 
         `previous`: the target's pins from the previous plan. Each pin whose candidate is still
         admissible gets a keep literal (`keep`): true, the package is at the pinned candidate or
-        not installed (see `_only_literal`); the objective decides which of them hold."""
+        not installed (see `_only_literal`); the objective decides which of them hold.
+
+        `narrow`: each pinned package the project does not require directly has only its pinned
+        candidates, when one of them is still admissible (`narrowed`; see `_narrowed`): the
+        formula is the full one with those pins kept, for the objective's fast path with pins."""
         self.project = project
         self.target = target
         self.provider = provider
@@ -322,6 +327,8 @@ class TargetSolver:
         self.previous: dict[NormalizedName, Pin] = {} if explain else dict(previous or {})
         self.keep: dict[NormalizedName, int] = {}  # package -> keep literal (admissible pins only)
         self.unkept: dict[NormalizedName, Pin] = {}  # pins whose candidate is gone or inadmissible
+        self.narrowed: set[NormalizedName] = set()  # packages that have only their pinned candidates
+        self._narrowing = False  # (switched on after the roots: a direct requirement is never narrowed)
         self._routes: dict[NormalizedName, Route] = {}
         self.changed_files: list[tuple[NormalizedName, str, str]] = []  # (package, file, index): new sha256
         # package -> the public versions it may still take, once a restriction (a kept pin, an
@@ -378,6 +385,7 @@ class TargetSolver:
         self._exact_pins: dict[NormalizedName, set[tuple[str, str]]] = {}  # (operator, version)
         self._runtime_problems: dict[tuple[NormalizedName, Version], tuple[Runtime, str] | None] = {}
         self.roots = self._root_edges()
+        self._narrowing = narrow and not explain
         if self.previous:  # every pinned package gets its variables and keep literal up front
             self._prefetch(self.previous)
             for name in sorted(self.previous):
@@ -524,7 +532,9 @@ class TargetSolver:
         if pin is not None and pin.filename:  # keep choosing the file the previous plan installed
             indexes = [pin.index] if pin.index else list(decided.index_names)
             decided = replace(decided, prefer=tuple((index, str(pin.version), pin.filename) for index in indexes))
-        found = self._candidates(decided)
+        self._constraints[name] = [d for d in self.project.uv.constraints if d.name == name and
+                                   (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
+        found = self._narrowed(decided, pin) if self._narrowing and pin is not None else self._candidates(decided)
         formula = self.formula
         candidates = found.candidates
         # Explaining, every candidate gets a variable; solving, the newest FIRST_CHUNK do, and
@@ -544,8 +554,6 @@ class TargetSolver:
         all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit] + ([package.tail] if package.tail else [])
         aux = formula.at_most_one(all_vars, formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
         self._stable_exists[name] = _index_of(candidates).stable_exists
-        self._constraints[name] = [d for d in self.project.uv.constraints if d.name == name and
-                                   (d.requirement.marker is None or self.target.evaluate(d.requirement.marker))]
         if self._constraints[name] or self.target.accelerator is not None:
             for candidate, var in pairs + off_route:
                 self._exclude(candidate, var)
@@ -585,6 +593,20 @@ class TargetSolver:
         return package
 
     # -- pins and restrictions (the objective's levels before the descent) -----------------------
+    def _narrowed(self, decided: Route, pin: Pin) -> CandidateSet:
+        """The candidates `pin` names (its version, on its index; selected alone), when one of
+        them is admissible; else all of the package's (the pin is not kept: it is planned afresh).
+        With the keep literal assumed, the other candidates are false in every model anyway. (Not
+        for a pre-release: whether one is admissible depends on the package's other versions.)"""
+        if not pin.version.is_prerelease:
+            found = self._candidates(replace(decided, only=pin.version))
+            kept = tuple(c for c in found.candidates
+                         if c.version == pin.version and (pin.index is None or c.index == pin.index))
+            if any(self._admits(candidate) for candidate in kept):
+                self.narrowed.add(decided.package)
+                return replace(found, candidates=kept)
+        return self._candidates(decided)
+
     def _keep_pin(self, package: PackageVars, pin: Pin) -> None:
         """The keep literal of a pin whose candidate is still admissible (else it is `unkept`)."""
         candidates = package.found.candidates
@@ -1518,7 +1540,8 @@ class TargetSolver:
             ))
         stats = SolveStats(sat_calls=self.sat_calls, clauses=self.formula.clause_count,
                            variables=self.formula.num_vars, expansions=len(self.metadata),
-                           metadata_fetches=self.metadata_fetches, sat_seconds=self.sat_seconds)
+                           metadata_fetches=self.metadata_fetches, sat_seconds=self.sat_seconds,
+                           narrowed=len(self.narrowed))
         return TargetPlan(self.target, tuple(packages), stats, tuple(holds), tuple(self.changed_files))
 
     def _written_at(self, edge: Edge, name: NormalizedName) -> str | None:

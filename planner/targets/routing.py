@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from planner.errors import InputError
 from planner.project.model import (
@@ -63,6 +64,8 @@ class Route:
     # Files an earlier plan installed, (index, version text, file name): candidate selection
     # keeps such a file when it still fits, instead of the best-ranked one (the solver sets it).
     prefer: tuple[tuple[str, str, str], ...] = ()
+    # The one version whose candidates are wanted (the solver's fast path with pins); None: all.
+    only: Version | None = None
     local: LocalSource | None = None  # a local package: where it comes from (then no indexes)
     # `find-links` locations consulted beside `indexes`, whatever the strategy (none when a
     # source entry decided).
