@@ -588,3 +588,50 @@ def test_the_search_finds_every_valid_assignment(universe: Universe) -> None:
                 continue
             key = lambda s: sorted((n, str(c.version), c.index) for n, c in s.items())  # noqa: E731
             assert sorted(map(key, space.solutions(naive=True))) == sorted(map(key, pruned.solutions[target.name]))
+
+
+@contextmanager
+def walks_checked_against_walks_from_the_roots(counts: dict[str, int]) -> Iterator[None]:
+    """Every plan a solver reads off a model (`_reachable`, which reuses the last walk) must be
+    the plan a walk from the roots reads off it: the same packages, candidates and extras (and,
+    where it reached into a tail, the same packages in the same order)."""
+    reuse = target_solver.TargetSolver._reachable
+
+    def checked(solver, model):  # type: ignore[no-untyped-def]
+        walk = solver._walk
+        reused = walk is not None and any(s is None or model[s[1] - 1] < 0 for s in walk[0].values())
+        reach = reuse(solver, model)
+        kept = solver._walk
+        fresh = solver._walk_on(model, {}, target_solver.Reach(), {}, {}, None)
+        solver._walk = kept
+        assert (reach.chosen, reach.extras) == (fresh.chosen, fresh.extras)
+        if reused:
+            assert reach.in_tail == fresh.in_tail
+            counts["changed"] = counts.get("changed", 0) + 1
+        return reach
+
+    target_solver.TargetSolver._reachable = checked
+    try:
+        yield
+    finally:
+        target_solver.TargetSolver._reachable = reuse
+
+
+def test_a_walk_that_reuses_the_last_one_plans_what_a_walk_from_the_roots_plans() -> None:
+    """Models that take other candidates of a few packages are walked again only below those
+    packages; on random universes (lazy variables of one candidate: tails reached often), every
+    such walk plans what a walk from the roots plans."""
+    counts: dict[str, int] = {}
+
+    @settings(RANDOM, max_examples=150)
+    @given(universes(alignment_heavy=True))
+    def run(universe: Universe) -> None:
+        note(universe.describe())
+        with tempfile.TemporaryDirectory() as folder, walks_checked_against_walks_from_the_roots(counts), \
+                first_chunk(1):
+            project, targets, provider = load(universe, Path(folder))
+            solve_plan(project, targets, provider, "all", previous=universe.previous(),
+                       upgrade=[canonicalize_name(n) for n in universe.upgrade])
+
+    run()
+    assert counts.get("changed", 0) > 50  # (the universes do exercise walks after a change)

@@ -111,3 +111,30 @@ def test_a_formula_that_keeps_no_clauses_hands_the_same_clauses_to_the_solver() 
     assert len(kept.clauses) == kept.clause_count and lean.clauses == [] and lean.names == {}
     with pytest.raises(ValueError, match="keep_clauses"):
         lean.to_dimacs()
+
+
+def test_at_most_one_is_pysats_sequential_counter_clause_for_clause() -> None:
+    """`Formula.at_most_one` writes the sequential counter itself: the clauses, their order and
+    the auxiliary variables must be those PySAT's `CardEnc` makes (golden formulas and the SAT
+    solver's search depend on them), for every size past the pairwise limit."""
+    import random
+
+    from pysat.card import CardEnc, EncType
+    from pysat.formula import IDPool
+
+    from planner.encode.formula import PAIRWISE_LIMIT, GroupKind
+
+    rng = random.Random(7)
+    for size in [*range(PAIRWISE_LIMIT + 1, 80), 200, 517]:
+        for keep in (True, False):
+            formula = Formula(keep_clauses=keep)
+            made = [formula.var(("v", n), f"v{n}") for n in range(size + rng.randrange(40))]
+            literals = rng.sample(made, size)
+            top = formula.pool.top
+            aux = formula.at_most_one(literals, formula.group(GroupKind.AT_MOST_ONE, "one"))
+            expected_pool = IDPool(start_from=top + 1)
+            expected = CardEnc.atmost(lits=literals, bound=1, vpool=expected_pool, encoding=EncType.seqcounter)
+            assert formula.take_new() == [tuple(clause) for clause in expected.clauses]
+            assert formula.pool.top == expected_pool.top == top + size - 1
+            assert aux == list(range(top + 1, top + size)) and formula.clause_count == len(expected.clauses)
+            assert formula.var(("after",), "after") == top + size  # the next variable follows the counter's

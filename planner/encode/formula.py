@@ -12,7 +12,6 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pysat.card import CardEnc, EncType
 from pysat.formula import IDPool
 
 from planner.errors import Location
@@ -112,6 +111,24 @@ class Group:
         return f"{self.text} ({self.location})" if self.location else self.text
 
 
+def _sequential_counter(literals: list[int], pool: IDPool) -> tuple[list[tuple[int, ...]], list[int]]:
+    """"At most one of `literals`" (more than two) as the sequential counter (Sinz 2005) that
+    PySAT's `CardEnc.atmost(..., bound=1, encoding=EncType.seqcounter)` makes: the same clauses in
+    the same order, over auxiliary variables s1..s(n-1) taken next from `pool`; returns the
+    clauses and the auxiliary variables (in order of first use). Written out because PySAT's
+    wrapper costs more than the encoding on the thousands of small sets a compile makes."""
+    top = max(pool.top, max(abs(literal) for literal in literals))
+    count = len(literals)
+    aux = list(range(top + 1, top + count))
+    pool.top = top + count - 1  # (the pool hands out no occupied ranges here: none are ever set)
+    clauses: list[tuple[int, ...]] = [(-literals[0], aux[0])]
+    for i in range(1, count - 1):
+        before, here, literal = aux[i - 1], aux[i], literals[i]
+        clauses += ((-before, here), (-literal, -before), (-literal, here))
+    clauses.append((-literals[-1], -aux[-1]))
+    return clauses, aux
+
+
 class Formula:
     """`selectors=True` (explaining): every clause of a group with facts gets `¬s` for the selector
     `s` of each of its facts, so that solving under assumptions switches facts on and off and
@@ -180,29 +197,21 @@ class Formula:
                 for second in literals[i + 1:]:
                     self.add((-first, -second), group)
             return []
-        top = self.pool.top  # the given literals' variables exist: the counter's are past it
-        encoded = CardEnc.atmost(lits=literals, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
-        aux: dict[int, None] = {}  # in order of first use
-        for clause in encoded.clauses:
-            for literal in clause:
-                if literal > top and literal not in aux:  # (the counter's variables appear positive first)
-                    aux[literal] = None
-                elif -literal > top and -literal not in aux:
-                    aux[-literal] = None
+        clauses, aux = _sequential_counter(literals, self.pool)
         if self.keep_clauses:
             name = f"aux:{group.text}"
             for var in aux:
                 self.names.setdefault(var, name)
         if self.with_selectors and group.facts:
-            for clause in encoded.clauses:
+            for clause in clauses:
                 self.add(clause, group)
         elif self.keep_clauses:
-            self.clauses.extend((tuple(clause), group.id) for clause in encoded.clauses)
-            self.clause_count += len(encoded.clauses)
+            self.clauses.extend((clause, group.id) for clause in clauses)
+            self.clause_count += len(clauses)
         else:
-            self._unkept.extend(tuple(clause) for clause in encoded.clauses)
-            self.clause_count += len(encoded.clauses)
-        return list(aux)
+            self._unkept.extend(clauses)
+            self.clause_count += len(clauses)
+        return aux
 
     def take_new(self) -> list[tuple[int, ...]]:
         """Clauses added since the last call, for an incremental solver."""

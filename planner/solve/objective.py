@@ -198,7 +198,7 @@ class _GroupDescent:
         lowest = self.preferences.lowest(name)
         if lowest:
             self.lowest_first.add(name)
-        versions = sorted({v for s in needing for v in s.admissible_versions(name)}, reverse=not lowest)
+        versions = _versions_in_order(needing, name, lowest)
         if name in self.aligned:  # targets joining later try the group's version first
             versions = [self.aligned[name]] + [v for v in versions if v != self.aligned[name]]
         first_feasible: dict[str, Version] = {}
@@ -206,7 +206,7 @@ class _GroupDescent:
         failures: dict[Version, list[Refusal | Callable[[], Refusal]]] = {}
         chosen = None
         for version in versions:
-            failed = []
+            failed: list[Refusal | Callable[[], Refusal]] = []
             for solver in needing:
                 target = solver.target.name
                 allowed = solver.restricted.get(name)
@@ -271,6 +271,16 @@ def _unavailable(solver: TargetSolver, target: str, name: NormalizedName, versio
 
 def _worded(refusals: Sequence[Refusal | Callable[[], Refusal]]) -> tuple[Refusal, ...]:
     return tuple(r if isinstance(r, Refusal) else r() for r in refusals)
+
+
+def _versions_in_order(needing: list[TargetSolver], name: NormalizedName, lowest: bool) -> list[Version]:
+    """The public versions any of `needing` can take, newest first (`lowest`: oldest first). Most
+    often every target has the same ones, already in order: then no sort is needed."""
+    lists = [s.admissible_versions(name) for s in needing]
+    first = lists[0]
+    if all(other == first for other in lists[1:]) and all(s.versions_newest_first(name) for s in needing):
+        return first[::-1] if lowest else first  # (equal lists: the set below keeps the first one's objects)
+    return sorted({v for versions in lists for v in versions}, reverse=not lowest)
 
 
 def solve_plan(project: Project, targets: Sequence[Target], provider: Provider, alignment: str = "per-python",

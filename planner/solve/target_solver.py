@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
@@ -141,6 +141,9 @@ class PackageVars:
     # of them, then other indexes' candidates and placeholders for versions without a file).
     vars: list[tuple[Candidate, int]]
     admissible: list[int] = field(default_factory=list)  # positions in `found.candidates`
+    # When `admissible` is every position but these (only yanking and pre-releases excluded):
+    # targets that share the candidate list and these share `by_public` too.
+    excluded: frozenset[int] | None = None
     # Lazy variables (see `TargetSolver._materialize`): `tail` means "one of the candidates
     # without a variable" (None once every candidate has one); `spec_tails[s]` holds the literal
     # "one of those that specifier `s` admits", and the positions `s` admits.
@@ -150,7 +153,6 @@ class PackageVars:
     literals: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
     _satisfying: dict[str, list[int]] = field(default_factory=dict)
     _admitted: dict[str, list[int]] = field(default_factory=dict)
-    _ascending: tuple[list[Version], list[int]] | None = None
     _by_public: dict[Version, list[int]] | None = None
 
     @property
@@ -164,10 +166,7 @@ class PackageVars:
     def by_public(self) -> dict[Version, list[int]]:
         """Admissible candidates' positions per public version (local labels dropped), newest first."""
         if self._by_public is None:
-            self._by_public = {}
-            candidates = self.found.candidates
-            for position in self.admissible:
-                self._by_public.setdefault(public(candidates[position].version), []).append(position)
+            self._by_public = _index_of(self.found.candidates).by_public(self.admissible, self.excluded)
         return self._by_public
 
     def admitted(self, specifier: SpecifierSet) -> list[int]:
@@ -177,14 +176,7 @@ class PackageVars:
         key = _specifier_key(specifier)
         found = self._admitted.get(key)
         if found is None:
-            candidates = self.found.candidates
-            if self._ascending is None:
-                order = sorted(range(len(candidates)), key=lambda i: candidates[i].version)
-                self._ascending = ([candidates[i].version for i in order], order)
-            versions, order = self._ascending
-            low, high = version_window(specifier, versions)
-            found = self._admitted[key] = sorted(order[i] for i in range(low, high)
-                                                 if _contains(key, specifier, versions[i]))
+            found = self._admitted[key] = _index_of(self.found.candidates).admitted(key, specifier)
         return found
 
     def satisfying(self, specifier: SpecifierSet) -> list[int]:
@@ -197,6 +189,66 @@ class PackageVars:
             found = self._satisfying[key] = [self.vars[p][1] for p in self.admitted(specifier)] + [
                 var for candidate, var in self.vars[count:] if specifier.contains(candidate.version, prereleases=True)]
         return found
+
+
+class _CandidateIndex:
+    """What depends only on a package's candidate list, worked out once for every target that
+    shares the list (targets that decide alike on a page get the same candidates object): the
+    versions in ascending order, each candidate's public version, whether a stable version exists,
+    and the positions each specifier admits."""
+
+    def __init__(self, candidates: Sequence[Candidate]):
+        self.candidates = candidates
+        versions = [candidate.version for candidate in candidates]
+        # Candidates come newest first (`select_candidates`): then ascending order is the reverse,
+        # checked in one pass instead of sorting (equal versions' order does not matter to
+        # `admitted`, which sorts the positions it returns).
+        self.newest_first = all(versions[i] >= versions[i + 1] for i in range(len(versions) - 1))
+        if self.newest_first:
+            self.order = list(range(len(versions) - 1, -1, -1))
+        else:
+            self.order = sorted(range(len(versions)), key=versions.__getitem__)
+        self.ascending = [versions[i] for i in self.order]
+        self.publics = [public(version) for version in versions]
+        self.stable_exists = any(not version.is_prerelease for version in versions)
+        # Positions of the candidates a policy may exclude (yanked, pre-release), ascending.
+        self.suspects = [i for i, candidate in enumerate(candidates) if candidate.yanked or versions[i].is_prerelease]
+        self._admitted: dict[str, list[int]] = {}
+        self._by_public: dict[frozenset[int], dict[Version, list[int]]] = {}
+
+    def by_public(self, admissible: Sequence[int], excluded: frozenset[int] | None) -> dict[Version, list[int]]:
+        """The `admissible` positions per public version, in order (shared by `excluded`)."""
+        found = self._by_public.get(excluded) if excluded is not None else None
+        if found is None:
+            found = {}
+            publics = self.publics
+            for position in admissible:
+                found.setdefault(publics[position], []).append(position)
+            if excluded is not None:
+                self._by_public[excluded] = found
+        return found
+
+    def admitted(self, key: str, specifier: SpecifierSet) -> list[int]:
+        found = self._admitted.get(key)
+        if found is None:
+            versions, order = self.ascending, self.order
+            low, high = version_window(specifier, versions)
+            found = self._admitted[key] = sorted(order[i] for i in range(low, high)
+                                                 if _contains(key, specifier, versions[i]))
+        return found
+
+
+# Kept by the list's id (and the list with it, so that its id cannot be reused); bounded.
+_INDEXES: dict[int, _CandidateIndex] = {}
+
+
+def _index_of(candidates: Sequence[Candidate]) -> _CandidateIndex:
+    found = _INDEXES.get(id(candidates))
+    if found is None or found.candidates is not candidates:
+        if len(_INDEXES) >= 1 << 14:
+            _INDEXES.clear()
+        found = _INDEXES[id(candidates)] = _CandidateIndex(candidates)
+    return found
 
 
 # Whether a specifier (by its text) admits a version, shared by every target of the run: each
@@ -309,9 +361,11 @@ class TargetSolver:
         self._closure_started = False
         self.reach = Reach()
         self._last_taken: dict[NormalizedName, tuple[Candidate, int]] = {}  # each package's last choice in a model
+        self._grown: set[int] = set()  # candidate variables whose requirements grew since the last walk
         # The last walk of `_reachable`: the choice it looked at per package, its plan, and how
         # many requirements of each planned candidate it went through.
-        self._walk: tuple[dict[NormalizedName, tuple[Candidate, int] | None], Reach, dict[int, int]] | None = None
+        self._walk: tuple[dict[NormalizedName, tuple[Candidate, int] | None], Reach, dict[int, int],
+                          dict[NormalizedName, list[Edge]]] | None = None
         self._owner: dict[int, NormalizedName] = {}  # candidate variable -> its package
         self._public_of: dict[int, tuple[NormalizedName, Version]] = {}  # public-version variables
         self.sat_calls = 0
@@ -500,15 +554,23 @@ class TargetSolver:
         self._to_steer.add(name)
         all_vars = [v for _, v in pairs + off_route] + [v for _, v in unfit] + ([package.tail] if package.tail else [])
         aux = formula.at_most_one(all_vars, formula.group(GroupKind.AT_MOST_ONE, f"one version of {name}"))
-        self._stable_exists[name] = any(not c.version.is_prerelease for c in candidates)
-        for candidate, var in pairs + off_route:
-            self._exclude(candidate, var)
+        self._stable_exists[name] = _index_of(candidates).stable_exists
         if self._constraints[name] or self.target.accelerator is not None:
+            for candidate, var in pairs + off_route:
+                self._exclude(candidate, var)
             package.admissible = [position for position, candidate in enumerate(candidates) if self._admits(candidate)]
-        else:  # (the same, for the common case: only yanking and the pre-release policy can exclude)
-            package.admissible = [position for position, candidate in enumerate(candidates)
-                                  if not ((candidate.yanked and self._yank_excludes(candidate))
-                                          or (candidate.version.is_prerelease and self._prerelease_excludes(candidate)))]
+        else:  # (the same, for the common case: only yanked candidates and pre-releases can be excluded)
+            suspects = _index_of(candidates).suspects
+            for position in suspects[:bisect_left(suspects, count)]:
+                self._exclude(*pairs[position])
+            for candidate, var in off_route:
+                self._exclude(candidate, var)
+            excluded = {position for position in suspects
+                        if (candidates[position].yanked and self._yank_excludes(candidates[position]))
+                        or (candidates[position].version.is_prerelease and self._prerelease_excludes(candidates[position]))}
+            package.admissible = [p for p in range(len(candidates)) if p not in excluded] if excluded \
+                else list(range(len(candidates)))
+            package.excluded = frozenset(excluded)
         # Explaining: a version without a fitting file is a variable ruled out by that fact (it
         # joins the requirements it would satisfy, so a core names it); never expanded.
         package.vars.extend((self._placeholder(name, fact), var) for fact, var in unfit)
@@ -520,7 +582,7 @@ class TargetSolver:
         # the variables exist in the solver; the objective itself is enforced by assumptions.)
         # The counter's auxiliaries prefer true: "one is taken among the first i" lets the first
         # (newest) candidate be chosen and rules the older ones out, instead of the reverse.
-        admissible = [pairs[position][1] for position in package.admissible if position < count]
+        admissible = [pairs[position][1] for position in package.admissible[:bisect_left(package.admissible, count)]]
         if admissible:
             self._phases.append(admissible[0])
             self._phases.extend(-v for v in admissible[1:])
@@ -616,7 +678,9 @@ class TargetSolver:
 
     def _candidate_var(self, candidate: Candidate) -> int:
         text = version_text(candidate.version)
-        return self.formula.var(("c", candidate.name, text, candidate.index), f"{candidate.name}=={text}@{candidate.index}")
+        formula = self.formula  # (a name only where the formula keeps names: tens of thousands per run)
+        return formula.var(("c", candidate.name, text, candidate.index),
+                           f"{candidate.name}=={text}@{candidate.index}" if formula.keep_clauses else "")
 
     def _exclude(self, candidate: Candidate, var: int) -> None:
         """Unit clauses for every policy that rules `candidate` out (solving: the first one)."""
@@ -624,12 +688,14 @@ class TargetSolver:
         if not (candidate.yanked or candidate.version.is_prerelease or self._constraints[name]
                 or self.target.accelerator is not None):
             return  # (the common case: no policy can rule it out)
-        reasons = self._inadmissible(candidate)
+        # (Solving, one clause says it, and facts are for the explaining formula's selectors:
+        # the first reason only, without its fact; explaining, every reason with its fact.)
+        reasons = self._inadmissible(candidate, first=not self.explain)
         excluded = self._excluding_constraints(candidate)
-        if not self.explain:  # one clause says it (the explaining formula states every reason)
-            reasons, excluded = reasons[:1], ([] if reasons else excluded[:1])
+        if not self.explain:
+            excluded = [] if reasons else excluded[:1]
         for kind, text, fact in reasons:
-            formula.add((-var,), formula.group(kind, text, facts=(fact,)))
+            formula.add((-var,), formula.group(kind, text, facts=(fact,) if fact is not None else ()))
         for dependency in excluded:
             text = f"constraint {dependency.requirement} excludes {name} {candidate.version}"
             fact = Fact(("constraint", str(dependency.requirement), str(dependency.origin)), FactKind.CONSTRAINT,
@@ -662,14 +728,19 @@ class TargetSolver:
         if not candidate.version.is_prerelease:
             return False
         explicit = candidate.name in self._explicit_prerelease
+        mode = self.project.uv.prerelease
+        if mode == PrereleaseMode.ALLOW:
+            return False
+        if mode == PrereleaseMode.DISALLOW:
+            return True
         necessary = not self._stable_exists[candidate.name]
-        return not {
-            PrereleaseMode.ALLOW: True,
-            PrereleaseMode.DISALLOW: False,
-            PrereleaseMode.EXPLICIT: explicit,
-            PrereleaseMode.IF_NECESSARY: necessary,
-            PrereleaseMode.IF_NECESSARY_OR_EXPLICIT: explicit or necessary,
-        }[self.project.uv.prerelease]
+        if mode == PrereleaseMode.EXPLICIT:
+            return not explicit
+        if mode == PrereleaseMode.IF_NECESSARY:
+            return not necessary
+        if mode == PrereleaseMode.IF_NECESSARY_OR_EXPLICIT:
+            return not (explicit or necessary)
+        raise ValueError(f"unknown pre-release mode {mode!r}")
 
     def _excluding_constraints(self, candidate: Candidate) -> list[Dependency]:
         """The constraints that apply on this target and leave `candidate`'s version out."""
@@ -811,32 +882,39 @@ class TargetSolver:
         self.metadata[var] = CoreMetadata(name, version, (), None, ())
         return candidate
 
-    def _inadmissible(self, candidate: Candidate) -> list[tuple[GroupKind, str, Fact]]:
-        """Every policy that excludes `candidate` (yanked, pre-release), with its fact."""
+    def _inadmissible(self, candidate: Candidate, first: bool = False) -> list[tuple[GroupKind, str, Fact | None]]:
+        """Every policy that excludes `candidate` (yanked, pre-release), with its fact; `first`:
+        the first one only, without its fact."""
         name, version = candidate.name, candidate.version
-        out: list[tuple[GroupKind, str, Fact]] = []
+        out: list[tuple[GroupKind, str, Fact | None]] = []
         if self._yank_excludes(candidate):
             reason = f" ({candidate.artifact.yanked})" if candidate.artifact.yanked else ""
-            fact = Fact(("yanked", name, str(version), candidate.index), FactKind.YANKED,
-                        f"{name} {version} on {candidate.index} is yanked{reason}",
-                        package=name, version=str(version), index=candidate.index)
+            fact = None if first else Fact(("yanked", name, str(version), candidate.index), FactKind.YANKED,
+                                           f"{name} {version} on {candidate.index} is yanked{reason}",
+                                           package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.YANKED, f"{name} {version} on {candidate.index} is yanked and not pinned with ==", fact))
+            if first:
+                return out
         if self._prerelease_excludes(candidate):
             mode = self.project.uv.prerelease
-            location = self.project.locations.get(("tool", "uv", "prerelease"))
-            fact = Fact(("prerelease", name, str(version)), FactKind.PRERELEASE,
-                        f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"", location,
-                        package=name, version=str(version), index=candidate.index)
+            fact = None if first else Fact(
+                ("prerelease", name, str(version)), FactKind.PRERELEASE,
+                f"{name} {version} is a pre-release, and prerelease = \"{mode.value}\"",
+                self.project.locations.get(("tool", "uv", "prerelease")),
+                package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.PRERELEASE, f"{name} {version} is a pre-release (prerelease = "
                                               f"\"{mode.value}\" and a stable version exists)", fact))
+            if first:
+                return out
         problem = self._runtime_problem(candidate)
         if problem is not None:
             runtime, why = problem
             target = self.target
-            fact = Fact(("accelerator", name, str(version), candidate.index), FactKind.ACCELERATOR,
-                        f"{name} {version} on {candidate.index}: {runtime.describe()}, which target '{target.name}' "
-                        f"(accelerator {target.accelerator}) cannot install: {why}", target.accelerator_origin,
-                        package=name, version=str(version), index=candidate.index)
+            fact = None if first else Fact(
+                ("accelerator", name, str(version), candidate.index), FactKind.ACCELERATOR,
+                f"{name} {version} on {candidate.index}: {runtime.describe()}, which target '{target.name}' "
+                f"(accelerator {target.accelerator}) cannot install: {why}", target.accelerator_origin,
+                package=name, version=str(version), index=candidate.index)
             out.append((GroupKind.ACCELERATOR, f"{name} {version} is {runtime.describe()}; accelerator "
                                                f"{target.accelerator}: {why}", fact))
         return out
@@ -876,6 +954,7 @@ class TargetSolver:
         # Requirements of extras nobody asked for yet are added by `_extra_var` when asked.
         extras = sorted(requested) if only_extra is None else [only_extra]
         edges = self.edges.setdefault(var, [])
+        self._grown.add(var)  # (`_walk_on` goes through requirements added since the last walk)
         origins = metadata.origins  # a local package's: where each requirement was written
         target, shown = self.target, str(candidate.version)
         for position, raw in enumerate(metadata.requires_dist):
@@ -937,7 +1016,8 @@ class TargetSolver:
         """Tell the provider which packages are about to be required, so that a cold cache
         downloads their pages together instead of one by one as each is reached."""
         prefetch = getattr(self.provider, "prefetch", None)
-        if prefetch is not None:
+        # (a provider whose answers never wait on the network, offline, has nothing to overlap)
+        if prefetch is not None and getattr(self.provider, "parallel", True):
             new = [self._route(name) for name in dict.fromkeys(names) if name not in self.packages]
             if len(new) > 1:
                 prefetch(new)
@@ -1098,35 +1178,98 @@ class TargetSolver:
         """`model`: the solver's model, the literal of variable v at position v - 1.
 
         The plan is the least set closed under the requirements of its candidates, given which
-        candidate the model takes of each package. When the model takes the same candidates of
-        every package the last walk looked at (the common case after an expansion: steering keeps
-        them), that walk's plan is still closed except under the requirements added since (of
-        the candidates just expanded, or of an extra asked for since): the walk goes on from those."""
+        candidate the model takes of each package. The last walk is reused:
+        - when the model takes the same candidates of every package that walk looked at (the
+          common case after an expansion: steering keeps them), its plan is still closed except
+          under the requirements added since (of the candidates just expanded, or of an extra
+          asked for since): the walk goes on from those;
+        - when it takes other candidates of a few packages (`changed`), only the part of the
+          plan below them can change: what the other packages require is as before. That part
+          is dropped and walked again from the requirements on it that come from outside it.
+          (The plan is a least fixpoint, so the result is the same set, with the same extras, as
+          a walk from the roots; the order of `chosen` may differ, and nothing reads it. A model
+          that reaches into a tail is walked from the roots, for the order of `in_tail`.)"""
+        walk, self._walk = self._walk, None  # (rebuilt below; none if this walk is interrupted)
+        if walk is not None:
+            changed = [name for name, selected in walk[0].items() if selected is None or model[selected[1] - 1] < 0]
+            if not changed:
+                return self._walk_on(model, *walk[:3], walk[3], ())
+            below = self._below(walk[1], changed)
+            if len(below) * 2 <= len(walk[1].chosen):
+                reach = self._walk_on(model, *walk[:3], walk[3], below)
+                if not reach.in_tail:
+                    return reach
+        return self._walk_on(model, {}, Reach(), {}, {}, None)
+
+    def _below(self, plan: Reach, changed: Iterable[NormalizedName]) -> set[NormalizedName]:
+        """The packages `changed` reach through `plan`'s requirements (with them): a set no
+        requirement of the plan leaves."""
+        edges_of, chosen, extras_of = self.edges, plan.chosen, plan.extras
+        below: set[NormalizedName] = set()
+        stack = list(changed)
+        while stack:
+            name = stack.pop()
+            if name in below:
+                continue
+            below.add(name)
+            selected = chosen.get(name)
+            if selected is None:
+                continue
+            have = extras_of[name]
+            for child in edges_of.get(selected[1], ()):
+                if (child.guard_extra is None or child.guard_extra in have) and child.name not in below:
+                    stack.append(child.name)
+        return below
+
+    def _walk_on(self, model: Sequence[int], taken: dict[NormalizedName, tuple[Candidate, int] | None],
+                 plan: Reach, walked: dict[int, int], into: dict[NormalizedName, list[Edge]],
+                 below: Collection[NormalizedName] | None) -> Reach:
+        """Walk the plan of `model` on from the last walk's (`taken`: each package's choice it
+        looked at, `plan`, `walked`: how many requirements of each planned candidate it went
+        through, `into`: the requirements of the plan on each package), with the packages `below`
+        dropped; `below=None`: from the roots."""
         edges_of, packages, size = self.edges, self.packages, len(model)
         last = self._last_taken
         queue: deque[Edge] = deque()
         pop, push = queue.popleft, queue.append
-        walk = self._walk
-        if walk is not None and all(selected is not None and model[selected[1] - 1] > 0
-                                    for selected in walk[0].values()):
-            taken, walked = dict(walk[0]), dict(walk[2])
-            reach = Reach(dict(walk[1].chosen), {name: set(extras) for name, extras in walk[1].extras.items()})
-            chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
-            for name, (_, var) in chosen.items():
+        if below is None:
+            self._grown = set()
+            reach = plan
+            queue.extend(self.roots)
+            into = {}
+            for edge in self.roots:
+                into.setdefault(edge.name, []).append(edge)
+        else:
+            # (`plan` may be kept as it is, a solver's last plan: copied; each extras set is copied
+            # only when it grows, see `owned`)
+            reach = Reach(dict(plan.chosen), dict(plan.extras))
+            for name in below:
+                reach.chosen.pop(name, None)
+                reach.extras.pop(name, None)
+                selected = taken.pop(name, None)
+                if selected is not None:
+                    walked.pop(selected[1], None)
+                requirements = into.get(name)
+                if requirements:  # those from outside `below` still hold: walked again
+                    kept = into[name] = [e for e in requirements if e.parent is None or e.parent_name not in below]
+                    queue.extend(kept)
+        chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
+        into_get = into.get
+        owned: set[NormalizedName] = set()  # packages whose extras set this walk made
+        grown, self._grown = self._grown, set()
+        if below is not None:  # requirements added since the last walk (`_add_edges`), of planned candidates
+            for name, (_, var) in chosen.items() if grown else ():
+                if var not in grown:
+                    continue
                 edges = edges_of.get(var, ())
                 start = walked.get(var, 0)
                 if len(edges) > start:
                     have = extras_of[name]
                     for child in edges[start:]:
                         if child.guard_extra is None or child.guard_extra in have:
+                            into.setdefault(child.name, []).append(child)
                             push(child)
                     walked[var] = len(edges)
-        else:
-            reach = Reach()
-            chosen, extras_of, in_tail = reach.chosen, reach.extras, reach.in_tail
-            taken = {}
-            walked = {}
-            queue.extend(self.roots)
         # (Runs once per SAT call over every reached requirement: kept to plain dict and set work.)
         while queue:
             edge = pop()
@@ -1151,21 +1294,33 @@ class TargetSolver:
             if name not in chosen:
                 chosen[name] = selected
                 have = extras_of[name] = set(wanted)
+                owned.add(name)
                 walked[selected[1]] = len(edges_of.get(selected[1], ()))
                 for child in edges_of.get(selected[1], ()):
-                    # (a requirement on a package already in the plan that asks no extra adds nothing)
-                    if (child.guard_extra is None or child.guard_extra in have) and \
-                            (child.extras or child.name not in chosen):
-                        push(child)
+                    if child.guard_extra is None or child.guard_extra in have:
+                        found = into_get(child.name)  # (every requirement of the plan, for the next walk)
+                        if found is None:
+                            into[child.name] = [child]
+                        else:
+                            found.append(child)
+                        # (a requirement on a package already in the plan that asks no extra adds nothing)
+                        if child.extras or child.name not in chosen:
+                            push(child)
             elif wanted:
                 have = extras_of[name]
                 new = wanted - have
                 if new:  # requirements of the extras asked for only now
-                    have |= new
+                    if name in owned:
+                        have |= new
+                    else:
+                        extras_of[name] = have | new
+                        owned.add(name)
                     for child in edges_of.get(selected[1], ()):
-                        if child.guard_extra in new and (child.extras or child.name not in chosen):
-                            push(child)
-        self._walk = (taken, reach, walked)
+                        if child.guard_extra in new:
+                            into.setdefault(child.name, []).append(child)
+                            if child.extras or child.name not in chosen:
+                                push(child)
+        self._walk = (taken, reach, walked, into)
         return reach
 
     def required_by(self) -> dict[NormalizedName, set[str]]:
@@ -1306,6 +1461,10 @@ class TargetSolver:
 
     def admissible_versions(self, name: NormalizedName) -> list[Version]:
         return list(self._package(name).by_public())
+
+    def versions_newest_first(self, name: NormalizedName) -> bool:
+        """Does `admissible_versions(name)` come newest first (its candidates do, as an index's)?"""
+        return _index_of(self._package(name).found.candidates).newest_first
 
     def unusable_public(self, name: NormalizedName, version: Version) -> bool:
         """Is every candidate of `name` at public `version` unusable (its metadata cannot be had: a
