@@ -15,7 +15,6 @@ import platform
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 from packaging.pylock import Pylock

@@ -136,7 +136,7 @@ def _wheel(name: str, version: str, requires: list[str], padding: int = 300_000)
     metadata = (
         "\n".join(
             [
-                f"Metadata-Version: 2.1",
+                "Metadata-Version: 2.1",
                 f"Name: {name}",
                 f"Version: {version}",
                 *[f"Requires-Dist: {r}" for r in requires],

@@ -62,7 +62,6 @@ from planner.index.validate import (
     FILENAME_RE,
     MAX_FILENAME,
     MAX_SIZE,
-    MAX_URL,
     BadField,
     check_filename,
     check_hashes,
