@@ -24,6 +24,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from planner.errors import Location
+from planner.memo import PerObject
 
 
 _T = TypeVar("_T")
@@ -160,16 +161,9 @@ def parse_version(text: str) -> Version:
     return Version(text)
 
 
-_VERSION_TEXTS: dict[int, tuple[Version, str]] = {}
-
-
-def version_text(version: Version) -> str:
-    """`str(version)`, remembered per object (`str` rebuilds the text on every call). By identity,
-    not equality: `1.0` and `1.0.0` are equal versions with different texts."""
-    entry = _VERSION_TEXTS.get(id(version))
-    if entry is None or entry[0] is not version:
-        entry = _VERSION_TEXTS[id(version)] = (version, str(version))
-    return entry[1]
+# `str(version)`, remembered per object (`str` rebuilds the text on every call). By identity, not
+# equality: `1.0` and `1.0.0` are equal versions with different texts.
+version_text: PerObject[Version, str] = PerObject(str)
 
 
 @lru_cache(maxsize=None)

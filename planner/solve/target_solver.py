@@ -42,6 +42,7 @@ from planner.project.model import Dependency, PrereleaseMode, Project
 from planner.solve.provider import Provider, Unusable
 from planner.targets.model import Target
 from planner.targets.routing import Route, route
+from planner.memo import PerObject
 from planner.urls import redact_text
 from planner.targets.runtimes import Runtime, runtime_of, runtime_problem
 
@@ -60,33 +61,13 @@ def _bare(text: str) -> str:
     copy.marker = None
     return redact_text(str(copy))  # a requirement's URL may hold credentials
 
-_SPECIFIER_KEYS: dict[int, tuple[SpecifierSet, str]] = {}
+# `str(specifier)`, made once per object (requirements are shared).
+_specifier_key: PerObject[SpecifierSet, str] = PerObject(str, limit=1 << 16)
 
-
-def _specifier_key(specifier: SpecifierSet) -> str:
-    """`str(specifier)`, made once per object (requirements are shared; kept with the object, so
-    that its id cannot be reused)."""
-    found = _SPECIFIER_KEYS.get(id(specifier))
-    if found is None or found[0] is not specifier:
-        if len(_SPECIFIER_KEYS) >= 1 << 16:
-            _SPECIFIER_KEYS.clear()
-        found = _SPECIFIER_KEYS[id(specifier)] = (specifier, str(specifier))
-    return found[1]
-
-
-_TEXTS: dict[int, tuple[Requirement, str]] = {}
-
-
-def _requirement_text(requirement: Requirement) -> str:
-    """`requirement` as written in a clause group's text (credentials redacted). Metadata parsing
-    hands out one object per distinct Requires-Dist line, shared by the versions that repeat it:
-    the text is made once per object (kept with it, so that its id cannot be reused)."""
-    found = _TEXTS.get(id(requirement))
-    if found is None or found[0] is not requirement:
-        if len(_TEXTS) >= 1 << 16:
-            _TEXTS.clear()
-        found = _TEXTS[id(requirement)] = (requirement, redact_text(str(requirement)))
-    return found[1]
+# A requirement as written in a clause group's text (credentials redacted). Metadata parsing hands
+# out one object per distinct Requires-Dist line, shared by the versions that repeat it: the text
+# is made once per object.
+_requirement_text: PerObject[Requirement, str] = PerObject(lambda r: redact_text(str(r)), limit=1 << 16)
 
 
 def constraint_source(dependency: Dependency) -> str:
@@ -238,17 +219,8 @@ class _CandidateIndex:
         return found
 
 
-# Kept by the list's id (and the list with it, so that its id cannot be reused); bounded.
-_INDEXES: dict[int, _CandidateIndex] = {}
-
-
-def _index_of(candidates: Sequence[Candidate]) -> _CandidateIndex:
-    found = _INDEXES.get(id(candidates))
-    if found is None or found.candidates is not candidates:
-        if len(_INDEXES) >= 1 << 14:
-            _INDEXES.clear()
-        found = _INDEXES[id(candidates)] = _CandidateIndex(candidates)
-    return found
+# Per candidate list (targets that decide alike on a page share it).
+_index_of: PerObject[Sequence[Candidate], _CandidateIndex] = PerObject(_CandidateIndex, limit=1 << 14)
 
 
 # Whether a specifier (by its text) admits a version, shared by every target of the run: each
