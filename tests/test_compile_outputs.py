@@ -80,6 +80,7 @@ def test_check_reports_current_missing_edited_and_stale_outputs(served) -> None:
     pyproject.write_text(pyproject.read_text().replace('dependencies = ["alpha"]', 'dependencies = ["alpha<2"]'))
     stale = runner.invoke(app, check)
     assert stale.exit_code == 1 and "pyproject.toml" in stale.stderr and "run: planner compile" in stale.stderr
+    assert f"(in {project})" in stale.stderr  # where to run it: the command is relative to the project folder
     other_index = runner.invoke(app, ["compile", str(project), "--default-index", server.url("special"), "--check"])
     assert other_index.exit_code == 1
 

@@ -119,7 +119,7 @@ def compile_command(
     if check:
         reason = stale_reason(out, context)
         if reason is not None:
-            output.error(f"outputs are stale: {reason}; run: {context.command}")
+            output.error(f"outputs are stale: {reason}; run: {context.command} (in {loaded.project.root})")
             raise typer.Exit(int(ExitCode.UNSATISFIABLE))
         output.info(f"outputs in {out} are current")
         return
@@ -215,7 +215,7 @@ def compile_command(
         if locked:
             reason = _locked_reason(out, outputs.files, prepared.previous is not None, bool(changes))
             if reason is not None:
-                output.error(f"outputs in {out} would change: {reason}; run: {context.command}")
+                output.error(f"outputs in {out} would change: {reason}; run: {context.command} (in {loaded.project.root})")
                 raise typer.Exit(int(ExitCode.UNSATISFIABLE))
             output.info(f"outputs in {out} are what this compile writes")
         return
